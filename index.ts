@@ -1,0 +1,4 @@
+/*
+    fiber-mqtt: the runtime, socket and MQTT layers in one import.
+ */
+export * from './runtime/index.js'

@@ -1,0 +1,327 @@
+/*
+    The scheduler: fibers are generators stepped from one run queue. A resume that arrives while a fiber runs,
+    or from an I/O or timer callback, is queued, never run recursively, so the JS stack stays flat and the order
+    is FIFO. The queue drains on a microtask; after a budget of steps it yields to Node's event loop so I/O runs.
+ */
+import { rError } from './log.js'
+import { RingQueue } from './queue.js'
+
+/** What a fiber runs: a generator function (may block with yield*) or a plain function (runs to completion). */
+export type RFiberProc = (data?: any) => Generator<unknown, unknown, unknown> | unknown
+
+/** A fiber's body: `function* (): Fiber<number> { ... }`. */
+export type Fiber<T = void> = Generator<unknown, T, unknown>
+
+/** Anything `yield*` accepts that evaluates to T: every blocking runtime, socket and MQTT call returns one. */
+export type Waitable<T> = { [Symbol.iterator](): Iterator<unknown, T, unknown> }
+
+/** What a parked fiber waits on; cancel() detaches it when the fiber is resumed another way or cancelled. */
+export interface Parking {
+    cancel(fiber: RFiber): void
+}
+
+export const PARK: unique symbol = Symbol('park')
+
+/*
+    Iterator results made by a real generator carry V8's own iterator-result map, the same as every generator
+    step returns, so the scheduler's property loads stay monomorphic whatever mix of fibers runs.
+ */
+function* resultMaker(value: unknown): Generator<unknown, unknown, unknown> {
+    if (value === PARK) {
+        yield value
+    }
+    return value
+}
+
+/** A fresh complete iterator result { value, done: true } with the engine's own map. */
+export function iterResult<T>(value: T): IteratorReturnResult<T> {
+    return resultMaker(value).next() as IteratorReturnResult<T>
+}
+
+export const PARK_RESULT = resultMaker(PARK).next() as IteratorYieldResult<unknown>
+/** Marks the runtime's waitables so that a mistaken `yield w` (instead of `yield* w`) is caught. */
+export const WAITABLE: unique symbol = Symbol('waitable')
+
+const CANCEL = Symbol('cancel')
+const STEP_BUDGET = 4096
+
+export const F_NEW = 0
+export const F_READY = 1
+export const F_RUNNING = 2
+export const F_PARKED = 3
+export const F_DONE = 4
+const F_STATE = 7
+const F_SUSPEND = 8
+
+/** Shared result object for a resumed suspension: yield* reads it at once, so one object serves every resume. */
+export const RESUMED = iterResult<unknown>(undefined)
+
+/**
+    A fiber. Fields are few on purpose (a parked fiber should cost little memory): `gen` holds the proc until
+    the fiber starts, `value` holds the argument, then the resume value, the yielded value, and the result.
+ */
+export class RFiber {
+    name: string
+    gen: Generator<unknown, unknown, unknown> | RFiberProc | null
+    value: unknown
+    state: number
+    waiting: Parking | null
+    lprev: RFiber | null
+    lnext: RFiber | null
+
+    constructor(name: string, fn: RFiberProc, data: unknown) {
+        this.name = name
+        this.gen = fn
+        this.value = data
+        this.state = F_NEW
+        this.waiting = null
+        this.lprev = null
+        this.lnext = null
+    }
+
+    /* A fiber is the waitable of its own suspension (rYieldFiber, rSleep): no allocation per wait. */
+    [Symbol.iterator](): this {
+        return this
+    }
+
+    next(value?: unknown): IteratorResult<unknown, unknown> {
+        if (this.state & F_SUSPEND) {
+            this.state &= ~F_SUSPEND
+            RESUMED.value = value
+            return RESUMED
+        }
+        if (current !== this) {
+            throw new FiberError(current === null ?
+                'Cannot wait outside a fiber: run blocking calls in a fiber (rSpawnFiber) or use the promise facade' :
+                `Fiber "${current.name}" cannot wait on the suspension of fiber "${this.name}"`)
+        }
+        this.state |= F_SUSPEND
+        return PARK_RESULT
+    }
+
+    return(value?: unknown): IteratorResult<unknown, unknown> {
+        this.state &= ~F_SUSPEND
+        const waiting = this.waiting
+        if (waiting !== null) {
+            this.waiting = null
+            waiting.cancel(this)
+        }
+        RESUMED.value = value
+        return RESUMED
+    }
+
+    get done(): boolean {
+        return (this.state & F_STATE) === F_DONE
+    }
+}
+(RFiber.prototype as any)[WAITABLE] = true
+
+/** Thrown for programming errors: waiting outside a fiber, yielding a waitable without `*`. */
+export class FiberError extends Error {
+    override name = 'FiberError'
+}
+
+let current: RFiber | null = null
+let draining = false
+let drainScheduled = false
+let stopped = false
+const runq = new RingQueue<RFiber>(1024)
+
+/* Live fibers: an intrusive list (no Set entry per fiber). */
+let liveHead: RFiber | null = null
+let active = 0
+let peak = 0
+let total = 0
+
+/** The running fiber, or null on the main (non-fiber) context. */
+export function currentFiber(): RFiber | null {
+    return current
+}
+
+export function isDraining(): boolean {
+    return draining
+}
+
+/** Allocate a fiber that will run fn(data) once started. */
+export function allocFiber(name: string, fn: RFiberProc, data: unknown): RFiber {
+    const f = new RFiber(name, fn, data)
+    f.lnext = liveHead
+    if (liveHead !== null) {
+        liveHead.lprev = f
+    }
+    liveHead = f
+    total++
+    if (++active > peak) {
+        peak = active
+    }
+    return f
+}
+
+/** Queue a fiber to run with a resume value. The caller guarantees it is NEW or PARKED. */
+export function schedule(f: RFiber, value: unknown): void {
+    if ((f.state & F_STATE) !== F_NEW) {
+        f.value = value
+    }
+    f.state = (f.state & F_SUSPEND) | F_READY
+    f.waiting = null
+    runq.push(f)
+    if (!draining && !drainScheduled) {
+        drainScheduled = true
+        queueMicrotask(drain)
+    }
+}
+
+/** Queue a cancellation: the fiber's generator is returned, running its finally blocks. */
+export function scheduleCancel(f: RFiber): void {
+    const waiting = f.waiting
+    if (waiting !== null) {
+        f.waiting = null
+        waiting.cancel(f)
+    }
+    if ((f.state & F_STATE) === F_NEW) {
+        finish(f, undefined)
+        return
+    }
+    if ((f.state & F_STATE) === F_READY) {
+        f.value = CANCEL
+        return
+    }
+    schedule(f, CANCEL)
+}
+
+/** Run queued fibers now (used when the main context resumes a fiber, as C does). */
+export function drainNow(): void {
+    if (!draining) {
+        drain()
+    }
+}
+
+export function setStopped(on: boolean): void {
+    stopped = on
+    if (!on && runq.length > 0 && !draining && !drainScheduled) {
+        drainScheduled = true
+        queueMicrotask(drain)
+    }
+}
+
+function drain(): void {
+    drainScheduled = false
+    if (stopped) {
+        return
+    }
+    draining = true
+    let budget = STEP_BUDGET
+    try {
+        let f: RFiber | undefined
+        while ((f = runq.shift()) !== undefined) {
+            step(f)
+            if (--budget === 0 && runq.length > 0) {
+                /* Let I/O and timers run between bursts of fiber switches */
+                drainScheduled = true
+                setImmediate(drain)
+                break
+            }
+            if (stopped) {
+                break
+            }
+        }
+    } finally {
+        draining = false
+    }
+}
+
+function step(f: RFiber): void {
+    if ((f.state & F_STATE) !== F_READY) {
+        return
+    }
+    current = f
+    f.state = (f.state & F_SUSPEND) | F_RUNNING
+    let result: IteratorResult<unknown, unknown>
+    try {
+        const gen = f.gen
+        if (typeof gen === 'function') {
+            result = start(f, gen)
+        } else {
+            const value = f.value
+            result = value === CANCEL ? gen!.return(undefined) : gen!.next(value)
+        }
+        if (result.value !== PARK && !result.done) {
+            result = rawYield(f, result)
+        }
+    } catch (err) {
+        current = null
+        rError('fiber', 'Fiber "%s" failed: %s', f.name, err instanceof Error ? (err.stack ?? err.message) : String(err))
+        finish(f, err)
+        return
+    }
+    current = null
+    if (result.done) {
+        finish(f, result.value)
+    } else if ((f.state & F_STATE) === F_RUNNING) {
+        f.state = (f.state & F_SUSPEND) | F_PARKED
+    }
+}
+
+/* First step: call the proc; a generator becomes the fiber's body, anything else is its result */
+function start(f: RFiber, fn: RFiberProc): IteratorResult<unknown, unknown> {
+    const data = f.value
+    f.value = undefined
+    const r = fn(data) as any
+    if (r !== null && typeof r === 'object' && typeof r.next === 'function' && typeof r[Symbol.iterator] === 'function') {
+        f.gen = r as Generator<unknown, unknown, unknown>
+        return f.gen.next()
+    }
+    return iterResult(r)
+}
+
+/* A yield that is not a runtime suspension: a bare `yield value` parks like rYieldFiber(value) */
+function rawYield(f: RFiber, result: IteratorResult<unknown, unknown>): IteratorResult<unknown, unknown> {
+    while (!result.done && result.value !== PARK) {
+        const v = result.value as any
+        if (v !== null && (typeof v === 'object' || typeof v === 'function') && (v[WAITABLE] || typeof v.then === 'function')) {
+            /* `yield w` where `yield* w` was meant: tell the fiber instead of parking it forever */
+            result = (f.gen as Generator).throw(new FiberError(typeof v.then === 'function' ?
+                `Fiber "${f.name}" yielded a promise: fibers wait with yield* on runtime calls (see rAwait)` :
+                `Fiber "${f.name}" used "yield" on a waitable: write "yield*"`))
+            continue
+        }
+        f.value = v
+        return PARK_RESULT
+    }
+    return result
+}
+
+function finish(f: RFiber, value: unknown): void {
+    f.state = F_DONE
+    f.value = value
+    f.gen = null
+    f.waiting = null
+    if (f.lprev !== null) {
+        f.lprev.lnext = f.lnext
+    } else if (liveHead === f) {
+        liveHead = f.lnext
+    }
+    if (f.lnext !== null) {
+        f.lnext.lprev = f.lprev
+    }
+    f.lprev = f.lnext = null
+    active--
+}
+
+/** Fiber counts: live now, the most live at once, and all ever allocated. */
+export function rGetFiberStats(): { active: number, peak: number, total: number } {
+    return { active, peak, total }
+}
+
+/** Every live fiber (for rTerm). */
+export function liveFibers(): RFiber[] {
+    const list: RFiber[] = []
+    for (let f = liveHead; f !== null; f = f.lnext) {
+        list.push(f)
+    }
+    return list
+}
+
+export function resetPeak(): void {
+    peak = active
+}

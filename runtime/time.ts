@@ -1,0 +1,33 @@
+/*
+    Time: monotonic ticks for deadlines and timers, wall-clock time for dates.
+ */
+import { performance } from 'node:perf_hooks'
+
+/** Ticks per second: ticks are milliseconds. */
+export const TPS = 1000
+export const MAXINT = 0x7fffffff
+/** The largest exact integer: stands for C's MAXINT64 ("forever"). */
+export const MAXINT64 = Number.MAX_SAFE_INTEGER
+/** A time far enough in the future to mean "never", with room for arithmetic (MAXINT64 - MAXINT as in C). */
+export const MAXTIME = MAXINT64 - MAXINT
+
+/** Monotonic milliseconds (never jumps with the wall clock). Use for deadlines: `rGetTicks() + 5 * TPS`. */
+export function rGetTicks(): number {
+    return Math.floor(performance.now())
+}
+
+/** Milliseconds since the epoch (wall clock). */
+export function rGetTime(): number {
+    return Date.now()
+}
+
+/** Ticks elapsed since `mark`. */
+export function rGetElapsedTicks(mark: number): number {
+    return rGetTicks() - mark
+}
+
+/** Ticks left of `timeout` counted from `mark` (never negative). */
+export function rGetRemainingTicks(mark: number, timeout: number): number {
+    const left = mark + timeout - rGetTicks()
+    return left < 0 ? 0 : left
+}

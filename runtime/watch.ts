@@ -1,0 +1,95 @@
+/*
+    Watches and signals: named events. rSignal runs each watcher on a fiber of its own; rSignalSync calls them
+    inline, in order.
+ */
+import { allocFiber, schedule, type Waitable } from './scheduler.js'
+import { done } from './waitable.js'
+
+/** A watcher: called as proc(data, arg). A generator function may block. */
+export type RWatchProc = (data: any, arg: any) => Generator<unknown, unknown, unknown> | unknown
+
+interface Watcher {
+    proc: RWatchProc
+    data: unknown
+}
+
+const watches = new Map<string, Watcher[]>()
+
+/**
+    Watch a named signal. An identical (proc, data) pair is added once.
+    @example rWatch('mqtt:connected', function* () { yield* mqttPublish(mq, 'up', 0, 1, MQTT_WAIT_NONE, 'status') }, null)
+ */
+export function rWatch(name: string, proc: RWatchProc, data?: unknown): void {
+    let list = watches.get(name)
+    if (list === undefined) {
+        list = []
+        watches.set(name, list)
+    }
+    if (!list.some(w => w.proc === proc && w.data === data)) {
+        list.push({ proc, data })
+    }
+}
+
+/** Remove the first watcher with this (proc, data) pair. */
+export function rWatchOff(name: string, proc: RWatchProc, data?: unknown): void {
+    const list = watches.get(name)
+    if (list !== undefined) {
+        const i = list.findIndex(w => w.proc === proc && w.data === data)
+        if (i >= 0) {
+            list.splice(i, 1)
+        }
+        if (list.length === 0) {
+            watches.delete(name)
+        }
+    }
+}
+
+/** Signal: each watcher runs on a fiber of its own as proc(data, arg). */
+export function rSignal(name: string, arg: unknown = null): void {
+    const list = watches.get(name)
+    if (list !== undefined) {
+        for (const w of list.slice()) {
+            schedule(allocFiber(name, runWatcher, [w, arg]), undefined)
+        }
+    }
+}
+
+function runWatcher([w, arg]: [Watcher, unknown]): unknown {
+    return w.proc(w.data, arg)
+}
+
+/**
+    Signal synchronously: each watcher is called inline, in order, as proc(data, arg). A watcher that is a
+    generator function blocks the caller: it runs when the caller waits (`yield* rSignalSync(...)`).
+    @example rWatch('done', rResumeFiber, rGetFiber()); ...; rSignalSync('done', 'result')
+ */
+export function rSignalSync(name: string, arg: unknown = null): Waitable<void> {
+    const list = watches.get(name)
+    if (list === undefined) {
+        return done(undefined)
+    }
+    const pending = list.slice()
+    for (let i = 0; i < pending.length; i++) {
+        const w = pending[i]
+        const r = w.proc(w.data, arg) as any
+        if (r !== null && typeof r === 'object' && typeof r.next === 'function') {
+            return runRest(r, pending.slice(i + 1), arg)
+        }
+    }
+    return done(undefined)
+}
+
+function* runRest(first: Generator<unknown, unknown, unknown>, rest: Watcher[], arg: unknown): Generator<unknown, void, unknown> {
+    yield* first
+    for (const w of rest) {
+        const r = w.proc(w.data, arg) as any
+        if (r !== null && typeof r === 'object' && typeof r.next === 'function') {
+            yield* r as Generator<unknown, unknown, unknown>
+        }
+    }
+}
+
+/** Drop every watch (rTerm). */
+export function clearWatches(): void {
+    watches.clear()
+}
