@@ -2,3 +2,4 @@
     fiber-mqtt: the runtime, socket and MQTT layers in one import.
  */
 export * from './runtime/index.js'
+export * from './socket/index.js'

@@ -1,0 +1,145 @@
+/*
+    rConnectSocket: connect (and handshake, for TLS) with a deadline; only the calling fiber waits.
+ */
+import { connect as netConnect, type Socket } from 'node:net'
+import { connect as tlsConnect, type TLSSocket } from 'node:tls'
+import { R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_TIMEOUT } from '../runtime/errors.js'
+import { startTimer, stopTimer, type TimerEvent } from '../runtime/events.js'
+import type { Waitable } from '../runtime/scheduler.js'
+import { rGetTicks, TPS } from '../runtime/time.js'
+import { done } from '../runtime/waitable.js'
+import { resetSocket } from './control.js'
+import { attach, RSocket, setSocketError, SocketWait } from './rsocket.js'
+import { clientTlsOptions, TlsSetupError, verifyServer } from './tls.js'
+
+/** Deadlines of 0 or less mean this long from now, as C's ME_HANDSHAKE_TIMEOUT. */
+export const SOCKET_DEFAULT_DEADLINE = 30 * TPS
+
+class ConnectWait extends SocketWait {
+    timer: TimerEvent | null = null
+
+    constructor(sp: RSocket, readonly stream: Socket, readonly host: string, readonly port: number) {
+        super(sp)
+    }
+
+    readonly onConnect = (): void => {
+        const sp = this.sp
+        if (this.settled) {
+            return
+        }
+        if (sp.tls !== null) {
+            const problem = verifyServer(sp, this.stream as TLSSocket, this.host)
+            if (problem !== null) {
+                this.fail(R_ERR_CANT_COMPLETE, problem)
+                return
+            }
+        }
+        this.release()
+        stopTimer(this.timer)
+        attach(sp, this.stream)
+        if (sp.noDelay >= 0) {
+            this.stream.setNoDelay(sp.noDelay > 0)
+        }
+        this.finish(0)
+    }
+
+    readonly onError = (err: NodeJS.ErrnoException): void => {
+        const code = err.code ?? ''
+        if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NONAME') {
+            this.fail(R_ERR_BAD_ARGS, `Cannot find the address of host "${this.host}" (${code})`)
+        } else if (code === 'ECONNREFUSED') {
+            this.fail(R_ERR_CANT_CONNECT, `Connection refused by ${this.host}:${this.port}`)
+        } else if (this.sp.tls !== null && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code === 'ECONNRESET')) {
+            this.fail(R_ERR_CANT_COMPLETE, `TLS handshake with ${this.host}:${this.port} failed: ${err.message}`)
+        } else {
+            this.fail(R_ERR_CANT_CONNECT, `Cannot connect to ${this.host}:${this.port}: ${err.message}`)
+        }
+    }
+
+    readonly onClose = (): void => {
+        this.fail(this.sp.tls ? R_ERR_CANT_COMPLETE : R_ERR_CANT_CONNECT, `Connection to ${this.host}:${this.port} closed during connect`)
+    }
+
+    expire(): void {
+        this.fail(R_ERR_TIMEOUT, `Connect to ${this.host}:${this.port} timed out`)
+    }
+
+    fail(code: number, message: string): void {
+        if (this.settled) {
+            return
+        }
+        this.release()
+        stopTimer(this.timer)
+        /* Keep an error listener: the destroyed stream may still report */
+        this.stream.on('error', ignore)
+        this.stream.destroy()
+        this.sp.handle = null
+        setSocketError(this.sp, '%s', message)
+        this.finish(code)
+    }
+
+    private release(): void {
+        const s = this.stream
+        s.removeListener('connect', this.onConnect)
+        s.removeListener('secureConnect', this.onConnect)
+        s.removeListener('error', this.onError)
+        s.removeListener('close', this.onClose)
+    }
+
+    protected override cancelled(): void {
+        super.cancelled()
+        if (!this.settled) {
+            this.fail(R_ERR_CANT_CONNECT, 'Connect cancelled')
+        }
+    }
+}
+
+function ignore(): void {
+    /* errors after a failed connect were already reported */
+}
+
+function expireConnect(w: ConnectWait): void {
+    w.timer = null
+    w.expire()
+}
+
+/**
+    Connect to host:port; with TLS settings (rSetSocketCerts, rSetSocketVerify, rSetTlsAlpn) also run the
+    handshake and verify the server. `deadline` is absolute ticks; 0 or less means 30 s from now.
+    Evaluates to 0, R_ERR_BAD_ARGS (bad port, unknown host), R_ERR_CANT_CONNECT (refused, unreachable),
+    R_ERR_CANT_COMPLETE (TLS failure) or R_ERR_TIMEOUT; the text is in rGetSocketError(sp).
+    @example if ((yield* rConnectSocket(sock, 'broker.local', 1883, 0)) !== 0) rError('app', '%s', rGetSocketError(sock))
+ */
+export function rConnectSocket(sp: RSocket | null, host: string | null, port: number, deadline: number): Waitable<number> {
+    if (!(sp instanceof RSocket)) {
+        return done(R_ERR_BAD_ARGS)
+    }
+    if (sp.handle !== null || sp.flags) {
+        resetSocket(sp)
+    }
+    sp.error = null
+    if (!host) {
+        return done(setSocketError(sp, 'Missing host name'))
+    }
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+        setSocketError(sp, 'Bad port %s', port)
+        return done(R_ERR_BAD_ARGS)
+    }
+    let stream: Socket
+    try {
+        stream = sp.tls !== null ?
+            tlsConnect({ host, port, ...clientTlsOptions(sp, host) }) :
+            netConnect({ host, port, allowHalfOpen: true })
+    } catch (err) {
+        setSocketError(sp, '%s', err instanceof TlsSetupError ? err.message : `Cannot connect: ${(err as Error).message}`)
+        return done(R_ERR_CANT_COMPLETE)
+    }
+    sp.handle = stream
+    const w = new ConnectWait(sp, stream, host, port)
+    stream.once(sp.tls !== null ? 'secureConnect' : 'connect', w.onConnect)
+    stream.on('error', w.onError)
+    stream.once('close', w.onClose)
+    const limit = deadline > 0 ? deadline - rGetTicks() : SOCKET_DEFAULT_DEADLINE
+    w.timer = startTimer(expireConnect, w, limit)
+    return w
+}

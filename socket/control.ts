@@ -1,0 +1,173 @@
+/*
+    Socket state and options: close, disconnect, free, reset, flags, errors, addresses, no-delay, linger.
+ */
+import { R_ERR_BAD_ARGS, R_ERR_CANT_READ, R_ERR_CANT_WRITE } from '../runtime/errors.js'
+import { stopTimer } from '../runtime/events.js'
+import { RingQueue } from '../runtime/queue.js'
+import { detach, R_SOCKET_CLOSED, R_SOCKET_EOF, RSocket, setReceiver, setSocketError, type SocketReceiver } from './rsocket.js'
+
+/** Allocate a socket: not connected, no TLS until certificates or verification are set. */
+export function rAllocSocket(): RSocket {
+    return new RSocket()
+}
+
+function settleWaiters(sp: RSocket): void {
+    sp.reader?.finish(R_ERR_CANT_READ)
+    sp.writer?.finish(R_ERR_CANT_WRITE)
+}
+
+/**
+    Close: TLS close-notify, then the stream ends after pending writes drain (at once with an abortive close
+    when linger is 0). Idempotent. Sets CLOSED and EOF; a fiber blocked on the socket resumes with an error.
+ */
+export function rCloseSocket(sp: RSocket | null): void {
+    if (!(sp instanceof RSocket) || sp.flags & R_SOCKET_CLOSED) {
+        return
+    }
+    sp.flags |= R_SOCKET_CLOSED | R_SOCKET_EOF
+    const h = sp.handle
+    if (h !== null) {
+        if (sp.linger === 0) {
+            h.resetAndDestroy()
+        } else {
+            h.destroySoon()
+        }
+    }
+    if (sp.server !== null) {
+        sp.server.close()
+    }
+    const receiver = sp.receiver
+    sp.receiver = null
+    settleWaiters(sp)
+    stopTimer(sp.deadlineTimer)
+    sp.deadlineTimer = null
+    receiver?.onEnd(R_ERR_CANT_READ, 'Socket closed')
+}
+
+/** Shut the connection down both ways (shutdown(SHUT_RDWR)): the peer and local readers see EOF. */
+export function rDisconnectSocket(sp: RSocket | null): void {
+    if (!(sp instanceof RSocket) || sp.handle === null) {
+        return
+    }
+    const first = !(sp.flags & R_SOCKET_EOF)
+    sp.flags |= R_SOCKET_EOF
+    sp.handle.end()
+    sp.rx.clear()
+    sp.rxBytes = 0
+    sp.rxOffset = 0
+    settleWaiters(sp)
+    if (first) {
+        sp.receiver?.onEnd(R_ERR_CANT_READ, sp.error ?? 'Socket disconnected')
+    }
+}
+
+/** Half-close: end the write side only (shutdown(SHUT_WR)); reading continues until the peer closes. */
+export function rShutdownSocket(sp: RSocket | null): void {
+    if (sp instanceof RSocket && sp.handle !== null) {
+        sp.handle.end()
+    }
+}
+
+/** Close and release the socket. Safe with null. */
+export function rFreeSocket(sp: RSocket | null): void {
+    if (sp instanceof RSocket) {
+        rCloseSocket(sp)
+        sp.receiver = null
+    }
+}
+
+/** Close and clear the socket's state so that it can connect again. */
+export function rResetSocket(sp: RSocket | null): void {
+    if (sp instanceof RSocket) {
+        resetSocket(sp)
+    }
+}
+
+export function resetSocket(sp: RSocket): void {
+    rCloseSocket(sp)
+    if (sp.handle !== null) {
+        detach(sp, sp.handle)
+    }
+    sp.handle = null
+    sp.server = null
+    sp.flags = 0
+    sp.error = null
+    sp.alpn = null
+    sp.peerSubject = null
+    sp.rx = new RingQueue<Buffer>(8)
+    sp.rxBytes = 0
+    sp.rxOffset = 0
+    sp.paused = false
+    sp.receiver = null
+    sp.writesIssued = 0
+    sp.writesDone = 0
+}
+
+/** True once rCloseSocket ran (and for null). */
+export function rIsSocketClosed(sp: RSocket | null): boolean {
+    return !(sp instanceof RSocket) || (sp.flags & R_SOCKET_CLOSED) !== 0
+}
+
+/** True once the peer closed, the connection failed or was shut down (and for null). */
+export function rIsSocketEof(sp: RSocket | null): boolean {
+    return !(sp instanceof RSocket) || (sp.flags & R_SOCKET_EOF) !== 0
+}
+
+export function rIsSocketSecure(sp: RSocket | null): boolean {
+    return sp instanceof RSocket && sp.tls !== null
+}
+
+export function rIsSocketConnected(sp: RSocket | null): boolean {
+    return sp instanceof RSocket && sp.handle !== null && !(sp.flags & (R_SOCKET_CLOSED | R_SOCKET_EOF)) && !sp.handle.destroyed
+}
+
+/** The socket's error text, or null. */
+export function rGetSocketError(sp: RSocket | null): string | null {
+    return sp instanceof RSocket ? sp.error : null
+}
+
+/** Record an error message (the first one is kept); returns R_ERR_CANT_COMPLETE. */
+export function rSetSocketError(sp: RSocket, fmt: string, ...args: unknown[]): number {
+    return setSocketError(sp, fmt, ...args)
+}
+
+/** Local address: { rc, ip, port } (the chosen port for a listener on port 0). */
+export function rGetSocketAddr(sp: RSocket | null): { rc: number, ip: string, port: number } {
+    if (!(sp instanceof RSocket)) {
+        return { rc: R_ERR_BAD_ARGS, ip: '', port: 0 }
+    }
+    const addr = sp.server?.address() ?? sp.handle?.address()
+    if (addr && typeof addr === 'object' && 'port' in addr) {
+        const { address, port } = addr as { address: string, port: number }
+        return { rc: 0, ip: address, port }
+    }
+    return sp.port ? { rc: 0, ip: sp.ip, port: sp.port } : { rc: R_ERR_BAD_ARGS, ip: '', port: 0 }
+}
+
+/** The negotiated ALPN protocol (TLS), or null. */
+export function rGetSocketAlpn(sp: RSocket | null): string | null {
+    return sp instanceof RSocket ? sp.alpn : null
+}
+
+/** The peer certificate's subject ("CN=localhost"), or null. */
+export function rGetSocketPeerSubject(sp: RSocket | null): string | null {
+    return sp instanceof RSocket ? sp.peerSubject : null
+}
+
+/** Enable or disable Nagle's algorithm being off (TCP_NODELAY). Applies now and on later connects. */
+export function rSetSocketNoDelay(sp: RSocket | null, enable: number | boolean): void {
+    if (sp instanceof RSocket) {
+        sp.noDelay = enable ? 1 : 0
+        sp.handle?.setNoDelay(!!enable)
+    }
+}
+
+/** Linger on close: -1 (default) drains; 0 closes abortively (RST) without draining. */
+export function rSetSocketLinger(sp: RSocket | null, seconds: number): void {
+    if (sp instanceof RSocket) {
+        sp.linger = seconds
+    }
+}
+
+/** Internal: route received chunks to a receiver (the MQTT client), without copies. */
+export { setReceiver as rSetSocketReceiver, type SocketReceiver }

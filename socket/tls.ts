@@ -1,0 +1,199 @@
+/*
+    TLS configuration for sockets: certificates (file paths as in C, or PEM text), peer and issuer
+    verification, ciphers and ALPN, with process-wide defaults applied at connect or listen time.
+ */
+import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
+import { checkServerIdentity, type ConnectionOptions, type PeerCertificate, type TLSSocket, type TlsOptions } from 'node:tls'
+import type { RSocket } from './rsocket.js'
+
+/** A socket's TLS settings (C's Rtls). Fields left null or -1 take the process defaults. */
+export class RTls {
+    ca: string | null = null
+    key: string | null = null
+    cert: string | null = null
+    revoke: string | null = null
+    verifyPeer = -1
+    verifyIssuer = -1
+    ciphers: string | null = null
+    alpn: string[] | null = null
+}
+
+const defaults = new RTls()
+
+function tlsOf(sp: RSocket): RTls {
+    if (sp.tls === null) {
+        sp.tls = new RTls()
+    }
+    return sp.tls
+}
+
+/**
+    Set certificates; this is how a socket becomes TLS. Argument order as in C: ca, key, cert, revoke.
+    Each is a file path or PEM text; null leaves an earlier value unchanged. Files are read at connect time.
+    @example rSetSocketCerts(sock, 'certs/ca.crt', 'certs/device.key', 'certs/device.crt', null)
+ */
+export function rSetSocketCerts(sp: RSocket, ca: string | null, key: string | null, cert: string | null, revoke: string | null = null): void {
+    const tls = tlsOf(sp)
+    tls.ca = ca ?? tls.ca
+    tls.key = key ?? tls.key
+    tls.cert = cert ?? tls.cert
+    tls.revoke = revoke ?? tls.revoke
+}
+
+/**
+    Verify the peer (certificate and host name) and its issuer (the chain up to a trusted CA). Both default to 1
+    on clients. verifyIssuer 0 accepts self-signed certificates. On a listener, verifyPeer 1 requires client
+    certificates. Makes the socket TLS.
+ */
+export function rSetSocketVerify(sp: RSocket, verifyPeer: number | boolean, verifyIssuer: number | boolean): void {
+    const tls = tlsOf(sp)
+    tls.verifyPeer = verifyPeer ? 1 : 0
+    tls.verifyIssuer = verifyIssuer ? 1 : 0
+}
+
+/** Turn TLS on with the default settings. */
+export function rSetTls(sp: RSocket): void {
+    tlsOf(sp)
+}
+
+/** OpenSSL cipher list for this socket (used when it is TLS). */
+export function rSetSocketCiphers(sp: RSocket, ciphers: string | null): void {
+    sp.ciphers = ciphers
+    if (sp.tls) {
+        sp.tls.ciphers = ciphers
+    }
+}
+
+/**
+    ALPN protocols, comma or space separated. Takes the socket's TLS object as in C (`rSetTlsAlpn(sock.tls, …)`)
+    or the socket itself (which makes it TLS).
+    @example rSetTlsAlpn(sock, 'x-amzn-mqtt-ca')   // MQTT over port 443 to AWS IoT
+ */
+export function rSetTlsAlpn(target: RTls | RSocket | null, alpn: string | null): void {
+    if (target === null) {
+        return
+    }
+    const tls = target instanceof RTls ? target : tlsOf(target)
+    tls.alpn = parseAlpn(alpn)
+}
+
+export function rSetSocketDefaultCerts(ca: string | null, key: string | null, cert: string | null, revoke: string | null = null): void {
+    defaults.ca = ca
+    defaults.key = key
+    defaults.cert = cert
+    defaults.revoke = revoke
+}
+
+export function rSetSocketDefaultVerify(verifyPeer: number | boolean, verifyIssuer: number | boolean): void {
+    defaults.verifyPeer = verifyPeer ? 1 : 0
+    defaults.verifyIssuer = verifyIssuer ? 1 : 0
+}
+
+export function rSetSocketDefaultCiphers(ciphers: string | null): void {
+    defaults.ciphers = ciphers
+}
+
+export function rSetTlsDefaultAlpn(alpn: string | null): void {
+    defaults.alpn = parseAlpn(alpn)
+}
+
+function parseAlpn(alpn: string | null): string[] | null {
+    const list = (alpn ?? '').split(/[\s,]+/).filter(Boolean)
+    return list.length ? list : null
+}
+
+/** Thrown while building TLS options when a certificate file cannot be read. */
+export class TlsSetupError extends Error {}
+
+function pem(value: string | null, what: string): string | undefined {
+    if (value === null || value === '') {
+        return undefined
+    }
+    if (value.includes('-----BEGIN')) {
+        return value
+    }
+    try {
+        return readFileSync(value, 'utf8')
+    } catch (err) {
+        throw new TlsSetupError(`Cannot read ${what} file "${value}": ${(err as Error).message}`)
+    }
+}
+
+function settings(sp: RSocket, server: boolean) {
+    const own = sp.tls!
+    return {
+        ca: pem(own.ca ?? (server ? null : defaults.ca), 'CA'),
+        key: pem(own.key ?? defaults.key, 'key'),
+        cert: pem(own.cert ?? defaults.cert, 'certificate'),
+        crl: pem(own.revoke ?? defaults.revoke, 'revocation list'),
+        ciphers: own.ciphers ?? sp.ciphers ?? defaults.ciphers ?? undefined,
+        alpn: own.alpn ?? defaults.alpn ?? undefined,
+        verifyPeer: own.verifyPeer >= 0 ? own.verifyPeer : server ? 0 : defaults.verifyPeer >= 0 ? defaults.verifyPeer : 1,
+        verifyIssuer: own.verifyIssuer >= 0 ? own.verifyIssuer : defaults.verifyIssuer >= 0 ? defaults.verifyIssuer : 1,
+    }
+}
+
+/** Client options: verification is done after the handshake (verifyPeerCertificate) to give clear errors. */
+export function clientTlsOptions(sp: RSocket, host: string): ConnectionOptions {
+    const s = settings(sp, false)
+    return {
+        ca: s.ca, key: s.key, cert: s.cert, crl: s.crl, ciphers: s.ciphers,
+        ALPNProtocols: s.alpn,
+        servername: isIP(host) ? undefined : host,
+        rejectUnauthorized: false,
+        checkServerIdentity: () => undefined,
+    }
+}
+
+export function serverTlsOptions(sp: RSocket): TlsOptions & { verifyPeer: number } {
+    const s = settings(sp, true)
+    if (!s.key || !s.cert) {
+        throw new TlsSetupError('A TLS listener needs a key and a certificate (rSetSocketCerts)')
+    }
+    return {
+        ca: s.ca, key: s.key, cert: s.cert, crl: s.crl, ciphers: s.ciphers,
+        ALPNProtocols: s.alpn,
+        requestCert: s.verifyPeer === 1,
+        rejectUnauthorized: s.verifyPeer === 1 && s.verifyIssuer === 1,
+        verifyPeer: s.verifyPeer,
+    }
+}
+
+/**
+    Check a client connection after the handshake: the issuer chain, the host name, ALPN. Returns an error
+    message, or null when the connection is acceptable. Records the ALPN protocol and the peer subject.
+ */
+export function verifyServer(sp: RSocket, socket: TLSSocket, host: string): string | null {
+    const s = settings(sp, false)
+    const cert = socket.getPeerCertificate()
+    sp.alpn = socket.alpnProtocol || null
+    sp.peerSubject = subjectOf(cert)
+    if (s.verifyPeer) {
+        if (s.verifyIssuer && !socket.authorized) {
+            return `Certificate not trusted: ${String(socket.authorizationError)} (subject "${sp.peerSubject}")`
+        }
+        const mismatch = checkServerIdentity(host, cert)
+        if (mismatch) {
+            return `Host name mismatch: ${mismatch.message}`
+        }
+    }
+    if (s.alpn && !socket.alpnProtocol) {
+        return `The server accepted none of the ALPN protocols offered (${s.alpn.join(', ')})`
+    }
+    return null
+}
+
+/** Record what an accepted TLS connection negotiated. */
+export function noteAccepted(sp: RSocket, socket: TLSSocket): void {
+    sp.alpn = socket.alpnProtocol || null
+    const cert = socket.getPeerCertificate()
+    sp.peerSubject = cert && Object.keys(cert).length ? subjectOf(cert) : null
+}
+
+export function subjectOf(cert: PeerCertificate | null | undefined): string | null {
+    if (!cert || !cert.subject) {
+        return null
+    }
+    return Object.entries(cert.subject).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`).join(', ')
+}

@@ -1,0 +1,52 @@
+/*
+    Socket test helpers: listeners on 127.0.0.1 with a free port, an echo handler, fixtures.
+ */
+import { createHash } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { rCloseSocket, rGetSocketAddr, rListenSocket, rReadSocket, rWriteSocket, rAllocSocket, type RSocket, type RSocketProc } from '../../socket/index.js'
+import type { Fiber } from '../../runtime/index.js'
+
+export const fixtures = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url))
+
+/** Start a listener on 127.0.0.1:0 (prepare may set TLS); returns the listener and its port. */
+export function* listen(handler: RSocketProc, arg?: unknown, prepare?: (sp: RSocket) => void): Fiber<{ listener: RSocket, port: number }> {
+    const listener = rAllocSocket()
+    prepare?.(listener)
+    const rc = yield* rListenSocket(listener, '127.0.0.1', 0, handler, arg)
+    if (rc !== 0) {
+        throw new Error(`listen failed: ${rc} ${listener.error}`)
+    }
+    return { listener, port: rGetSocketAddr(listener).port }
+}
+
+/** Echo every byte back until end of stream, then close. */
+export function* echo(_arg: unknown, sp: RSocket): Fiber<void> {
+    const buf = new Uint8Array(64 * 1024)
+    for (;;) {
+        const n = yield* rReadSocket(sp, buf, buf.length, 0)
+        if (n <= 0) {
+            break
+        }
+        if ((yield* rWriteSocket(sp, buf, n, 0)) !== n) {
+            break
+        }
+    }
+    rCloseSocket(sp)
+}
+
+export function sha(): ReturnType<typeof createHash> {
+    return createHash('sha256')
+}
+
+/** Deterministic pseudo-random bytes. */
+export function pattern(size: number, seed: number): Uint8Array {
+    const out = new Uint8Array(size)
+    let x = seed >>> 0 || 1
+    for (let i = 0; i < size; i++) {
+        x ^= x << 13
+        x ^= x >>> 17
+        x ^= x << 5
+        out[i] = x & 0xff
+    }
+    return out
+}
