@@ -3,3 +3,4 @@
  */
 export * from './runtime/index.js'
 export * from './socket/index.js'
+export * from './mqtt/index.js'

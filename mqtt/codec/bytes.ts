@@ -1,0 +1,34 @@
+/*
+    Byte helpers that use Node's Buffer when it is there (pooled allocation without zero-filling, native
+    Latin-1 slicing) and plain Uint8Array / TextDecoder elsewhere. Still no I/O.
+ */
+const NodeBuffer = (globalThis as any).Buffer as { allocUnsafe(n: number): Uint8Array, prototype: any } | undefined
+const latin1Slice = NodeBuffer?.prototype.latin1Slice as ((this: Uint8Array, start: number, end: number) => string) | undefined
+const ascii = new TextDecoder('utf-8', { ignoreBOM: true })
+
+const SLAB = 64 * 1024
+const SMALL = 4096
+let slab: Uint8Array = new Uint8Array(0)
+let slabUsed = 0
+
+/**
+    Uninitialised bytes (the caller fills every byte). Small requests are cut from a shared slab (one
+    allocation per 64 KiB, never reused while any view of it lives); larger ones get a buffer of their own.
+ */
+export function allocBytes(n: number): Uint8Array {
+    if (n > SMALL) {
+        return NodeBuffer ? NodeBuffer.allocUnsafe(n) : new Uint8Array(n)
+    }
+    if (slabUsed + n > slab.length) {
+        slab = new Uint8Array(SLAB)
+        slabUsed = 0
+    }
+    const out = slab.subarray(slabUsed, slabUsed + n)
+    slabUsed += n
+    return out
+}
+
+/** Decode bytes known to be ASCII. */
+export function asciiString(buf: Uint8Array, start: number, end: number): string {
+    return latin1Slice !== undefined ? latin1Slice.call(buf, start, end) : ascii.decode(buf.subarray(start, end))
+}

@@ -1,0 +1,356 @@
+/*
+    Incremental decoder: feed chunks of any size, get complete packets. Packets wholly inside a chunk are
+    parsed in place (payloads are views into the chunk); only a packet split across chunks is assembled, into a
+    buffer of exactly its size, allocated once its length is known and refused before anything is buffered
+    when it exceeds the maximum. Every violation throws MqttCodecError naming the rule; after one the
+    decoder is spent and throws it again.
+ */
+import { MQTT_MAX_REMAINING } from '../constants.js'
+import { topicFilterProblem, topicNameProblem } from '../topic.js'
+import { fail, MqttCodecError } from './errors.js'
+import type { Packet, Subscription, Will } from './packets.js'
+import { allocBytes } from './bytes.js'
+import { decodeTopicName, decodeUtf8 } from './utf8.js'
+
+export type PacketSink = (packet: Packet) => void
+
+/* Required fixed-header flags per type [MQTT-2.2.2-1]; PUBLISH (3) is checked on its own; -1 marks reserved types */
+const FLAGS = [-1, 0, 0, 0, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, -1]
+const NAMES = ['Reserved', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE',
+    'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'Reserved']
+
+/* Read position inside the packet being parsed (module state: no tuple per field) */
+let cursor = 0
+
+export class MqttDecoder {
+    /** Largest packet accepted, in bytes including the fixed header. */
+    maxPacketSize: number
+    private partial: Uint8Array | null = null
+    private filled = 0
+    private head = new Uint8Array(5)
+    private headLen = 0
+    private failure: MqttCodecError | null = null
+
+    constructor(maxPacketSize = MQTT_MAX_REMAINING + 5) {
+        this.maxPacketSize = maxPacketSize
+    }
+
+    /** Bytes held for a packet not yet complete. */
+    get buffered(): number {
+        return this.partial !== null ? this.filled : this.headLen
+    }
+
+    /** The error that ended this decoder, if any. */
+    get error(): MqttCodecError | null {
+        return this.failure
+    }
+
+    /** Decode a chunk; sink receives each complete packet, in order. */
+    push(chunk: Uint8Array, sink: PacketSink): void {
+        if (this.failure !== null) {
+            throw this.failure
+        }
+        try {
+            this.run(chunk, sink)
+        } catch (err) {
+            if (err instanceof MqttCodecError) {
+                this.failure = err
+                this.partial = null
+                this.headLen = 0
+            }
+            throw err
+        }
+    }
+
+    /** Forget any partial packet and a past failure (a new connection). */
+    reset(): void {
+        this.partial = null
+        this.filled = 0
+        this.headLen = 0
+        this.failure = null
+    }
+
+    private run(chunk: Uint8Array, sink: PacketSink): void {
+        const len = chunk.length
+        let pos = 0
+        if (this.headLen > 0) {
+            /* Complete a fixed header split across chunks */
+            let total = -1
+            while (pos < len && total < 0) {
+                this.head[this.headLen++] = chunk[pos++]
+                total = this.header(this.head, 0, this.headLen)
+            }
+            if (total < 0) {
+                return
+            }
+            this.partial = allocBytes(total)
+            this.partial.set(this.head.subarray(0, this.headLen))
+            this.filled = this.headLen
+            this.headLen = 0
+        }
+        if (this.partial !== null) {
+            const buf = this.partial
+            const take = Math.min(buf.length - this.filled, len - pos)
+            buf.set(chunk.subarray(pos, pos + take), this.filled)
+            this.filled += take
+            pos += take
+            if (this.filled < buf.length) {
+                return
+            }
+            this.partial = null
+            sink(parse(buf, 0, buf.length))
+        }
+        while (pos < len) {
+            const total = this.header(chunk, pos, len)
+            if (total < 0) {
+                this.head.set(chunk.subarray(pos, len))
+                this.headLen = len - pos
+                return
+            }
+            if (total <= len - pos) {
+                const packet = parse(chunk, pos, pos + total)
+                pos += total
+                sink(packet)
+            } else {
+                this.partial = allocBytes(total)
+                this.partial.set(chunk.subarray(pos, len))
+                this.filled = len - pos
+                return
+            }
+        }
+    }
+
+    /* Validate a fixed header at pos: the packet's total size, or -1 when more bytes are needed */
+    private header(buf: Uint8Array, pos: number, end: number): number {
+        checkFirstByte(buf[pos])
+        let rem = 0
+        let mul = 1
+        for (let i = 1; i <= 4; i++) {
+            if (pos + i >= end) {
+                return -1
+            }
+            const b = buf[pos + i]
+            rem += (b & 0x7f) * mul
+            if ((b & 0x80) === 0) {
+                const total = 1 + i + rem
+                if (total > this.maxPacketSize) {
+                    fail('MQTT_TOO_LARGE', '', `${NAMES[buf[pos] >> 4]} of ${total} bytes exceeds the maximum packet size of ${this.maxPacketSize}`)
+                }
+                return total
+            }
+            mul *= 128
+        }
+        return fail('MQTT_BAD_LENGTH', '[MQTT-2.2.3]', 'Remaining length longer than 4 bytes')
+    }
+}
+
+function checkFirstByte(b: number): void {
+    const type = b >> 4
+    const flags = b & 0x0f
+    const required = FLAGS[type]
+    if (required < 0) {
+        fail('MQTT_BAD_TYPE', '[MQTT-2.2.1]', `Packet type ${type} is reserved`)
+    }
+    if (type === 3) {
+        if ((flags & 0x06) === 0x06) {
+            fail('MQTT_BAD_QOS', '[MQTT-3.3.1-4]', 'PUBLISH with QoS 3')
+        }
+        if ((flags & 0x08) && (flags & 0x06) === 0) {
+            fail('MQTT_BAD_FLAGS', '[MQTT-3.3.1-2]', 'DUP set on a QoS 0 PUBLISH')
+        }
+    } else if (flags !== required) {
+        fail('MQTT_BAD_FLAGS', '[MQTT-2.2.2-2]', `${NAMES[type]} with reserved flags 0x${flags.toString(16)}`)
+    }
+}
+
+/**
+    Parse one whole packet occupying [start, end) of buf (the fixed header included). Payload fields are
+    views into buf.
+ */
+export function parse(buf: Uint8Array, start: number, end: number): Packet {
+    const b = buf[start]
+    checkFirstByte(b)
+    cursor = start + 1
+    while (buf[cursor++] & 0x80) {
+        /* skip the remaining length: the caller measured it */
+    }
+    const type = b >> 4
+    const rem = end - cursor
+    switch (type) {
+    case 1:
+        return parseConnect(buf, end)
+    case 2: {
+        fixed(rem, 2, 'CONNACK')
+        const ack = buf[cursor]
+        const returnCode = buf[cursor + 1]
+        if (ack & 0xfe) {
+            fail('MQTT_BAD_CONNACK', '[MQTT-3.2.2-1]', 'CONNACK with reserved acknowledge flags set')
+        }
+        if (returnCode > 5) {
+            fail('MQTT_BAD_CONNACK', '[MQTT-3.2.2-6]', `CONNACK return code ${returnCode} is reserved`)
+        }
+        if ((ack & 1) && returnCode !== 0) {
+            fail('MQTT_BAD_CONNACK', '[MQTT-3.2.2-4]', 'CONNACK refusal with session present set')
+        }
+        return { type: 2, sessionPresent: (ack & 1) === 1, returnCode }
+    }
+    case 3: {
+        const qos = (b >> 1) & 3
+        const n = readLength(buf, end, 'Topic name')
+        const topic = decodeTopicName(buf, cursor, cursor + n)
+        cursor += n
+        const id = qos > 0 ? readId(buf, end) : 0
+        return { type: 3, dup: (b & 8) !== 0, qos, retain: (b & 1) !== 0, topic, id, payload: buf.subarray(cursor, end) }
+    }
+    case 4: case 5: case 6: case 7: case 11:
+        fixed(rem, 2, NAMES[type])
+        return { type, id: readId(buf, end) } as Packet
+    case 8: {
+        const id = readId(buf, end)
+        const subscriptions: Subscription[] = []
+        while (cursor < end) {
+            const topic = readFilter(buf, end)
+            if (cursor >= end) {
+                fail('MQTT_BAD_LENGTH', '[MQTT-3.8.3-1]', 'SUBSCRIBE filter without a QoS byte')
+            }
+            const qos = buf[cursor++]
+            if (qos & 0xfc) {
+                fail('MQTT_BAD_QOS', '[MQTT-3.8.3-4]', `SUBSCRIBE with requested QoS byte 0x${qos.toString(16)}`)
+            }
+            if (qos === 3) {
+                fail('MQTT_BAD_QOS', '[MQTT-3.8.3-4]', 'SUBSCRIBE with requested QoS 3')
+            }
+            subscriptions.push({ topic, qos })
+        }
+        if (subscriptions.length === 0) {
+            fail('MQTT_EMPTY', '[MQTT-3.8.3-3]', 'SUBSCRIBE without a topic filter')
+        }
+        return { type: 8, id, subscriptions }
+    }
+    case 9: {
+        const id = readId(buf, end)
+        if (cursor >= end) {
+            fail('MQTT_EMPTY', '[MQTT-3.9.3-1]', 'SUBACK without a return code')
+        }
+        const granted: number[] = []
+        for (; cursor < end; cursor++) {
+            const code = buf[cursor]
+            if (code > 2 && code !== 0x80) {
+                fail('MQTT_BAD_SUBACK', '[MQTT-3.9.3-2]', `SUBACK return code 0x${code.toString(16)} is reserved`)
+            }
+            granted.push(code)
+        }
+        return { type: 9, id, granted }
+    }
+    case 10: {
+        const id = readId(buf, end)
+        const topics: string[] = []
+        while (cursor < end) {
+            topics.push(readFilter(buf, end))
+        }
+        if (topics.length === 0) {
+            fail('MQTT_EMPTY', '[MQTT-3.10.3-2]', 'UNSUBSCRIBE without a topic filter')
+        }
+        return { type: 10, id, topics }
+    }
+    default:
+        fixed(rem, 0, NAMES[type])
+        return { type } as Packet
+    }
+}
+
+function fixed(rem: number, expected: number, name: string): void {
+    if (rem !== expected) {
+        fail('MQTT_BAD_LENGTH', '[MQTT-2.2.3]', `${name} remaining length must be ${expected}, not ${rem}`)
+    }
+}
+
+function readId(buf: Uint8Array, end: number): number {
+    if (cursor + 2 > end) {
+        fail('MQTT_BAD_LENGTH', '[MQTT-2.3.1]', 'Packet ends inside its packet identifier')
+    }
+    const id = (buf[cursor] << 8) | buf[cursor + 1]
+    cursor += 2
+    if (id === 0) {
+        fail('MQTT_BAD_ID', '[MQTT-2.3.1-1]', 'Packet identifier 0')
+    }
+    return id
+}
+
+function readLength(buf: Uint8Array, end: number, what: string): number {
+    if (cursor + 2 > end) {
+        fail('MQTT_BAD_LENGTH', '[MQTT-1.5.3]', `${what}: length runs past the end of the packet`)
+    }
+    const n = (buf[cursor] << 8) | buf[cursor + 1]
+    cursor += 2
+    if (cursor + n > end) {
+        fail('MQTT_BAD_LENGTH', '[MQTT-1.5.3]', `${what}: ${n} bytes run past the end of the packet`)
+    }
+    return n
+}
+
+function readString(buf: Uint8Array, end: number, what: string): string {
+    const n = readLength(buf, end, what)
+    const s = decodeUtf8(buf, cursor, cursor + n)
+    cursor += n
+    return s
+}
+
+function readBinary(buf: Uint8Array, end: number, what: string): Uint8Array {
+    const n = readLength(buf, end, what)
+    const b = buf.subarray(cursor, cursor + n)
+    cursor += n
+    return b
+}
+
+function readFilter(buf: Uint8Array, end: number): string {
+    const filter = readString(buf, end, 'Topic filter')
+    const problem = topicFilterProblem(filter)
+    if (problem !== null) {
+        fail('MQTT_BAD_FILTER', problem.rule, problem.message)
+    }
+    return filter
+}
+
+function parseConnect(buf: Uint8Array, end: number): Packet {
+    const protocolName = readString(buf, end, 'Protocol name')
+    if (protocolName !== 'MQTT') {
+        fail('MQTT_BAD_CONNECT', '[MQTT-3.1.2-1]', `Protocol name "${protocolName}" is not "MQTT"`)
+    }
+    if (cursor + 4 > end) {
+        fail('MQTT_BAD_LENGTH', '[MQTT-3.1.2]', 'CONNECT ends inside its variable header')
+    }
+    const protocolLevel = buf[cursor++]
+    const flags = buf[cursor++]
+    const keepAlive = (buf[cursor] << 8) | buf[cursor + 1]
+    cursor += 2
+    if (flags & 0x01) {
+        fail('MQTT_BAD_CONNECT', '[MQTT-3.1.2-3]', 'CONNECT with the reserved flag set')
+    }
+    const willQos = (flags >> 3) & 3
+    if (!(flags & 0x04) && (willQos || (flags & 0x20))) {
+        fail('MQTT_BAD_CONNECT', '[MQTT-3.1.2-11]', 'Will QoS or retain set without the will flag')
+    }
+    if (willQos === 3) {
+        fail('MQTT_BAD_CONNECT', '[MQTT-3.1.2-14]', 'Will QoS 3')
+    }
+    if ((flags & 0x40) && !(flags & 0x80)) {
+        fail('MQTT_BAD_CONNECT', '[MQTT-3.1.2-22]', 'Password flag without the user name flag')
+    }
+    const clientId = readString(buf, end, 'Client identifier')
+    let will: Will | null = null
+    if (flags & 0x04) {
+        const topic = readString(buf, end, 'Will topic')
+        const problem = topicNameProblem(topic)
+        if (problem !== null) {
+            fail('MQTT_BAD_TOPIC', problem.rule, `Will topic: ${problem.message}`)
+        }
+        will = { topic, payload: readBinary(buf, end, 'Will message'), qos: willQos, retain: (flags & 0x20) !== 0 }
+    }
+    const username = flags & 0x80 ? readString(buf, end, 'User name') : null
+    const password = flags & 0x40 ? readBinary(buf, end, 'Password') : null
+    if (cursor !== end) {
+        fail('MQTT_BAD_LENGTH', '[MQTT-3.1.3]', `CONNECT has ${end - cursor} bytes after its payload`)
+    }
+    return { type: 1, protocolName, protocolLevel, clean: (flags & 0x02) !== 0, keepAlive, clientId, will, username, password }
+}

@@ -1,0 +1,428 @@
+/*
+    Encoder: every packet into exact-size bytes, or many packets into one write buffer (PacketWriter).
+    Fixed headers are precomputed, a PUBLISH is encoded once into one buffer, topic encodings are cached.
+    Invalid packets throw MqttCodecError naming the rule.
+ */
+import { MQTT_MAX_REMAINING } from '../constants.js'
+import { topicFilterProblem, topicNameProblem } from '../topic.js'
+import { allocBytes } from './bytes.js'
+import { fail } from './errors.js'
+import type { ConnackPacket, ConnectPacket, Packet, PublishPacket, SubackPacket, SubscribePacket, UnsubscribePacket } from './packets.js'
+import { utf8Length, writeUtf8 } from './utf8.js'
+
+/** PUBLISH fixed header bytes indexed [qos][dup][retain]. */
+export const PUBLISH_HEADER: number[][][] = [0, 1, 2].map(qos => [0, 1].map(dup => [0, 1].map(retain =>
+    0x30 | (dup << 3) | (qos << 1) | retain)))
+
+/** Fixed header byte per packet type (PUBLISH's depends on its flags). */
+const HEADER = [0, 0x10, 0x20, 0x30, 0x40, 0x50, 0x62, 0x70, 0x82, 0x90, 0xa2, 0xb0, 0xc0, 0xd0, 0xe0]
+
+export const PINGREQ_BYTES = Uint8Array.of(0xc0, 0)
+export const PINGRESP_BYTES = Uint8Array.of(0xd0, 0)
+export const DISCONNECT_BYTES = Uint8Array.of(0xe0, 0)
+
+function varintSize(n: number): number {
+    return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4
+}
+
+function writeVarint(buf: Uint8Array, pos: number, n: number): number {
+    do {
+        let b = n & 0x7f
+        n >>>= 7
+        if (n > 0) {
+            b |= 0x80
+        }
+        buf[pos++] = b
+    } while (n > 0)
+    return pos
+}
+
+function checkId(id: number): void {
+    if (!Number.isInteger(id) || id < 1 || id > 65535) {
+        fail('MQTT_BAD_ID', '[MQTT-2.3.1-1]', `Packet identifier ${id} must be 1..65535`)
+    }
+}
+
+function checkQos(qos: number, rule: string): void {
+    if (qos !== 0 && qos !== 1 && qos !== 2) {
+        fail('MQTT_BAD_QOS', rule, `QoS ${qos} is not 0, 1 or 2`)
+    }
+}
+
+function stringLength(s: string, what: string): number {
+    const len = typeof s === 'string' ? utf8Length(s) : -1
+    if (len < 0) {
+        fail('MQTT_BAD_UTF8', '[MQTT-1.5.3-1]', `${what} must be well-formed UTF-8 without U+0000`)
+    }
+    if (len > 65535) {
+        fail('MQTT_BAD_STRING', '[MQTT-1.5.3]', `${what} is longer than 65,535 bytes`)
+    }
+    return len
+}
+
+function binaryLength(b: Uint8Array, what: string): number {
+    if (!(b instanceof Uint8Array)) {
+        fail('MQTT_BAD_ARGS', '', `${what} must be bytes`)
+    }
+    if (b.length > 65535) {
+        fail('MQTT_BAD_STRING', '[MQTT-1.5.3]', `${what} is longer than 65,535 bytes`)
+    }
+    return b.length
+}
+
+/* Topic encodings (2-byte length + UTF-8) for PUBLISH, cached: devices publish to few topics, often */
+const topicCache = new Map<string, Uint8Array>()
+const TOPIC_CACHE_MAX = 1024
+
+/** The encoded (length-prefixed) bytes of a PUBLISH topic name; throws when the name is invalid. */
+export function encodeTopic(topic: string): Uint8Array {
+    let bytes = topicCache.get(topic)
+    if (bytes === undefined) {
+        const problem = topicNameProblem(topic)
+        if (problem !== null) {
+            fail('MQTT_BAD_TOPIC', problem.rule, problem.message)
+        }
+        const len = utf8Length(topic)
+        bytes = new Uint8Array(len + 2)
+        bytes[0] = len >> 8
+        bytes[1] = len & 0xff
+        writeUtf8(bytes, 2, topic, len)
+        if (topicCache.size >= TOPIC_CACHE_MAX) {
+            topicCache.clear()
+        }
+        topicCache.set(topic, bytes)
+    }
+    return bytes
+}
+
+function remaining(n: number): number {
+    if (n > MQTT_MAX_REMAINING) {
+        fail('MQTT_TOO_LARGE', '[MQTT-2.2.3]', `Remaining length ${n} exceeds 268,435,455`)
+    }
+    return n
+}
+
+/** Size of a PUBLISH's bytes; validates its fields. */
+export function publishSize(topicBytes: Uint8Array, payload: Uint8Array, qos: number, dup: boolean, id: number): number {
+    checkQos(qos, '[MQTT-3.3.1-4]')
+    if (qos > 0) {
+        checkId(id)
+    } else if (dup) {
+        fail('MQTT_BAD_FLAGS', '[MQTT-3.3.1-2]', 'DUP must be 0 on a QoS 0 PUBLISH')
+    }
+    if (!(payload instanceof Uint8Array)) {
+        fail('MQTT_BAD_ARGS', '', 'A payload must be bytes')
+    }
+    const rem = remaining(topicBytes.length + (qos > 0 ? 2 : 0) + payload.length)
+    return 1 + varintSize(rem) + rem
+}
+
+/** Write a PUBLISH at pos (size from publishSize); returns the new position. */
+export function writePublish(buf: Uint8Array, pos: number, topicBytes: Uint8Array, payload: Uint8Array, qos: number,
+    retain: boolean, dup: boolean, id: number): number {
+    buf[pos++] = PUBLISH_HEADER[qos][dup ? 1 : 0][retain ? 1 : 0]
+    pos = writeVarint(buf, pos, topicBytes.length + (qos > 0 ? 2 : 0) + payload.length)
+    buf.set(topicBytes, pos)
+    pos += topicBytes.length
+    if (qos > 0) {
+        buf[pos++] = id >> 8
+        buf[pos++] = id & 0xff
+    }
+    buf.set(payload, pos)
+    return pos + payload.length
+}
+
+/** Encode one PUBLISH into its own buffer (kept for retransmission). */
+export function encodePublish(topic: string, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number): Uint8Array {
+    const topicBytes = encodeTopic(topic)
+    const buf = allocBytes(publishSize(topicBytes, payload, qos, dup, id))
+    writePublish(buf, 0, topicBytes, payload, qos, retain, dup, id)
+    return buf
+}
+
+/** Set or clear DUP in an encoded PUBLISH (for resends) [MQTT-3.3.1-1]. */
+export function setDup(bytes: Uint8Array, dup: boolean): void {
+    bytes[0] = dup ? bytes[0] | 0x08 : bytes[0] & ~0x08
+}
+
+/** Measure a packet: its total size, after validating it. */
+export function packetSize(p: Packet): number {
+    let rem: number
+    switch (p.type) {
+    case 1: rem = connectLength(p); break
+    case 2: rem = connackLength(p); break
+    case 3: return publishSize(encodeTopic(p.topic), p.payload, p.qos, p.dup, p.id)
+    case 4: case 5: case 6: case 7: case 11: checkId(p.id); rem = 2; break
+    case 8: rem = subscribeLength(p); break
+    case 9: rem = subackLength(p); break
+    case 10: rem = unsubscribeLength(p); break
+    case 12: case 13: case 14: rem = 0; break
+    default: return fail('MQTT_BAD_TYPE', '[MQTT-2.2.1]', `Unknown packet type ${(p as Packet).type}`)
+    }
+    return 1 + varintSize(rem) + remaining(rem)
+}
+
+function connectLength(p: ConnectPacket): number {
+    if (p.protocolName !== 'MQTT') {
+        fail('MQTT_BAD_CONNECT', '[MQTT-3.1.2-1]', 'The protocol name must be "MQTT"')
+    }
+    if (!Number.isInteger(p.protocolLevel) || p.protocolLevel < 0 || p.protocolLevel > 255) {
+        fail('MQTT_BAD_CONNECT', '[MQTT-3.1.2-2]', 'Bad protocol level')
+    }
+    if (!Number.isInteger(p.keepAlive) || p.keepAlive < 0 || p.keepAlive > 65535) {
+        fail('MQTT_BAD_CONNECT', '[MQTT-3.1.2-10]', 'Keep-alive must be 0..65535 seconds')
+    }
+    let n = 10 + 2 + stringLength(p.clientId, 'Client identifier')
+    if (n === 12 && !p.clean) {
+        fail('MQTT_BAD_CONNECT', '[MQTT-3.1.3-7]', 'An empty client identifier needs a clean session')
+    }
+    if (p.will) {
+        checkQos(p.will.qos, '[MQTT-3.1.2-14]')
+        const problem = topicNameProblem(p.will.topic)
+        if (problem !== null) {
+            fail('MQTT_BAD_TOPIC', problem.rule, `Will topic: ${problem.message}`)
+        }
+        n += 2 + stringLength(p.will.topic, 'Will topic') + 2 + binaryLength(p.will.payload, 'Will message')
+    }
+    if (p.password !== null && p.username === null) {
+        fail('MQTT_BAD_CONNECT', '[MQTT-3.1.2-22]', 'A password needs a user name')
+    }
+    if (p.username !== null) {
+        n += 2 + stringLength(p.username, 'User name')
+    }
+    if (p.password !== null) {
+        n += 2 + binaryLength(p.password, 'Password')
+    }
+    return n
+}
+
+function connackLength(p: ConnackPacket): number {
+    if (!Number.isInteger(p.returnCode) || p.returnCode < 0 || p.returnCode > 5) {
+        fail('MQTT_BAD_CONNACK', '[MQTT-3.2.2-6]', `CONNACK return code ${p.returnCode} is reserved`)
+    }
+    if (p.sessionPresent && p.returnCode !== 0) {
+        fail('MQTT_BAD_CONNACK', '[MQTT-3.2.2-4]', 'Session present must be 0 when the connection is refused')
+    }
+    return 2
+}
+
+function subscribeLength(p: SubscribePacket): number {
+    checkId(p.id)
+    if (!Array.isArray(p.subscriptions) || p.subscriptions.length === 0) {
+        fail('MQTT_EMPTY', '[MQTT-3.8.3-3]', 'A SUBSCRIBE needs at least one topic filter')
+    }
+    let n = 2
+    for (const s of p.subscriptions) {
+        const problem = topicFilterProblem(s.topic)
+        if (problem !== null) {
+            fail('MQTT_BAD_FILTER', problem.rule, problem.message)
+        }
+        checkQos(s.qos, '[MQTT-3.8.3-4]')
+        n += 2 + stringLength(s.topic, 'Topic filter') + 1
+    }
+    return n
+}
+
+function subackLength(p: SubackPacket): number {
+    checkId(p.id)
+    if (!Array.isArray(p.granted) || p.granted.length === 0) {
+        fail('MQTT_EMPTY', '[MQTT-3.9.3-1]', 'A SUBACK needs at least one return code')
+    }
+    for (const code of p.granted) {
+        if (code !== 0 && code !== 1 && code !== 2 && code !== 0x80) {
+            fail('MQTT_BAD_SUBACK', '[MQTT-3.9.3-2]', `SUBACK return code ${code} is reserved`)
+        }
+    }
+    return 2 + p.granted.length
+}
+
+function unsubscribeLength(p: UnsubscribePacket): number {
+    checkId(p.id)
+    if (!Array.isArray(p.topics) || p.topics.length === 0) {
+        fail('MQTT_EMPTY', '[MQTT-3.10.3-2]', 'An UNSUBSCRIBE needs at least one topic filter')
+    }
+    let n = 2
+    for (const t of p.topics) {
+        const problem = topicFilterProblem(t)
+        if (problem !== null) {
+            fail('MQTT_BAD_FILTER', problem.rule, problem.message)
+        }
+        n += 2 + stringLength(t, 'Topic filter')
+    }
+    return n
+}
+
+function writeString(buf: Uint8Array, pos: number, s: string): number {
+    const len = utf8Length(s)
+    buf[pos++] = len >> 8
+    buf[pos++] = len & 0xff
+    return writeUtf8(buf, pos, s, len)
+}
+
+function writeBinary(buf: Uint8Array, pos: number, b: Uint8Array): number {
+    buf[pos++] = b.length >> 8
+    buf[pos++] = b.length & 0xff
+    buf.set(b, pos)
+    return pos + b.length
+}
+
+/** Write a measured packet at pos; returns the new position. */
+export function writePacket(buf: Uint8Array, pos: number, p: Packet, size: number): number {
+    if (p.type === 3) {
+        return writePublish(buf, pos, encodeTopic(p.topic), p.payload, p.qos, p.retain, p.dup, p.id)
+    }
+    buf[pos++] = HEADER[p.type]
+    pos = writeVarint(buf, pos, remainingOf(size))
+    switch (p.type) {
+    case 1: {
+        let flags = p.clean ? 0x02 : 0
+        if (p.will) {
+            flags |= 0x04 | (p.will.qos << 3) | (p.will.retain ? 0x20 : 0)
+        }
+        if (p.password !== null) flags |= 0x40
+        if (p.username !== null) flags |= 0x80
+        pos = writeString(buf, pos, p.protocolName)
+        buf[pos++] = p.protocolLevel
+        buf[pos++] = flags
+        buf[pos++] = p.keepAlive >> 8
+        buf[pos++] = p.keepAlive & 0xff
+        pos = writeString(buf, pos, p.clientId)
+        if (p.will) {
+            pos = writeString(buf, pos, p.will.topic)
+            pos = writeBinary(buf, pos, p.will.payload)
+        }
+        if (p.username !== null) pos = writeString(buf, pos, p.username)
+        if (p.password !== null) pos = writeBinary(buf, pos, p.password)
+        return pos
+    }
+    case 2:
+        buf[pos++] = p.sessionPresent ? 1 : 0
+        buf[pos++] = p.returnCode
+        return pos
+    case 8:
+        buf[pos++] = p.id >> 8
+        buf[pos++] = p.id & 0xff
+        for (const s of p.subscriptions) {
+            pos = writeString(buf, pos, s.topic)
+            buf[pos++] = s.qos
+        }
+        return pos
+    case 9:
+        buf[pos++] = p.id >> 8
+        buf[pos++] = p.id & 0xff
+        for (const code of p.granted) {
+            buf[pos++] = code
+        }
+        return pos
+    case 10:
+        buf[pos++] = p.id >> 8
+        buf[pos++] = p.id & 0xff
+        for (const t of p.topics) {
+            pos = writeString(buf, pos, t)
+        }
+        return pos
+    case 12: case 13: case 14:
+        return pos
+    default:
+        buf[pos++] = p.id >> 8
+        buf[pos++] = p.id & 0xff
+        return pos
+    }
+}
+
+/* The remaining length of a packet whose total size is known */
+function remainingOf(size: number): number {
+    for (let v = 1; v <= 4; v++) {
+        const rem = size - 1 - v
+        if (varintSize(rem) === v) {
+            return rem
+        }
+    }
+    return size - 5
+}
+
+/**
+    Encode a packet into its own exact-size buffer.
+    @example encode({ type: 3, topic: 'a/b', payload: bytes, qos: 1, id: 7, retain: false, dup: false })
+ */
+export function encode(p: Packet): Uint8Array {
+    const size = packetSize(p)
+    const buf = allocBytes(size)
+    writePacket(buf, 0, p, size)
+    return buf
+}
+
+/**
+    Many packets into one write buffer. Bytes handed out by take() are never overwritten: later packets go after
+    them in the same slab, or into a new slab.
+ */
+export class PacketWriter {
+    private slab: Uint8Array
+    private start = 0
+    private end = 0
+
+    constructor(private readonly slabSize = 64 * 1024) {
+        this.slab = allocBytes(slabSize)
+    }
+
+    /** Bytes written and not yet taken. */
+    get length(): number {
+        return this.end - this.start
+    }
+
+    /** Make room for n more bytes. */
+    reserve(n: number): Uint8Array {
+        if (this.end + n > this.slab.length) {
+            const pending = this.slab.subarray(this.start, this.end)
+            this.slab = allocBytes(Math.max(this.slabSize, n + pending.length))
+            this.slab.set(pending)
+            this.start = 0
+            this.end = pending.length
+        }
+        return this.slab
+    }
+
+    write(p: Packet): void {
+        const size = packetSize(p)
+        const buf = this.reserve(size)
+        this.end = writePacket(buf, this.end, p, size)
+    }
+
+    /** Append encoded bytes (a kept PUBLISH, a precomputed packet). */
+    bytes(b: Uint8Array): void {
+        const buf = this.reserve(b.length)
+        buf.set(b, this.end)
+        this.end += b.length
+    }
+
+    publish(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number): void {
+        const size = publishSize(topicBytes, payload, qos, dup, id)
+        const buf = this.reserve(size)
+        this.end = writePublish(buf, this.end, topicBytes, payload, qos, retain, dup, id)
+    }
+
+    /** PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70 or UNSUBACK 0xb0 (as the header byte). */
+    ack(header: number, id: number): void {
+        const buf = this.reserve(4)
+        let pos = this.end
+        buf[pos++] = header
+        buf[pos++] = 2
+        buf[pos++] = id >> 8
+        buf[pos++] = id & 0xff
+        this.end = pos
+    }
+
+    /** The bytes written since the last take, or null when none. */
+    take(): Uint8Array | null {
+        if (this.end === this.start) {
+            return null
+        }
+        const out = this.slab.subarray(this.start, this.end)
+        this.start = this.end
+        if (this.slab.length - this.end < 512) {
+            this.slab = allocBytes(this.slabSize)
+            this.start = this.end = 0
+        }
+        return out
+    }
+}

@@ -1,0 +1,11 @@
+/*
+    The MQTT 3.1.1 codec: pure functions over Uint8Array, no I/O.
+ */
+export { MqttCodecError, type MqttCodecErrorCode } from './errors.js'
+export type * from './packets.js'
+export { MqttDecoder, parse, type PacketSink } from './decode.js'
+export {
+    encode, encodePublish, encodeTopic, packetSize, publishSize, writePacket, writePublish, setDup, PacketWriter,
+    PUBLISH_HEADER, PINGREQ_BYTES, PINGRESP_BYTES, DISCONNECT_BYTES,
+} from './encode.js'
+export { decodeUtf8, utf8Length } from './utf8.js'

@@ -1,0 +1,71 @@
+/*
+    MQTT constants with Ioto's names and values (mqtt.h), plus MQTT_QOS_0..2.
+ */
+export const MQTT_PROTOCOL_LEVEL = 0x04
+
+export const MQTT_PACKET_CONNECT = 1
+export const MQTT_PACKET_CONN_ACK = 2
+export const MQTT_PACKET_PUBLISH = 3
+export const MQTT_PACKET_PUB_ACK = 4
+export const MQTT_PACKET_PUB_REC = 5
+export const MQTT_PACKET_PUB_REL = 6
+export const MQTT_PACKET_PUB_COMP = 7
+export const MQTT_PACKET_SUB = 8
+export const MQTT_PACKET_SUB_ACK = 9
+export const MQTT_PACKET_UNSUB = 10
+export const MQTT_PACKET_UNSUB_ACK = 11
+export const MQTT_PACKET_PING = 12
+export const MQTT_PACKET_PING_ACK = 13
+export const MQTT_PACKET_DISCONNECT = 14
+
+export const MQTT_SUBACK_SUCCESS_MAX_QOS_0 = 0
+export const MQTT_SUBACK_SUCCESS_MAX_QOS_1 = 1
+export const MQTT_SUBACK_SUCCESS_MAX_QOS_2 = 2
+export const MQTT_SUBACK_FAILURE = 128
+
+export const MQTT_CONNECT_RESERVED = 1
+export const MQTT_CONNECT_CLEAN_SESSION = 2
+export const MQTT_CONNECT_WILL_FLAG = 4
+export const MQTT_CONNECT_WILL_QOS_0 = 0
+export const MQTT_CONNECT_WILL_QOS_1 = 8
+export const MQTT_CONNECT_WILL_QOS_2 = 16
+export const MQTT_CONNECT_WILL_RETAIN = 32
+export const MQTT_CONNECT_PASSWORD = 64
+export const MQTT_CONNECT_USER_NAME = 128
+
+/** Fixed-header bits of a PUBLISH: not QoS arguments (MQTT_QOS_FLAGS_1 as a qos would mean QoS 2). */
+export const MQTT_QOS_FLAGS_0 = 0
+export const MQTT_QOS_FLAGS_1 = 2
+export const MQTT_QOS_FLAGS_2 = 4
+export const MQTT_QOS_FLAGS_MASK = 6
+export const MQTT_RETAIN = 1
+export const MQTT_DUP = 8
+
+export const MQTT_CONNACK_ACCEPTED = 0
+export const MQTT_CONNACK_REFUSED_PROTOCOL_VERSION = 1
+export const MQTT_CONNACK_REFUSED_IDENTIFIER_REJECTED = 2
+export const MQTT_CONNACK_REFUSED_SERVER_UNAVAILABLE = 3
+export const MQTT_CONNACK_REFUSED_BAD_USER_NAME_OR_PASSWORD = 4
+export const MQTT_CONNACK_REFUSED_NOT_AUTHORIZED = 5
+
+/** Quality of service levels (the seed pages' names; C passes 0, 1, 2). */
+export const MQTT_QOS_0 = 0
+export const MQTT_QOS_1 = 1
+export const MQTT_QOS_2 = 2
+
+/** Largest remaining length a 4-byte varint can carry [MQTT-2.2.3]. */
+export const MQTT_MAX_REMAINING = 268_435_455
+
+export const PACKET_NAMES = [
+    'Reserved', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE', 'SUBACK',
+    'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'Reserved',
+]
+
+export const CONNACK_REASONS = [
+    'Connection accepted',
+    'Connection refused: unacceptable protocol version',
+    'Connection refused: identifier rejected',
+    'Connection refused: server unavailable',
+    'Connection refused: bad user name or password',
+    'Connection refused: not authorized',
+]

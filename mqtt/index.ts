@@ -1,0 +1,7 @@
+/*
+    fiber-mqtt/mqtt: the MQTT 3.1.1 codec, topics and (with the client) Ioto's mqtt* API.
+ */
+export * from './constants.js'
+export * from './codec/index.js'
+export * from './topic.js'
+export { TopicIndex, TopicEntry } from './topic-index.js'

@@ -1,0 +1,194 @@
+import test from 'ava'
+import {
+    encode, MqttCodecError, MqttDecoder, PacketWriter, parse, setDup, encodePublish, DISCONNECT_BYTES, PINGREQ_BYTES,
+    type Packet,
+} from '../../mqtt/index.js'
+import { badFixtures, bytesOf, fixtures } from './fixtures.js'
+
+function decodeAll(chunks: Uint8Array[], max?: number): Packet[] {
+    const out: Packet[] = []
+    const d = new MqttDecoder(max)
+    for (const c of chunks) {
+        d.push(c, p => out.push(p))
+    }
+    return out
+}
+
+/** Decoded packets hold views: compare their contents */
+function plain(p: Packet): unknown {
+    return JSON.parse(JSON.stringify(p, (_k, v) => v instanceof Uint8Array ? Array.from(v) : v?.type === 'Buffer' && Array.isArray(v.data) ? v.data : v))
+}
+
+for (const f of fixtures) {
+    const bytes = bytesOf(f.bytes)
+
+    test(`parse: ${f.name}`, t => {
+        const packets = decodeAll([bytes])
+        t.is(packets.length, 1)
+        t.deepEqual(plain(packets[0]), plain(f.packet))
+    })
+
+    test(`encode: ${f.name}`, t => {
+        t.deepEqual(Array.from(encode(f.packet)), Array.from(bytes))
+        const w = new PacketWriter(16)
+        w.write(f.packet)
+        t.deepEqual(Array.from(w.take()!), Array.from(bytes))
+    })
+
+    test(`round trip: ${f.name}`, t => {
+        const again = decodeAll([encode(f.packet)])[0]
+        t.deepEqual(plain(again), plain(f.packet))
+        t.deepEqual(Array.from(encode(again)), Array.from(bytes))
+    })
+
+    test(`split at every offset: ${f.name}`, t => {
+        for (let i = 0; i <= bytes.length; i++) {
+            const packets = decodeAll([bytes.subarray(0, i), bytes.subarray(i)])
+            t.is(packets.length, 1, `split at ${i}`)
+            t.deepEqual(plain(packets[0]), plain(f.packet), `split at ${i}`)
+        }
+        /* one byte at a time */
+        const single = decodeAll(Array.from(bytes, b => Uint8Array.of(b)))
+        t.deepEqual(single.map(plain), [plain(f.packet)])
+    })
+}
+
+test('all fixtures back to back, in one chunk and in three', t => {
+    const all = fixtures.map(f => bytesOf(f.bytes))
+    const stream = new Uint8Array(all.reduce((n, b) => n + b.length, 0))
+    let pos = 0
+    for (const b of all) {
+        stream.set(b, pos)
+        pos += b.length
+    }
+    const expected = fixtures.map(f => plain(f.packet))
+    t.deepEqual(decodeAll([stream]).map(plain), expected)
+    const third = Math.floor(stream.length / 3)
+    t.deepEqual(decodeAll([stream.subarray(0, third), stream.subarray(third, 2 * third), stream.subarray(2 * third)]).map(plain), expected)
+})
+
+for (const f of badFixtures) {
+    test(`refuse: ${f.name} ${f.rule}`, t => {
+        const bytes = bytesOf(f.bytes)
+        const d = new MqttDecoder()
+        const err = t.throws(() => d.push(bytes, () => t.fail('no packet expected')), { instanceOf: MqttCodecError })
+        t.is((err as MqttCodecError).code as string, f.code)
+        t.is((err as MqttCodecError).rule, f.rule)
+        t.true(err!.message.includes(f.rule))
+        /* The decoder stays failed */
+        t.throws(() => d.push(Uint8Array.of(0xc0, 0), () => undefined), { is: err })
+    })
+}
+
+test('a header claiming more than the maximum is refused as soon as the length is read', t => {
+    const d = new MqttDecoder(1024)
+    /* PUBLISH claiming 256 MB: only the fixed header has arrived */
+    const err = t.throws(() => d.push(Uint8Array.of(0x30, 0xff, 0xff, 0xff, 0x7f), () => undefined), { instanceOf: MqttCodecError })
+    t.is((err as MqttCodecError).code, 'MQTT_TOO_LARGE')
+    t.regex(err!.message, /268435460 bytes exceeds the maximum packet size of 1024/)
+    t.is(d.buffered, 0)
+    /* Split header: refused on the byte that completes the length */
+    const d2 = new MqttDecoder(100)
+    d2.push(Uint8Array.of(0x30, 0x80), () => undefined)
+    t.is(d2.buffered, 2)
+    t.throws(() => d2.push(Uint8Array.of(0x01), () => undefined), { instanceOf: MqttCodecError })
+    /* At the limit is fine */
+    const exact = encodePublish('t', new Uint8Array(95), 0, false, false, 0)
+    t.is(exact.length, 100)
+    t.is(decodeAll([exact], 100).length, 1)
+})
+
+test('only the partial tail is kept; whole packets in a chunk are views into it', t => {
+    const a = encode({ type: 3, dup: false, qos: 0, retain: false, topic: 'a', id: 0, payload: Uint8Array.of(1, 2, 3) })
+    const chunk = new Uint8Array(a.length * 2)
+    chunk.set(a)
+    chunk.set(a.subarray(0, 4), a.length)
+    const d = new MqttDecoder()
+    const got: Packet[] = []
+    d.push(chunk.subarray(0, a.length + 4), p => got.push(p))
+    t.is(got.length, 1)
+    t.is((got[0] as any).payload.buffer, chunk.buffer)
+    t.is(d.buffered, 4)
+    d.push(a.subarray(4), p => got.push(p))
+    t.is(got.length, 2)
+    t.is(d.buffered, 0)
+    t.deepEqual(Array.from((got[1] as any).payload), [1, 2, 3])
+})
+
+test('encode refuses invalid packets with the rule', t => {
+    const bad: [Packet, string][] = [
+        [{ type: 3, dup: false, qos: 0, retain: false, topic: 'a/#', id: 0, payload: new Uint8Array(0) }, 'MQTT_BAD_TOPIC'],
+        [{ type: 3, dup: false, qos: 0, retain: false, topic: '', id: 0, payload: new Uint8Array(0) }, 'MQTT_BAD_TOPIC'],
+        [{ type: 3, dup: false, qos: 3, retain: false, topic: 'a', id: 1, payload: new Uint8Array(0) }, 'MQTT_BAD_QOS'],
+        [{ type: 3, dup: false, qos: 1, retain: false, topic: 'a', id: 0, payload: new Uint8Array(0) }, 'MQTT_BAD_ID'],
+        [{ type: 3, dup: true, qos: 0, retain: false, topic: 'a', id: 0, payload: new Uint8Array(0) }, 'MQTT_BAD_FLAGS'],
+        [{ type: 3, dup: false, qos: 0, retain: false, topic: 'a\ud800', id: 0, payload: new Uint8Array(0) }, 'MQTT_BAD_TOPIC'],
+        [{ type: 3, dup: false, qos: 0, retain: false, topic: 'a', id: 0, payload: 'text' as any }, 'MQTT_BAD_ARGS'],
+        [{ type: 4, id: 70000 }, 'MQTT_BAD_ID'],
+        [{ type: 8, id: 1, subscriptions: [] }, 'MQTT_EMPTY'],
+        [{ type: 8, id: 1, subscriptions: [{ topic: 'a#', qos: 0 }] }, 'MQTT_BAD_FILTER'],
+        [{ type: 8, id: 1, subscriptions: [{ topic: 'a', qos: 5 }] }, 'MQTT_BAD_QOS'],
+        [{ type: 9, id: 1, granted: [3] }, 'MQTT_BAD_SUBACK'],
+        [{ type: 9, id: 1, granted: [] }, 'MQTT_EMPTY'],
+        [{ type: 10, id: 1, topics: [] }, 'MQTT_EMPTY'],
+        [{ type: 10, id: 1, topics: ['+x'] }, 'MQTT_BAD_FILTER'],
+        [{ type: 2, sessionPresent: false, returnCode: 6 }, 'MQTT_BAD_CONNACK'],
+        [{ type: 2, sessionPresent: true, returnCode: 4 }, 'MQTT_BAD_CONNACK'],
+        [{ type: 1, protocolName: 'MQTT', protocolLevel: 4, clean: true, keepAlive: 0, clientId: 'c', will: null, username: null, password: new Uint8Array(1) }, 'MQTT_BAD_CONNECT'],
+        [{ type: 1, protocolName: 'MQIsdp', protocolLevel: 3, clean: true, keepAlive: 0, clientId: 'c', will: null, username: null, password: null }, 'MQTT_BAD_CONNECT'],
+        [{ type: 1, protocolName: 'MQTT', protocolLevel: 4, clean: true, keepAlive: 70000, clientId: 'c', will: null, username: null, password: null }, 'MQTT_BAD_CONNECT'],
+        [{ type: 1, protocolName: 'MQTT', protocolLevel: 4, clean: true, keepAlive: 0, clientId: 'x'.repeat(70000), will: null, username: null, password: null }, 'MQTT_BAD_STRING'],
+        [{ type: 1, protocolName: 'MQTT', protocolLevel: 4, clean: true, keepAlive: 0, clientId: 'c', will: { topic: 'w/+', payload: new Uint8Array(0), qos: 0, retain: false }, username: null, password: null }, 'MQTT_BAD_TOPIC'],
+        [{ type: 1, protocolName: 'MQTT', protocolLevel: 4, clean: true, keepAlive: 0, clientId: 'c', will: { topic: 'w', payload: new Uint8Array(70000), qos: 0, retain: false }, username: null, password: null }, 'MQTT_BAD_STRING'],
+        [{ type: 1, protocolName: 'MQTT', protocolLevel: 4, clean: true, keepAlive: 0, clientId: 'c', will: { topic: 'w', payload: new Uint8Array(0), qos: 3, retain: false }, username: null, password: null }, 'MQTT_BAD_QOS'],
+        [{ type: 1, protocolName: 'MQTT', protocolLevel: 4, clean: true, keepAlive: 0, clientId: 'nul\u0000', will: null, username: null, password: null }, 'MQTT_BAD_UTF8'],
+        [{ type: 1, protocolName: 'MQTT', protocolLevel: 4, clean: false, keepAlive: 0, clientId: '', will: null, username: null, password: null }, 'MQTT_BAD_CONNECT'],
+        [{ type: 99 } as any, 'MQTT_BAD_TYPE'],
+    ]
+    for (const [p, code] of bad) {
+        const err = t.throws(() => encode(p), { instanceOf: MqttCodecError }, code)
+        t.is((err as MqttCodecError).code as string, code)
+    }
+    const err = t.throws(() => encodePublish('t', new Uint8Array(268_435_456), 0, false, false, 0), { instanceOf: MqttCodecError })
+    t.is((err as MqttCodecError).code, 'MQTT_TOO_LARGE')
+})
+
+test('DUP can be set on a kept PUBLISH for a resend; precomputed packets', t => {
+    const bytes = encodePublish('a', Uint8Array.of(1), 1, false, false, 5)
+    setDup(bytes, true)
+    t.true((parse(bytes, 0, bytes.length) as any).dup)
+    setDup(bytes, false)
+    t.false((parse(bytes, 0, bytes.length) as any).dup)
+    t.deepEqual(Array.from(PINGREQ_BYTES), [0xc0, 0])
+    t.deepEqual(Array.from(DISCONNECT_BYTES), [0xe0, 0])
+})
+
+test('the writer packs many packets into one buffer and never overwrites what it handed out', t => {
+    const w = new PacketWriter(1024)
+    const topic = new TextEncoder().encode('\u0000\u0001t')
+    topic[0] = 0
+    topic[1] = 1
+    for (let i = 1; i <= 10; i++) {
+        w.publish(topic, Uint8Array.of(i), 1, false, false, i)
+        w.ack(0x40, i)
+    }
+    w.bytes(PINGREQ_BYTES)
+    t.is(w.length, 10 * (2 + 3 + 2 + 1) + 10 * 4 + 2)
+    const first = w.take()!
+    const copy = Array.from(first)
+    for (let i = 0; i < 200; i++) {
+        w.publish(topic, new Uint8Array(100), 0, false, false, 0)
+        w.take()
+    }
+    t.deepEqual(Array.from(first), copy)
+    t.is(w.take(), null)
+    const packets = decodeAll([first])
+    t.is(packets.length, 21)
+    t.deepEqual(packets.slice(0, 2).map(plain), [
+        { type: 3, dup: false, qos: 1, retain: false, topic: 't', id: 1, payload: [1] },
+        { type: 4, id: 1 },
+    ])
+    /* A packet larger than a slab */
+    w.publish(topic, new Uint8Array(5000), 0, false, false, 0)
+    t.is(w.take()!.length, 1 + 2 + 3 + 5000)
+})
