@@ -401,6 +401,15 @@ export class PacketWriter {
         this.end = writePublish(buf, this.end, topicBytes, payload, qos, retain, dup, id)
     }
 
+    /** As publish, returning a view of the packet's bytes (kept for resending; never overwritten). */
+    publishKept(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number): Uint8Array {
+        const size = publishSize(topicBytes, payload, qos, dup, id)
+        const buf = this.reserve(size)
+        const start = this.end
+        this.end = writePublish(buf, start, topicBytes, payload, qos, retain, dup, id)
+        return buf.subarray(start, this.end)
+    }
+
     /** PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70 or UNSUBACK 0xb0 (as the header byte). */
     ack(header: number, id: number): void {
         const buf = this.reserve(4)

@@ -1,0 +1,251 @@
+/*
+    What the broker sends: CONNACK, PUBLISH (acknowledged before dispatch; QoS 2 delivered once, its id held
+    until PUBREL), the acknowledgements of what we sent, PINGRESP. Anything else, or an acknowledgement for
+    an unknown id, is a protocol violation: the connection ends with an error naming it.
+ */
+import {
+    R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_WONT_FIT,
+} from '../../runtime/errors.js'
+import { stopTimer } from '../../runtime/events.js'
+import { rError, rTrace } from '../../runtime/log.js'
+import { allocFiber, schedule } from '../../runtime/scheduler.js'
+import { rGetTicks } from '../../runtime/time.js'
+import { CONNACK_REASONS, PACKET_NAMES } from '../constants.js'
+import { MqttCodecError } from '../codec/errors.js'
+import type { ConnackPacket, Packet, PublishPacket, SubackPacket } from '../codec/packets.js'
+import { filterCovers } from '../topic.js'
+import { startKeepAlive } from './keepalive.js'
+import { fatal, notify, setError } from './link.js'
+import { MQTT_EVENT_CONNECTED, MqttRecv, OUT_PUBLISH, OUT_PUBREL, OUT_SUB, OUT_UNSUB, type Mqtt, type MqttTopic } from './state.js'
+import { complete, pump, release, restartSession, resendSession, sendControl } from './window.js'
+import { scheduleFlush, writeBytes } from './wire.js'
+
+/** A chunk from the socket: decode every packet in it. */
+export function onChunk(mq: Mqtt, chunk: Buffer): void {
+    mq.lastRecv = mq.lastActivity = rGetTicks()
+    mq.onPacket ??= p => handle(mq, p)
+    try {
+        mq.decoder.push(chunk, mq.onPacket)
+    } catch (err) {
+        if (err instanceof MqttCodecError) {
+            fatal(mq, err.code === 'MQTT_TOO_LARGE' ? R_ERR_WONT_FIT : R_ERR_BAD_RESPONSE, `Protocol error from the broker: ${err.message}`)
+        } else {
+            throw err
+        }
+    }
+}
+
+function handle(mq: Mqtt, p: Packet): void {
+    if (!mq.linkUp) {
+        return
+    }
+    if (!mq.connected && p.type !== 2) {
+        /* The first packet from the server must be a CONNACK [MQTT-3.2.0-1] */
+        fatal(mq, R_ERR_BAD_RESPONSE, `Expected CONNACK from the broker, got ${PACKET_NAMES[p.type]} [MQTT-3.2.0-1]`)
+        return
+    }
+    switch (p.type) {
+    case 2:
+        connack(mq, p)
+        return
+    case 3:
+        receive(mq, p)
+        return
+    case 4: {
+        const msg = mq.inflight.get(p.id)
+        if (msg === undefined || msg.type !== OUT_PUBLISH || msg.qos !== 1) {
+            unknown(mq, 'PUBACK', p.id)
+        } else {
+            complete(mq, msg, 0)
+        }
+        return
+    }
+    case 5: {
+        const msg = mq.inflight.get(p.id)
+        if (msg !== undefined && msg.type === OUT_PUBLISH && msg.qos === 2) {
+            release(mq, msg)
+        } else if (msg !== undefined && msg.type === OUT_PUBREL) {
+            /* A repeated PUBREC: answer with the PUBREL again */
+            writeBytes(mq, msg.bytes!)
+        } else {
+            unknown(mq, 'PUBREC', p.id)
+        }
+        return
+    }
+    case 6:
+        /* PUBREL: release the held id and answer PUBCOMP, also for an id we no longer hold [MQTT-4.3.3-2] */
+        mq.inboundQos2.delete(p.id)
+        mq.writer.ack(0x70, p.id)
+        scheduleFlush(mq)
+        return
+    case 7: {
+        const msg = mq.inflight.get(p.id)
+        if (msg === undefined || msg.type !== OUT_PUBREL) {
+            unknown(mq, 'PUBCOMP', p.id)
+        } else {
+            complete(mq, msg, 0)
+        }
+        return
+    }
+    case 9:
+        suback(mq, p)
+        return
+    case 11: {
+        const msg = mq.inflight.get(p.id)
+        if (msg === undefined || msg.type !== OUT_UNSUB) {
+            unknown(mq, 'UNSUBACK', p.id)
+        } else {
+            complete(mq, msg, 0)
+        }
+        return
+    }
+    case 13: {
+        mq.pingSent = 0
+        const w = mq.pingWaiters.shift()
+        w?.settle(0)
+        return
+    }
+    default:
+        fatal(mq, R_ERR_BAD_RESPONSE, `Unexpected ${PACKET_NAMES[p.type]} from the broker`)
+    }
+}
+
+function unknown(mq: Mqtt, what: string, id: number): void {
+    fatal(mq, R_ERR_BAD_ACK, `${what} for unknown packet id ${id}`)
+}
+
+function connack(mq: Mqtt, p: ConnackPacket): void {
+    if (mq.connected) {
+        fatal(mq, R_ERR_BAD_RESPONSE, 'A second CONNACK from the broker')
+        return
+    }
+    stopTimer(mq.connectTimer)
+    mq.connectTimer = null
+    const w = mq.connectWait
+    mq.connectWait = null
+    if (p.returnCode !== 0) {
+        const code = p.returnCode === 2 ? R_ERR_CANT_COMPLETE : R_ERR_CANT_CONNECT
+        setError(mq, code, `${CONNACK_REASONS[p.returnCode]} (CONNACK ${p.returnCode})`)
+        fatal(mq, code, mq.errorMsg)
+        w?.settle(code)
+        return
+    }
+    mq.connected = true
+    mq.hasSession = p.sessionPresent
+    if (mq.cleanSession) {
+        restartSession(mq)
+    } else {
+        resendSession(mq)
+    }
+    if (!p.sessionPresent) {
+        resubscribe(mq)
+    }
+    pump(mq)
+    startKeepAlive(mq)
+    w?.settle(0)
+    notify(mq, MQTT_EVENT_CONNECTED)
+}
+
+/** The broker has no session: make the broker subscriptions again (masters, and locals not under one). */
+function resubscribe(mq: Mqtt): void {
+    const byQos = new Map<number, string[]>()
+    const add = (filter: string, qos: number) => {
+        const list = byQos.get(qos) ?? []
+        if (!list.includes(filter)) {
+            list.push(filter)
+        }
+        byQos.set(qos, list)
+    }
+    for (const m of mq.masterTopics) {
+        add(m, masterQos(mq, m))
+    }
+    for (const t of mq.topics) {
+        if (!mq.masterTopics.some(m => filterCovers(m, t.topic))) {
+            add(t.topic, t.qos)
+        }
+    }
+    for (const [qos, filters] of byQos) {
+        for (let i = 0; i < filters.length; i += 8) {
+            sendControl(mq, OUT_SUB, filters.slice(i, i + 8), qos, null, 0)
+        }
+    }
+}
+
+function masterQos(mq: Mqtt, filter: string): number {
+    return mq.masterQos.get(filter) ?? 1
+}
+
+function suback(mq: Mqtt, p: SubackPacket): void {
+    const msg = mq.inflight.get(p.id)
+    if (msg === undefined || msg.type !== OUT_SUB) {
+        unknown(mq, 'SUBACK', p.id)
+        return
+    }
+    let rc = 0
+    const filters = msg.filters!
+    for (let i = 0; i < filters.length; i++) {
+        const code = p.granted[i] ?? 0x80
+        for (const t of mq.topics) {
+            if (t.topic === filters[i]) {
+                t.granted = code
+            }
+        }
+        if (code === 0x80) {
+            rc = R_ERR_CANT_COMPLETE
+            mq.errorMsg = `Subscribe to "${filters[i]}" refused by the broker (SUBACK 0x80)`
+            rError('mqtt', '%s', mq.errorMsg)
+        }
+    }
+    complete(mq, msg, rc)
+}
+
+function receive(mq: Mqtt, p: PublishPacket): void {
+    mq.stats.received++
+    if (p.qos === 1) {
+        mq.writer.ack(0x40, p.id)
+        scheduleFlush(mq)
+    } else if (p.qos === 2) {
+        mq.writer.ack(0x50, p.id)
+        scheduleFlush(mq)
+        if (mq.inboundQos2.has(p.id)) {
+            /* Already delivered: acknowledge again, deliver once */
+            return
+        }
+        mq.inboundQos2.add(p.id)
+    }
+    deliver(mq, p)
+}
+
+/** Hand a message to the first matching subscription (Ioto's contract). */
+function deliver(mq: Mqtt, p: PublishPacket): void {
+    const entry = mq.index.first(p.topic)
+    const sub = entry?.value
+    if (sub === undefined || sub.callback === null) {
+        rTrace('mqtt', 'Ignoring message, not subscribed to %s', p.topic)
+        return
+    }
+    const rp = new MqttRecv(mq, p.topic, p.payload, p.payload.length, p.qos, p.retain, p.dup, p.id, sub)
+    try {
+        const r = sub.callback(rp) as any
+        if (r !== null && typeof r === 'object' && typeof r.next === 'function') {
+            mq.fiberCount++
+            schedule(allocFiber('incoming-mqtt', runCallback, [mq, r, sub]), undefined)
+        }
+    } catch (err) {
+        callbackFailed(sub, err)
+    }
+}
+
+function* runCallback([mq, gen, sub]: [Mqtt, Generator<unknown, unknown, unknown>, MqttTopic]): Generator<unknown, void, unknown> {
+    try {
+        yield* gen
+    } catch (err) {
+        callbackFailed(sub, err)
+    } finally {
+        mq.fiberCount--
+    }
+}
+
+function callbackFailed(sub: MqttTopic, err: unknown): void {
+    rError('mqtt', 'Message callback for "%s" failed: %s', sub.topic, err instanceof Error ? (err.stack ?? err.message) : String(err))
+}

@@ -1,0 +1,19 @@
+/*
+    The MQTT client with Ioto's API.
+ */
+export {
+    Mqtt, MqttRecv, MqttResp, MqttTopic, MQTT_WAIT_NONE, MQTT_WAIT_SENT, MQTT_WAIT_ACK, MQTT_WAIT_FAST,
+    MQTT_EVENT_ATTACH, MQTT_EVENT_CONNECTED, MQTT_EVENT_DISCONNECT, MQTT_EVENT_TIMEOUT, MQTT_UNSENT,
+    MQTT_AWAITING_ACK, MQTT_COMPLETE, MQTT_INLINE_BUF_SIZE, MQTT_BUF_SIZE, MQTT_KEEP_ALIVE, MQTT_TIMEOUT,
+    MQTT_MSG_TIMEOUT, MQTT_MAX_TOPIC_SIZE, MQTT_MAX_MESSAGE_SIZE, MQTT_MAX_CLIENT_ID_SIZE, MQTT_MAX_USERNAME_SIZE,
+    MQTT_MAX_PASSWORD_SIZE, MQTT_MAX_INFLIGHT, MQTT_MAX_QUEUE, MQTT_MAX_QUEUE_BYTES, MQTT_CONNECT_TIMEOUT,
+    type MqttCallback, type MqttEventProc, type QueuePolicy,
+} from './state.js'
+export {
+    mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttGetLastActivity, mqttMsgsToSend,
+    mqttIsConnected, mqttSetCredentials, mqttSetMessageSize, mqttSetWill, mqttSetKeepAlive, mqttSetTimeout,
+    mqttSetInflight, mqttSetQueue, mqttThrottle, mqttCheckQueue, mqttGetStats,
+} from './connect.js'
+export { mqttPublish, mqttPublishRetained, mqttPing } from './publish.js'
+export { mqttSubscribe, mqttSubscribeMaster, mqttUnsubscribe, mqttUnsubscribeMaster } from './subscribe.js'
+export { mqttRequest } from './request.js'

@@ -1,0 +1,69 @@
+/*
+    Keep-alive and idle timeout. A PINGREQ goes out once nothing was sent or received for 3/4 of the keep-alive;
+    if no byte then arrives within 1.25x the keep-alive of the last one, the link is dead and the connection
+    ends (so a dead link is noticed within 1.5x the keep-alive). The idle timeout only raises
+    MQTT_EVENT_TIMEOUT, as in Ioto. The same timer resends what waited past msgTimeout for its acknowledgement.
+ */
+import { R_ERR_TIMEOUT } from '../../runtime/errors.js'
+import { startTimer, stopTimer } from '../../runtime/events.js'
+import { rInfo } from '../../runtime/log.js'
+import { rGetTicks } from '../../runtime/time.js'
+import { PINGREQ_BYTES } from '../codec/encode.js'
+import { fatal, notify } from './link.js'
+import { MQTT_EVENT_TIMEOUT, type Mqtt } from './state.js'
+import { retransmitOverdue } from './window.js'
+import { writeBytes } from './wire.js'
+
+const MIN_CHECK = 20
+
+export function startKeepAlive(mq: Mqtt): void {
+    stopTimer(mq.keepAliveEvent)
+    mq.pingSent = 0
+    mq.idleNotified = false
+    mq.keepAliveEvent = startTimer(check, mq, nextCheck(mq, rGetTicks()))
+}
+
+/** Send a PINGREQ now. */
+export function sendPing(mq: Mqtt): void {
+    mq.pingSent = rGetTicks()
+    writeBytes(mq, PINGREQ_BYTES)
+}
+
+function check(mq: Mqtt): void {
+    mq.keepAliveEvent = null
+    if (!mq.linkUp || !mq.connected) {
+        return
+    }
+    const now = rGetTicks()
+    const k = mq.keepAlive
+    if (mq.pingSent && mq.lastRecv > mq.pingSent) {
+        mq.pingSent = 0
+    }
+    if (mq.pingSent && now - mq.lastRecv >= k * 1.25) {
+        fatal(mq, R_ERR_TIMEOUT, `No response from the broker for ${now - mq.lastRecv} ms (keep-alive ${Math.round(k / 1000)} s): the link is dead`)
+        return
+    }
+    if (!mq.idleNotified && now - mq.lastActivity + 1 >= mq.timeout) {
+        mq.idleNotified = true
+        rInfo('mqtt', 'Idle connection has timed out')
+        notify(mq, MQTT_EVENT_TIMEOUT)
+        if (!mq.linkUp) {
+            return
+        }
+    }
+    if (!mq.pingSent && (now - mq.lastSend >= k * 0.75 || now - mq.lastRecv >= k * 0.75)) {
+        sendPing(mq)
+    }
+    retransmitOverdue(mq, now)
+    mq.keepAliveEvent = startTimer(check, mq, nextCheck(mq, now))
+}
+
+function nextCheck(mq: Mqtt, now: number): number {
+    const k = mq.keepAlive
+    let due = mq.pingSent ? mq.lastRecv + k * 1.25 : Math.min(mq.lastSend, mq.lastRecv) + k * 0.75
+    if (!mq.idleNotified) {
+        due = Math.min(due, mq.lastActivity + mq.timeout)
+    }
+    due = Math.min(due, now + mq.msgTimeout / 2)
+    return Math.max(MIN_CHECK, Math.ceil(due - now))
+}

@@ -1,0 +1,239 @@
+/*
+    mqttPublish, mqttPublishRetained and mqttPing. The call acts at once: a QoS 0 message, or a QoS 1/2 message
+    the in-flight window has room for, is encoded into the write buffer now (one encode, one socket write per
+    tick); others wait in order in the queue. The wait flags choose what the caller waits for:
+    NONE - queued; SENT - its bytes handed to the socket; ACK - PUBACK (QoS 1) or PUBCOMP (QoS 2).
+ */
+import {
+    R_ERR_BAD_ARGS, R_ERR_CANT_WRITE, R_ERR_NOT_CONNECTED, R_ERR_TOO_MANY, R_ERR_WONT_FIT,
+} from '../../runtime/errors.js'
+import { rSleep } from '../../runtime/events.js'
+import type { Fiber, Waitable } from '../../runtime/scheduler.js'
+import { sfmtv } from '../../runtime/sfmt.js'
+import { rGetTicks } from '../../runtime/time.js'
+import { done } from '../../runtime/waitable.js'
+import { encodeTopic } from '../codec/encode.js'
+import type { MqttCodecError } from '../codec/errors.js'
+import { sendPing } from './keepalive.js'
+import {
+    Mqtt, MQTT_EVENT_ATTACH, MQTT_MAX_TOPIC_SIZE, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, OUT_PUBLISH, OutMsg,
+    setMsg,
+} from './state.js'
+import { dropOldest, enqueue, queueFull, sendPublish, windowOpen } from './window.js'
+import { scheduleFlush, waitSent, writeBlocked } from './wire.js'
+
+const encoder = new TextEncoder()
+
+/**
+    Publish `msg` (`size` bytes; 0 or less: the whole string, or up to the first zero byte) to a printf-style
+    topic. Evaluates to 0, or R_ERR_BAD_ARGS (bad QoS, topic or message: the connection stays up),
+    R_ERR_WONT_FIT (over mqttSetMessageSize), R_ERR_NOT_CONNECTED, R_ERR_CANT_WRITE (no socket), or the
+    connection's sticky error.
+    @example yield* mqttPublish(mq, 'Initialized', 0, MQTT_QOS_1, MQTT_WAIT_NONE, 'myDevice/init')
+    @example yield* mqttPublish(mq, reading, 0, MQTT_QOS_0, MQTT_WAIT_NONE, 'dev/%s/temp', deviceId)
+ */
+export function mqttPublish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number, qos: number, waitFlags: number,
+    topic: string | null, ...args: unknown[]): Waitable<number> {
+    return publish(mq, msg, size, qos, waitFlags, false, topic, args)
+}
+
+/** As mqttPublish, with the RETAIN flag: the broker keeps the message for future subscribers. */
+export function mqttPublishRetained(mq: Mqtt | null, msg: Uint8Array | string | null, size: number, qos: number, waitFlags: number,
+    topic: string | null, ...args: unknown[]): Waitable<number> {
+    return publish(mq, msg, size, qos, waitFlags, true, topic, args)
+}
+
+function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number, qos: number, waitFlags: number, retain: boolean,
+    topicFmt: string | null, args: unknown[]): Waitable<number> {
+    if (!(mq instanceof Mqtt)) {
+        return done(R_ERR_BAD_ARGS)
+    }
+    if (msg === null || msg === undefined || (typeof msg !== 'string' && !(msg instanceof Uint8Array))) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, 'The message must be a string or bytes'))
+    }
+    if (typeof topicFmt !== 'string' || topicFmt.length === 0 || topicFmt.charCodeAt(0) <= 0x20) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, 'Missing topic, or a topic starting with white space'))
+    }
+    /* Ioto's sticky error: after a fatal error, publishing fails until the next connect (not for retained
+       publishes, nor when the agent queues offline) */
+    if (mq.error !== 0 && !retain && !mq.queueOffline) {
+        return done(mq.error)
+    }
+    const topic = args.length > 0 || topicFmt.includes('%') ? sfmtv(topicFmt, args) : topicFmt
+    let topicBytes: Uint8Array
+    try {
+        topicBytes = encodeTopic(topic)
+    } catch (err) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad topic "${topic}": ${(err as MqttCodecError).message}`))
+    }
+    if (topicBytes.length - 2 >= MQTT_MAX_TOPIC_SIZE) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, `Topic longer than ${MQTT_MAX_TOPIC_SIZE - 1} bytes`))
+    }
+    if (qos !== 0 && qos !== 1 && qos !== 2) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad QoS ${qos}: must be 0, 1 or 2`))
+    }
+    const payload = bytesOf(msg, size)
+    if (payload === null) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, `Size ${size} is larger than the message`))
+    }
+    if (payload.length > mq.maxMessage || topicBytes.length + 2 + payload.length >= mq.maxMessage + 2) {
+        return done(setMsg(mq, R_ERR_WONT_FIT, `Message of ${payload.length} bytes exceeds the maximum of ${mq.maxMessage}`))
+    }
+    if (mq.sock === null && mq.proc !== null && !mq.queueOffline) {
+        return attachThenPublish(mq, topic, topicBytes, payload, qos, waitFlags, retain)
+    }
+    if (mq.throttle > 0) {
+        return throttled(mq, topic, topicBytes, payload, qos, waitFlags, retain)
+    }
+    return send(mq, topic, topicBytes, payload, qos, waitFlags, retain)
+}
+
+/** The payload bytes: size <= 0 means a C string (to the first zero byte). */
+function bytesOf(msg: Uint8Array | string, size: number): Uint8Array | null {
+    if (typeof msg === 'string') {
+        if (size <= 0) {
+            const nul = msg.indexOf('\u0000')
+            return encoder.encode(nul < 0 ? msg : msg.slice(0, nul))
+        }
+        const all = encoder.encode(msg)
+        return size > all.length ? null : all.subarray(0, size)
+    }
+    if (size <= 0) {
+        const nul = msg.indexOf(0)
+        return nul < 0 ? msg : msg.subarray(0, nul)
+    }
+    return size > msg.length ? null : size === msg.length ? msg : msg.subarray(0, size)
+}
+
+function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean): Waitable<number> {
+    if (mq.sock === null && !mq.queueOffline) {
+        return done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
+    }
+    if (qos === 0) {
+        waitFlags &= ~MQTT_WAIT_ACK
+    }
+    mq.stats.published++
+    if (mq.connected && mq.linkUp) {
+        if (qos === 0 && mq.pending.length === 0) {
+            mq.writer.publish(topicBytes, payload, 0, retain, false, 0)
+            scheduleFlush(mq)
+            if (waitFlags & MQTT_WAIT_SENT) {
+                const w = new MqttWait()
+                waitSent(mq, w)
+                return w
+            }
+            return writeBlocked(mq) ? roomWait(mq) : done(0)
+        }
+        if (qos > 0 && windowOpen(mq)) {
+            const w = waitFlags & (MQTT_WAIT_SENT | MQTT_WAIT_ACK) ? new MqttWait() : null
+            const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload, w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT)
+            if (sendPublish(mq, msg)) {
+                return w ?? done(0)
+            }
+        }
+    } else if (!mq.queueOffline || (qos === 0 && mq.qos0Offline === 'drop')) {
+        mq.stats.published--
+        return done(setMsg(mq, R_ERR_NOT_CONNECTED, 'Not connected'))
+    }
+    /* Behind the window, or offline: queue it (copying the payload, which the caller may reuse) */
+    if (queueFull(mq)) {
+        if (mq.queuePolicy === 'reject' || mq.queuePolicy === 'drop-newest') {
+            mq.stats.published--
+            if (mq.queuePolicy === 'drop-newest') {
+                mq.stats.dropped++
+            }
+            return done(setMsg(mq, R_ERR_TOO_MANY, `Outbound queue full (${mq.pending.length} messages, ${mq.pendingBytes} bytes)`))
+        }
+        if (mq.queuePolicy === 'drop-oldest') {
+            dropOldest(mq)
+        }
+    }
+    const w = waitFlags & (MQTT_WAIT_SENT | MQTT_WAIT_ACK) ? new MqttWait() : null
+    enqueue(mq, new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload.slice(), w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT))
+    if (w !== null) {
+        return w
+    }
+    return queueFull(mq) && mq.queuePolicy === 'wait' ? roomWait(mq) : done(0)
+}
+
+/** Park the publisher until the queue or the socket has room. */
+function roomWait(mq: Mqtt): Waitable<number> {
+    const w = new MqttWait()
+    mq.roomWaiters.push(w)
+    return w
+}
+
+function* attachThenPublish(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean): Fiber<number> {
+    yield* attach(mq)
+    if (mq.sock === null) {
+        return setMsg(mq, R_ERR_CANT_WRITE, 'No socket after MQTT_EVENT_ATTACH')
+    }
+    payload = payload.slice()
+    return yield* send(mq, topic, topicBytes, payload, qos, waitFlags, retain)
+}
+
+/**
+    On-demand connection: with no socket, the event proc gets MQTT_EVENT_ATTACH and is expected to connect
+    (a generator proc runs to completion first).
+ */
+export function* attach(mq: Mqtt): Fiber<void> {
+    const proc = mq.proc
+    if (proc === null) {
+        return
+    }
+    const r = proc(mq, MQTT_EVENT_ATTACH) as any
+    if (r !== null && typeof r === 'object' && typeof r.next === 'function') {
+        yield* r as Generator<unknown, unknown, unknown>
+    }
+}
+
+/* Ioto's cloud throttle: sleep `throttle` ms before each publish (even with MQTT_WAIT_NONE), then let it decay */
+function* throttled(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean): Fiber<number> {
+    const now = rGetTicks()
+    const elapsed = now - mq.throttleLastPub + 999
+    payload = payload.slice()
+    yield* rSleep(mq.throttle)
+    const decay = Math.floor(mq.throttle * Math.floor(elapsed / 1000) / 400 + elapsed * 2 / 1000)
+    mq.throttle = Math.max(0, mq.throttle - decay)
+    mq.throttleLastPub = now
+    return yield* send(mq, topic, topicBytes, payload, qos, waitFlags, retain)
+}
+
+/**
+    Send a PINGREQ. As in C it does not wait, unless waitFlags includes MQTT_WAIT_ACK (then it waits for the
+    PINGRESP). R_ERR_BAD_ARGS for null; the sticky error; R_ERR_CANT_WRITE without a socket.
+ */
+export function mqttPing(mq: Mqtt | null, waitFlags = 0): Waitable<number> {
+    if (!(mq instanceof Mqtt)) {
+        return done(R_ERR_BAD_ARGS)
+    }
+    if (mq.error !== 0) {
+        return done(mq.error)
+    }
+    if (mq.sock === null) {
+        return mq.proc !== null ? attachThenPing(mq, waitFlags) : done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
+    }
+    if (!mq.linkUp || !mq.connected) {
+        return done(setMsg(mq, R_ERR_NOT_CONNECTED, 'Not connected'))
+    }
+    sendPing(mq)
+    if (waitFlags & MQTT_WAIT_ACK) {
+        const w = new MqttWait()
+        mq.pingWaiters.push(w)
+        return w
+    }
+    if (waitFlags & MQTT_WAIT_SENT) {
+        const w = new MqttWait()
+        waitSent(mq, w)
+        return w
+    }
+    return done(0)
+}
+
+function* attachThenPing(mq: Mqtt, waitFlags: number): Fiber<number> {
+    yield* attach(mq)
+    if (mq.sock === null) {
+        return setMsg(mq, R_ERR_CANT_WRITE, 'No socket after MQTT_EVENT_ATTACH')
+    }
+    return yield* mqttPing(mq, waitFlags)
+}

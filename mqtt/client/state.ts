@@ -1,0 +1,234 @@
+/*
+    The client's state: the Mqtt instance (fields named as Ioto's struct, since code reads them), a received
+    message (MqttRecv), an outbound message (OutMsg) and the wait a caller blocks on (MqttWait).
+ */
+import { RingQueue } from '../../runtime/queue.js'
+import type { TimerEvent } from '../../runtime/events.js'
+import { rGetTicks, MAXINT, TPS } from '../../runtime/time.js'
+import { Wait } from '../../runtime/waitable.js'
+import type { RSocket, SocketReceiver } from '../../socket/rsocket.js'
+import { MqttDecoder } from '../codec/decode.js'
+import type { Packet } from '../codec/packets.js'
+import { PacketWriter } from '../codec/encode.js'
+import { TopicIndex, type TopicEntry } from '../topic-index.js'
+import { utf8Length } from '../codec/utf8.js'
+
+export const MQTT_WAIT_NONE = 0x0
+export const MQTT_WAIT_SENT = 0x1
+export const MQTT_WAIT_ACK = 0x2
+export const MQTT_WAIT_FAST = 0x4
+
+export const MQTT_EVENT_ATTACH = 1
+export const MQTT_EVENT_CONNECTED = 2
+export const MQTT_EVENT_DISCONNECT = 3
+export const MQTT_EVENT_TIMEOUT = 4
+
+export const MQTT_UNSENT = 1
+export const MQTT_AWAITING_ACK = 2
+export const MQTT_COMPLETE = 3
+
+export const MQTT_INLINE_BUF_SIZE = 128
+export const MQTT_BUF_SIZE = 4096
+export const MQTT_KEEP_ALIVE = 20 * 60 * TPS
+export const MQTT_TIMEOUT = MAXINT
+export const MQTT_MSG_TIMEOUT = 30 * TPS
+export const MQTT_MAX_TOPIC_SIZE = 128
+export const MQTT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
+export const MQTT_MAX_CLIENT_ID_SIZE = 23
+export const MQTT_MAX_USERNAME_SIZE = 128
+export const MQTT_MAX_PASSWORD_SIZE = 128
+
+/** Outbound QoS 1/2 messages in flight at once (unacknowledged), unless mqttSetInflight changes it. */
+export const MQTT_MAX_INFLIGHT = 100
+/** Messages waiting for the in-flight window (or for a connection) before publishers are made to wait. */
+export const MQTT_MAX_QUEUE = 10_000
+export const MQTT_MAX_QUEUE_BYTES = 64 * 1024 * 1024
+/** Bytes buffered for the socket beyond which QoS 0 publishers wait for it to drain. */
+export const MQTT_WRITE_HIGH = 4 * 1024 * 1024
+/** Longest wait for a CONNACK. */
+export const MQTT_CONNECT_TIMEOUT = 30 * TPS
+
+export type QueuePolicy = 'wait' | 'reject' | 'drop-oldest' | 'drop-newest'
+
+/** A message handler: plain functions run inline (as with MQTT_WAIT_FAST); generator functions on a fiber of their own. */
+export type MqttCallback = (rp: MqttRecv) => Generator<unknown, unknown, unknown> | unknown
+/** Connection events: MQTT_EVENT_ATTACH, _CONNECTED, _DISCONNECT, _TIMEOUT. */
+export type MqttEventProc = (mq: Mqtt, event: number) => Generator<unknown, unknown, unknown> | unknown
+
+const textDecoder = new TextDecoder()
+
+/**
+    A received message. `data` is a view of the received bytes (it stays valid, but copy it to hold it long);
+    `text` decodes it as UTF-8.
+ */
+export class MqttRecv {
+    constructor(
+        readonly mq: Mqtt,
+        readonly topic: string,
+        readonly data: Uint8Array,
+        readonly dataSize: number,
+        readonly qos: number,
+        readonly retain: boolean,
+        readonly dup: boolean,
+        readonly id: number,
+        readonly matched: MqttTopic | null,
+    ) {}
+
+    get text(): string {
+        return textDecoder.decode(this.data)
+    }
+
+    /** Topic length in bytes */
+    get topicSize(): number {
+        return utf8Length(this.topic)
+    }
+}
+
+/** The seed pages' name for MqttRecv. */
+export type MqttResp = MqttRecv
+export const MqttResp = MqttRecv
+
+/** A local subscription: filter, handler and the wait flags it was made with. */
+export class MqttTopic {
+    entry: TopicEntry<MqttTopic> | null = null
+    granted = -1
+
+    constructor(readonly topic: string, readonly callback: MqttCallback | null, readonly wait: number, readonly qos: number) {}
+}
+
+/** What a caller waits on: settled with 0 or an R_ERR_* code. */
+export class MqttWait extends Wait<number> {}
+
+export const OUT_PUBLISH = 3
+export const OUT_PUBREL = 6
+export const OUT_SUB = 8
+export const OUT_UNSUB = 10
+
+/** An outbound message that needs tracking: queued, in flight, or awaiting its acknowledgement. */
+export class OutMsg {
+    /** 3 PUBLISH, 6 PUBREL (a QoS 2 message after PUBREC), 8 SUBSCRIBE, 10 UNSUBSCRIBE */
+    type: number
+    id = 0
+    qos: number
+    retain: boolean
+    topic: string
+    topicBytes: Uint8Array | null
+    /** Payload kept until encoded (queued messages) */
+    payload: Uint8Array | null
+    /** Encoded bytes kept for resending */
+    bytes: Uint8Array | null = null
+    wait: MqttWait | null
+    waitFlags: number
+    state = MQTT_UNSENT
+    sent = 0
+    size: number
+    /** SUBSCRIBE / UNSUBSCRIBE: the filters */
+    filters: string[] | null = null
+
+    constructor(type: number, qos: number, retain: boolean, topic: string, topicBytes: Uint8Array | null,
+        payload: Uint8Array | null, wait: MqttWait | null, waitFlags: number) {
+        this.type = type
+        this.qos = qos
+        this.retain = retain
+        this.topic = topic
+        this.topicBytes = topicBytes
+        this.payload = payload
+        this.wait = wait
+        this.waitFlags = waitFlags
+        this.size = payload?.length ?? 0
+    }
+}
+
+/** The MQTT client instance (C's struct Mqtt). */
+export class Mqtt {
+    /* Fields with C's names */
+    error = 0
+    errorMsg = ''
+    sock: RSocket | null = null
+    id: string
+    proc: MqttEventProc | null
+    topics: MqttTopic[] = []
+    masterTopics: string[] = []
+    /** Requested QoS of each master subscription */
+    masterQos = new Map<string, number>()
+    willTopic: string | null = null
+    willMsg: Uint8Array | null = null
+    willMsgSize = 0
+    nextId = 1
+    msgTimeout = MQTT_MSG_TIMEOUT
+    maxMessage = MQTT_MAX_MESSAGE_SIZE
+    fiberCount = 0
+    keepAlive = MQTT_KEEP_ALIVE
+    timeout = MQTT_TIMEOUT
+    lastActivity: number
+    connected = false
+    processing = false
+    destroyed = false
+    throttle = 0
+    throttleLastPub = 0
+    throttleMark = 0
+    username = ''
+    password = ''
+    keepAliveEvent: TimerEvent | null = null
+    /** CONNACK's session-present flag */
+    hasSession = false
+
+    /* Session and flow control */
+    cleanSession = true
+    maxInflight = MQTT_MAX_INFLIGHT
+    maxQueue = MQTT_MAX_QUEUE
+    maxQueueBytes = MQTT_MAX_QUEUE_BYTES
+    /** Queue publishes made while disconnected (the agent turns this on) instead of returning R_ERR_NOT_CONNECTED */
+    queueOffline = false
+    /** Keep waiters waiting across a lost connection (the agent turns this on) */
+    keepWaits = false
+    /** In flight: QoS 1/2 PUBLISH, PUBREL, SUBSCRIBE, UNSUBSCRIBE by packet id, in send order */
+    inflight = new Map<number, OutMsg>()
+    /** Publishes in flight (the window's fill) */
+    inflightPublishes = 0
+    /** Waiting for the window or a connection */
+    pending = new RingQueue<OutMsg>(64)
+    pendingBytes = 0
+    /** Inbound QoS 2 ids held until PUBREL */
+    inboundQos2 = new Set<number>()
+    index = new TopicIndex<MqttTopic>()
+    /** Publishers parked until the queue or the socket has room */
+    roomWaiters: MqttWait[] = []
+    /** WAIT_SENT waiters settled when their bytes go to the socket */
+    flushWaiters: MqttWait[] = []
+    pingWaiters: MqttWait[] = []
+    connectWait: MqttWait | null = null
+    connectTimer: TimerEvent | null = null
+
+    /* The link */
+    flusher: (() => void) | null = null
+    onPacket: ((p: Packet) => void) | null = null
+    idleNotified = false
+    receiver: SocketReceiver | null = null
+    decoder = new MqttDecoder()
+    writer = new PacketWriter()
+    flushScheduled = false
+    linkUp = false
+    disconnecting = false
+    lastSend = 0
+    lastRecv = 0
+    pingSent = 0
+    /** When the queue is full: 'wait' (the publisher waits for room), 'reject' (R_ERR_TOO_MANY) or 'drop-oldest' */
+    queuePolicy: QueuePolicy = 'wait'
+    /** QoS 0 publishes while disconnected (with queueOffline): 'queue' or 'drop' (R_ERR_NOT_CONNECTED) */
+    qos0Offline: 'queue' | 'drop' = 'drop'
+    /** Counters: messages published, acknowledged, dropped by the queue policy, resent, received */
+    stats = { published: 0, acknowledged: 0, dropped: 0, resent: 0, received: 0 }
+
+    constructor(id: string, proc: MqttEventProc | null) {
+        this.id = id
+        this.proc = proc
+        this.lastActivity = rGetTicks()
+    }
+}
+
+/** Record an API error message (not sticky); returns code. */
+export function setMsg(mq: Mqtt, code: number, msg: string): number {
+    mq.errorMsg = msg
+    return code
+}

@@ -1,0 +1,325 @@
+/*
+    Outbound flow: the in-flight window, packet ids, the queue behind the window, resends and acknowledgements.
+    Ids are taken when a message enters the window, never while in use; the queue keeps publish order.
+ */
+import { R_ERR_NOT_CONNECTED, R_ERR_TOO_MANY } from '../../runtime/errors.js'
+import { rGetTicks } from '../../runtime/time.js'
+import { encode, setDup } from '../codec/encode.js'
+import {
+    MQTT_AWAITING_ACK, MQTT_WAIT_SENT, OUT_PUBLISH, OUT_PUBREL, OUT_SUB, OUT_UNSUB, OutMsg,
+    type Mqtt, type MqttWait,
+} from './state.js'
+import { scheduleFlush, waitSent, writeBytes } from './wire.js'
+
+/** A free packet id (1..65535, skipping ids in use), or 0 when all are in use. */
+export function allocId(mq: Mqtt): number {
+    for (let tries = 0; tries < 65535; tries++) {
+        const id = mq.nextId
+        mq.nextId = id >= 65535 ? 1 : id + 1
+        if (!mq.inflight.has(id)) {
+            return id
+        }
+    }
+    return 0
+}
+
+/** Whether a message can enter the window now. */
+export function windowOpen(mq: Mqtt): boolean {
+    return mq.connected && mq.linkUp && mq.inflightPublishes < mq.maxInflight && mq.pending.length === 0
+}
+
+/** Put a QoS 1/2 PUBLISH on the wire: id, encode once (bytes kept for resends), track it. */
+export function sendPublish(mq: Mqtt, msg: OutMsg): boolean {
+    const id = allocId(mq)
+    if (id === 0) {
+        return false
+    }
+    msg.id = id
+    msg.bytes = mq.writer.publishKept(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, false, id)
+    msg.payload = null
+    msg.state = MQTT_AWAITING_ACK
+    msg.sent = rGetTicks()
+    mq.inflight.set(id, msg)
+    mq.inflightPublishes++
+    if (msg.waitFlags === MQTT_WAIT_SENT && msg.wait !== null) {
+        waitSent(mq, msg.wait)
+        msg.wait = null
+    }
+    scheduleFlush(mq)
+    return true
+}
+
+/** Queue a publish behind the window (or while offline). */
+export function enqueue(mq: Mqtt, msg: OutMsg): void {
+    mq.pending.push(msg)
+    mq.pendingBytes += msg.size
+}
+
+/** Whether the queue is over its limits. */
+export function queueFull(mq: Mqtt): boolean {
+    return mq.pending.length >= mq.maxQueue || mq.pendingBytes >= mq.maxQueueBytes
+}
+
+/** Make room by the 'drop-oldest' policy: the oldest queued message is dropped and its waiter told. */
+export function dropOldest(mq: Mqtt): void {
+    const old = mq.pending.shift()
+    if (old !== undefined) {
+        mq.pendingBytes -= old.size
+        mq.stats.dropped++
+        old.wait?.settle(R_ERR_TOO_MANY)
+        old.wait = null
+    }
+}
+
+/** Move queued messages into the window while it has room. */
+export function pump(mq: Mqtt): void {
+    if (!mq.connected || !mq.linkUp) {
+        return
+    }
+    let moved = false
+    while (mq.pending.length > 0 && mq.inflightPublishes < mq.maxInflight) {
+        const msg = mq.pending.peek()!
+        if (msg.qos === 0) {
+            mq.pending.shift()
+            mq.pendingBytes -= msg.size
+            mq.writer.publish(msg.topicBytes!, msg.payload!, 0, msg.retain, false, 0)
+            if (msg.wait !== null) {
+                waitSent(mq, msg.wait)
+            }
+        } else {
+            if (!sendPublish(mq, msg)) {
+                break
+            }
+            mq.pending.shift()
+            mq.pendingBytes -= msg.size
+        }
+        moved = true
+    }
+    if (moved) {
+        scheduleFlush(mq)
+        wakeRoom(mq)
+    }
+}
+
+/** Wake publishers that wait for room once the queue is below its limits. */
+export function wakeRoom(mq: Mqtt): void {
+    if (mq.roomWaiters.length > 0 && !queueFull(mq)) {
+        const waiters = mq.roomWaiters
+        mq.roomWaiters = []
+        for (const w of waiters) {
+            w.settle(0)
+        }
+    }
+}
+
+/** An acknowledgement completed msg: forget it, tell its waiter, let the next message in. */
+export function complete(mq: Mqtt, msg: OutMsg, rc: number): void {
+    mq.inflight.delete(msg.id)
+    if (msg.type === OUT_PUBLISH || msg.type === OUT_PUBREL) {
+        mq.inflightPublishes--
+        mq.stats.acknowledged++
+    }
+    if (msg.wait !== null) {
+        msg.wait.settle(rc)
+        msg.wait = null
+    }
+    if (mq.pending.length > 0) {
+        pump(mq)
+    }
+}
+
+/** A QoS 2 PUBLISH got its PUBREC: it becomes a PUBREL (same id, same place in the resend order). */
+export function release(mq: Mqtt, msg: OutMsg): void {
+    msg.type = OUT_PUBREL
+    msg.bytes = Uint8Array.of(0x62, 2, msg.id >> 8, msg.id & 0xff)
+    msg.sent = rGetTicks()
+    writeBytes(mq, msg.bytes)
+}
+
+/** Send a SUBSCRIBE or UNSUBSCRIBE and track it until its acknowledgement. */
+export function sendControl(mq: Mqtt, type: number, filters: string[], qos: number, wait: MqttWait | null, waitFlags: number): OutMsg | null {
+    const id = allocId(mq)
+    if (id === 0) {
+        return null
+    }
+    const msg = new OutMsg(type, qos, false, filters.join(','), null, null, wait, waitFlags)
+    msg.id = id
+    msg.filters = filters
+    msg.bytes = type === OUT_SUB ?
+        encode({ type: 8, id, subscriptions: filters.map(topic => ({ topic, qos })) }) :
+        encode({ type: 10, id, topics: filters })
+    msg.state = MQTT_AWAITING_ACK
+    msg.sent = rGetTicks()
+    mq.inflight.set(id, msg)
+    writeBytes(mq, msg.bytes)
+    if (waitFlags === MQTT_WAIT_SENT && wait !== null) {
+        waitSent(mq, wait)
+        msg.wait = null
+    }
+    return msg
+}
+
+/**
+    After a reconnect without a clean session: resend every unacknowledged PUBLISH (DUP set, same id) and
+    PUBREL, in their original order [MQTT-4.4.0-1].
+ */
+export function resendSession(mq: Mqtt): void {
+    for (const msg of mq.inflight.values()) {
+        if (msg.type === OUT_PUBLISH) {
+            resend(mq, msg)
+        } else if (msg.type === OUT_PUBREL) {
+            msg.sent = rGetTicks()
+            writeBytes(mq, msg.bytes!)
+            mq.stats.resent++
+        }
+    }
+}
+
+function resend(mq: Mqtt, msg: OutMsg): void {
+    const bytes = msg.bytes!.slice()
+    setDup(bytes, true)
+    msg.bytes = bytes
+    msg.sent = rGetTicks()
+    mq.stats.resent++
+    writeBytes(mq, bytes)
+}
+
+/**
+    A clean session discards the broker's state: unacknowledged PUBLISH messages go back to the front of the
+    queue to be published afresh (QoS 2 messages already PUBREC'd were received by the broker and are done).
+ */
+export function restartSession(mq: Mqtt): void {
+    const again: OutMsg[] = []
+    for (const msg of mq.inflight.values()) {
+        if (msg.type === OUT_PUBLISH) {
+            msg.payload = payloadOf(msg.bytes!, msg.topicBytes!.length, msg.qos)
+            msg.bytes = null
+            msg.state = 1
+            msg.id = 0
+            again.push(msg)
+        } else if (msg.type === OUT_PUBREL) {
+            mq.stats.acknowledged++
+            msg.wait?.settle(0)
+            msg.wait = null
+        } else {
+            msg.wait?.settle(R_ERR_NOT_CONNECTED)
+        }
+    }
+    mq.inflight.clear()
+    mq.inflightPublishes = 0
+    if (again.length > 0) {
+        const rest: OutMsg[] = []
+        while (mq.pending.length > 0) {
+            rest.push(mq.pending.shift()!)
+        }
+        for (const msg of [...again, ...rest]) {
+            mq.pending.push(msg)
+        }
+        for (const msg of again) {
+            mq.pendingBytes += msg.size
+        }
+    }
+    mq.inboundQos2.clear()
+}
+
+function payloadOf(bytes: Uint8Array, topicLength: number, qos: number): Uint8Array {
+    let pos = 1
+    while (bytes[pos++] & 0x80) {
+        /* skip the remaining length */
+    }
+    return bytes.slice(pos + topicLength + (qos > 0 ? 2 : 0))
+}
+
+/** Resend what waited too long for its acknowledgement on this connection (every msgTimeout, DUP set). */
+export function retransmitOverdue(mq: Mqtt, now: number): void {
+    for (const msg of mq.inflight.values()) {
+        if (msg.sent + mq.msgTimeout <= now) {
+            if (msg.type === OUT_PUBLISH) {
+                resend(mq, msg)
+            } else {
+                msg.sent = now
+                mq.stats.resent++
+                writeBytes(mq, msg.bytes!)
+            }
+        }
+    }
+}
+
+/** Messages still to send: queued, or in flight past their retransmit time (C's mqttMsgsToSend). */
+export function msgsToSend(mq: Mqtt): number {
+    const now = rGetTicks()
+    let n = mq.pending.length
+    for (const msg of mq.inflight.values()) {
+        if (msg.sent + mq.msgTimeout < now) {
+            n++
+        }
+    }
+    return n
+}
+
+/**
+    The connection is gone: waiters learn it (unless keepWaits); subscriptions in flight are dropped (they are
+    made again on reconnect); unacknowledged publishes stay for the session resend.
+ */
+export function failWaiters(mq: Mqtt, rc: number): void {
+    for (const [id, msg] of mq.inflight) {
+        if (msg.type === OUT_SUB || msg.type === OUT_UNSUB) {
+            mq.inflight.delete(id)
+            msg.wait?.settle(rc)
+            msg.wait = null
+        } else if (!mq.keepWaits && msg.wait !== null) {
+            msg.wait.settle(rc)
+            msg.wait = null
+        }
+    }
+    if (!mq.keepWaits) {
+        /* Queued messages whose callers were told of the failure are withdrawn: the caller decides */
+        const keep: OutMsg[] = []
+        while (mq.pending.length > 0) {
+            const msg = mq.pending.shift()!
+            if (msg.wait !== null) {
+                mq.pendingBytes -= msg.size
+                msg.wait.settle(rc)
+            } else {
+                keep.push(msg)
+            }
+        }
+        for (const msg of keep) {
+            mq.pending.push(msg)
+        }
+    }
+    settleAll(mq.flushWaiters, rc)
+    mq.flushWaiters = []
+    settleAll(mq.pingWaiters, rc)
+    mq.pingWaiters = []
+    /* Publishers waiting for room: their messages are queued, which is all they asked */
+    settleAll(mq.roomWaiters, 0)
+    mq.roomWaiters = []
+}
+
+/** Everything ends (mqttFree): every waiter is told and every message forgotten. */
+export function dropAll(mq: Mqtt, rc: number): void {
+    for (const msg of mq.inflight.values()) {
+        msg.wait?.settle(rc)
+    }
+    mq.inflight.clear()
+    mq.inflightPublishes = 0
+    while (mq.pending.length > 0) {
+        mq.pending.shift()!.wait?.settle(rc)
+    }
+    mq.pendingBytes = 0
+    for (const list of [mq.flushWaiters, mq.pingWaiters, mq.roomWaiters]) {
+        settleAll(list, rc)
+    }
+    mq.flushWaiters = []
+    mq.pingWaiters = []
+    mq.roomWaiters = []
+    mq.connectWait?.settle(rc)
+    mq.connectWait = null
+}
+
+function settleAll(list: MqttWait[], rc: number): void {
+    for (const w of list) {
+        w.settle(rc)
+    }
+}

@@ -1,0 +1,86 @@
+/*
+    The write path and the socket hookup. Packets go into one write buffer; it is handed to the socket once per
+    tick (a microtask), or at once when it grows past 64 KiB, so many messages cost one socket write.
+ */
+import { rGetTicks } from '../../runtime/time.js'
+import { setReceiver } from '../../socket/rsocket.js'
+import { socketSend } from '../../socket/io.js'
+import type { Packet } from '../codec/packets.js'
+import { MQTT_WRITE_HIGH, type Mqtt, type MqttWait } from './state.js'
+import type { RSocket } from '../../socket/rsocket.js'
+
+const FLUSH_AT = 64 * 1024
+
+/** Flush at the end of this tick (once, however many packets are written meanwhile). */
+export function scheduleFlush(mq: Mqtt): void {
+    if (mq.writer.length >= FLUSH_AT) {
+        flush(mq)
+    } else if (!mq.flushScheduled) {
+        mq.flushScheduled = true
+        queueMicrotask(mq.flusher!)
+    }
+}
+
+/** Hand the write buffer to the socket; settle WAIT_SENT waiters whose bytes were in it. */
+export function flush(mq: Mqtt): void {
+    mq.flushScheduled = false
+    const bytes = mq.writer.take()
+    if (bytes !== null && mq.linkUp && mq.sock !== null) {
+        socketSend(mq.sock, bytes)
+        mq.lastSend = mq.lastActivity = rGetTicks()
+    }
+    const waiters = mq.flushWaiters
+    if (waiters.length > 0) {
+        mq.flushWaiters = []
+        for (const w of waiters) {
+            w.settle(0)
+        }
+    }
+}
+
+/** Queue a whole packet's bytes (precomputed or kept for resending). */
+export function writeBytes(mq: Mqtt, bytes: Uint8Array): void {
+    mq.writer.bytes(bytes)
+    scheduleFlush(mq)
+}
+
+export function writePacket(mq: Mqtt, p: Packet): void {
+    mq.writer.write(p)
+    scheduleFlush(mq)
+}
+
+/** Settle `w` with 0 once the bytes written so far reach the socket. */
+export function waitSent(mq: Mqtt, w: MqttWait): void {
+    mq.flushWaiters.push(w)
+}
+
+/** Whether the socket holds more unsent bytes than a QoS 0 publisher may add to. */
+export function writeBlocked(mq: Mqtt): boolean {
+    const h = mq.sock?.handle
+    return h !== null && h !== undefined && h.writableLength + mq.writer.length > MQTT_WRITE_HIGH
+}
+
+/**
+    Route the socket's received chunks to the client's decoder: onPacket for each packet, onLost once when the
+    stream ends or fails, onDrain when the socket's write buffer empties.
+ */
+export function attachLink(mq: Mqtt, sock: RSocket, onChunk: (chunk: Buffer) => void, onLost: (code: number, reason: string) => void,
+    onDrain: () => void): void {
+    mq.flusher ??= () => flush(mq)
+    mq.sock = sock
+    mq.linkUp = true
+    mq.decoder.reset()
+    mq.decoder.maxPacketSize = mq.maxMessage + 5
+    mq.lastRecv = mq.lastSend = mq.lastActivity = rGetTicks()
+    mq.receiver = { onData: onChunk, onEnd: onLost, onDrain }
+    setReceiver(sock, mq.receiver)
+}
+
+/** Stop listening to the socket (it stays open: the caller owns it). */
+export function detachLink(mq: Mqtt): void {
+    mq.linkUp = false
+    if (mq.sock !== null && mq.sock.receiver === mq.receiver) {
+        setReceiver(mq.sock, null)
+    }
+    mq.writer.take()
+}
