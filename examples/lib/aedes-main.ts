@@ -7,7 +7,8 @@ import { createServer } from 'node:net'
 import { Aedes } from 'aedes'
 
 const options = JSON.parse(process.argv[2] ?? '{}') as { port?: number, users?: Record<string, string> }
-const broker = await Aedes.createBroker()
+/* A short heartbeat so that $SYS traffic shows up in tests */
+const broker = await Aedes.createBroker({ heartbeatInterval: 1000 })
 if (options.users) {
     const users = options.users
     broker.authenticate = (_client, username, password, done) => {

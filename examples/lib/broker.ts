@@ -135,6 +135,8 @@ export async function startMosquitto(options: BrokerOptions = {}): Promise<Broke
     const port = await freePort()
     const tlsPort = options.tls ? await freePort() : 0
     const lines = [
+        /* As root mosquitto would switch to its own user, who cannot read this private directory */
+        process.getuid?.() === 0 ? 'user root' : '',
         'per_listener_settings true',
         `listener ${port} 127.0.0.1`,
         options.users ? `password_file ${join(dir, 'passwd')}` : 'allow_anonymous true',
@@ -143,6 +145,7 @@ export async function startMosquitto(options: BrokerOptions = {}): Promise<Broke
         'max_inflight_messages 0',
         'max_queued_messages 0',
         'max_keepalive 65535',
+        'sys_interval 1',
     ]
     if (options.tls) {
         lines.push(`listener ${tlsPort} 127.0.0.1`, 'allow_anonymous true', `cafile ${options.tls.ca}`, `certfile ${options.tls.cert}`,
@@ -166,8 +169,8 @@ export async function startMosquitto(options: BrokerOptions = {}): Promise<Broke
     }
     let child: ChildProcess
     const launch = async () => {
-        child = spawn(bin, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] })
-        child.stderr!.resume()
+        child = spawn(bin, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', process.env.MOSQUITTO_LOG ? 'inherit' : 'pipe'] })
+        child.stderr?.resume()
         await waitForPort(port, child, 10_000)
     }
     await launch()
