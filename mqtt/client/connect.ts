@@ -19,7 +19,7 @@ import { topicNameProblem } from '../topic.js'
 import { onChunk } from './inbound.js'
 import { connectionLost, fatal } from './link.js'
 import {
-    Mqtt, MQTT_CONNECT_TIMEOUT, MQTT_KEEP_ALIVE, MQTT_MAX_CLIENT_ID_SIZE, MQTT_MAX_MESSAGE_SIZE,
+    Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_CLIENT_ID_SIZE, MQTT_MAX_MESSAGE_SIZE,
     MQTT_MAX_PASSWORD_SIZE, MQTT_MAX_TOPIC_SIZE, MQTT_MAX_USERNAME_SIZE, MQTT_TIMEOUT, MQTT_WAIT_ACK,
     MqttWait, setMsg, type MqttEventProc, type QueuePolicy,
 } from './state.js'
@@ -115,7 +115,7 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
         /* The socket ended as it was attached */
         return w
     }
-    mq.connectTimer = startTimer(connackTimeout, mq, MQTT_CONNECT_TIMEOUT)
+    mq.connectTimer = startTimer(connackTimeout, mq, mq.connectTimeout)
     writeBytes(mq, bytes)
     flush(mq)
     if (waitFlags & MQTT_WAIT_ACK) {
@@ -128,7 +128,7 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
 function connackTimeout(mq: Mqtt): void {
     mq.connectTimer = null
     if (mq.linkUp && !mq.connected) {
-        fatal(mq, R_ERR_TIMEOUT, `No CONNACK from the broker within ${MQTT_CONNECT_TIMEOUT / 1000} s`)
+        fatal(mq, R_ERR_TIMEOUT, `No CONNACK from the broker within ${mq.connectTimeout / 1000} s`)
     }
 }
 

@@ -198,6 +198,8 @@ export class Mqtt {
     flushWaiters: MqttWait[] = []
     pingWaiters: MqttWait[] = []
     connectWait: MqttWait | null = null
+    /** Longest wait for the CONNACK, in ticks */
+    connectTimeout = MQTT_CONNECT_TIMEOUT
     connectTimer: TimerEvent | null = null
 
     /* The link */

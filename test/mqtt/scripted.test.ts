@@ -1,0 +1,475 @@
+import test from 'ava'
+import { rGetTicks, rSleep, rSpawnFiber, R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_NOT_CONNECTED, R_ERR_TIMEOUT, R_ERR_WONT_FIT, type Fiber } from '../../runtime/index.js'
+import { rAllocSocket, rCloseSocket, rConnectSocket, type RSocket } from '../../socket/index.js'
+import {
+    encode, mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttIsConnected, mqttPing, mqttPublish,
+    mqttSetKeepAlive, mqttSubscribe, mqttSetInflight, mqttGetStats, mqttMsgsToSend, mqttSetMessageSize,
+    MQTT_CONNECT_CLEAN_SESSION, MQTT_EVENT_DISCONNECT, MQTT_WAIT_ACK, MQTT_WAIT_NONE, MQTT_WAIT_SENT,
+    type Mqtt, type MqttRecv, type Packet, type PublishPacket,
+} from '../../mqtt/index.js'
+import { inFiber } from '../helpers/fiber.js'
+import { scripted, type Peer } from '../helpers/peer.js'
+import { until } from './suite.js'
+
+/** Connect a client to a scripted peer; returns the client, its socket and mqttConnect's result. */
+function* dial(port: number, flags = MQTT_CONNECT_CLEAN_SESSION, id = 'scripted', events?: number[]): Fiber<{ mq: Mqtt, sock: RSocket, rc: number }> {
+    const mq = mqttAlloc(id, events ? (_m, ev) => { events.push(ev) } : null)!
+    const sock = rAllocSocket()
+    yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+    const rc = yield* mqttConnect(mq, sock, flags, MQTT_WAIT_ACK)
+    return { mq, sock, rc }
+}
+
+for (const [code, rc, text] of [
+    [1, R_ERR_CANT_CONNECT, 'unacceptable protocol version'],
+    [2, R_ERR_CANT_COMPLETE, 'identifier rejected'],
+    [3, R_ERR_CANT_CONNECT, 'server unavailable'],
+    [4, R_ERR_CANT_CONNECT, 'bad user name or password'],
+    [5, R_ERR_CANT_CONNECT, 'not authorized'],
+] as const) {
+    test(`CONNACK refusal ${code} is reported with its reason`, async t => {
+        await inFiber(function* () {
+            const { port, listener } = yield* scripted(function* (peer) {
+                yield* peer.accept(code)
+                yield* peer.next(1000)
+            })
+            const events: number[] = []
+            const c = yield* dial(port, MQTT_CONNECT_CLEAN_SESSION, 'refused', events)
+            t.is(c.rc, rc)
+            t.is(mqttGetError(c.mq), `Connection refused: ${text} (CONNACK ${code})`)
+            t.false(mqttIsConnected(c.mq))
+            t.deepEqual(events, [MQTT_EVENT_DISCONNECT])
+            rCloseSocket(c.sock)
+            rCloseSocket(listener)
+        })
+    })
+}
+
+test('the CONNECT carries the id, flags, keep-alive, will and credentials', async t => {
+    await inFiber(function* () {
+        let connect: Packet | null = null
+        const { port, listener } = yield* scripted(function* (peer) {
+            connect = yield* peer.accept()
+            yield* peer.next(1000)
+        })
+        const mq = mqttAlloc('dev-7', null)!
+        mq.username = 'user'
+        mq.password = 'pw'
+        mqttSetKeepAlive(mq, 30_000)
+        mq.willTopic = 'status/dev-7'
+        mq.willMsg = new TextEncoder().encode('offline')
+        const sock = rAllocSocket()
+        yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+        t.is(yield* mqttConnect(mq, sock, 0x08 | 0x20 | 0x01, MQTT_WAIT_ACK), 0)
+        t.like(connect as any, { type: 1, protocolName: 'MQTT', protocolLevel: 4, clean: false, keepAlive: 30, clientId: 'dev-7', username: 'user' })
+        t.like((connect as any).will, { topic: 'status/dev-7', qos: 1, retain: true })
+        t.is(new TextDecoder().decode((connect as any).password), 'pw')
+        rCloseSocket(sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('the seed-page form: mqttAlloc(sock, id, proc) and mqttConnect(mq, user, password, flags, wait)', async t => {
+    await inFiber(function* () {
+        let connect: any = null
+        const { port, listener } = yield* scripted(function* (peer) {
+            connect = yield* peer.accept()
+            yield* peer.next(1000)
+        })
+        const sock = rAllocSocket()
+        yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+        const mq = mqttAlloc(sock, 'my-client-id', null)!
+        t.is(yield* mqttConnect(mq, 'user', 'secret', MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+        t.is(connect.username, 'user')
+        t.is(new TextDecoder().decode(connect.password), 'secret')
+        t.is(connect.clientId, 'my-client-id')
+        rCloseSocket(sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('with MQTT_WAIT_NONE mqttConnect reports R_ERR_CANT_CONNECT (as in C) while the connection completes', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            yield* peer.next(1000)
+        })
+        const mq = mqttAlloc('no-wait', null)!
+        const sock = rAllocSocket()
+        yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+        t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_NONE), R_ERR_CANT_CONNECT)
+        t.true(yield* until(() => mqttIsConnected(mq)))
+        rCloseSocket(sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('no CONNACK: the connect times out; a packet before CONNACK is a protocol error', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer, n) {
+            yield* peer.expect(1)
+            if (n === 1) {
+                yield* peer.send([0xd0, 0])
+            }
+            yield* peer.next(2000)
+        })
+        const mq = mqttAlloc('silent', null)!
+        mq.connectTimeout = 200
+        const sock = rAllocSocket()
+        yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+        const start = rGetTicks()
+        t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), R_ERR_TIMEOUT)
+        t.true(rGetTicks() - start >= 199)
+        t.regex(mqttGetError(mq)!, /No CONNACK from the broker within 0.2 s/)
+        rCloseSocket(sock)
+        const mq2 = mqttAlloc('early', null)!
+        const second = rAllocSocket()
+        yield* rConnectSocket(second, '127.0.0.1', port, 0)
+        t.is(yield* mqttConnect(mq2, second, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), R_ERR_BAD_RESPONSE)
+        t.regex(mqttGetError(mq2)!, /Expected CONNACK.*PINGRESP.*MQTT-3.2.0-1/)
+        rCloseSocket(second)
+        rCloseSocket(listener)
+    })
+})
+
+test('SUBACK 0x80: the subscription is refused with R_ERR_CANT_COMPLETE, the connection stays', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            const sub = (yield* peer.expect(8)) as any
+            yield* peer.send({ type: 9, id: sub.id, granted: [0x80] })
+            const ping = yield* peer.expect(12)
+            if (ping) {
+                yield* peer.send([0xd0, 0])
+            }
+            yield* peer.next(1000)
+        })
+        const c = yield* dial(port)
+        t.is(yield* mqttSubscribe(c.mq, () => undefined, 1, MQTT_WAIT_ACK, 'forbidden/#'), R_ERR_CANT_COMPLETE)
+        t.regex(mqttGetError(c.mq)!, /refused by the broker \(SUBACK 0x80\)/)
+        t.true(mqttIsConnected(c.mq))
+        t.is(yield* mqttPing(c.mq, MQTT_WAIT_ACK), 0)
+        rCloseSocket(c.sock)
+        rCloseSocket(listener)
+    })
+})
+
+/* Malformed or unexpected input from the broker: the connection ends, DISCONNECT is raised, waiters settle */
+for (const [name, bytes, code, pattern] of [
+    ['a 5-byte remaining length', [0x30, 0xff, 0xff, 0xff, 0xff, 0x7f], R_ERR_BAD_RESPONSE, /Remaining length longer than 4 bytes/],
+    ['a PUBLISH with QoS 3', [0x36, 0x05, 0x00, 0x01, 0x61, 0x00, 0x01], R_ERR_BAD_RESPONSE, /QoS 3/],
+    ['a SUBSCRIBE (a packet type a broker never sends)', [0x82, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x00], R_ERR_BAD_RESPONSE, /Unexpected SUBSCRIBE/],
+    ['a PUBACK for an unknown id', [0x40, 0x02, 0x12, 0x34], R_ERR_BAD_ACK, /PUBACK for unknown packet id 4660/],
+    ['a PUBCOMP for an unknown id', [0x70, 0x02, 0x00, 0x09], R_ERR_BAD_ACK, /PUBCOMP for unknown packet id 9/],
+    ['a claimed 256 MB packet', [0x30, 0xff, 0xff, 0xff, 0x7f], R_ERR_WONT_FIT, /exceeds the maximum packet size/],
+    ['reserved packet type 15', [0xf0, 0x00], R_ERR_BAD_RESPONSE, /type 15 is reserved/],
+] as const) {
+    test(`the connection ends on ${name}`, async t => {
+        await inFiber(function* () {
+            const { port, listener } = yield* scripted(function* (peer) {
+                yield* peer.accept()
+                yield* peer.expect(3)
+                yield* peer.send(bytes as unknown as number[])
+                yield* peer.next(2000)
+            })
+            const events: number[] = []
+            const c = yield* dial(port, MQTT_CONNECT_CLEAN_SESSION, 'bad-input', events)
+            if (name.includes('256 MB')) {
+                mqttSetMessageSize(c.mq, 1024 * 1024)
+            }
+            /* A waiter in flight when the bad packet arrives */
+            const rc = yield* mqttPublish(c.mq, 'hello', 0, 1, MQTT_WAIT_ACK, 'x/y')
+            t.is(rc, R_ERR_NOT_CONNECTED)
+            t.is(c.mq.error, code)
+            t.regex(mqttGetError(c.mq)!, pattern)
+            t.false(mqttIsConnected(c.mq))
+            t.true(events.includes(MQTT_EVENT_DISCONNECT))
+            t.is(yield* mqttPublish(c.mq, 'again', 0, 0, MQTT_WAIT_NONE, 'x/y'), code, 'the error is sticky until the next connect')
+            rCloseSocket(c.sock)
+            rCloseSocket(listener)
+        })
+    })
+}
+
+test('the peer closing in the middle of a packet ends the connection cleanly', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            yield* peer.expect(3)
+            yield* peer.send([0x30, 0x20, 0x00, 0x03, 0x61])
+            peer.close()
+        })
+        const c = yield* dial(port)
+        t.is(yield* mqttPublish(c.mq, 'x', 0, 1, MQTT_WAIT_ACK, 'a'), R_ERR_NOT_CONNECTED)
+        t.regex(mqttGetError(c.mq)!, /closed/i)
+        rCloseSocket(c.sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('no PINGRESP: the dead link is detected within 1.5x the keep-alive', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            /* Read everything, answer nothing */
+            while ((yield* peer.next(5000)) !== null) {
+                /* swallow */
+            }
+        })
+        const events: number[] = []
+        const mq = mqttAlloc('dead-link', (_m, ev) => { events.push(ev) })!
+        mqttSetKeepAlive(mq, 1000)
+        const sock = rAllocSocket()
+        yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+        const start = rGetTicks()
+        t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+        t.true(yield* until(() => !mqttIsConnected(mq), 3000))
+        const elapsed = rGetTicks() - start
+        t.true(elapsed <= 1500 + 200, `detected after ${elapsed} ms`)
+        t.is(mq.error, R_ERR_TIMEOUT)
+        t.regex(mqttGetError(mq)!, /No response from the broker .* the link is dead/)
+        t.true(events.includes(MQTT_EVENT_DISCONNECT))
+        rCloseSocket(sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('many QoS 1 messages in flight at once; ids never reused while in use; the queue keeps order', async t => {
+    await inFiber(function* () {
+        const ids: number[] = []
+        let maxOutstanding = 0
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            const held: number[] = []
+            for (let i = 0; i < 300; i++) {
+                const p = (yield* peer.expect(3)) as PublishPacket
+                ids.push(p.id)
+                held.push(p.id)
+                maxOutstanding = Math.max(maxOutstanding, held.length)
+                /* Acknowledge in batches of 50, oldest first */
+                if (held.length === 50) {
+                    for (const id of held.splice(0)) {
+                        yield* peer.send({ type: 4, id })
+                    }
+                }
+            }
+            yield* peer.next(1000)
+        })
+        const c = yield* dial(port)
+        mqttSetInflight(c.mq, 50)
+        const results: number[] = []
+        for (let i = 0; i < 300; i++) {
+            results.push(yield* mqttPublish(c.mq, String(i), 0, 1, i === 299 ? MQTT_WAIT_ACK : MQTT_WAIT_NONE, 'w/%d', i))
+        }
+        t.true(results.every(rc => rc === 0))
+        t.is(maxOutstanding, 50)
+        t.is(mqttGetStats(c.mq).inflight, 0)
+        t.is(mqttMsgsToSend(c.mq), 0)
+        /* Within any 50 consecutive sends no id repeats (they are in use until acknowledged) */
+        for (let i = 0; i + 50 <= ids.length; i += 50) {
+            t.is(new Set(ids.slice(i, i + 50)).size, 50)
+        }
+        rCloseSocket(c.sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('reconnect without a clean session resends unacknowledged PUBLISH (DUP) and PUBREL in their original order', async t => {
+    await inFiber(function* () {
+        const firstTime: Packet[] = []
+        const secondTime: Packet[] = []
+        const { port, listener } = yield* scripted(function* (peer, n) {
+            yield* peer.accept(0, n === 1)
+            if (n === 0) {
+                /* Take four messages: acknowledge the QoS 2 one up to PUBREC only, then drop the link */
+                let publishes = 0
+                let pubrels = 0
+                while (publishes < 4 || pubrels < 1) {
+                    const p = yield* peer.next(3000)
+                    if (p === null) break
+                    firstTime.push(p)
+                    if (p.type === 3) {
+                        publishes++
+                        if ((p as PublishPacket).qos === 2) {
+                            yield* peer.send({ type: 5, id: (p as PublishPacket).id })
+                        }
+                    } else if (p.type === 6) {
+                        pubrels++
+                    }
+                }
+                peer.close(true)
+                return
+            }
+            for (let i = 0; i < 4; i++) {
+                const p = yield* peer.next(3000)
+                if (p === null) break
+                secondTime.push(p)
+                if (p.type === 3) yield* peer.send({ type: 4, id: (p as any).id })
+                if (p.type === 6) yield* peer.send({ type: 7, id: (p as any).id })
+            }
+            yield* peer.next(1000)
+        })
+        const mq = mqttAlloc('resume', null)!
+        const sock = rAllocSocket()
+        yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+        t.is(yield* mqttConnect(mq, sock, 0, MQTT_WAIT_ACK), 0)
+        yield* mqttPublish(mq, 'one', 0, 1, MQTT_WAIT_NONE, 'r/1')
+        yield* mqttPublish(mq, 'two', 0, 2, MQTT_WAIT_NONE, 'r/2')
+        yield* mqttPublish(mq, 'three', 0, 1, MQTT_WAIT_NONE, 'r/3')
+        yield* mqttPublish(mq, 'four', 0, 1, MQTT_WAIT_NONE, 'r/4')
+        t.true(yield* until(() => !mqttIsConnected(mq)))
+        const sock2 = rAllocSocket()
+        yield* rConnectSocket(sock2, '127.0.0.1', port, 0)
+        t.is(yield* mqttConnect(mq, sock2, 0, MQTT_WAIT_ACK), 0)
+        t.true(mq.hasSession)
+        t.true(yield* until(() => secondTime.length === 4))
+        const summary = secondTime.map(p => p.type === 3 ? `PUBLISH ${(p as PublishPacket).topic} dup=${(p as PublishPacket).dup} id=${(p as PublishPacket).id}` : `PUBREL id=${(p as any).id}`)
+        const id = (i: number) => (firstTime.filter(p => p.type === 3)[i] as PublishPacket).id
+        t.deepEqual(summary, [
+            `PUBLISH r/1 dup=true id=${id(0)}`,
+            `PUBREL id=${id(1)}`,
+            `PUBLISH r/3 dup=true id=${id(2)}`,
+            `PUBLISH r/4 dup=true id=${id(3)}`,
+        ])
+        t.true(yield* until(() => mqttGetStats(mq).inflight === 0))
+        rCloseSocket(sock2)
+        rCloseSocket(listener)
+    })
+})
+
+test('inbound QoS 2: delivered once, PUBREC repeated for a resent PUBLISH, PUBREL retransmissions answered', async t => {
+    await inFiber(function* () {
+        const answers: Packet[] = []
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            yield* peer.expect(8)
+            const publish = { type: 3, dup: false, qos: 2, retain: false, topic: 'in/q2', id: 77, payload: new TextEncoder().encode('once') } as const
+            yield* peer.send(publish)
+            answers.push((yield* peer.next())!)
+            yield* peer.send({ ...publish, dup: true })
+            answers.push((yield* peer.next())!)
+            yield* peer.send({ type: 6, id: 77 })
+            answers.push((yield* peer.next())!)
+            /* A retransmitted PUBREL (our PUBCOMP "lost"): answered again, not an error */
+            yield* peer.send({ type: 6, id: 77 })
+            answers.push((yield* peer.next())!)
+            yield* peer.next(1000)
+        })
+        const got: string[] = []
+        const c = yield* dial(port)
+        yield* mqttSubscribe(c.mq, (rp: MqttRecv) => { got.push(rp.text) }, 2, MQTT_WAIT_NONE, 'in/#')
+        t.true(yield* until(() => answers.length === 4))
+        t.deepEqual(answers.map(p => `${p.type}:${(p as any).id}`), ['5:77', '5:77', '7:77', '7:77'])
+        t.deepEqual(got, ['once'])
+        t.true(mqttIsConnected(c.mq))
+        rCloseSocket(c.sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('inbound QoS 1 is acknowledged before dispatch; plain callbacks inline, generators on fibers', async t => {
+    await inFiber(function* () {
+        const wire: string[] = []
+        const order: string[] = []
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            yield* peer.expect(8)
+            yield* peer.expect(8)
+            yield* peer.send(encode({ type: 3, dup: false, qos: 1, retain: false, topic: 'plain/a', id: 5, payload: new Uint8Array(0) }))
+            yield* peer.send(encode({ type: 3, dup: false, qos: 1, retain: false, topic: 'gen/a', id: 6, payload: new Uint8Array(0) }))
+            for (let i = 0; i < 3; i++) {
+                const p = yield* peer.next()
+                wire.push(p === null ? 'end' : p.type === 4 ? `PUBACK ${(p as any).id}` : `PUBLISH ${(p as any).topic}`)
+            }
+            yield* peer.next(500)
+        })
+        const c = yield* dial(port)
+        yield* mqttSubscribe(c.mq, (rp: MqttRecv) => {
+            order.push('plain callback')
+            /* Whatever a callback sends goes after the acknowledgement of the message it handles */
+            mqttPublish(rp.mq, 'reply', 0, 0, MQTT_WAIT_NONE, 'from/callback')
+        }, 1, MQTT_WAIT_NONE, 'plain/#')
+        yield* mqttSubscribe(c.mq, function* () {
+            yield* rSleep(20)
+            order.push('generator callback')
+        }, 1, MQTT_WAIT_NONE, 'gen/#')
+        t.true(yield* until(() => wire.length === 3 && order.length === 2))
+        t.deepEqual(wire, ['PUBACK 5', 'PUBLISH from/callback', 'PUBACK 6'])
+        t.deepEqual(order, ['plain callback', 'generator callback'])
+        rCloseSocket(c.sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('a throwing callback is logged; the connection and other callbacks carry on', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            yield* peer.expect(8)
+            yield* peer.send({ type: 3, dup: false, qos: 0, retain: false, topic: 'boom', id: 0, payload: new Uint8Array(0) })
+            yield* peer.send({ type: 3, dup: false, qos: 0, retain: false, topic: 'fine', id: 0, payload: new Uint8Array(0) })
+            yield* peer.next(1000)
+        })
+        const got: string[] = []
+        const c = yield* dial(port)
+        yield* mqttSubscribe(c.mq, (rp: MqttRecv) => {
+            if (rp.topic === 'boom') throw new Error('callback bug')
+            got.push(rp.topic)
+        }, 0, MQTT_WAIT_NONE, '#')
+        t.true(yield* until(() => got.length === 1))
+        t.true(mqttIsConnected(c.mq))
+        rCloseSocket(c.sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('a QoS 1 message unacknowledged past msgTimeout is resent on the same connection with DUP', async t => {
+    await inFiber(function* () {
+        const seen: PublishPacket[] = []
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            seen.push((yield* peer.expect(3)) as PublishPacket)
+            seen.push((yield* peer.expect(3, 3000)) as PublishPacket)
+            yield* peer.send({ type: 4, id: seen[1].id })
+            yield* peer.next(1000)
+        })
+        const mq = mqttAlloc('slow-ack', null)!
+        mq.msgTimeout = 300
+        const sock = rAllocSocket()
+        yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+        yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK)
+        const c = { mq, sock }
+        const start = rGetTicks()
+        t.is(yield* mqttPublish(c.mq, 'slow', 0, 1, MQTT_WAIT_ACK, 'slow/ack'), 0)
+        t.true(rGetTicks() - start >= 290)
+        t.false(seen[0].dup)
+        t.true(seen[1].dup)
+        t.is(seen[1].id, seen[0].id)
+        rCloseSocket(c.sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('WAIT_SENT settles when the bytes reach the socket; mqttDisconnect sends E0 00', async t => {
+    await inFiber(function* () {
+        const seen: number[][] = []
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            for (;;) {
+                const p = yield* peer.next(2000)
+                if (p === null) break
+                seen.push([p.type])
+            }
+        })
+        const c = yield* dial(port)
+        t.is(yield* mqttPublish(c.mq, 'x', 0, 0, MQTT_WAIT_SENT, 'sent/q0'), 0)
+        t.is(yield* mqttPing(c.mq, MQTT_WAIT_SENT), 0)
+        t.is(mqttDisconnect(c.mq), 0)
+        t.true(yield* until(() => seen.length === 3))
+        t.deepEqual(seen, [[3], [12], [14]])
+        t.is(c.mq.error, 0)
+        yield* mqttFree(c.mq)
+        rCloseSocket(c.sock)
+        rCloseSocket(listener)
+    })
+})
