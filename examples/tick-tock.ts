@@ -1,0 +1,62 @@
+/*
+    The tick-tock client of "Getting started with MQTT" (written there with libmosquitto), on fiber-mqtt.
+    It subscribes to "tick", "control/<pid>" and "control/all"; on every tick it publishes its process id and
+    uptime in seconds to "tock/<pid>"; "halt" on either control topic makes it disconnect, free and exit.
+
+        node dist/examples/tick-tock.js [host] [port]      (default localhost 1883, or MQTT_BROKER=host:port)
+
+    Drive it with the walk-through's commands:
+        while true; do echo tick; sleep 1; done | mosquitto_pub -l -t tick
+        mosquitto_sub -t 'tock/#'
+ */
+import {
+    mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttPublish, mqttSubscribe, rAllocSocket,
+    rCloseSocket, rConnectSocket, rError, rGetSocketError, rGetTicks, rInfo, rInit, rServiceEvents, rStop, rTerm,
+    MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type Fiber, type MqttRecv,
+} from '../index.js'
+
+const named = process.env.MQTT_BROKER?.split(':')
+const host = process.argv[2] ?? named?.[0] ?? 'localhost'
+const port = Number(process.argv[3] ?? named?.[1] ?? 1883)
+const started = rGetTicks()
+const pid = process.pid
+
+function* onTick(rp: MqttRecv): Fiber<void> {
+    const uptime = Math.floor((rGetTicks() - started) / 1000)
+    yield* mqttPublish(rp.mq, `${pid} ${uptime}`, 0, 0, MQTT_WAIT_NONE, 'tock/%d', pid)
+}
+
+function* onControl(rp: MqttRecv): Fiber<void> {
+    if (rp.text === 'halt') {
+        rInfo('tick-tock', 'halt received on %s', rp.topic)
+        mqttDisconnect(rp.mq)
+        yield* mqttFree(rp.mq)
+        rCloseSocket(rp.mq.sock)
+        rStop()
+    }
+}
+
+function* main(): Fiber<void> {
+    const sock = rAllocSocket()
+    if ((yield* rConnectSocket(sock, host, port, 0)) !== 0) {
+        rError('tick-tock', 'Cannot connect to %s:%d: %s', host, port, rGetSocketError(sock))
+        process.exitCode = 1
+        rStop()
+        return
+    }
+    const mq = mqttAlloc(`tick-tock-${pid}`, null)!
+    if ((yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK)) !== 0) {
+        rError('tick-tock', 'MQTT connect failed: %s', mqttGetError(mq))
+        process.exitCode = 1
+        rStop()
+        return
+    }
+    yield* mqttSubscribe(mq, onTick, 0, MQTT_WAIT_ACK, 'tick')
+    yield* mqttSubscribe(mq, onControl, 0, MQTT_WAIT_ACK, 'control/%d', pid)
+    yield* mqttSubscribe(mq, onControl, 0, MQTT_WAIT_ACK, 'control/all')
+    rInfo('tick-tock', 'ready: pid %d', pid)
+}
+
+rInit(main, null)
+await rServiceEvents()
+rTerm()

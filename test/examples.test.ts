@@ -1,0 +1,74 @@
+import test from 'ava'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { startAedes } from '../examples/lib/broker.js'
+import { mqttPublish, mqttSubscribe, MQTT_WAIT_ACK, type MqttRecv } from '../mqtt/index.js'
+import { inFiber } from './helpers/fiber.js'
+import { connectClient } from './helpers/client.js'
+import { until } from './mqtt/suite.js'
+
+const example = (name: string) => fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url))
+
+interface Run {
+    code: number | null
+    out: string
+}
+
+function run(name: string, args: string[] = [], env: Record<string, string> = {}, timeout = 30_000): { done: Promise<Run>, output: () => string } {
+    const child = spawn(process.execPath, [example(name), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', d => { out += d })
+    child.stderr.on('data', d => { out += d })
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeout)
+    const done = new Promise<Run>(resolve => child.on('exit', code => {
+        clearTimeout(timer)
+        resolve({ code, out })
+    }))
+    return { done, output: () => out }
+}
+
+test('examples/ioto-mqtt: the seed pages and Ioto sample run on the embedded broker', async t => {
+    const r = await run('ioto-mqtt').done
+    t.is(r.code, 0, r.out)
+    t.regex(r.out, /shadow: Received from topic myDevice\/change: blue/)
+    t.regex(r.out, /done: 1 message\(s\) received/)
+})
+
+test('examples/device: the demo publishes telemetry and obeys a command', async t => {
+    const r = await run('device').done
+    t.is(r.code, 0, r.out)
+    t.regex(r.out, /monitor: devices\/demo-device\/telemetry \{"temperature":\[/)
+    t.regex(r.out, /sampling period now 100 ms/)
+    t.regex(r.out, /demo: device published \d+ messages, \d+ acknowledged/)
+})
+
+test('examples/tick-tock: tick in, tock out, halt stops it', async t => {
+    const broker = await startAedes()
+    try {
+        const child = run('tick-tock', ['127.0.0.1', String(broker.port)])
+        await inFiber(function* () {
+            t.true(yield* until(() => child.output().includes('ready: pid'), 10_000), child.output())
+            const pid = /ready: pid (\d+)/.exec(child.output())![1]
+            const tocks: string[] = []
+            const c = yield* connectClient(broker.port)
+            yield* mqttSubscribe(c.mq, (rp: MqttRecv) => { tocks.push(`${rp.topic} ${rp.text}`) }, 0, MQTT_WAIT_ACK, 'tock/#')
+            for (let i = 0; i < 3; i++) {
+                yield* mqttPublish(c.mq, 'tick', 0, 0, MQTT_WAIT_ACK, 'tick')
+            }
+            t.true(yield* until(() => tocks.length === 3))
+            t.true(tocks.every(line => new RegExp(`^tock/${pid} ${pid} \\d+$`).test(line)), tocks.join('; '))
+            yield* mqttPublish(c.mq, 'halt', 0, 0, MQTT_WAIT_ACK, 'control/all')
+        })
+        const r = await child.done
+        t.is(r.code, 0, r.out)
+        t.regex(r.out, /halt received on control\/all/)
+    } finally {
+        await broker.stop()
+    }
+})
+
+test('examples/tick-tock: an unreachable broker is a clear error and a non-zero exit', async t => {
+    const r = await run('tick-tock', ['127.0.0.1', '1']).done
+    t.is(r.code, 1)
+    t.regex(r.out, /Cannot connect to 127.0.0.1:1: Connection refused/)
+})
