@@ -70,6 +70,31 @@ function exited(child: ChildProcess): Promise<void> {
     })
 }
 
+/** A Broker around a child process that `launch` (re)starts; `cleanup` runs after a final stop. */
+function handle(kind: Broker['kind'], port: number, tlsPort: number, launch: () => Promise<ChildProcess>, first: ChildProcess,
+    cleanup: () => void): Broker {
+    let child = first
+    return {
+        kind, host: '127.0.0.1', port, tlsPort,
+        get process() {
+            return child
+        },
+        stop: async () => {
+            child.stdin?.end()
+            child.kill('SIGTERM')
+            await exited(child)
+            cleanup()
+        },
+        kill: async () => {
+            child.kill('SIGKILL')
+            await exited(child)
+        },
+        restart: async () => {
+            child = await launch()
+        },
+    }
+}
+
 async function waitForPort(port: number, child: ChildProcess, ms: number): Promise<void> {
     const deadline = Date.now() + ms
     while (Date.now() < deadline) {
@@ -91,38 +116,22 @@ async function waitForPort(port: number, child: ChildProcess, ms: number): Promi
 /** The embedded broker: aedes in a child process. */
 export async function startAedes(options: BrokerOptions = {}): Promise<Broker> {
     let port = 0
-    let child: ChildProcess
-    const launch = () => new Promise<number>((resolve, reject) => {
-        child = spawn(process.execPath, [aedesMain, JSON.stringify({ port, users: options.users })], { stdio: ['pipe', 'pipe', 'inherit'] })
+    const launch = () => new Promise<ChildProcess>((resolve, reject) => {
+        const child = spawn(process.execPath, [aedesMain, JSON.stringify({ port, users: options.users })], { stdio: ['pipe', 'pipe', 'inherit'] })
         let out = ''
         child.stdout!.on('data', (d: Buffer) => {
             out += d.toString()
             const m = /port (\d+)/.exec(out)
             if (m) {
-                resolve(Number(m[1]))
+                port = Number(m[1])
+                resolve(child)
             }
         })
         child.once('exit', code => reject(new Error(`aedes exited with code ${code}`)))
         child.once('error', reject)
     })
-    port = await launch()
-    const broker: Broker = {
-        kind: 'aedes', host: '127.0.0.1', port, tlsPort: 0, process: child!,
-        stop: async () => {
-            child.stdin!.end()
-            child.kill('SIGTERM')
-            await exited(child)
-        },
-        kill: async () => {
-            child.kill('SIGKILL')
-            await exited(child)
-        },
-        restart: async () => {
-            await launch()
-            broker.process = child
-        },
-    }
-    return broker
+    const child = await launch()
+    return handle('aedes', port, 0, launch, child, () => undefined)
 }
 
 /** mosquitto from a generated configuration (throws when it is not installed). */
@@ -167,28 +176,11 @@ export async function startMosquitto(options: BrokerOptions = {}): Promise<Broke
             }
         }
     }
-    let child: ChildProcess
     const launch = async () => {
-        child = spawn(bin, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', process.env.MOSQUITTO_LOG ? 'inherit' : 'pipe'] })
+        const child = spawn(bin, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', process.env.MOSQUITTO_LOG ? 'inherit' : 'pipe'] })
         child.stderr?.resume()
         await waitForPort(port, child, 10_000)
+        return child
     }
-    await launch()
-    const broker: Broker = {
-        kind: 'mosquitto', host: '127.0.0.1', port, tlsPort, process: child!,
-        stop: async () => {
-            child.kill('SIGTERM')
-            await exited(child)
-            rmSync(dir, { recursive: true, force: true })
-        },
-        kill: async () => {
-            child.kill('SIGKILL')
-            await exited(child)
-        },
-        restart: async () => {
-            await launch()
-            broker.process = child
-        },
-    }
-    return broker
+    return handle('mosquitto', port, tlsPort, launch, await launch(), () => rmSync(dir, { recursive: true, force: true }))
 }

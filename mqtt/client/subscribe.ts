@@ -16,6 +16,16 @@ import {
 } from './state.js'
 import { sendControl } from './window.js'
 
+/** Format a filter and check it: the filter, or the error code (a number). */
+function formatFilter(mq: Mqtt, topic: unknown, args: unknown[]): string | number {
+    if (typeof topic !== 'string') {
+        return setMsg(mq, R_ERR_BAD_ARGS, 'Missing topic filter')
+    }
+    const filter = sfmtv(topic, args)
+    const rc = checkFilter(mq, filter)
+    return rc !== 0 ? rc : filter
+}
+
 function checkFilter(mq: Mqtt, filter: string): number {
     if (utf8Length(filter) >= MQTT_MAX_TOPIC_SIZE) {
         return setMsg(mq, R_ERR_BAD_ARGS, `Topic filter longer than ${MQTT_MAX_TOPIC_SIZE - 1} bytes`)
@@ -41,13 +51,9 @@ export function mqttSubscribe(mq: Mqtt | null, cb: MqttCallback | null, maxQos: 
     if (mq.error !== 0 && mq.linkUp) {
         return done(mq.error)
     }
-    if (typeof topic !== 'string') {
-        return done(setMsg(mq, R_ERR_BAD_ARGS, 'Missing topic filter'))
-    }
-    const filter = sfmtv(topic, args)
-    const rc = checkFilter(mq, filter)
-    if (rc !== 0) {
-        return done(rc)
+    const filter = formatFilter(mq, topic, args)
+    if (typeof filter === 'number') {
+        return done(filter)
     }
     if (maxQos !== 0 && maxQos !== 1 && maxQos !== 2) {
         return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad QoS ${maxQos}: must be 0, 1 or 2`))
@@ -98,13 +104,9 @@ export function mqttSubscribeMaster(mq: Mqtt | null, maxQos: number, waitFlags: 
     if (!(mq instanceof Mqtt)) {
         return done(R_ERR_BAD_ARGS)
     }
-    if (typeof topic !== 'string') {
-        return done(setMsg(mq, R_ERR_BAD_ARGS, 'Missing topic filter'))
-    }
-    const filter = sfmtv(topic, args)
-    const rc = checkFilter(mq, filter)
-    if (rc !== 0) {
-        return done(rc)
+    const filter = formatFilter(mq, topic, args)
+    if (typeof filter === 'number') {
+        return done(filter)
     }
     if (!mq.masterTopics.includes(filter)) {
         mq.masterTopics.push(filter)
