@@ -1,3 +1,5 @@
+const EMPTY: unknown[] = []
+
 /*
     A ring-buffer FIFO that grows by doubling: no shift() copies, no per-item allocation.
  */
@@ -7,10 +9,13 @@ export class RingQueue<T> {
     private count = 0
     private mask: number
 
-    /** capacity: a power of two */
+    private readonly initial: number
+
+    /** capacity: a power of two; the array is allocated on the first push */
     constructor(capacity = 64) {
-        this.items = new Array(capacity).fill(undefined)
-        this.mask = capacity - 1
+        this.items = EMPTY as (T | undefined)[]
+        this.mask = -1
+        this.initial = capacity
     }
 
     get length(): number {
@@ -58,14 +63,16 @@ export class RingQueue<T> {
     }
 
     clear(): void {
-        this.items.fill(undefined)
+        if (this.count > 0) {
+            this.items.fill(undefined)
+        }
         this.head = 0
         this.count = 0
     }
 
     private grow(): void {
         const old = this.items
-        const items = new Array(old.length * 2).fill(undefined)
+        const items = new Array(old.length === 0 ? this.initial : old.length * 2).fill(undefined)
         for (let i = 0; i < this.count; i++) {
             items[i] = old[(this.head + i) & this.mask]
         }

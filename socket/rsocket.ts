@@ -140,24 +140,48 @@ export class RSocket {
     rxBytes = 0
     paused = false
 
-    /* Node callbacks, bound once per socket (none per operation) */
-    readonly onData = (chunk: Buffer): void => received(this, chunk)
-    readonly onEnd = (): void => ended(this, R_ERR_CANT_READ, 'Connection closed by peer')
-    readonly onError = (err: Error): void => failed(this, err)
-    readonly onClose = (): void => ended(this, R_ERR_CANT_READ, 'Connection closed')
-    readonly onDrain = (): void => this.receiver?.onDrain()
-    readonly onWritten = (err?: Error | null): void => written(this, err)
+    private written: ((err?: Error | null) => void) | null = null
+
+    /** The write-completion callback for rWriteSocket (made on first use: the MQTT path never needs it). */
+    get onWritten(): (err?: Error | null) => void {
+        return this.written ??= (err?: Error | null) => written(this, err)
+    }
+}
+
+/* Node's stream events, one listener function each for every socket: the stream points back to its RSocket */
+const OWNER: unique symbol = Symbol('rsocket')
+type Owned = Socket & { [OWNER]: RSocket }
+
+function onData(this: Owned, chunk: Buffer): void {
+    received(this[OWNER], chunk)
+}
+
+function onEnd(this: Owned): void {
+    ended(this[OWNER], R_ERR_CANT_READ, 'Connection closed by peer')
+}
+
+function onClose(this: Owned): void {
+    ended(this[OWNER], R_ERR_CANT_READ, 'Connection closed')
+}
+
+function onError(this: Owned, err: Error): void {
+    failed(this[OWNER], err)
+}
+
+function onDrain(this: Owned): void {
+    this[OWNER].receiver?.onDrain()
 }
 
 /** Adopt a connected stream: wire its events to the socket once. */
 export function attach(sp: RSocket, handle: Socket): void {
     sp.handle = handle
     sp.activity = rGetTicks()
-    handle.on('data', sp.onData)
-    handle.on('end', sp.onEnd)
-    handle.on('close', sp.onClose)
-    handle.on('drain', sp.onDrain)
-    handle.on('error', sp.onError)
+    ;(handle as Owned)[OWNER] = sp
+    handle.on('data', onData)
+    handle.on('end', onEnd)
+    handle.on('close', onClose)
+    handle.on('drain', onDrain)
+    handle.on('error', onError)
     const addr = handle.address()
     if (addr && 'port' in addr) {
         sp.ip = addr.address
@@ -167,12 +191,13 @@ export function attach(sp: RSocket, handle: Socket): void {
 
 /** Stop listening to a stream's events (it is being dropped); later errors are swallowed. */
 export function detach(sp: RSocket, handle: Socket): void {
-    handle.removeListener('data', sp.onData)
-    handle.removeListener('end', sp.onEnd)
-    handle.removeListener('close', sp.onClose)
-    handle.removeListener('drain', sp.onDrain)
-    handle.removeListener('error', sp.onError)
+    handle.removeListener('data', onData)
+    handle.removeListener('end', onEnd)
+    handle.removeListener('close', onClose)
+    handle.removeListener('drain', onDrain)
+    handle.removeListener('error', onError)
     handle.on('error', swallow)
+    void sp
 }
 
 function swallow(): void {

@@ -10,7 +10,7 @@ import type { Fiber, Waitable } from '../../runtime/scheduler.js'
 import { MAXINT64, rGetTicks } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
 import { rIsSocketClosed, rIsSocketEof, rSetSocketNoDelay } from '../../socket/control.js'
-import { RSocket } from '../../socket/rsocket.js'
+import { RSocket, type SocketReceiver } from '../../socket/rsocket.js'
 import { DISCONNECT_BYTES, encode } from '../codec/encode.js'
 import { MqttCodecError } from '../codec/errors.js'
 import { utf8Length } from '../codec/utf8.js'
@@ -110,7 +110,8 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
     const w = new MqttWait()
     mq.connectWait = w
     rSetSocketNoDelay(sock, 1)
-    attachLink(mq, sock, chunk => onChunk(mq, chunk), (code, reason) => connectionLost(mq, code, reason), () => drained(mq))
+    mq.receiver ??= new Receiver(mq)
+    attachLink(mq, sock)
     if (!mq.linkUp) {
         /* The socket ended as it was attached */
         return w
@@ -132,10 +133,23 @@ function connackTimeout(mq: Mqtt): void {
     }
 }
 
-/** The socket drained: queued messages and waiting publishers may go on. */
-function drained(mq: Mqtt): void {
-    pump(mq)
-    wakeRoom(mq)
+/** What the socket tells the client: chunks, the end, drain (one object per client, methods shared). */
+class Receiver implements SocketReceiver {
+    constructor(readonly mq: Mqtt) {}
+
+    onData(chunk: Buffer): void {
+        onChunk(this.mq, chunk)
+    }
+
+    onEnd(code: number, reason: string): void {
+        connectionLost(this.mq, code, reason)
+    }
+
+    /* The socket drained: queued messages and waiting publishers may go on */
+    onDrain(): void {
+        pump(this.mq)
+        wakeRoom(this.mq)
+    }
 }
 
 /**
@@ -177,7 +191,7 @@ export function* mqttFree(mq: Mqtt | null): Fiber<void> {
         yield* rSleep(0)
     }
     mq.topics = []
-    mq.index.clear()
+    mq.index = null
     mq.masterTopics = []
 }
 

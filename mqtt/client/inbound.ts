@@ -20,18 +20,28 @@ import { MQTT_EVENT_CONNECTED, MqttRecv, OUT_PUBLISH, OUT_PUBREL, OUT_SUB, OUT_U
 import { complete, pump, release, restartSession, resendSession, sendControl } from './window.js'
 import { scheduleFlush, writeBytes } from './wire.js'
 
+/* The client whose chunk is being decoded: one module-level sink serves every client (no closure each) */
+let target: Mqtt | null = null
+
+function sink(p: Packet): void {
+    handle(target!, p)
+}
+
 /** A chunk from the socket: decode every packet in it. */
 export function onChunk(mq: Mqtt, chunk: Buffer): void {
     mq.lastRecv = mq.lastActivity = rGetTicks()
-    mq.onPacket ??= p => handle(mq, p)
+    const prior = target
+    target = mq
     try {
-        mq.decoder.push(chunk, mq.onPacket)
+        mq.decoder.push(chunk, sink)
     } catch (err) {
         if (err instanceof MqttCodecError) {
             fatal(mq, err.code === 'MQTT_TOO_LARGE' ? R_ERR_WONT_FIT : R_ERR_BAD_RESPONSE, `Protocol error from the broker: ${err.message}`)
         } else {
             throw err
         }
+    } finally {
+        target = prior
     }
 }
 
@@ -74,7 +84,7 @@ function handle(mq: Mqtt, p: Packet): void {
     }
     case 6:
         /* PUBREL: release the held id and answer PUBCOMP, also for an id we no longer hold [MQTT-4.3.3-2] */
-        mq.inboundQos2.delete(p.id)
+        mq.inboundQos2?.delete(p.id)
         mq.writer.ack(0x70, p.id)
         scheduleFlush(mq)
         return
@@ -101,7 +111,7 @@ function handle(mq: Mqtt, p: Packet): void {
     }
     case 13: {
         mq.pingSent = 0
-        const w = mq.pingWaiters.shift()
+        const w = mq.pingWaiters?.shift()
         w?.settle(0)
         return
     }
@@ -172,7 +182,7 @@ function resubscribe(mq: Mqtt): void {
 }
 
 function masterQos(mq: Mqtt, filter: string): number {
-    return mq.masterQos.get(filter) ?? 1
+    return mq.masterQos?.get(filter) ?? 1
 }
 
 function suback(mq: Mqtt, p: SubackPacket): void {
@@ -207,6 +217,7 @@ function receive(mq: Mqtt, p: PublishPacket): void {
     } else if (p.qos === 2) {
         mq.writer.ack(0x50, p.id)
         scheduleFlush(mq)
+        mq.inboundQos2 ??= new Set()
         if (mq.inboundQos2.has(p.id)) {
             /* Already delivered: acknowledge again, deliver once */
             return
@@ -218,7 +229,7 @@ function receive(mq: Mqtt, p: PublishPacket): void {
 
 /** Hand a message to the first matching subscription (Ioto's contract). */
 function deliver(mq: Mqtt, p: PublishPacket): void {
-    const entry = mq.index.first(p.topic)
+    const entry = mq.index?.first(p.topic)
     const sub = entry?.value
     if (sub === undefined || sub.callback === null) {
         rTrace('mqtt', 'Ignoring message, not subscribed to %s', p.topic)

@@ -159,7 +159,7 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
 /** Park the publisher until the queue or the socket has room. */
 function roomWait(mq: Mqtt): Waitable<number> {
     const w = new MqttWait()
-    mq.roomWaiters.push(w)
+    ;(mq.roomWaiters ??= []).push(w)
     return w
 }
 
@@ -219,7 +219,7 @@ export function mqttPing(mq: Mqtt | null, waitFlags = 0): Waitable<number> {
     sendPing(mq)
     if (waitFlags & MQTT_WAIT_ACK) {
         const w = new MqttWait()
-        mq.pingWaiters.push(w)
+        ;(mq.pingWaiters ??= []).push(w)
         return w
     }
     if (waitFlags & MQTT_WAIT_SENT) {

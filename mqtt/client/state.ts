@@ -8,9 +8,8 @@ import { rGetTicks, MAXINT, TPS } from '../../runtime/time.js'
 import { Wait } from '../../runtime/waitable.js'
 import type { RSocket, SocketReceiver } from '../../socket/rsocket.js'
 import { MqttDecoder } from '../codec/decode.js'
-import type { Packet } from '../codec/packets.js'
 import { PacketWriter } from '../codec/encode.js'
-import { TopicIndex, type TopicEntry } from '../topic-index.js'
+import type { TopicIndex, TopicEntry } from '../topic-index.js'
 import { utf8Length } from '../codec/utf8.js'
 
 export const MQTT_WAIT_NONE = 0x0
@@ -149,8 +148,8 @@ export class Mqtt {
     proc: MqttEventProc | null
     topics: MqttTopic[] = []
     masterTopics: string[] = []
-    /** Requested QoS of each master subscription */
-    masterQos = new Map<string, number>()
+    /** Requested QoS of each master subscription (made on first use) */
+    masterQos: Map<string, number> | null = null
     willTopic: string | null = null
     willMsg: Uint8Array | null = null
     willMsgSize = 0
@@ -182,29 +181,28 @@ export class Mqtt {
     queueOffline = false
     /** Keep waiters waiting across a lost connection (the agent turns this on) */
     keepWaits = false
-    /** In flight: QoS 1/2 PUBLISH, PUBREL, SUBSCRIBE, UNSUBSCRIBE by packet id, in send order */
-    inflight = new Map<number, OutMsg>()
+    /** In flight: QoS 1/2 PUBLISH, PUBREL, SUBSCRIBE, UNSUBSCRIBE by packet id, in send order (made on first use) */
+    private tracked: Map<number, OutMsg> | null = null
     /** Publishes in flight (the window's fill) */
     inflightPublishes = 0
     /** Waiting for the window or a connection */
     pending = new RingQueue<OutMsg>(64)
     pendingBytes = 0
-    /** Inbound QoS 2 ids held until PUBREL */
-    inboundQos2 = new Set<number>()
-    index = new TopicIndex<MqttTopic>()
+    /** Inbound QoS 2 ids held until PUBREL (made on first use) */
+    inboundQos2: Set<number> | null = null
+    /** Local subscriptions by filter (made on first use) */
+    index: TopicIndex<MqttTopic> | null = null
     /** Publishers parked until the queue or the socket has room */
-    roomWaiters: MqttWait[] = []
+    roomWaiters: MqttWait[] | null = null
     /** WAIT_SENT waiters settled when their bytes go to the socket */
-    flushWaiters: MqttWait[] = []
-    pingWaiters: MqttWait[] = []
+    flushWaiters: MqttWait[] | null = null
+    pingWaiters: MqttWait[] | null = null
     connectWait: MqttWait | null = null
     /** Longest wait for the CONNACK, in ticks */
     connectTimeout = MQTT_CONNECT_TIMEOUT
     connectTimer: TimerEvent | null = null
 
     /* The link */
-    flusher: (() => void) | null = null
-    onPacket: ((p: Packet) => void) | null = null
     idleNotified = false
     receiver: SocketReceiver | null = null
     decoder = new MqttDecoder()
@@ -227,7 +225,19 @@ export class Mqtt {
         this.proc = proc
         this.lastActivity = rGetTicks()
     }
+
+    /** The in-flight map for reading (empty until something is in flight) */
+    get inflight(): ReadonlyMap<number, OutMsg> & Pick<Map<number, OutMsg>, 'delete' | 'clear'> {
+        return this.tracked ?? NOTHING
+    }
+
+    /** Track a message in flight */
+    track(id: number, msg: OutMsg): void {
+        (this.tracked ??= new Map()).set(id, msg)
+    }
 }
+
+const NOTHING = new Map<number, OutMsg>()
 
 /** Record an API error message (not sticky); returns code. */
 export function setMsg(mq: Mqtt, code: number, msg: string): number {

@@ -9,6 +9,7 @@ import { sfmtv } from '../../runtime/sfmt.js'
 import { done } from '../../runtime/waitable.js'
 import { utf8Length } from '../codec/utf8.js'
 import { filterCovers, topicFilterProblem } from '../topic.js'
+import { TopicIndex } from '../topic-index.js'
 import { attach } from './publish.js'
 import {
     Mqtt, MQTT_MAX_TOPIC_SIZE, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttTopic, MqttWait, OUT_SUB, OUT_UNSUB, setMsg,
@@ -63,7 +64,7 @@ export function mqttSubscribe(mq: Mqtt | null, cb: MqttCallback | null, maxQos: 
             return done(setMsg(mq, R_ERR_BAD_ARGS, 'The callback must be a function'))
         }
         const sub = new MqttTopic(filter, cb, waitFlags, maxQos)
-        sub.entry = mq.index.add(filter, sub)
+        sub.entry = (mq.index ??= new TopicIndex()).add(filter, sub)
         mq.topics.push(sub)
         if (mq.masterTopics.some(m => filterCovers(m, filter))) {
             return done(0)
@@ -111,14 +112,14 @@ export function mqttSubscribeMaster(mq: Mqtt | null, maxQos: number, waitFlags: 
     if (!mq.masterTopics.includes(filter)) {
         mq.masterTopics.push(filter)
     }
-    mq.masterQos.set(filter, maxQos)
+    (mq.masterQos ??= new Map()).set(filter, maxQos)
     return mqttSubscribe(mq, null, maxQos, waitFlags, '%s', filter)
 }
 
 function removeLocal(mq: Mqtt, filter: string): void {
     mq.topics = mq.topics.filter(t => {
         if (t.topic === filter) {
-            mq.index.remove(t.entry!)
+            mq.index!.remove(t.entry!)
             return false
         }
         return true
@@ -154,7 +155,7 @@ export function mqttUnsubscribeMaster(mq: Mqtt | null, topic: string, waitFlags:
         return done(rc)
     }
     mq.masterTopics = mq.masterTopics.filter(m => m !== topic)
-    mq.masterQos.delete(topic)
+    mq.masterQos?.delete(topic)
     removeLocal(mq, topic)
     return brokerUnsubscribe(mq, topic, waitFlags)
 }

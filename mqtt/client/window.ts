@@ -39,7 +39,7 @@ export function sendPublish(mq: Mqtt, msg: OutMsg): boolean {
     msg.payload = null
     msg.state = MQTT_AWAITING_ACK
     msg.sent = rGetTicks()
-    mq.inflight.set(id, msg)
+    mq.track(id, msg)
     mq.inflightPublishes++
     if (msg.waitFlags === MQTT_WAIT_SENT && msg.wait !== null) {
         waitSent(mq, msg.wait)
@@ -103,9 +103,9 @@ export function pump(mq: Mqtt): void {
 
 /** Wake publishers that wait for room once the queue is below its limits. */
 export function wakeRoom(mq: Mqtt): void {
-    if (mq.roomWaiters.length > 0 && !queueFull(mq)) {
+    if (mq.roomWaiters !== null && !queueFull(mq)) {
         const waiters = mq.roomWaiters
-        mq.roomWaiters = []
+        mq.roomWaiters = null
         for (const w of waiters) {
             w.settle(0)
         }
@@ -150,7 +150,7 @@ export function sendControl(mq: Mqtt, type: number, filters: string[], qos: numb
         encode({ type: 10, id, topics: filters })
     msg.state = MQTT_AWAITING_ACK
     msg.sent = rGetTicks()
-    mq.inflight.set(id, msg)
+    mq.track(id, msg)
     writeBytes(mq, msg.bytes)
     if (waitFlags === MQTT_WAIT_SENT && wait !== null) {
         waitSent(mq, wait)
@@ -219,7 +219,7 @@ export function restartSession(mq: Mqtt): void {
             mq.pendingBytes += msg.size
         }
     }
-    mq.inboundQos2.clear()
+    mq.inboundQos2?.clear()
 }
 
 function payloadOf(bytes: Uint8Array, topicLength: number, qos: number): Uint8Array {
@@ -289,12 +289,12 @@ export function failWaiters(mq: Mqtt, rc: number): void {
         }
     }
     settleAll(mq.flushWaiters, rc)
-    mq.flushWaiters = []
+    mq.flushWaiters = null
     settleAll(mq.pingWaiters, rc)
-    mq.pingWaiters = []
+    mq.pingWaiters = null
     /* Publishers waiting for room: their messages are queued, which is all they asked */
     settleAll(mq.roomWaiters, 0)
-    mq.roomWaiters = []
+    mq.roomWaiters = null
 }
 
 /** Everything ends (mqttFree): every waiter is told and every message forgotten. */
@@ -311,15 +311,13 @@ export function dropAll(mq: Mqtt, rc: number): void {
     for (const list of [mq.flushWaiters, mq.pingWaiters, mq.roomWaiters]) {
         settleAll(list, rc)
     }
-    mq.flushWaiters = []
-    mq.pingWaiters = []
-    mq.roomWaiters = []
+    mq.flushWaiters = mq.pingWaiters = mq.roomWaiters = null
     mq.connectWait?.settle(rc)
     mq.connectWait = null
 }
 
-function settleAll(list: MqttWait[], rc: number): void {
-    for (const w of list) {
+function settleAll(list: MqttWait[] | null, rc: number): void {
+    for (const w of list ?? []) {
         w.settle(rc)
     }
 }

@@ -11,13 +11,32 @@ import type { RSocket } from '../../socket/rsocket.js'
 
 const FLUSH_AT = 64 * 1024
 
+/* Clients with bytes to flush at the end of this tick: one microtask serves them all */
+let dirty: Mqtt[] = []
+let flushQueued = false
+
+function flushDirty(): void {
+    flushQueued = false
+    const list = dirty
+    dirty = []
+    for (const mq of list) {
+        if (mq.flushScheduled) {
+            flush(mq)
+        }
+    }
+}
+
 /** Flush at the end of this tick (once, however many packets are written meanwhile). */
 export function scheduleFlush(mq: Mqtt): void {
     if (mq.writer.length >= FLUSH_AT) {
         flush(mq)
     } else if (!mq.flushScheduled) {
         mq.flushScheduled = true
-        queueMicrotask(mq.flusher!)
+        dirty.push(mq)
+        if (!flushQueued) {
+            flushQueued = true
+            queueMicrotask(flushDirty)
+        }
     }
 }
 
@@ -30,8 +49,8 @@ export function flush(mq: Mqtt): void {
         mq.lastSend = mq.lastActivity = rGetTicks()
     }
     const waiters = mq.flushWaiters
-    if (waiters.length > 0) {
-        mq.flushWaiters = []
+    if (waiters !== null) {
+        mq.flushWaiters = null
         for (const w of waiters) {
             w.settle(0)
         }
@@ -51,7 +70,7 @@ export function writePacket(mq: Mqtt, p: Packet): void {
 
 /** Settle `w` with 0 once the bytes written so far reach the socket. */
 export function waitSent(mq: Mqtt, w: MqttWait): void {
-    mq.flushWaiters.push(w)
+    (mq.flushWaiters ??= []).push(w)
 }
 
 /** Whether the socket holds more unsent bytes than a QoS 0 publisher may add to. */
@@ -60,19 +79,13 @@ export function writeBlocked(mq: Mqtt): boolean {
     return h !== null && h !== undefined && h.writableLength + mq.writer.length > MQTT_WRITE_HIGH
 }
 
-/**
-    Route the socket's received chunks to the client's decoder: onPacket for each packet, onLost once when the
-    stream ends or fails, onDrain when the socket's write buffer empties.
- */
-export function attachLink(mq: Mqtt, sock: RSocket, onChunk: (chunk: Buffer) => void, onLost: (code: number, reason: string) => void,
-    onDrain: () => void): void {
-    mq.flusher ??= () => flush(mq)
+/** Route the socket's received chunks, end and drain to the client's receiver (mq.receiver). */
+export function attachLink(mq: Mqtt, sock: RSocket): void {
     mq.sock = sock
     mq.linkUp = true
     mq.decoder.reset()
     mq.decoder.maxPacketSize = mq.maxMessage + 5
     mq.lastRecv = mq.lastSend = mq.lastActivity = rGetTicks()
-    mq.receiver = { onData: onChunk, onEnd: onLost, onDrain }
     setReceiver(sock, mq.receiver)
 }
 

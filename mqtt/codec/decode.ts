@@ -27,7 +27,7 @@ export class MqttDecoder {
     maxPacketSize: number
     private partial: Uint8Array | null = null
     private filled = 0
-    private head = new Uint8Array(5)
+    private head: Uint8Array | null = null
     private headLen = 0
     private failure: MqttCodecError | null = null
 
@@ -75,16 +75,17 @@ export class MqttDecoder {
         let pos = 0
         if (this.headLen > 0) {
             /* Complete a fixed header split across chunks */
+            const head = this.head!
             let total = -1
             while (pos < len && total < 0) {
-                this.head[this.headLen++] = chunk[pos++]
-                total = this.header(this.head, 0, this.headLen)
+                head[this.headLen++] = chunk[pos++]
+                total = this.header(head, 0, this.headLen)
             }
             if (total < 0) {
                 return
             }
             this.partial = allocBytes(total)
-            this.partial.set(this.head.subarray(0, this.headLen))
+            this.partial.set(head.subarray(0, this.headLen))
             this.filled = this.headLen
             this.headLen = 0
         }
@@ -103,6 +104,7 @@ export class MqttDecoder {
         while (pos < len) {
             const total = this.header(chunk, pos, len)
             if (total < 0) {
+                this.head ??= new Uint8Array(5)
                 this.head.set(chunk.subarray(pos, len))
                 this.headLen = len - pos
                 return

@@ -14,6 +14,8 @@ import { utf8Length, writeUtf8 } from './utf8.js'
 export const PUBLISH_HEADER: number[][][] = [0, 1, 2].map(qos => [0, 1].map(dup => [0, 1].map(retain =>
     0x30 | (dup << 3) | (qos << 1) | retain)))
 
+const EMPTY = new Uint8Array(0)
+
 /** Fixed header byte per packet type (PUBLISH's depends on its flags). */
 const HEADER = [0, 0x10, 0x20, 0x30, 0x40, 0x50, 0x62, 0x70, 0x82, 0x90, 0xa2, 0xb0, 0xc0, 0xd0, 0xe0]
 
@@ -357,12 +359,14 @@ export function encode(p: Packet): Uint8Array {
     them in the same slab, or into a new slab.
  */
 export class PacketWriter {
-    private slab: Uint8Array
+    private slab: Uint8Array = EMPTY
     private start = 0
     private end = 0
+    /** Size of the next slab: small for a quiet writer, growing (to slabSize) for a busy one */
+    private size: number
 
     constructor(private readonly slabSize = 64 * 1024) {
-        this.slab = allocBytes(slabSize)
+        this.size = Math.min(1024, slabSize)
     }
 
     /** Bytes written and not yet taken. */
@@ -374,7 +378,10 @@ export class PacketWriter {
     reserve(n: number): Uint8Array {
         if (this.end + n > this.slab.length) {
             const pending = this.slab.subarray(this.start, this.end)
-            this.slab = allocBytes(Math.max(this.slabSize, n + pending.length))
+            if (this.slab.length > 0) {
+                this.size = Math.min(this.size * 4, this.slabSize)
+            }
+            this.slab = allocBytes(Math.max(this.size, n + pending.length))
             this.slab.set(pending)
             this.start = 0
             this.end = pending.length
@@ -428,8 +435,9 @@ export class PacketWriter {
         }
         const out = this.slab.subarray(this.start, this.end)
         this.start = this.end
-        if (this.slab.length - this.end < 512) {
-            this.slab = allocBytes(this.slabSize)
+        /* A quiet writer's small slab is let go (the next write takes another); a busy one keeps its own */
+        if (this.slab.length - this.end < 512 || this.slab.length <= 1024) {
+            this.slab = EMPTY
             this.start = this.end = 0
         }
         return out

@@ -1,0 +1,197 @@
+/*
+    The MQTT throughput benchmark: fiber-mqtt, MQTT.js and a raw writer (pre-encoded packets on a plain socket:
+    the ceiling) against the same peers, interleaved (A B C A B C ...), at least 3 rounds. Prints medians,
+    min-max and the ratio to MQTT.js per round; writes bench/results/latest.json and bench/results/ratios.svg.
+
+        npm run bench [-- --rounds 3] [-- --quick]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { fiberMqtt } from './lib/fiber-client.js'
+import { mqttJs } from './lib/mqttjs-client.js'
+import { rawWriter } from './lib/raw-client.js'
+import { Counter, processCpuMs, startBroker, startSink } from './lib/peers.js'
+import { barChart } from './lib/svg.js'
+import { fmtNum, median, percentile, progress } from './lib/stats.js'
+import type { Contender, Footprint, Measure } from './lib/contender.js'
+
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const ROUNDS = Math.max(quick ? 1 : 3, Number(value('--rounds') ?? 3))
+const SCALE = quick ? 0.01 : Number(value('--scale') ?? 1)
+const out = value('--out') ?? fileURLToPath(new URL('../../bench/results/', import.meta.url))
+
+function value(name: string): string | undefined {
+    const i = args.indexOf(name)
+    return i >= 0 ? args[i + 1] : undefined
+}
+
+const n = (count: number) => Math.max(10, Math.round(count * SCALE))
+const contenders: Contender[] = [fiberMqtt, mqttJs, rawWriter]
+
+interface Figure {
+    key: string
+    name: string
+    unit: string
+    target: number | null
+    /** compare on a quantity where lower is better (bytes per connection) */
+    lowerIsBetter?: boolean
+    brokerBound?: boolean
+}
+
+const figures: Figure[] = [
+    { key: 'pub-q0-16', name: 'QoS 0 publish, 16 B', unit: 'msgs/s', target: 10 },
+    { key: 'pub-q0-1k', name: 'QoS 0 publish, 1 KiB', unit: 'msgs/s', target: 10 },
+    { key: 'pub-q1', name: 'QoS 1 publish, 1,000 in flight', unit: 'msgs/s', target: 10 },
+    { key: 'pub-q2', name: 'QoS 2 publish, 1,000 in flight', unit: 'msgs/s', target: 8 },
+    { key: 'recv-q0', name: 'receive QoS 0', unit: 'msgs/s', target: 5 },
+    { key: 'recv-q1', name: 'receive QoS 1', unit: 'msgs/s', target: 5 },
+    { key: 'seq-q1', name: 'QoS 1 sequential round trips', unit: 'round trips/s', target: 1.4 },
+    { key: 'idle-heap', name: '1,000 idle connections: heap each', unit: 'bytes', target: 4, lowerIsBetter: true },
+    { key: 'idle-rss', name: '1,000 idle connections: RSS each', unit: 'bytes', target: null, lowerIsBetter: true },
+    { key: 'through', name: 'publisher -> broker -> subscriber, QoS 0', unit: 'msgs/s', target: null, brokerBound: true },
+]
+
+interface Sample {
+    value: number
+    cpuUs: number
+    p50?: number
+    p99?: number
+    brokerCpuUs?: number
+    complete?: boolean
+}
+
+const results: Record<string, Record<string, Sample[]>> = {}
+for (const f of figures) {
+    results[f.key] = Object.fromEntries(contenders.map(c => [c.name, []]))
+}
+
+function sample(m: Measure): Sample {
+    const s: Sample = { value: m.count / (m.ms / 1000), cpuUs: m.cpuMs * 1000 / m.count }
+    if (m.latencies) {
+        s.p50 = percentile(m.latencies, 50) * 1000
+        s.p99 = percentile(m.latencies, 99) * 1000
+    }
+    return s
+}
+
+async function main(): Promise<void> {
+    const sink = await startSink()
+    const broker = await startBroker()
+    const counter = await Counter.start(broker.port)
+    const brokerLabel = broker.kind
+    try {
+        for (let round = 1; round <= ROUNDS; round++) {
+            for (const c of contenders) {
+                await c.publish({ port: sink.port, count: n(2000), qos: 1, size: 16, inflight: 100, topic: 'bench/warm' })
+            }
+            for (const f of figures) {
+                if (f.key === 'idle-rss') {
+                    continue
+                }
+                for (const c of contenders) {
+                    progress(`round ${round}/${ROUNDS}: ${f.name}: ${c.name}`)
+                    await runFigure(f, c, sink.port, broker.port, broker.process.pid!, counter)
+                }
+            }
+        }
+    } finally {
+        progress('done\n')
+        counter.stop()
+        sink.stop()
+        await broker.stop()
+    }
+    report(brokerLabel)
+}
+
+async function runFigure(f: Figure, c: Contender, sinkPort: number, brokerPort: number, brokerPid: number, counter: Counter): Promise<void> {
+    const push = (key: string, s: Sample): void => { results[key][c.name].push(s) }
+    switch (f.key) {
+    case 'pub-q0-16': return push(f.key, sample(await c.publish({ port: sinkPort, count: n(200_000), qos: 0, size: 16, inflight: 1000, topic: 'bench/q0' })))
+    case 'pub-q0-1k': return push(f.key, sample(await c.publish({ port: sinkPort, count: n(50_000), qos: 0, size: 1024, inflight: 1000, topic: 'bench/q0' })))
+    case 'pub-q1': return push(f.key, sample(await c.publish({ port: sinkPort, count: n(50_000), qos: 1, size: 16, inflight: 1000, topic: 'bench/q1' })))
+    case 'pub-q2': return push(f.key, sample(await c.publish({ port: sinkPort, count: n(30_000), qos: 2, size: 16, inflight: 1000, topic: 'bench/q2' })))
+    case 'recv-q0': return push(f.key, sample(await c.receive({ port: sinkPort, count: n(200_000), qos: 0, size: 16 })))
+    case 'recv-q1': return push(f.key, sample(await c.receive({ port: sinkPort, count: n(100_000), qos: 1, size: 16 })))
+    case 'seq-q1': return push(f.key, sample(await c.sequential({ port: sinkPort, count: n(3000), qos: 1, size: 16 })))
+    case 'idle-heap': {
+        const fp: Footprint = await c.idle(sinkPort, quick ? 20 : 1000)
+        push('idle-heap', { value: fp.heapPerConn, cpuUs: NaN })
+        push('idle-rss', { value: fp.rssPerConn, cpuUs: NaN })
+        return
+    }
+    case 'through': {
+        const count = n(100_000)
+        const cpuBefore = processCpuMs(brokerPid)
+        const cpu = process.cpuUsage()
+        const start = performance.now()
+        const arrived = counter.expect(count, 120_000)
+        await c.publish({ port: brokerPort, count, qos: 0, size: 16, inflight: 1000, topic: 'bench/through' })
+        const { complete } = await arrived
+        const ms = performance.now() - start
+        const used = process.cpuUsage(cpu)
+        const s = sample({ count, ms, cpuMs: (used.user + used.system) / 1000 })
+        s.brokerCpuUs = (processCpuMs(brokerPid) - cpuBefore) * 1000 / count
+        s.complete = complete
+        return push(f.key, s)
+    }
+    }
+}
+
+function ratioOf(f: Figure, name: string, base: string): number[] {
+    const a = results[f.key][name], b = results[f.key][base]
+    return a.map((s, i) => f.lowerIsBetter ? b[i].value / s.value : s.value / b[i].value)
+}
+
+function report(brokerLabel: string): void {
+    const header = ['figure', 'contender', 'median', 'min-max', 'vs MQTT.js (median; rounds)', 'client CPU us/msg', 'notes']
+    const rows: string[][] = [header]
+    const json: Record<string, unknown> = {}
+    for (const f of figures) {
+        json[f.key] = { name: f.name, unit: f.unit, target: f.target, results: results[f.key] }
+        for (const c of contenders) {
+            const samples = results[f.key][c.name]
+            if (samples.length === 0) continue
+            const values = samples.map(s => s.value)
+            const ratios = c.name === 'MQTT.js' ? [] : ratioOf(f, c.name, 'MQTT.js')
+            const notes: string[] = []
+            if (f.key === 'seq-q1') {
+                notes.push(`p50 ${median(samples.map(s => s.p50!)).toFixed(0)} us, p99 ${median(samples.map(s => s.p99!)).toFixed(0)} us`)
+            }
+            if (f.brokerBound) {
+                notes.push(`${brokerLabel} CPU ${median(samples.map(s => s.brokerCpuUs!)).toFixed(2)} us/msg (broker-bound)`)
+                if (samples.some(s => !s.complete)) notes.push('INCOMPLETE: messages lost')
+            }
+            if (ratios.length && f.target && c.name === 'fiber-mqtt') {
+                notes.push(`target ${f.lowerIsBetter ? '<= 1/' : '>= '}${f.target}${f.lowerIsBetter ? '' : 'x'}`)
+            }
+            rows.push([f.name, c.name, `${fmtNum(median(values))} ${f.unit}`, `${fmtNum(Math.min(...values))}-${fmtNum(Math.max(...values))}`,
+                ratios.length ? `${median(ratios).toFixed(2)}x; ${ratios.map(r => r.toFixed(2)).join(' ')}` : '',
+                Number.isNaN(samples[0].cpuUs) ? '' : median(samples.map(s => s.cpuUs)).toFixed(2), notes.join('; ')])
+        }
+    }
+    const widths = header.map((_, i) => Math.max(...rows.map(r => r[i].length)))
+    const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
+    const lines = [`MQTT throughput: ${ROUNDS} interleaved rounds${quick ? ' (quick)' : ''}, sink peer in its own process, broker ${brokerLabel}`, machine, '']
+    rows.forEach((r, i) => {
+        lines.push(r.map((cell, j) => cell.padEnd(widths[j])).join('  ').trimEnd())
+        if (i === 0) lines.push(widths.map(w => '-'.repeat(w)).join('  '))
+    })
+    const text = lines.join('\n')
+    console.log(text)
+    mkdirSync(out, { recursive: true })
+    writeFileSync(`${out}latest.json`, JSON.stringify({ date: new Date().toISOString(), machine, rounds: ROUNDS, quick, broker: brokerLabel, figures: json }, null, 2))
+    writeFileSync(`${out}latest.txt`, text + '\n')
+    const bars = figures.filter(f => f.key !== 'idle-rss').map(f => ({
+        label: f.lowerIsBetter ? `${f.name} (MQTT.js / x)` : f.name,
+        target: f.target ?? undefined,
+        values: [
+            { name: 'fiber-mqtt / MQTT.js', value: median(ratioOf(f, 'fiber-mqtt', 'MQTT.js')), color: '#2a7ab0' },
+            { name: 'raw writer / MQTT.js', value: median(ratioOf(f, 'raw writer', 'MQTT.js')), color: '#bbbbbb' },
+        ],
+    }))
+    writeFileSync(`${out}ratios.svg`, barChart(`fiber-mqtt vs MQTT.js (median ratio, log scale; ${machine})`, bars))
+}
+
+await main()
