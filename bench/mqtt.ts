@@ -27,7 +27,9 @@ function value(name: string): string | undefined {
     return i >= 0 ? args[i + 1] : undefined
 }
 
-const n = (count: number) => Math.max(10, Math.round(count * SCALE))
+/* Counts: scaled down for --quick, and to a fifth while warming up */
+let warming = false
+const n = (count: number) => Math.max(10, Math.round(count * SCALE * (warming ? 0.2 : 1)))
 const contenders: Contender[] = [fiberMqtt, mqttJs, rawWriter]
 
 interface Figure {
@@ -82,16 +84,15 @@ async function main(): Promise<void> {
     const counter = await Counter.start(broker.port)
     const brokerLabel = broker.kind
     try {
-        for (let round = 1; round <= ROUNDS; round++) {
-            for (const c of contenders) {
-                await c.publish({ port: sink.port, count: n(2000), qos: 1, size: 16, inflight: 100, topic: 'bench/warm' })
-            }
+        /* Round 0 warms every contender up on every figure at a fifth of the counts; it is not recorded */
+        for (let round = 0; round <= ROUNDS; round++) {
             for (const f of figures) {
                 if (f.key === 'idle-rss') {
                     continue
                 }
                 for (const c of contenders) {
-                    progress(`round ${round}/${ROUNDS}: ${f.name}: ${c.name}`)
+                    progress(round === 0 ? `warm-up: ${f.name}: ${c.name}` : `round ${round}/${ROUNDS}: ${f.name}: ${c.name}`)
+                    warming = round === 0
                     await runFigure(f, c, sink.port, broker.port, broker.process.pid!, counter)
                 }
             }
@@ -106,7 +107,11 @@ async function main(): Promise<void> {
 }
 
 async function runFigure(f: Figure, c: Contender, sinkPort: number, brokerPort: number, brokerPid: number, counter: Counter): Promise<void> {
-    const push = (key: string, s: Sample): void => { results[key][c.name].push(s) }
+    const push = (key: string, s: Sample): void => {
+        if (!warming) {
+            results[key][c.name].push(s)
+        }
+    }
     switch (f.key) {
     case 'pub-q0-16': return push(f.key, sample(await c.publish({ port: sinkPort, count: n(200_000), qos: 0, size: 16, inflight: 1000, topic: 'bench/q0' })))
     case 'pub-q0-1k': return push(f.key, sample(await c.publish({ port: sinkPort, count: n(50_000), qos: 0, size: 1024, inflight: 1000, topic: 'bench/q0' })))
@@ -116,7 +121,7 @@ async function runFigure(f: Figure, c: Contender, sinkPort: number, brokerPort: 
     case 'recv-q1': return push(f.key, sample(await c.receive({ port: sinkPort, count: n(100_000), qos: 1, size: 16 })))
     case 'seq-q1': return push(f.key, sample(await c.sequential({ port: sinkPort, count: n(3000), qos: 1, size: 16 })))
     case 'idle-heap': {
-        const fp: Footprint = await c.idle(sinkPort, quick ? 20 : 1000)
+        const fp: Footprint = await c.idle(sinkPort, quick || warming ? 20 : 1000)
         push('idle-heap', { value: fp.heapPerConn, cpuUs: NaN })
         push('idle-rss', { value: fp.rssPerConn, cpuUs: NaN })
         return

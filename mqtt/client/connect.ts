@@ -192,6 +192,7 @@ export function* mqttFree(mq: Mqtt | null): Fiber<void> {
     }
     mq.topics = []
     mq.index = null
+    mq.routes = null
     mq.masterTopics = []
 }
 

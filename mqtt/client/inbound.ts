@@ -229,9 +229,8 @@ function receive(mq: Mqtt, p: PublishPacket): void {
 
 /** Hand a message to the first matching subscription (Ioto's contract). */
 function deliver(mq: Mqtt, p: PublishPacket): void {
-    const entry = mq.index?.first(p.topic)
-    const sub = entry?.value
-    if (sub === undefined || sub.callback === null) {
+    const sub = route(mq, p.topic)
+    if (sub === null || sub.callback === null) {
         rTrace('mqtt', 'Ignoring message, not subscribed to %s', p.topic)
         return
     }
@@ -245,6 +244,25 @@ function deliver(mq: Mqtt, p: PublishPacket): void {
     } catch (err) {
         callbackFailed(sub, err)
     }
+}
+
+const ROUTES_MAX = 1024
+
+/** The first matching subscription of a topic, from the route cache or the index. */
+function route(mq: Mqtt, topic: string): MqttTopic | null {
+    let routes = mq.routes
+    if (routes === null) {
+        routes = mq.routes = new Map()
+    }
+    let sub = routes.get(topic)
+    if (sub === undefined) {
+        sub = mq.index?.first(topic)?.value ?? null
+        if (routes.size >= ROUTES_MAX) {
+            routes.clear()
+        }
+        routes.set(topic, sub)
+    }
+    return sub
 }
 
 function* runCallback([mq, gen, sub]: [Mqtt, Generator<unknown, unknown, unknown>, MqttTopic]): Generator<unknown, void, unknown> {

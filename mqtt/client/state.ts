@@ -192,6 +192,8 @@ export class Mqtt {
     inboundQos2: Set<number> | null = null
     /** Local subscriptions by filter (made on first use) */
     index: TopicIndex<MqttTopic> | null = null
+    /** Topic -> the subscription that gets it (or null): messages come on few topics; cleared on any change */
+    routes: Map<string, MqttTopic | null> | null = null
     /** Publishers parked until the queue or the socket has room */
     roomWaiters: MqttWait[] | null = null
     /** WAIT_SENT waiters settled when their bytes go to the socket */
@@ -206,7 +208,8 @@ export class Mqtt {
     idleNotified = false
     receiver: SocketReceiver | null = null
     decoder = new MqttDecoder()
-    writer = new PacketWriter()
+    /* Slabs of up to 128 KiB, flushed at 64 KiB: a write always fits without moving what is pending */
+    writer = new PacketWriter(128 * 1024)
     flushScheduled = false
     linkUp = false
     disconnecting = false

@@ -65,6 +65,7 @@ export function mqttSubscribe(mq: Mqtt | null, cb: MqttCallback | null, maxQos: 
         }
         const sub = new MqttTopic(filter, cb, waitFlags, maxQos)
         sub.entry = (mq.index ??= new TopicIndex()).add(filter, sub)
+        mq.routes = null
         mq.topics.push(sub)
         if (mq.masterTopics.some(m => filterCovers(m, filter))) {
             return done(0)
@@ -117,6 +118,7 @@ export function mqttSubscribeMaster(mq: Mqtt | null, maxQos: number, waitFlags: 
 }
 
 function removeLocal(mq: Mqtt, filter: string): void {
+    mq.routes = null
     mq.topics = mq.topics.filter(t => {
         if (t.topic === filter) {
             mq.index!.remove(t.entry!)

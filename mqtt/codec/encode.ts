@@ -414,7 +414,8 @@ export class PacketWriter {
         const buf = this.reserve(size)
         const start = this.end
         this.end = writePublish(buf, start, topicBytes, payload, qos, retain, dup, id)
-        return buf.subarray(start, this.end)
+        /* A plain view (Buffer's subarray goes through the species constructor) */
+        return new Uint8Array(buf.buffer, buf.byteOffset + start, this.end - start)
     }
 
     /** PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70 or UNSUBACK 0xb0 (as the header byte). */
