@@ -4,3 +4,4 @@
 export * from './runtime/index.js'
 export * from './socket/index.js'
 export * from './mqtt/index.js'
+export * from './mqtt/agent/index.js'

@@ -25,6 +25,8 @@ export interface Broker {
 }
 
 export interface BrokerOptions {
+    /** aedes: listen on this port (default: a free one) */
+    port?: number
     /** user name -> password; anonymous clients are then refused */
     users?: Record<string, string>
     /** mosquitto: a TLS listener with these PEM files (paths) */
@@ -115,7 +117,7 @@ async function waitForPort(port: number, child: ChildProcess, ms: number): Promi
 
 /** The embedded broker: aedes in a child process. */
 export async function startAedes(options: BrokerOptions = {}): Promise<Broker> {
-    let port = 0
+    let port = options.port ?? 0
     const launch = () => new Promise<ChildProcess>((resolve, reject) => {
         const child = spawn(process.execPath, [aedesMain, JSON.stringify({ port, users: options.users })], { stdio: ['pipe', 'pipe', 'inherit'] })
         let out = ''

@@ -149,7 +149,13 @@ function connack(mq: Mqtt, p: ConnackPacket): void {
     }
     if (!p.sessionPresent) {
         resubscribe(mq)
+    } else if (mq.later !== null) {
+        /* The broker kept the session, but these were asked for while disconnected */
+        for (const [filter, qos] of mq.later) {
+            sendControl(mq, OUT_SUB, [filter], qos, null, 0)
+        }
     }
+    mq.later = null
     pump(mq)
     startKeepAlive(mq)
     w?.settle(0)

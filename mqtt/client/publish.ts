@@ -127,9 +127,13 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
         if (qos > 0 && windowOpen(mq)) {
             const w = waitFlags & (MQTT_WAIT_SENT | MQTT_WAIT_ACK) ? new MqttWait() : null
             const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload, w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT)
+            mq.outbox?.added(msg)
             if (sendPublish(mq, msg)) {
                 return w ?? done(0)
             }
+            enqueue(mq, msg)
+            msg.payload = payload.slice()
+            return w ?? done(0)
         }
     } else if (!mq.queueOffline || (qos === 0 && mq.qos0Offline === 'drop')) {
         mq.stats.published--
@@ -149,7 +153,14 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
         }
     }
     const w = waitFlags & (MQTT_WAIT_SENT | MQTT_WAIT_ACK) ? new MqttWait() : null
-    enqueue(mq, new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload.slice(), w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT))
+    const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload.slice(), w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT)
+    if (qos > 0) {
+        mq.outbox?.added(msg)
+    }
+    enqueue(mq, msg)
+    if (!mq.connected) {
+        mq.onQueued?.(mq)
+    }
     if (w !== null) {
         return w
     }

@@ -49,6 +49,16 @@ export const MQTT_CONNECT_TIMEOUT = 30 * TPS
 
 export type QueuePolicy = 'wait' | 'reject' | 'drop-oldest' | 'drop-newest'
 
+/**
+    Where QoS 1/2 messages are kept until acknowledged (the agent's durable store): told when a message is
+    accepted and when it is done (acknowledged, or dropped by the queue policy). A message freed undelivered
+    stays in the store.
+ */
+export interface Outbox {
+    added(msg: OutMsg): void
+    removed(msg: OutMsg): void
+}
+
 /** A message handler: plain functions run inline (as with MQTT_WAIT_FAST); generator functions on a fiber of their own. */
 export type MqttCallback = (rp: MqttRecv) => Generator<unknown, unknown, unknown> | unknown
 /** Connection events: MQTT_EVENT_ATTACH, _CONNECTED, _DISCONNECT, _TIMEOUT. */
@@ -123,6 +133,8 @@ export class OutMsg {
     size: number
     /** SUBSCRIBE / UNSUBSCRIBE: the filters */
     filters: string[] | null = null
+    /** The durable store's record of this message (0: none) */
+    storeSeq = 0
 
     constructor(type: number, qos: number, retain: boolean, topic: string, topicBytes: Uint8Array | null,
         payload: Uint8Array | null, wait: MqttWait | null, waitFlags: number) {
@@ -190,6 +202,8 @@ export class Mqtt {
     pendingBytes = 0
     /** Inbound QoS 2 ids held until PUBREL (made on first use) */
     inboundQos2: Set<number> | null = null
+    /** Broker subscriptions asked for while disconnected: made at the next connect, session or not */
+    later: Map<string, number> | null = null
     /** Local subscriptions by filter (made on first use) */
     index: TopicIndex<MqttTopic> | null = null
     /** Topic -> the subscription that gets it (or null): messages come on few topics; cleared on any change */
@@ -220,6 +234,10 @@ export class Mqtt {
     queuePolicy: QueuePolicy = 'wait'
     /** QoS 0 publishes while disconnected (with queueOffline): 'queue' or 'drop' (R_ERR_NOT_CONNECTED) */
     qos0Offline: 'queue' | 'drop' = 'drop'
+    /** The durable outbound store, if any */
+    outbox: Outbox | null = null
+    /** Told when a message is queued while disconnected (the agent connects on demand) */
+    onQueued: ((mq: Mqtt) => void) | null = null
     /** Counters: messages published, acknowledged, dropped by the queue policy, resent, received */
     stats = { published: 0, acknowledged: 0, dropped: 0, resent: 0, received: 0 }
 

@@ -80,6 +80,7 @@ function brokerSubscribe(mq: Mqtt, filter: string, maxQos: number, waitFlags: nu
             done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
     }
     if (!mq.connected || !mq.linkUp) {
+        (mq.later ??= new Map()).set(filter, maxQos)
         return done(setMsg(mq, R_ERR_NOT_CONNECTED, 'Not connected: the subscription is made when the connection comes up'))
     }
     const w = waitFlags & (MQTT_WAIT_ACK | MQTT_WAIT_SENT) ? new MqttWait() : null
@@ -119,6 +120,7 @@ export function mqttSubscribeMaster(mq: Mqtt | null, maxQos: number, waitFlags: 
 
 function removeLocal(mq: Mqtt, filter: string): void {
     mq.routes = null
+    mq.later?.delete(filter)
     mq.topics = mq.topics.filter(t => {
         if (t.topic === filter) {
             mq.index!.remove(t.entry!)
@@ -158,6 +160,7 @@ export function mqttUnsubscribeMaster(mq: Mqtt | null, topic: string, waitFlags:
     }
     mq.masterTopics = mq.masterTopics.filter(m => m !== topic)
     mq.masterQos?.delete(topic)
+    mq.later?.delete(topic)
     removeLocal(mq, topic)
     return brokerUnsubscribe(mq, topic, waitFlags)
 }

@@ -66,6 +66,9 @@ export function dropOldest(mq: Mqtt): void {
     if (old !== undefined) {
         mq.pendingBytes -= old.size
         mq.stats.dropped++
+        if (old.storeSeq) {
+            mq.outbox?.removed(old)
+        }
         old.wait?.settle(R_ERR_TOO_MANY)
         old.wait = null
     }
@@ -118,6 +121,9 @@ export function complete(mq: Mqtt, msg: OutMsg, rc: number): void {
     if (msg.type === OUT_PUBLISH || msg.type === OUT_PUBREL) {
         mq.inflightPublishes--
         mq.stats.acknowledged++
+        if (msg.storeSeq) {
+            mq.outbox?.removed(msg)
+        }
     }
     if (msg.wait !== null) {
         msg.wait.settle(rc)
@@ -199,6 +205,9 @@ export function restartSession(mq: Mqtt): void {
             again.push(msg)
         } else if (msg.type === OUT_PUBREL) {
             mq.stats.acknowledged++
+            if (msg.storeSeq) {
+                mq.outbox?.removed(msg)
+            }
             msg.wait?.settle(0)
             msg.wait = null
         } else {

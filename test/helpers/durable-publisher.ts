@@ -1,0 +1,29 @@
+/*
+    A publisher process for the durable-store test: an agent with a store publishes messages "from..to-1"
+    (QoS 1, one every 2 ms), prints "queued <n>" after each, and "idle" once everything it had is acknowledged.
+        node durable-publisher.js '<agent config JSON>' from to
+ */
+import { ioAgent, ioAgentStats, mqttPublish, MQTT_WAIT_NONE, rInit, rServiceEvents, rSleep, type Fiber } from '../../index.js'
+
+const config = JSON.parse(process.argv[2])
+const from = Number(process.argv[3])
+const to = Number(process.argv[4])
+
+function* main(): Fiber<void> {
+    const agent = ioAgent(config)
+    for (let i = from; i < to; i++) {
+        yield* mqttPublish(agent.mqtt, String(i), 0, 1, MQTT_WAIT_NONE, 'durable/test')
+        process.stdout.write(`queued ${i}\n`)
+        yield* rSleep(2)
+    }
+    for (;;) {
+        const s = ioAgentStats(agent)
+        if (s.connected && s.queued === 0 && s.inflight === 0) {
+            process.stdout.write('idle\n')
+        }
+        yield* rSleep(100)
+    }
+}
+
+rInit(main, null)
+await rServiceEvents()

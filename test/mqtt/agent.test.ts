@@ -1,0 +1,121 @@
+import test from 'ava'
+import { rGetTicks, rSleep, rWatch, rWatchOff, R_ERR_NOT_CONNECTED, type Fiber } from '../../runtime/index.js'
+import { mqttPublish, mqttSubscribe, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type MqttRecv } from '../../mqtt/index.js'
+import { ioAgent, ioAgentStats, ioAgentStop, ioConnect, ioConnected, ioDisconnect, ioto, type Agent } from '../../mqtt/agent/index.js'
+import { freePort, startAedes, type Broker } from '../../examples/lib/broker.js'
+import { inFiber } from '../helpers/fiber.js'
+import { clientId, connectClient } from '../helpers/client.js'
+import { until } from './suite.js'
+
+let broker: Broker
+test.before(async () => {
+    broker = await startAedes()
+})
+test.after.always(async () => {
+    await broker?.stop()
+})
+
+function config(port: number, extra: Record<string, unknown> = {}, mqtt: Record<string, unknown> = {}) {
+    return { mqtt: { server: `127.0.0.1:${port}`, client_id: clientId('agent'), reconnect_timeout_min: 0.05, reconnect_timeout_max: 0.4, keep_alive: 5, ...mqtt }, ...extra }
+}
+
+function* collector(port: number, filter: string): Fiber<{ got: string[], close: () => void }> {
+    const got: string[] = []
+    const c = yield* connectClient(port)
+    yield* mqttSubscribe(c.mq, (rp: MqttRecv) => { got.push(rp.text) }, 2, MQTT_WAIT_ACK, filter)
+    return { got, close: () => c.sock.handle?.destroy() }
+}
+
+test.serial('the agent connects, raises mqtt:connected, runs ioStart once and ioStop on shutdown', async t => {
+    await inFiber(function* () {
+        const events: string[] = []
+        const onConnected = () => { events.push('mqtt:connected') }
+        const onDisconnected = () => { events.push('mqtt:disconnected') }
+        rWatch('mqtt:connected', onConnected, null)
+        rWatch('mqtt:disconnected', onDisconnected, null)
+        const agent = ioAgent(config(broker.port), {
+            ioStart: function* (a: Agent) {
+                events.push('ioStart')
+                yield* mqttPublish(a.mqtt, 'started', 0, 1, MQTT_WAIT_ACK, 'agent/start')
+            },
+            ioStop: () => { events.push('ioStop') },
+        })
+        t.is(ioto.agent, agent)
+        t.is(ioto.mqtt, agent.mqtt)
+        t.true(yield* until(() => events.includes('ioStart')))
+        t.true(ioConnected(agent))
+        t.is(ioAgentStats(agent).server, `127.0.0.1:${broker.port}`)
+        ioDisconnect(agent)
+        t.true(yield* until(() => agent.reconnects === 1))
+        t.is(events.filter(e => e === 'ioStart').length, 1)
+        yield* ioAgentStop(agent)
+        yield* rSleep(10)
+        t.deepEqual(events, ['mqtt:connected', 'ioStart', 'mqtt:disconnected', 'mqtt:connected', 'ioStop', 'mqtt:disconnected'])
+        t.is(ioto.agent, null)
+        rWatchOff('mqtt:connected', onConnected, null)
+        rWatchOff('mqtt:disconnected', onDisconnected, null)
+    })
+})
+
+test('publishes made before the broker is up queue in order, and waiters keep waiting until delivered', async t => {
+    const port = await freePort()
+    const topic = `agent/offline/${clientId()}`
+    const agent = await inFiber<Agent>(function* () {
+        const a = ioAgent(config(port))
+        for (let i = 0; i < 20; i++) {
+            t.is(yield* mqttPublish(a.mqtt, `m${i}`, 0, 1, MQTT_WAIT_NONE, topic), 0)
+        }
+        return a
+    })
+    t.is(ioAgentStats(agent).queued, 20)
+    const later = await startAedes({ port })
+    try {
+        await inFiber(function* () {
+            const sink = yield* collector(port, topic)
+            /* A waiter made while offline settles once its message is acknowledged */
+            const start = rGetTicks()
+            t.is(yield* mqttPublish(agent.mqtt, 'm20', 0, 1, MQTT_WAIT_ACK, topic), 0)
+            t.true(rGetTicks() - start < 5000)
+            t.true(yield* until(() => sink.got.length === 21, 10_000))
+            t.deepEqual(sink.got, Array.from({ length: 21 }, (_, i) => `m${i}`))
+            sink.close()
+            yield* ioAgentStop(agent)
+        })
+    } finally {
+        await later.stop()
+    }
+})
+
+test('held subscriptions are masters: local callbacks beneath them, kept across reconnects', async t => {
+    await inFiber(function* () {
+        const id = clientId('held')
+        const agent = ioAgent(config(broker.port, { subscriptions: [`dev/${id}/#`] }))
+        const got: string[] = []
+        yield* until(() => ioConnected(agent))
+        yield* mqttSubscribe(agent.mqtt, (rp: MqttRecv) => { got.push(rp.text) }, 1, MQTT_WAIT_ACK, 'dev/%s/cmd', id)
+        const pub = yield* connectClient(broker.port)
+        yield* mqttPublish(pub.mq, 'one', 0, 1, MQTT_WAIT_ACK, `dev/${id}/cmd`)
+        t.true(yield* until(() => got.length === 1))
+        ioDisconnect(agent)
+        t.true(yield* until(() => agent.reconnects === 1 && ioConnected(agent)))
+        yield* rSleep(100)
+        yield* mqttPublish(pub.mq, 'two', 0, 1, MQTT_WAIT_ACK, `dev/${id}/cmd`)
+        t.true(yield* until(() => got.length === 2))
+        t.deepEqual(got, ['one', 'two'])
+        pub.sock.handle?.destroy()
+        yield* ioAgentStop(agent)
+    })
+})
+
+test('ioConnect cuts a backoff wait short; stopping settles waiters and keeps nothing running', async t => {
+    const port = await freePort()
+    await inFiber(function* () {
+        const agent = ioAgent(config(port, {}, { reconnect_timeout_min: 5, reconnect_timeout_max: 10 }))
+        yield* until(() => agent.attempts.length === 1)
+        const w = mqttPublish(agent.mqtt, 'x', 0, 1, MQTT_WAIT_ACK, 'a')
+        ioConnect(agent)
+        t.true(yield* until(() => agent.attempts.length === 2, 1000), 'a second attempt at once, not after 5 s')
+        yield* ioAgentStop(agent)
+        t.is(yield* w, R_ERR_NOT_CONNECTED)
+    })
+})
