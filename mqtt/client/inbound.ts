@@ -18,7 +18,7 @@ import { startKeepAlive } from './keepalive.js'
 import { fatal, notify, setError } from './link.js'
 import { MQTT_EVENT_CONNECTED, MqttRecv, OUT_PUBLISH, OUT_PUBREL, OUT_SUB, OUT_UNSUB, type Mqtt, type MqttTopic } from './state.js'
 import { complete, pump, release, restartSession, resendSession, sendControl } from './window.js'
-import { scheduleFlush, writeBytes } from './wire.js'
+import { scheduleFlush, tracePacket, writeBytes } from './wire.js'
 
 /* The client whose chunk is being decoded: one module-level sink serves every client (no closure each) */
 let target: Mqtt | null = null
@@ -48,6 +48,9 @@ export function onChunk(mq: Mqtt, chunk: Buffer): void {
 function handle(mq: Mqtt, p: Packet): void {
     if (!mq.linkUp) {
         return
+    }
+    if (mq.trace) {
+        tracePacket(mq, 'received', p)
     }
     if (!mq.connected && p.type !== 2) {
         /* The first packet from the server must be a CONNACK [MQTT-3.2.0-1] */

@@ -234,6 +234,8 @@ export class Mqtt {
     queuePolicy: QueuePolicy = 'wait'
     /** QoS 0 publishes while disconnected (with queueOffline): 'queue' or 'drop' (R_ERR_NOT_CONNECTED) */
     qos0Offline: 'queue' | 'drop' = 'drop'
+    /** Log every packet sent and received (debug level, source "mqtt"); costs nothing when off */
+    trace = false
     /** The durable outbound store, if any */
     outbox: Outbox | null = null
     /** Told when a message is queued while disconnected (the agent connects on demand) */

@@ -6,6 +6,9 @@ import { rGetTicks } from '../../runtime/time.js'
 import { setReceiver } from '../../socket/rsocket.js'
 import { socketSend } from '../../socket/io.js'
 import type { Packet } from '../codec/packets.js'
+import { MqttDecoder } from '../codec/decode.js'
+import { PACKET_NAMES } from '../constants.js'
+import { rDebug } from '../../runtime/log.js'
 import { MQTT_WRITE_HIGH, type Mqtt, type MqttWait } from './state.js'
 import type { RSocket } from '../../socket/rsocket.js'
 
@@ -45,6 +48,9 @@ export function flush(mq: Mqtt): void {
     mq.flushScheduled = false
     const bytes = mq.writer.take()
     if (bytes !== null && mq.linkUp && mq.sock !== null) {
+        if (mq.trace) {
+            traceBytes(mq, bytes)
+        }
         socketSend(mq.sock, bytes)
         mq.lastSend = mq.lastActivity = rGetTicks()
     }
@@ -54,6 +60,27 @@ export function flush(mq: Mqtt): void {
         for (const w of waiters) {
             w.settle(0)
         }
+    }
+}
+
+/** Log a packet (mq.trace): "Client dev-1 sending PUBLISH (q1, id 7, 'a/b', 5 bytes)". */
+export function tracePacket(mq: Mqtt, direction: 'sending' | 'received', p: Packet): void {
+    let detail = ''
+    if (p.type === 3) {
+        detail = ` (q${p.qos}${p.retain ? ', r1' : ''}${p.dup ? ', d1' : ''}, id ${p.id}, '${p.topic}', ${p.payload.length} bytes)`
+    } else if ('id' in p) {
+        detail = ` (id ${p.id})`
+    } else if (p.type === 2) {
+        detail = ` (session present ${p.sessionPresent ? 1 : 0}, code ${p.returnCode})`
+    }
+    rDebug('mqtt', 'Client %s %s %s%s', mq.id, direction, PACKET_NAMES[p.type], detail)
+}
+
+function traceBytes(mq: Mqtt, bytes: Uint8Array): void {
+    try {
+        new MqttDecoder().push(bytes, p => tracePacket(mq, 'sending', p))
+    } catch {
+        /* only a trace */
     }
 }
 
