@@ -67,6 +67,24 @@ test('examples/tick-tock: tick in, tock out, halt stops it', async t => {
     }
 })
 
+test('examples/mongoose: a Mongoose OS app (mqtt config, mgos_mqtt_* and MQTT.*) on the agent', async t => {
+    const r = await run('mongoose').done
+    t.is(r.code, 0, r.out)
+    t.regex(r.out, /mJS: MQTT event handler: got 202/)
+    t.regex(r.out, /mJS: Published: yes/)
+    t.regex(r.out, /mJS: Topic: my\/topic message: \{"a":1,"b":2\}/)
+    t.regex(r.out, /C: command on devices\/mongoose-dev\/cmd: reboot/)
+    t.regex(r.out, /Topic: my\/topic\/state message: \{"temp": 21.5, "on": true, "name": "kitchen"\}/)
+})
+
+test('examples/sensor: sampling and publishing fibers, a command subscription and request/response', async t => {
+    const r = await run('sensor').done
+    t.is(r.code, 0, r.out)
+    t.regex(r.out, /threshold from the cloud: 20.4/)
+    t.regex(r.out, /reported \d+ samples, average/)
+    t.regex(r.out, /command: sample every 20 ms/)
+})
+
 test('examples/tick-tock: an unreachable broker is a clear error and a non-zero exit', async t => {
     const r = await run('tick-tock', ['127.0.0.1', '1']).done
     t.is(r.code, 1)

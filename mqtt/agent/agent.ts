@@ -64,6 +64,8 @@ export class Agent {
     store: FileStore | null = null
     stopping = false
     idle = false
+    /** Not connecting until ioConnect (Mongoose's mgos_mqtt_global_disconnect) */
+    paused = false
     started = false
     everConnected = false
     wake: WakeWait | null = null
@@ -169,6 +171,12 @@ function* supervise(agent: Agent): Fiber<void> {
     let backoff = new Backoff(servers[0].reconnectMin, servers[0].reconnectMax)
     let streak = ''
     while (!agent.stopping) {
+        while (agent.paused) {
+            if ((yield* wakeUp(agent, 0)) === 'stop') {
+                agent.stopped.settle(undefined)
+                return
+            }
+        }
         if (agent.idle) {
             const why = yield* wakeUp(agent, 0)
             if (why === 'stop') break
@@ -316,6 +324,7 @@ function drop(agent: Agent): void {
 export function ioConnect(agent: Agent | null = ioto.agent): void {
     if (agent !== null) {
         agent.idle = false
+        agent.paused = false
         agent.signal('kick')
     }
 }
@@ -324,6 +333,18 @@ export function ioConnect(agent: Agent | null = ioto.agent): void {
 export function ioDisconnect(agent: Agent | null = ioto.agent): void {
     if (agent !== null && agent.connected) {
         drop(agent)
+    }
+}
+
+/** Disconnect and stop connecting until ioConnect (Mongoose's mgos_mqtt_global_disconnect). */
+export function ioPause(agent: Agent | null = ioto.agent): void {
+    if (agent !== null) {
+        agent.paused = true
+        if (agent.connected) {
+            drop(agent)
+        } else {
+            agent.signal('kick')
+        }
     }
 }
 

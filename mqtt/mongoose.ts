@@ -1,0 +1,237 @@
+/*
+    Mongoose OS MQTT compatibility: code written against the mgos_mqtt_* C API or the mJS MQTT object runs on
+    the agent. Calls never block, as in Mongoose; every handler whose filter matches gets a message.
+ */
+import { readFileSync } from 'node:fs'
+import { sfmt } from '../runtime/sfmt.js'
+import { rWatch } from '../runtime/watch.js'
+import { Agent, ioAgent, ioConnect, ioConnected, ioPause } from './agent/agent.js'
+import { parseConfig, type AgentConfig } from './agent/config.js'
+import { mqttPublish, mqttPublishRetained } from './client/publish.js'
+import { MQTT_WAIT_NONE, type Mqtt, type MqttRecv } from './client/state.js'
+import { mqttSubscribe } from './client/subscribe.js'
+import { topicMatches } from './topic.js'
+
+/* Mongoose's event numbers */
+export const MG_EV_CLOSE = 5
+export const MG_EV_MQTT_CONNACK = 202
+export const MG_EV_MQTT_PUBLISH = 203
+export const MG_EV_MQTT_PUBACK = 204
+export const MG_EV_MQTT_SUBACK = 209
+
+export type SubHandler = (conn: Mqtt, topic: string, topicLen: number, msg: string, msgLen: number, ud: unknown) => void
+export type EventHandler = (conn: Mqtt | null, ev: number, evData: unknown, ud: unknown) => void
+
+interface Sub {
+    filter: string
+    handler: SubHandler | null
+    event: EventHandler | null
+    ud: unknown
+}
+
+let agent: Agent | null = null
+let maxQos = 2
+let packetId = 0
+const subs: Sub[] = []
+const globalHandlers: { handler: EventHandler, ud: unknown }[] = []
+
+/**
+    Start from a Mongoose OS configuration (an object or a JSON file): its "mqtt" section, and a backup in
+    "mqtt1". With "mqtt.enable": false the connection waits for mgos_mqtt_global_connect(). A bad
+    configuration throws an AgentConfigError naming the key.
+ */
+export function mgos_mqtt_init(config: Record<string, unknown> | string): boolean {
+    const raw = typeof config === 'string' ? JSON.parse(readFileSync(config, 'utf8')) as Record<string, unknown> : config
+    const mqtt = (raw as { mqtt?: { enable?: boolean } }).mqtt
+    const parsed: AgentConfig = parseConfig(raw as Record<string, unknown>)
+    agent = ioAgent(parsed)
+    if (mqtt?.enable === false) {
+        ioPause(agent)
+    }
+    rWatch('mqtt:connected', () => emit(MG_EV_MQTT_CONNACK, 0), null)
+    rWatch('mqtt:disconnected', () => emit(MG_EV_CLOSE, null), null)
+    return true
+}
+
+function emit(ev: number, data: unknown): void {
+    const conn = agent?.connected ? agent.mqtt : null
+    for (const g of globalHandlers) {
+        g.handler(conn, ev, data, g.ud)
+    }
+    for (const s of subs) {
+        s.event?.(conn, ev, data, s.ud)
+    }
+}
+
+/** The agent behind this layer (after mgos_mqtt_init). */
+export function mgos_mqtt_agent(): Agent | null {
+    return agent
+}
+
+/** The connection when it is up, otherwise null. */
+export function mgos_mqtt_get_global_conn(): Mqtt | null {
+    return agent !== null && agent.connected ? agent.mqtt : null
+}
+
+/** Connect now (if enabled and not already connected). */
+export function mgos_mqtt_global_connect(): boolean {
+    if (agent === null) {
+        return false
+    }
+    if (!agent.connected) {
+        ioConnect(agent)
+    }
+    return true
+}
+
+/** Disconnect and stop trying until mgos_mqtt_global_connect(). */
+export function mgos_mqtt_global_disconnect(): void {
+    if (agent !== null) {
+        ioPause(agent)
+    }
+}
+
+export function mgos_mqtt_global_is_connected(): boolean {
+    return agent !== null && ioConnected(agent)
+}
+
+/** The maximum QoS the server supports: higher QoS publishes and subscriptions are downgraded to it. */
+export function mgos_mqtt_set_max_qos(qos: number): void {
+    maxQos = Math.max(0, Math.min(2, Math.floor(qos)))
+}
+
+/** Next packet id: incremented on every call, never 0. */
+export function mgos_mqtt_get_packet_id(): number {
+    packetId = packetId >= 0xffff ? 1 : packetId + 1
+    return packetId
+}
+
+/** Bytes queued and not yet sent. */
+export function mgos_mqtt_num_unsent_bytes(): number {
+    if (agent === null) {
+        return 0
+    }
+    const mq = agent.mqtt
+    return mq.pendingBytes + mq.writer.length + (mq.sock?.handle?.writableLength ?? 0)
+}
+
+/**
+    Publish: the packet id (> 0) when connected and the message is queued for sending, 0 when there is no
+    connection. With QoS 1 the id does not mean PUBACK arrived.
+ */
+export function mgos_mqtt_pub(topic: string, message: Uint8Array | string, len: number, qos: number, retain: boolean): number {
+    if (!mgos_mqtt_global_is_connected()) {
+        return 0
+    }
+    const publish = retain ? mqttPublishRetained : mqttPublish
+    const bytes = typeof message === 'string' ? Buffer.from(message) : message
+    const size = len > 0 ? Math.min(len, bytes.length) : bytes.length
+    const w = publish(agent!.mqtt, bytes.subarray(0, size), size || 0, Math.min(qos, maxQos), MQTT_WAIT_NONE, '%s', topic)
+    return (w as { value?: number }).value === 0 || !(w as { settled?: boolean }).settled ? mgos_mqtt_get_packet_id() : 0
+}
+
+/**
+    Publish JSON made with Mongoose's json_printf conventions: %Q a quoted string, %B a boolean, %s %d %f and the
+    rest as printf.
+    @example mgos_mqtt_pubf('dev/state', 1, false, '{temp: %.1f, on: %B, name: %Q}', 21.5, true, 'kitchen')
+ */
+export function mgos_mqtt_pubf(topic: string, qos: number, retain: boolean, jsonFmt: string, ...args: unknown[]): number {
+    return mgos_mqtt_pubv(topic, qos, retain, jsonFmt, args)
+}
+
+export function mgos_mqtt_pubv(topic: string, qos: number, retain: boolean, jsonFmt: string, args: unknown[]): number {
+    return mgos_mqtt_pub(topic, jsonPrintf(jsonFmt, args), 0, qos, retain)
+}
+
+/** json_printf: %Q (JSON string), %B (true/false), %M/%H unsupported; bare keys become quoted. */
+export function jsonPrintf(fmt: string, args: unknown[]): string {
+    let i = 0
+    const expanded = fmt.replace(/%([-+ #0]*\d*(?:\.\d+)?[hlLzjt]*[a-zA-Z%])/g, spec => {
+        const type = spec[spec.length - 1]
+        if (type === '%') return '%'
+        const value = args[i++]
+        if (type === 'Q') return JSON.stringify(value === null || value === undefined ? null : String(value))
+        if (type === 'B') return value ? 'true' : 'false'
+        return sfmt(spec, value)
+    })
+    /* {temp: 1} -> {"temp": 1}, as json_printf writes keys */
+    return expanded.replace(/([{,]\s*)([A-Za-z_][\w]*)\s*:/g, '$1"$2":')
+}
+
+function dispatch(rp: MqttRecv): void {
+    for (const s of subs) {
+        if (topicMatches(s.filter, rp.topic)) {
+            if (s.handler !== null) {
+                s.handler(rp.mq, rp.topic, rp.topicSize, rp.text, rp.dataSize, s.ud)
+            }
+            if (s.event !== null) {
+                s.event(rp.mq, MG_EV_MQTT_PUBLISH, { topic: rp.topic, payload: rp.text, qos: rp.qos, retain: rp.retain }, s.ud)
+            }
+        }
+    }
+    for (const g of globalHandlers) {
+        g.handler(rp.mq, MG_EV_MQTT_PUBLISH, { topic: rp.topic, payload: rp.text, qos: rp.qos, retain: rp.retain }, g.ud)
+    }
+}
+
+function subscribe(filter: string, s: Sub): void {
+    subs.push(s)
+    if (agent !== null) {
+        /* Every filter goes to the same dispatcher, which calls each matching handler (Mongoose's way) */
+        mqttSubscribe(agent.mqtt, dispatch, Math.min(1, maxQos), MQTT_WAIT_NONE, '%s', filter)
+    }
+}
+
+/** Subscribe: handler(conn, topic, topic_len, msg, msg_len, ud) for each message on the filter. */
+export function mgos_mqtt_sub(topic: string, handler: SubHandler, ud?: unknown): void {
+    subscribe(topic, { filter: topic, handler, event: null, ud: ud ?? null })
+}
+
+/** Subscribe with a Mongoose event handler: handler(conn, MG_EV_MQTT_PUBLISH, msg, ud); also CONNACK and CLOSE. */
+export function mgos_mqtt_global_subscribe(topic: string, handler: EventHandler, ud?: unknown): void {
+    subscribe(topic, { filter: topic, handler: null, event: handler, ud: ud ?? null })
+}
+
+/** A handler for every event of the global connection. */
+export function mgos_mqtt_add_global_handler(handler: EventHandler, ud?: unknown): void {
+    globalHandlers.push({ handler, ud: ud ?? null })
+}
+
+/** Forget every handler (and the agent reference): for tests and restarts. */
+export function mgos_mqtt_reset(): void {
+    subs.length = 0
+    globalHandlers.length = 0
+    agent = null
+    maxQos = 2
+}
+
+/**
+    The mJS MQTT object.
+    @example MQTT.sub('my/topic/#', function (conn, topic, msg) { print('Topic:', topic, 'message:', msg) }, null)
+ */
+export const MQTT = {
+    EV_CONNACK: MG_EV_MQTT_CONNACK,
+    EV_PUBLISH: MG_EV_MQTT_PUBLISH,
+    EV_PUBACK: MG_EV_MQTT_PUBACK,
+    EV_SUBACK: MG_EV_MQTT_SUBACK,
+    EV_CLOSE: MG_EV_CLOSE,
+
+    /** Publish: 1 on success, 0 on failure (e.g. no connection). qos defaults to 0, retain to false. */
+    pub(topic: string, message: string, qos = 0, retain = false): number {
+        return mgos_mqtt_pub(topic, message, 0, qos, retain) > 0 ? 1 : 0
+    },
+
+    /** Subscribe: handler(conn, topic, msg, userdata). */
+    sub(topic: string, handler: (conn: Mqtt, topic: string, msg: string, ud: unknown) => void, ud?: unknown): void {
+        mgos_mqtt_sub(topic, (conn, t, _tl, msg, _ml, u) => handler(conn, t, msg, u), ud)
+    },
+
+    isConnected(): boolean {
+        return mgos_mqtt_global_is_connected()
+    },
+
+    /** Connection events: handler(conn, ev, edata, userdata) with MQTT.EV_CONNACK, MQTT.EV_CLOSE, ... */
+    setEventHandler(handler: EventHandler, ud?: unknown): void {
+        mgos_mqtt_add_global_handler(handler, ud)
+    },
+}

@@ -1,0 +1,127 @@
+/*
+    The promise facade: for code outside fibers (a web server, a test). Each call is the fiber call (it acts at
+    once) whose result is awaited; mqttMessages iterates over a subscription's messages. No second
+    implementation: every function here is a line or two over the core.
+ */
+import { rAwaitWaitable } from '../runtime/bridge.js'
+import type { Waitable } from '../runtime/scheduler.js'
+import { Done } from '../runtime/waitable.js'
+import { rConnectSocket } from '../socket/connect.js'
+import { rReadSocket, rWriteSocket } from '../socket/io.js'
+import type { RSocket } from '../socket/rsocket.js'
+import { mqttConnect, mqttFree } from './client/connect.js'
+import { mqttPing, mqttPublish, mqttPublishRetained } from './client/publish.js'
+import { mqttRequest } from './client/request.js'
+import { MQTT_WAIT_ACK, type Mqtt, type MqttRecv } from './client/state.js'
+import { mqttSubscribe, mqttUnsubscribe } from './client/subscribe.js'
+
+/** Await a waitable: a complete one resolves without a fiber. */
+function settle<T>(w: Waitable<T>): Promise<T> {
+    return w instanceof Done ? Promise.resolve(w.value as T) : rAwaitWaitable(w)
+}
+
+/** @example await rConnectSocketAsync(sock, 'broker.local', 1883, 0) */
+export function rConnectSocketAsync(sp: RSocket, host: string, port: number, deadline: number): Promise<number> {
+    return settle(rConnectSocket(sp, host, port, deadline))
+}
+
+export function rReadSocketAsync(sp: RSocket, buf: Uint8Array, size: number, deadline: number): Promise<number> {
+    return settle(rReadSocket(sp, buf, size, deadline))
+}
+
+export function rWriteSocketAsync(sp: RSocket, buf: Uint8Array | string, size: number, deadline: number): Promise<number> {
+    return settle(rWriteSocket(sp, buf, size, deadline))
+}
+
+/** @example if (await mqttConnectAsync(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK) !== 0) throw new Error(mqttGetError(mq)) */
+export function mqttConnectAsync(mq: Mqtt, sock: RSocket, flags: number, waitFlags: number): Promise<number> {
+    return settle(mqttConnect(mq, sock, flags, waitFlags))
+}
+
+/** @example await mqttPublishAsync(mq, 'on', 0, 1, MQTT_WAIT_ACK, 'lights/%s', room) */
+export function mqttPublishAsync(mq: Mqtt, msg: Uint8Array | string, size: number, qos: number, waitFlags: number, topic: string, ...args: unknown[]): Promise<number> {
+    return settle(mqttPublish(mq, msg, size, qos, waitFlags, topic, ...args))
+}
+
+export function mqttPublishRetainedAsync(mq: Mqtt, msg: Uint8Array | string, size: number, qos: number, waitFlags: number, topic: string, ...args: unknown[]): Promise<number> {
+    return settle(mqttPublishRetained(mq, msg, size, qos, waitFlags, topic, ...args))
+}
+
+export function mqttSubscribeAsync(mq: Mqtt, cb: ((rp: MqttRecv) => unknown) | null, maxQos: number, waitFlags: number, topic: string, ...args: unknown[]): Promise<number> {
+    return settle(mqttSubscribe(mq, cb, maxQos, waitFlags, topic, ...args))
+}
+
+export function mqttUnsubscribeAsync(mq: Mqtt, topic: string, waitFlags: number): Promise<number> {
+    return settle(mqttUnsubscribe(mq, topic, waitFlags))
+}
+
+export function mqttPingAsync(mq: Mqtt, waitFlags = 0): Promise<number> {
+    return settle(mqttPing(mq, waitFlags))
+}
+
+export function mqttRequestAsync(mq: Mqtt, data: string, timeout: number, topic: string, ...args: unknown[]): Promise<string | null> {
+    return settle(mqttRequest(mq, data, timeout, topic, ...args))
+}
+
+export function mqttFreeAsync(mq: Mqtt): Promise<void> {
+    return settle(mqttFree(mq))
+}
+
+/**
+    Iterate over the messages of a subscription (made now, with MQTT_WAIT_ACK). Leaving the loop unsubscribes.
+    Messages that arrive faster than the loop takes them wait in order.
+    @example for await (const m of mqttMessages(mq, 'sensors/+/temp', 1)) console.log(m.topic, m.text)
+ */
+export function mqttMessages(mq: Mqtt, filter: string, qos = 0): AsyncIterableIterator<MqttRecv> {
+    const queue: MqttRecv[] = []
+    let waiting: ((r: IteratorResult<MqttRecv>) => void) | null = null
+    let ended = false
+    let failure: Error | null = null
+    const subscribed = mqttSubscribeAsync(mq, (rp: MqttRecv) => {
+        if (ended) {
+            return
+        }
+        if (waiting !== null) {
+            const resolve = waiting
+            waiting = null
+            resolve({ done: false, value: rp })
+        } else {
+            queue.push(rp)
+        }
+    }, qos, MQTT_WAIT_ACK, '%s', filter).then(rc => {
+        if (rc !== 0) {
+            failure = new Error(`Subscribe to "${filter}" failed: ${mq.errorMsg || rc}`)
+            waiting?.({ done: true, value: undefined })
+        }
+    })
+    const finish = async (): Promise<IteratorResult<MqttRecv>> => {
+        if (!ended) {
+            ended = true
+            await subscribed
+            await mqttUnsubscribeAsync(mq, filter, MQTT_WAIT_ACK)
+        }
+        return { done: true, value: undefined }
+    }
+    return {
+        [Symbol.asyncIterator]() {
+            return this
+        },
+        async next(): Promise<IteratorResult<MqttRecv>> {
+            if (failure !== null) {
+                throw failure
+            }
+            if (queue.length > 0) {
+                return { done: false, value: queue.shift()! }
+            }
+            if (ended) {
+                return { done: true, value: undefined }
+            }
+            const r = await new Promise<IteratorResult<MqttRecv>>(resolve => { waiting = resolve })
+            if (failure !== null) {
+                throw failure
+            }
+            return r
+        },
+        return: finish,
+    }
+}
