@@ -39,3 +39,16 @@ test('the throughput harness runs end to end with tiny counts and writes its tab
         rmSync(out, { recursive: true, force: true })
     }
 })
+
+test('npm run size reports the minified and gzipped size of runtime + socket + mqtt', async t => {
+    const script = fileURLToPath(new URL('../bench/size.js', import.meta.url))
+    const out = await new Promise<string>(resolve => {
+        const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'ignore'] })
+        let text = ''
+        child.stdout.on('data', d => { text += d })
+        child.on('exit', () => resolve(text))
+    })
+    const m = /runtime \+ socket \+ mqtt: ([\d.]+) KB minified\+gzipped/.exec(out)
+    t.truthy(m, out)
+    t.true(Number(m![1]) > 1 && Number(m![1]) < 100)
+})
