@@ -64,15 +64,9 @@ function handle(mq: Mqtt, p: Packet): void {
     case 3:
         receive(mq, p)
         return
-    case 4: {
-        const msg = mq.inflight.get(p.id)
-        if (msg === undefined || msg.type !== OUT_PUBLISH || msg.qos !== 1) {
-            unknown(mq, 'PUBACK', p.id)
-        } else {
-            complete(mq, msg, 0)
-        }
+    case 4:
+        acknowledged(mq, p.id, OUT_PUBLISH, 1, 'PUBACK')
         return
-    }
     case 5: {
         const msg = mq.inflight.get(p.id)
         if (msg !== undefined && msg.type === OUT_PUBLISH && msg.qos === 2) {
@@ -91,27 +85,15 @@ function handle(mq: Mqtt, p: Packet): void {
         mq.writer.ack(0x70, p.id)
         scheduleFlush(mq)
         return
-    case 7: {
-        const msg = mq.inflight.get(p.id)
-        if (msg === undefined || msg.type !== OUT_PUBREL) {
-            unknown(mq, 'PUBCOMP', p.id)
-        } else {
-            complete(mq, msg, 0)
-        }
+    case 7:
+        acknowledged(mq, p.id, OUT_PUBREL, -1, 'PUBCOMP')
         return
-    }
     case 9:
         suback(mq, p)
         return
-    case 11: {
-        const msg = mq.inflight.get(p.id)
-        if (msg === undefined || msg.type !== OUT_UNSUB) {
-            unknown(mq, 'UNSUBACK', p.id)
-        } else {
-            complete(mq, msg, 0)
-        }
+    case 11:
+        acknowledged(mq, p.id, OUT_UNSUB, -1, 'UNSUBACK')
         return
-    }
     case 13: {
         mq.pingSent = 0
         const w = mq.pingWaiters?.shift()
@@ -120,6 +102,16 @@ function handle(mq: Mqtt, p: Packet): void {
     }
     default:
         fatal(mq, R_ERR_BAD_RESPONSE, `Unexpected ${PACKET_NAMES[p.type]} from the broker`)
+    }
+}
+
+/** The final acknowledgement of an in-flight request of this type (and QoS, unless -1) completes it. */
+function acknowledged(mq: Mqtt, id: number, type: number, qos: number, what: string): void {
+    const msg = mq.inflight.get(id)
+    if (msg === undefined || msg.type !== type || (qos >= 0 && msg.qos !== qos)) {
+        unknown(mq, what, id)
+    } else {
+        complete(mq, msg, 0)
     }
 }
 

@@ -8,7 +8,7 @@ import { rGetTicks, MAXINT, TPS } from '../../runtime/time.js'
 import { Wait } from '../../runtime/waitable.js'
 import type { RSocket, SocketReceiver } from '../../socket/rsocket.js'
 import { MqttDecoder } from '../codec/decode.js'
-import { PacketWriter } from '../codec/encode.js'
+import { PacketWriter } from '../codec/writer.js'
 import type { TopicIndex, TopicEntry } from '../topic-index.js'
 import { utf8Length } from '../codec/utf8.js'
 

@@ -1,5 +1,5 @@
 /*
-    Encoder: every packet into exact-size bytes, or many packets into one write buffer (PacketWriter).
+    Encoder: every packet into exact-size bytes (PacketWriter, in writer.ts, batches many into one buffer).
     Fixed headers are precomputed, a PUBLISH is encoded once into one buffer, topic encodings are cached.
     Invalid packets throw MqttCodecError naming the rule.
  */
@@ -14,7 +14,6 @@ import { utf8Length, writeUtf8 } from './utf8.js'
 export const PUBLISH_HEADER: number[][][] = [0, 1, 2].map(qos => [0, 1].map(dup => [0, 1].map(retain =>
     0x30 | (dup << 3) | (qos << 1) | retain)))
 
-const EMPTY = new Uint8Array(0)
 
 /** Fixed header byte per packet type (PUBLISH's depends on its flags). */
 const HEADER = [0, 0x10, 0x20, 0x30, 0x40, 0x50, 0x62, 0x70, 0x82, 0x90, 0xa2, 0xb0, 0xc0, 0xd0, 0xe0]
@@ -208,6 +207,15 @@ function connackLength(p: ConnackPacket): number {
     return 2
 }
 
+/** A valid topic filter's encoded length (with its length prefix). */
+function filterLength(filter: string): number {
+    const problem = topicFilterProblem(filter)
+    if (problem !== null) {
+        fail('MQTT_BAD_FILTER', problem.rule, problem.message)
+    }
+    return 2 + stringLength(filter, 'Topic filter')
+}
+
 function subscribeLength(p: SubscribePacket): number {
     checkId(p.id)
     if (!Array.isArray(p.subscriptions) || p.subscriptions.length === 0) {
@@ -215,12 +223,8 @@ function subscribeLength(p: SubscribePacket): number {
     }
     let n = 2
     for (const s of p.subscriptions) {
-        const problem = topicFilterProblem(s.topic)
-        if (problem !== null) {
-            fail('MQTT_BAD_FILTER', problem.rule, problem.message)
-        }
         checkQos(s.qos, '[MQTT-3.8.3-4]')
-        n += 2 + stringLength(s.topic, 'Topic filter') + 1
+        n += filterLength(s.topic) + 1
     }
     return n
 }
@@ -245,11 +249,7 @@ function unsubscribeLength(p: UnsubscribePacket): number {
     }
     let n = 2
     for (const t of p.topics) {
-        const problem = topicFilterProblem(t)
-        if (problem !== null) {
-            fail('MQTT_BAD_FILTER', problem.rule, problem.message)
-        }
-        n += 2 + stringLength(t, 'Topic filter')
+        n += filterLength(t)
     }
     return n
 }
@@ -352,95 +352,4 @@ export function encode(p: Packet): Uint8Array {
     const buf = allocBytes(size)
     writePacket(buf, 0, p, size)
     return buf
-}
-
-/**
-    Many packets into one write buffer. Bytes handed out by take() are never overwritten: later packets go after
-    them in the same slab, or into a new slab.
- */
-export class PacketWriter {
-    private slab: Uint8Array = EMPTY
-    private start = 0
-    private end = 0
-    /** Size of the next slab: small for a quiet writer, growing (to slabSize) for a busy one */
-    private size: number
-
-    constructor(private readonly slabSize = 64 * 1024) {
-        this.size = Math.min(1024, slabSize)
-    }
-
-    /** Bytes written and not yet taken. */
-    get length(): number {
-        return this.end - this.start
-    }
-
-    /** Make room for n more bytes. */
-    reserve(n: number): Uint8Array {
-        if (this.end + n > this.slab.length) {
-            const pending = this.slab.subarray(this.start, this.end)
-            if (this.slab.length > 0) {
-                this.size = Math.min(this.size * 4, this.slabSize)
-            }
-            this.slab = allocBytes(Math.max(this.size, n + pending.length))
-            this.slab.set(pending)
-            this.start = 0
-            this.end = pending.length
-        }
-        return this.slab
-    }
-
-    write(p: Packet): void {
-        const size = packetSize(p)
-        const buf = this.reserve(size)
-        this.end = writePacket(buf, this.end, p, size)
-    }
-
-    /** Append encoded bytes (a kept PUBLISH, a precomputed packet). */
-    bytes(b: Uint8Array): void {
-        const buf = this.reserve(b.length)
-        buf.set(b, this.end)
-        this.end += b.length
-    }
-
-    publish(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number): void {
-        const size = publishSize(topicBytes, payload, qos, dup, id)
-        const buf = this.reserve(size)
-        this.end = writePublish(buf, this.end, topicBytes, payload, qos, retain, dup, id)
-    }
-
-    /** As publish, returning a view of the packet's bytes (kept for resending; never overwritten). */
-    publishKept(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number): Uint8Array {
-        const size = publishSize(topicBytes, payload, qos, dup, id)
-        const buf = this.reserve(size)
-        const start = this.end
-        this.end = writePublish(buf, start, topicBytes, payload, qos, retain, dup, id)
-        /* A plain view (Buffer's subarray goes through the species constructor) */
-        return new Uint8Array(buf.buffer, buf.byteOffset + start, this.end - start)
-    }
-
-    /** PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70 or UNSUBACK 0xb0 (as the header byte). */
-    ack(header: number, id: number): void {
-        const buf = this.reserve(4)
-        let pos = this.end
-        buf[pos++] = header
-        buf[pos++] = 2
-        buf[pos++] = id >> 8
-        buf[pos++] = id & 0xff
-        this.end = pos
-    }
-
-    /** The bytes written since the last take, or null when none. */
-    take(): Uint8Array | null {
-        if (this.end === this.start) {
-            return null
-        }
-        const out = this.slab.subarray(this.start, this.end)
-        this.start = this.end
-        /* A quiet writer's small slab is let go (the next write takes another); a busy one keeps its own */
-        if (this.slab.length - this.end < 512 || this.slab.length <= 1024) {
-            this.slab = EMPTY
-            this.start = this.end = 0
-        }
-        return out
-    }
 }

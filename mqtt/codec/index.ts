@@ -5,7 +5,8 @@ export { MqttCodecError, type MqttCodecErrorCode } from './errors.js'
 export type * from './packets.js'
 export { MqttDecoder, parse, type PacketSink } from './decode.js'
 export {
-    encode, encodePublish, encodeTopic, packetSize, publishSize, writePacket, writePublish, setDup, PacketWriter,
+    encode, encodePublish, encodeTopic, packetSize, publishSize, writePacket, writePublish, setDup,
     PUBLISH_HEADER, PINGREQ_BYTES, PINGRESP_BYTES, DISCONNECT_BYTES,
 } from './encode.js'
+export { PacketWriter } from './writer.js'
 export { decodeUtf8, utf8Length } from './utf8.js'

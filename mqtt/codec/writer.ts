@@ -1,0 +1,99 @@
+/*
+    PacketWriter: many packets encoded into one write buffer (slabs that grow with a busy writer).
+ */
+import { allocBytes } from './bytes.js'
+import { packetSize, publishSize, writePacket, writePublish } from './encode.js'
+import type { Packet } from './packets.js'
+
+const EMPTY = new Uint8Array(0)
+
+/**
+    Many packets into one write buffer. Bytes handed out by take() are never overwritten: later packets go after
+    them in the same slab, or into a new slab.
+ */
+export class PacketWriter {
+    private slab: Uint8Array = EMPTY
+    private start = 0
+    private end = 0
+    /** Size of the next slab: small for a quiet writer, growing (to slabSize) for a busy one */
+    private size: number
+
+    constructor(private readonly slabSize = 64 * 1024) {
+        this.size = Math.min(1024, slabSize)
+    }
+
+    /** Bytes written and not yet taken. */
+    get length(): number {
+        return this.end - this.start
+    }
+
+    /** Make room for n more bytes. */
+    reserve(n: number): Uint8Array {
+        if (this.end + n > this.slab.length) {
+            const pending = this.slab.subarray(this.start, this.end)
+            if (this.slab.length > 0) {
+                this.size = Math.min(this.size * 4, this.slabSize)
+            }
+            this.slab = allocBytes(Math.max(this.size, n + pending.length))
+            this.slab.set(pending)
+            this.start = 0
+            this.end = pending.length
+        }
+        return this.slab
+    }
+
+    write(p: Packet): void {
+        const size = packetSize(p)
+        const buf = this.reserve(size)
+        this.end = writePacket(buf, this.end, p, size)
+    }
+
+    /** Append encoded bytes (a kept PUBLISH, a precomputed packet). */
+    bytes(b: Uint8Array): void {
+        const buf = this.reserve(b.length)
+        buf.set(b, this.end)
+        this.end += b.length
+    }
+
+    publish(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number): void {
+        const size = publishSize(topicBytes, payload, qos, dup, id)
+        const buf = this.reserve(size)
+        this.end = writePublish(buf, this.end, topicBytes, payload, qos, retain, dup, id)
+    }
+
+    /** As publish, returning a view of the packet's bytes (kept for resending; never overwritten). */
+    publishKept(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number): Uint8Array {
+        const size = publishSize(topicBytes, payload, qos, dup, id)
+        const buf = this.reserve(size)
+        const start = this.end
+        this.end = writePublish(buf, start, topicBytes, payload, qos, retain, dup, id)
+        /* A plain view (Buffer's subarray goes through the species constructor) */
+        return new Uint8Array(buf.buffer, buf.byteOffset + start, this.end - start)
+    }
+
+    /** PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70 or UNSUBACK 0xb0 (as the header byte). */
+    ack(header: number, id: number): void {
+        const buf = this.reserve(4)
+        let pos = this.end
+        buf[pos++] = header
+        buf[pos++] = 2
+        buf[pos++] = id >> 8
+        buf[pos++] = id & 0xff
+        this.end = pos
+    }
+
+    /** The bytes written since the last take, or null when none. */
+    take(): Uint8Array | null {
+        if (this.end === this.start) {
+            return null
+        }
+        const out = this.slab.subarray(this.start, this.end)
+        this.start = this.end
+        /* A quiet writer's small slab is let go (the next write takes another); a busy one keeps its own */
+        if (this.slab.length - this.end < 512 || this.slab.length <= 1024) {
+            this.slab = EMPTY
+            this.start = this.end = 0
+        }
+        return out
+    }
+}
