@@ -1,6 +1,6 @@
 import test from 'ava'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -87,6 +87,7 @@ test('the tick-tock walk-through, verbatim apart from the command name', async t
 
 test('sub -v prints topics, -C stops after a count; pub -m, -f, -n, -s, -q and -r', async t => {
     const dir = mkdtempSync(join(tmpdir(), 'fiber-mqtt-cli-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
     writeFileSync(join(dir, 'payload.txt'), 'from a file')
     const sub = start(cli, ['sub', ...at(), '-t', 'cli/#', '-v', '-q', '1', '-C', '4'])
     await new Promise(r => setTimeout(r, 300))

@@ -5,6 +5,9 @@
  */
 import { ioAgent, ioAgentStats, mqttPublish, MQTT_WAIT_NONE, rInit, rServiceEvents, rSleep, type Fiber } from '../../index.js'
 
+/* Never outlive the test: its end of our stdin closes when it goes, however it goes */
+process.stdin.on('end', () => process.exit(0)).resume()
+
 const config = JSON.parse(process.argv[2])
 const from = Number(process.argv[3])
 const to = Number(process.argv[4])

@@ -1,5 +1,5 @@
 import test from 'ava'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AgentConfigError, Backoff, duration, parseConfig } from '../../mqtt/agent/index.js'
@@ -53,6 +53,7 @@ test('the offline queue, store and timing keys', t => {
 
 test('a configuration file is read; bad ones give a clear error naming the key', t => {
     const dir = mkdtempSync(join(tmpdir(), 'fiber-mqtt-config-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
     writeFileSync(join(dir, 'ok.json'), JSON.stringify({ mqtt: { server: 'h:1' } }))
     writeFileSync(join(dir, 'bad.json'), '{ mqtt: ')
     t.is(parseConfig(join(dir, 'ok.json')).servers[0].port, 1)

@@ -207,7 +207,7 @@ if (mosquittoPath() === null) {
         const dir = mkdtempSync(join(tmpdir(), 'fiber-mqtt-store-'))
         const deadPort = await freePort()
         const run = (config: object, from: number, to: number) => {
-            const child = spawn(process.execPath, [publisherScript, JSON.stringify(config), String(from), String(to)], { stdio: ['ignore', 'pipe', 'ignore'] })
+            const child = spawn(process.execPath, [publisherScript, JSON.stringify(config), String(from), String(to)], { stdio: ['pipe', 'pipe', 'ignore'] })
             const lines: string[] = []
             child.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)))
             return { child, lines }

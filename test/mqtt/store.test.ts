@@ -1,5 +1,5 @@
-import test from 'ava'
-import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import test, { type ExecutionContext } from 'ava'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FileStore, readStore } from '../../mqtt/agent/index.js'
@@ -13,8 +13,15 @@ function msg(topic: string, text: string, qos = 1, retain = false): OutMsg {
 
 const tick = () => new Promise(r => setTimeout(r, 0))
 
+/** A store file in a fresh directory, removed when the test ends. */
+function storePath(t: ExecutionContext): string {
+    const dir = mkdtempSync(join(tmpdir(), 'fiber-mqtt-store-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    return join(dir, 'out.log')
+}
+
 test('messages added are restored after a reopen; removed ones are not', async t => {
-    const path = join(mkdtempSync(join(tmpdir(), 'fiber-mqtt-store-')), 'out.log')
+    const path = storePath(t)
     const store = new FileStore(path)
     t.deepEqual(store.restored, [])
     const a = msg('t/a', 'one')
@@ -45,7 +52,7 @@ test('messages added are restored after a reopen; removed ones are not', async t
 })
 
 test('a record torn by a crash at the end of the file is ignored', t => {
-    const path = join(mkdtempSync(join(tmpdir(), 'fiber-mqtt-store-')), 'out.log')
+    const path = storePath(t)
     const store = new FileStore(path)
     store.added(msg('keep', 'intact'))
     store.close()
@@ -57,7 +64,7 @@ test('a record torn by a crash at the end of the file is ignored', t => {
 })
 
 test('the file is compacted when dead records dominate', async t => {
-    const path = join(mkdtempSync(join(tmpdir(), 'fiber-mqtt-store-')), 'out.log')
+    const path = storePath(t)
     const store = new FileStore(path)
     const big = 'x'.repeat(2000)
     for (let i = 0; i < 700; i++) {
