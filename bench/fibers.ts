@@ -8,13 +8,14 @@
 import {
     rAllocFiber, rGetFiber, rGetFiberStats, rResumeFiber, rSleep, rSpawnFiber, rStartFiber, rYieldFiber, type RFiber,
 } from '../runtime/index.js'
-import { gc, median, printTable, progress, type Row } from './lib/stats.js'
+import { gc, median, medianRatio, printTable, progress, type Row } from './lib/stats.js'
 
 const ROUNDS = Math.max(5, Number(argValue('--rounds') ?? 5))
 const PINGS = Number(argValue('--pings') ?? 1_000_000)
 const SPAWNS = 100_000
 const SLEEPERS = 10_000
 const PARKED = 100_000
+const FLOOR = 'bare yield* floor'
 
 function argValue(name: string): string | undefined {
     const i = process.argv.indexOf(name)
@@ -77,6 +78,32 @@ async function asyncPingPong(n: number): Promise<number> {
     toPong!(null)
     await pong
     return n / (elapsed / 1000)
+}
+
+/*
+    The floor under any yield*-based fiber: two generators switched by a bare loop, every switch through one
+    yield* delegation, no scheduler at all. The fibers' ping-pong cannot beat this.
+ */
+function* switchOnce(): Generator<number, unknown, unknown> {
+    return yield 0
+}
+
+function* bareSide(): Generator<number, void, unknown> {
+    for (;;) {
+        yield* switchOnce()
+    }
+}
+
+function barePingPong(n: number): number {
+    const a = bareSide(), b = bareSide()
+    a.next()
+    b.next()
+    const start = performance.now()
+    for (let i = 0; i < n; i++) {
+        a.next(i)
+        b.next(i)
+    }
+    return n / ((performance.now() - start) / 1000)
 }
 
 /* Spawn and finish: ms for 100,000 short-lived tasks */
@@ -231,7 +258,7 @@ async function main(): Promise<void> {
         console.error('Run with node --expose-gc for the memory figure (npm run bench:fibers does)')
     }
     const rows: Row[] = [
-        { name: 'ping-pong', unit: 'round trips/s', results: { fibers: [], 'async/await': [] }, higherIsBetter: true },
+        { name: 'ping-pong', unit: 'round trips/s', results: { fibers: [], 'async/await': [], [FLOOR]: [] }, higherIsBetter: true },
         { name: `spawn+finish ${SPAWNS / 1000}k`, unit: 'ms', results: { fibers: [], 'async/await': [] }, higherIsBetter: false },
         { name: `${SLEEPERS / 1000}k x 10 sleeps of 1 ms`, unit: 'wall ms', results: { fibers: [], 'setTimeout promises': [] }, higherIsBetter: false },
         { name: `${SLEEPERS / 1000}k x 10 sleeps of 1 ms`, unit: 'CPU ms', results: { fibers: [], 'setTimeout promises': [] }, higherIsBetter: false },
@@ -240,12 +267,14 @@ async function main(): Promise<void> {
     /* Warm up both sides once */
     await runFiber(pingProc, 50_000)
     await asyncPingPong(50_000)
+    barePingPong(50_000)
     await runFiber(spawnProc, 10_000)
     await asyncSpawn(10_000)
     for (let round = 1; round <= ROUNDS; round++) {
         progress(`round ${round}/${ROUNDS}: ping-pong`)
         rows[0].results.fibers.push(await runFiber<number>(pingProc, PINGS))
         rows[0].results['async/await'].push(await asyncPingPong(PINGS))
+        rows[0].results[FLOOR].push(barePingPong(PINGS))
         progress(`round ${round}/${ROUNDS}: spawn`)
         rows[1].results.fibers.push(await runFiber<number>(spawnProc, SPAWNS))
         rows[1].results['async/await'].push(await asyncSpawn(SPAWNS))
@@ -264,7 +293,9 @@ async function main(): Promise<void> {
     printTable(`Fibers vs async/await: ${ROUNDS} interleaved rounds, Node ${process.version}`, rows.slice(0, 2), 'fibers', 'async/await')
     printTable('', rows.slice(2, 4), 'fibers', 'setTimeout promises')
     printTable('', rows.slice(4), 'fibers', 'async/await')
-    console.log(`\nparked fiber: ${median(rows[4].results.fibers).toFixed(0)} heap bytes (target <= 250)`)
+    console.log(`\nping-pong: fibers ${medianRatio(rows[0], 'fibers', 'async/await').toFixed(2)}x async/await (target >= 2x); ` +
+        `the ${FLOOR} ${medianRatio(rows[0], FLOOR, 'async/await').toFixed(2)}x`)
+    console.log(`parked fiber: ${median(rows[4].results.fibers).toFixed(0)} heap bytes (target <= 250)`)
 }
 
 await main()

@@ -8,7 +8,7 @@ const ascii = new TextDecoder('utf-8', { ignoreBOM: true })
 
 const SLAB = 64 * 1024
 const SMALL = 4096
-let slab: Uint8Array = new Uint8Array(0)
+let slab: ArrayBuffer = new ArrayBuffer(0)
 let slabUsed = 0
 
 /**
@@ -19,11 +19,12 @@ export function allocBytes(n: number): Uint8Array {
     if (n > SMALL) {
         return NodeBuffer ? NodeBuffer.allocUnsafe(n) : new Uint8Array(n)
     }
-    if (slabUsed + n > slab.length) {
-        slab = new Uint8Array(SLAB)
+    if (slabUsed + n > slab.byteLength) {
+        slab = new ArrayBuffer(SLAB)
         slabUsed = 0
     }
-    const out = slab.subarray(slabUsed, slabUsed + n)
+    /* A view made by the constructor: about twice as fast as subarray */
+    const out = new Uint8Array(slab, slabUsed, n)
     slabUsed += n
     return out
 }
