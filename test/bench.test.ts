@@ -5,21 +5,25 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const harness = fileURLToPath(new URL('../bench/mqtt.js', import.meta.url))
+/* Run a benchmark script to its end (killed after limitMs) and collect its exit code and stdout */
+function runScript(script: string, args: string[], limitMs: number): Promise<{ code: number | null, stdout: string }> {
+    return new Promise(resolve => {
+        const path = fileURLToPath(new URL(`../bench/${script}`, import.meta.url))
+        const child = spawn(process.execPath, ['--expose-gc', path, ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
+        let stdout = ''
+        child.stdout.on('data', d => { stdout += d })
+        const timer = setTimeout(() => child.kill('SIGKILL'), limitMs)
+        child.on('exit', code => {
+            clearTimeout(timer)
+            resolve({ code, stdout })
+        })
+    })
+}
 
 test('the throughput harness runs end to end with tiny counts and writes its table, JSON and chart', async t => {
     const out = mkdtempSync(join(tmpdir(), 'fiber-mqtt-bench-')) + '/'
     try {
-        const { code, stdout } = await new Promise<{ code: number | null, stdout: string }>(resolve => {
-            const child = spawn(process.execPath, ['--expose-gc', harness, '--quick', '--rounds', '1', '--out', out], { stdio: ['ignore', 'pipe', 'ignore'] })
-            let stdout = ''
-            child.stdout.on('data', d => { stdout += d })
-            const timer = setTimeout(() => child.kill('SIGKILL'), 100_000)
-            child.on('exit', code => {
-                clearTimeout(timer)
-                resolve({ code, stdout })
-            })
-        })
+        const { code, stdout } = await runScript('mqtt.js', ['--quick', '--rounds', '1', '--out', out], 100_000)
         t.is(code, 0, stdout)
         for (const figure of ['QoS 0 publish, 16 B', 'QoS 1 publish, 1,000 in flight', 'receive QoS 1', 'QoS 1 sequential round trips',
             '1,000 idle connections: heap each', 'publisher -> broker -> subscriber']) {
@@ -41,14 +45,30 @@ test('the throughput harness runs end to end with tiny counts and writes its tab
 })
 
 test('npm run size reports the minified and gzipped size of runtime + socket + mqtt', async t => {
-    const script = fileURLToPath(new URL('../bench/size.js', import.meta.url))
-    const out = await new Promise<string>(resolve => {
-        const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'ignore'] })
-        let text = ''
-        child.stdout.on('data', d => { text += d })
-        child.on('exit', () => resolve(text))
-    })
+    const { stdout: out } = await runScript('size.js', [], 60_000)
     const m = /runtime \+ socket \+ mqtt: ([\d.]+) KB minified\+gzipped/.exec(out)
     t.truthy(m, out)
     t.true(Number(m![1]) > 1 && Number(m![1]) < 100)
+})
+
+test('the fibers benchmark runs with tiny counts and prints every figure with the run-queue floor', async t => {
+    const { code, stdout } = await runScript('fibers.js', ['--pings', '2000', '--spawns', '500', '--sleepers', '50', '--parked', '500'], 60_000)
+    t.is(code, 0, stdout)
+    for (const figure of ['ping-pong', 'spawn+finish', 'sleeps of 1 ms', 'heap bytes each', 'run-queue floor', 'setTimeout promises']) {
+        t.true(stdout.includes(figure), figure)
+    }
+    t.regex(stdout, /ping-pong: fibers [\d.]+x async\/await \(target >= 2x\); the run-queue floor [\d.]+x/)
+})
+
+test('the socket benchmark runs with tiny counts and prints both ratios', async t => {
+    const { code, stdout } = await runScript('socket.js', ['--rounds', '3', '--mib', '1', '--pings', '100'], 60_000)
+    t.is(code, 0, stdout)
+    t.regex(stdout, /throughput \d+% of node:net \(target >= 90%\), round trips \d+% \(target >= 80%\)/)
+})
+
+test('the codec benchmark runs with tiny counts against mqtt-packet', async t => {
+    const { code, stdout } = await runScript('codec.js', ['--rounds', '3', '--count', '500'], 60_000)
+    t.is(code, 0, stdout)
+    t.true(stdout.includes('mqtt-packet'))
+    t.regex(stdout, /decode/)
 })
