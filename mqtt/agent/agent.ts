@@ -239,6 +239,8 @@ function* attempt(agent: Agent, server: ServerConfig): Fiber<number> {
         rCloseSocket(sock)
         return record(rc, rGetSocketError(sock) ?? 'connect failed')
     }
+    /* Each server connects as itself: a backup (mqtt1) may have its own client id */
+    mq.id = server.clientId
     mqttSetCredentials(mq, server.user, server.pass)
     mqttSetKeepAlive(mq, server.keepAlive)
     mqttSetTimeout(mq, server.timeout)

@@ -4,6 +4,9 @@ import { mqttPublish, mqttSubscribe, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type MqttRec
 import { ioAgent, ioAgentStats, ioAgentStop, ioConnect, ioConnected, ioDisconnect, ioto, type Agent } from '../../mqtt/agent/index.js'
 import { freePort, startAedes, type Broker } from '../../examples/lib/broker.js'
 import { inFiber } from '../helpers/fiber.js'
+import { scripted } from '../helpers/peer.js'
+import { rCloseSocket } from '../../socket/index.js'
+import type { ConnectPacket } from '../../mqtt/index.js'
 import { clientId, connectClient } from '../helpers/client.js'
 import { until } from './suite.js'
 
@@ -117,5 +120,30 @@ test('ioConnect cuts a backoff wait short; stopping settles waiters and keeps no
         t.true(yield* until(() => agent.attempts.length === 2, 1000), 'a second attempt at once, not after 5 s')
         yield* ioAgentStop(agent)
         t.is(yield* w, R_ERR_NOT_CONNECTED)
+    })
+})
+
+test('the backup server is reached as itself: its own client id and credentials (mqtt1)', async t => {
+    const primaryPort = await freePort()
+    await inFiber(function* () {
+        const connects: ConnectPacket[] = []
+        const backup = yield* scripted(function* (peer) {
+            const connect = yield* peer.accept()
+            if (connect !== null) {
+                connects.push(connect as ConnectPacket)
+            }
+            yield* peer.next(2000)
+        })
+        const agent = ioAgent({
+            mqtt: { server: `127.0.0.1:${primaryPort}`, client_id: 'dev-primary', user: 'p', pass: 'p1', reconnect_timeout_min: 0.05, reconnect_timeout_max: 0.1 },
+            mqtt1: { server: `127.0.0.1:${backup.port}`, client_id: 'dev-backup', user: 'b', pass: 'b1' },
+        })
+        t.true(yield* until(() => connects.length === 1, 5000))
+        t.is(connects[0].clientId, 'dev-backup')
+        t.is(connects[0].username, 'b')
+        t.is(new TextDecoder().decode(connects[0].password!), 'b1')
+        t.is(agent.mqtt.id, 'dev-backup')
+        yield* ioAgentStop(agent)
+        rCloseSocket(backup.listener)
     })
 })
