@@ -246,6 +246,9 @@ function* attempt(agent: Agent, server: ServerConfig): Fiber<number> {
     mqttSetTimeout(mq, server.timeout)
     if (server.willTopic !== null) {
         mqttSetWill(mq, server.willTopic, server.willMessage!, Buffer.byteLength(server.willMessage!))
+    } else {
+        mq.willTopic = mq.willMsg = null
+        mq.willMsgSize = 0
     }
     rc = yield* mqttConnect(mq, sock, server.cleanSession ? MQTT_CONNECT_CLEAN_SESSION : 0, MQTT_WAIT_ACK)
     if (rc !== 0) {

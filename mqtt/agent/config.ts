@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import type { QueuePolicy } from '../client/state.js'
+import { topicNameProblem } from '../topic.js'
 
 export class AgentConfigError extends Error {
     override name = 'AgentConfigError'
@@ -152,6 +153,12 @@ function server(section: string, raw: Record<string, unknown>, id: string): Serv
     const willMessage = str('will_message')
     if ((willTopic === null) !== (willMessage === null)) {
         throw new AgentConfigError(k(willTopic === null ? 'will_topic' : 'will_message'), 'a will needs both a topic and a message')
+    }
+    if (willTopic !== null) {
+        const problem = topicNameProblem(willTopic)
+        if (problem !== null) {
+            throw new AgentConfigError(k('will_topic'), problem.message)
+        }
     }
     const min = num('reconnect_timeout_min', 2) * 1000
     const max = num('reconnect_timeout_max', 60) * 1000

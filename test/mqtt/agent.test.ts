@@ -123,27 +123,44 @@ test('ioConnect cuts a backoff wait short; stopping settles waiters and keeps no
     })
 })
 
-test('the backup server is reached as itself: its own client id and credentials (mqtt1)', async t => {
-    const primaryPort = await freePort()
+test('each server is reached as itself: the backup (mqtt1) with its own client id, credentials and will; back on the primary, its own', async t => {
     await inFiber(function* () {
-        const connects: ConnectPacket[] = []
+        const connects: { server: string, packet: ConnectPacket }[] = []
+        /* The primary refuses the first three logins (server unavailable), then accepts */
+        const primary = yield* scripted(function* (peer, index) {
+            const connect = yield* peer.expect(1)
+            if (connect === null) {
+                return
+            }
+            connects.push({ server: 'primary', packet: connect as ConnectPacket })
+            yield* peer.send({ type: 2, sessionPresent: false, returnCode: index < 3 ? 3 : 0 })
+            yield* peer.next(3000)
+        })
         const backup = yield* scripted(function* (peer) {
             const connect = yield* peer.accept()
             if (connect !== null) {
-                connects.push(connect as ConnectPacket)
+                connects.push({ server: 'backup', packet: connect as ConnectPacket })
             }
-            yield* peer.next(2000)
+            yield* peer.next(3000)
         })
         const agent = ioAgent({
-            mqtt: { server: `127.0.0.1:${primaryPort}`, client_id: 'dev-primary', user: 'p', pass: 'p1', reconnect_timeout_min: 0.05, reconnect_timeout_max: 0.1 },
-            mqtt1: { server: `127.0.0.1:${backup.port}`, client_id: 'dev-backup', user: 'b', pass: 'b1' },
+            mqtt: { server: `127.0.0.1:${primary.port}`, client_id: 'dev-primary', user: 'p', pass: 'p1', reconnect_timeout_min: 0.05, reconnect_timeout_max: 0.1 },
+            mqtt1: { server: `127.0.0.1:${backup.port}`, client_id: 'dev-backup', user: 'b', pass: 'b1', will_topic: 'dev/backup/gone', will_message: 'bye' },
+            failback_interval: 0.3,
         })
-        t.true(yield* until(() => connects.length === 1, 5000))
-        t.is(connects[0].clientId, 'dev-backup')
-        t.is(connects[0].username, 'b')
-        t.is(new TextDecoder().decode(connects[0].password!), 'b1')
-        t.is(agent.mqtt.id, 'dev-backup')
+        t.true(yield* until(() => connects.some(c => c.server === 'backup'), 5000))
+        const b = connects.find(c => c.server === 'backup')!.packet
+        t.is(b.clientId, 'dev-backup')
+        t.is(b.username, 'b')
+        t.is(new TextDecoder().decode(b.password!), 'b1')
+        t.is(b.will?.topic, 'dev/backup/gone')
+        t.true(yield* until(() => connects.filter(c => c.server === 'primary').length === 4 && agent.server === 0 && ioConnected(agent), 5000))
+        const p = connects.filter(c => c.server === 'primary')[3].packet
+        t.is(p.clientId, 'dev-primary')
+        t.is(p.username, 'p')
+        t.is(p.will, null, 'the backup\'s will is not carried to the primary')
         yield* ioAgentStop(agent)
+        rCloseSocket(primary.listener)
         rCloseSocket(backup.listener)
     })
 })
