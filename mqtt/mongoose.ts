@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { sfmt } from '../runtime/sfmt.js'
 import { rWatch } from '../runtime/watch.js'
 import { Agent, ioAgent, ioConnect, ioConnected, ioPause } from './agent/agent.js'
-import { parseConfig, type AgentConfig } from './agent/config.js'
+import { parseConfig, type AgentConfig, type ServerConfig } from './agent/config.js'
 import { mqttPublish, mqttPublishRetained } from './client/publish.js'
 import { MQTT_WAIT_NONE, type Mqtt, type MqttRecv } from './client/state.js'
 import { mqttSubscribe } from './client/subscribe.js'
@@ -18,6 +18,22 @@ export const MG_EV_MQTT_CONNACK = 202
 export const MG_EV_MQTT_PUBLISH = 203
 export const MG_EV_MQTT_PUBACK = 204
 export const MG_EV_MQTT_SUBACK = 209
+/* The CONNECT flag a connect callback sets for a clean session (Mongoose's MG_MQTT_CLEAN_SESSION) */
+export const MG_MQTT_CLEAN_SESSION = 0x02
+
+/** What a connect callback sends in the CONNECT (Mongoose's struct mg_send_mqtt_handshake_opts). */
+export interface MgSendMqttHandshakeOpts {
+    flags: number
+    /** Seconds */
+    keep_alive: number
+    will_topic: string | null
+    will_message: string | null
+    user_name: string | null
+    password: string | null
+}
+
+/** Called when a CONNECT is about to be sent; it must call mg_send_mqtt_handshake_opt. */
+export type MgosMqttConnectFn = (conn: Mqtt, clientId: string, opts: MgSendMqttHandshakeOpts, fnArg: unknown) => void
 
 export type SubHandler = (conn: Mqtt, topic: string, topicLen: number, msg: string, msgLen: number, ud: unknown) => void
 export type EventHandler = (conn: Mqtt | null, ev: number, evData: unknown, ud: unknown) => void
@@ -34,6 +50,8 @@ let maxQos = 2
 let packetId = 0
 const subs: Sub[] = []
 const globalHandlers: { handler: EventHandler, ud: unknown }[] = []
+let connectFn: { cb: MgosMqttConnectFn, arg: unknown } | null = null
+let handshake: { clientId: string, opts: MgSendMqttHandshakeOpts } | null = null
 
 /**
     Start from a Mongoose OS configuration (an object or a JSON file): its "mqtt" section, and a backup in
@@ -44,7 +62,7 @@ export function mgos_mqtt_init(config: Record<string, unknown> | string): boolea
     const raw = typeof config === 'string' ? JSON.parse(readFileSync(config, 'utf8')) as Record<string, unknown> : config
     const mqtt = (raw as { mqtt?: { enable?: boolean } }).mqtt
     const parsed: AgentConfig = parseConfig(raw as Record<string, unknown>)
-    agent = ioAgent(parsed)
+    agent = ioAgent(parsed, { beforeConnect: connecting })
     if (mqtt?.enable === false) {
         ioPause(agent)
     }
@@ -61,6 +79,51 @@ function emit(ev: number, data: unknown): void {
     for (const s of subs) {
         s.event?.(conn, ev, data, s.ud)
     }
+}
+
+/* The agent's beforeConnect: the connect callback, when set, decides what this attempt's CONNECT carries */
+function connecting(a: Agent, server: ServerConfig): void {
+    if (connectFn === null) {
+        return
+    }
+    const opts: MgSendMqttHandshakeOpts = {
+        flags: server.cleanSession ? MG_MQTT_CLEAN_SESSION : 0,
+        keep_alive: Math.round(server.keepAlive / 1000),
+        will_topic: server.willTopic,
+        will_message: server.willMessage,
+        user_name: server.user || null,
+        password: server.pass || null,
+    }
+    handshake = null
+    connectFn.cb(a.mqtt, server.clientId, opts, connectFn.arg)
+    const sent = handshake as { clientId: string, opts: MgSendMqttHandshakeOpts } | null
+    handshake = null
+    if (sent === null) {
+        throw new Error('the connect callback did not call mg_send_mqtt_handshake_opt')
+    }
+    const o = sent.opts
+    server.clientId = sent.clientId
+    server.cleanSession = (o.flags & MG_MQTT_CLEAN_SESSION) !== 0
+    server.keepAlive = Math.max(0, o.keep_alive) * 1000
+    server.user = o.user_name ?? ''
+    server.pass = o.password ?? ''
+    server.willTopic = o.will_topic && o.will_message ? o.will_topic : null
+    server.willMessage = server.willTopic === null ? null : o.will_message
+}
+
+/**
+    Set the connect callback: cb(conn, client_id, opts, fn_arg) runs when a CONNECT is about to be sent (before
+    every attempt) and must call mg_send_mqtt_handshake_opt, possibly with changed options (a fresh password).
+    If it does not, the attempt is abandoned and retried after the backoff. null restores the configured CONNECT.
+    @example mgos_mqtt_set_connect_fn((c, id, opts) => { opts.password = makeJwt(); mg_send_mqtt_handshake_opt(c, id, opts) }, null)
+ */
+export function mgos_mqtt_set_connect_fn(cb: MgosMqttConnectFn | null, fnArg?: unknown): void {
+    connectFn = cb === null ? null : { cb, arg: fnArg ?? null }
+}
+
+/** From a connect callback: send the CONNECT with this client id and these options. */
+export function mg_send_mqtt_handshake_opt(_conn: Mqtt, clientId: string, opts: MgSendMqttHandshakeOpts): void {
+    handshake = { clientId, opts: { ...opts } }
 }
 
 /** The agent behind this layer (after mgos_mqtt_init). */
@@ -203,6 +266,7 @@ export function mgos_mqtt_reset(): void {
     globalHandlers.length = 0
     agent = null
     maxQos = 2
+    connectFn = null
 }
 
 /**

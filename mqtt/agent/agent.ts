@@ -16,8 +16,7 @@ import { rConnectSocket } from '../../socket/connect.js'
 import { rSetSocketCerts, rSetSocketCiphers, rSetSocketVerify, rSetTlsAlpn } from '../../socket/tls.js'
 import type { RSocket } from '../../socket/rsocket.js'
 import {
-    mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttGetStats, mqttSetCredentials, mqttSetInflight,
-    mqttSetKeepAlive, mqttSetQueue, mqttSetTimeout, mqttSetWill,
+    mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttGetStats, mqttSetInflight, mqttSetQueue,
 } from '../client/connect.js'
 import { mqttPublish } from '../client/publish.js'
 import { MQTT_EVENT_DISCONNECT, MQTT_EVENT_TIMEOUT, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type Mqtt } from '../client/state.js'
@@ -25,6 +24,7 @@ import { mqttSubscribeMaster } from '../client/subscribe.js'
 import { MQTT_CONNECT_CLEAN_SESSION } from '../constants.js'
 import { Backoff } from './backoff.js'
 import { parseConfig, type AgentConfig, type ServerConfig } from './config.js'
+import { attemptSettings, applySettings, type BeforeConnect } from './identity.js'
 import { FileStore } from './store.js'
 
 export type AgentHook = (agent: Agent) => Generator<unknown, unknown, unknown> | unknown
@@ -34,6 +34,14 @@ export interface AgentHooks {
     ioStart?: AgentHook
     /** Runs before the agent disconnects on shutdown (Ioto's ioStop) */
     ioStop?: AgentHook
+    /**
+        Runs on the agent's fiber before every connection attempt with this attempt's copy of the server's
+        settings: set `user`, `pass`, `clientId`, the will or the TLS files there (a fresh token, a rotated
+        certificate). A generator may block (to fetch a token). A negative return or a throw abandons the
+        attempt, which backs off like any failure and is recorded with the reason.
+        @example ioAgent(config, { *beforeConnect(agent, server) { server.pass = yield* fetchToken() } })
+     */
+    beforeConnect?: BeforeConnect<Agent>
 }
 
 /** Why the supervisor woke */
@@ -218,8 +226,24 @@ function* supervise(agent: Agent): Fiber<void> {
     agent.stopped.settle(undefined)
 }
 
-function* attempt(agent: Agent, server: ServerConfig): Fiber<number> {
+function record(agent: Agent, server: ServerConfig, rc: number, error: string): number {
+    agent.attempts.push({ at: rGetTicks(), server: `${server.host}:${server.port}`, rc, error })
+    if (agent.attempts.length > 100) {
+        agent.attempts.shift()
+    }
+    return rc
+}
+
+function* attempt(agent: Agent, configured: ServerConfig): Fiber<number> {
     const mq = agent.mqtt
+    const server = yield* attemptSettings(agent, agent.hooks.beforeConnect, configured)
+    if (typeof server === 'string') {
+        return record(agent, configured, R_ERR_CANT_CONNECT, server)
+    }
+    const bad = applySettings(mq, server)
+    if (bad !== null) {
+        return record(agent, server, R_ERR_CANT_CONNECT, bad)
+    }
     const sock = rAllocSocket()
     if (server.tls) {
         rSetSocketCerts(sock, server.tls.ca, server.tls.key, server.tls.cert, null)
@@ -227,41 +251,23 @@ function* attempt(agent: Agent, server: ServerConfig): Fiber<number> {
         if (server.tls.alpn) rSetTlsAlpn(sock, server.tls.alpn)
         if (server.tls.ciphers) rSetSocketCiphers(sock, server.tls.ciphers)
     }
-    const record = (rc: number, error: string) => {
-        agent.attempts.push({ at: rGetTicks(), server: `${server.host}:${server.port}`, rc, error })
-        if (agent.attempts.length > 100) {
-            agent.attempts.shift()
-        }
-        return rc
-    }
     let rc = yield* rConnectSocket(sock, server.host, server.port, rGetTicks() + agent.config.connectTimeout)
     if (rc !== 0) {
         rCloseSocket(sock)
-        return record(rc, rGetSocketError(sock) ?? 'connect failed')
-    }
-    /* Each server connects as itself: a backup (mqtt1) may have its own client id */
-    mq.id = server.clientId
-    mqttSetCredentials(mq, server.user, server.pass)
-    mqttSetKeepAlive(mq, server.keepAlive)
-    mqttSetTimeout(mq, server.timeout)
-    if (server.willTopic !== null) {
-        mqttSetWill(mq, server.willTopic, server.willMessage!, Buffer.byteLength(server.willMessage!))
-    } else {
-        mq.willTopic = mq.willMsg = null
-        mq.willMsgSize = 0
+        return record(agent, server, rc, rGetSocketError(sock) ?? 'connect failed')
     }
     rc = yield* mqttConnect(mq, sock, server.cleanSession ? MQTT_CONNECT_CLEAN_SESSION : 0, MQTT_WAIT_ACK)
     if (rc !== 0) {
         rCloseSocket(sock)
         /* A refused login backs off like any failure (no hot loop); the reason is CONNACK's */
-        return record(rc, mqttGetError(mq) || 'MQTT connect failed')
+        return record(agent, server, rc, mqttGetError(mq) || 'MQTT connect failed')
     }
     if (agent.stopping) {
         drop(agent)
         return R_ERR_CANT_CONNECT
     }
     agent.sock = sock
-    record(0, '')
+    record(agent, server, 0, '')
     return 0
 }
 

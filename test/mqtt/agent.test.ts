@@ -164,3 +164,63 @@ test('each server is reached as itself: the backup (mqtt1) with its own client i
         rCloseSocket(backup.listener)
     })
 })
+
+test('beforeConnect runs before every attempt and may block: a fresh token each time, refused first, accepted next', async t => {
+    await inFiber(function* () {
+        const connects: ConnectPacket[] = []
+        const broker = yield* scripted(function* (peer, index) {
+            const connect = yield* peer.expect(1)
+            if (connect === null) {
+                return
+            }
+            connects.push(connect as ConnectPacket)
+            /* The first token is refused as a bad password (CONNACK 4) */
+            yield* peer.send({ type: 2, sessionPresent: false, returnCode: index === 0 ? 4 : 0 })
+            yield* peer.next(3000)
+        })
+        let issued = 0
+        const agent = ioAgent({ mqtt: { server: `127.0.0.1:${broker.port}`, client_id: 'dev-token', user: 'dev', reconnect_timeout_min: 0.05, reconnect_timeout_max: 0.1 } }, {
+            *beforeConnect(_agent, server) {
+                yield* rSleep(10)
+                server.pass = `token-${++issued}`
+            },
+        })
+        t.true(yield* until(() => ioConnected(agent), 5000))
+        t.deepEqual(connects.map(c => new TextDecoder().decode(c.password!)), ['token-1', 'token-2'])
+        t.regex(agent.attempts[0].error, /CONNACK 4/)
+        /* The configuration itself is untouched: each attempt starts from it */
+        t.is(agent.config.servers[0].pass, '')
+        yield* ioAgentStop(agent)
+        rCloseSocket(broker.listener)
+    })
+})
+
+test('a beforeConnect that throws, refuses, or leaves a bad password or client id abandons the attempt with the reason and backs off', async t => {
+    const port = await freePort()
+    await inFiber(function* () {
+        let calls = 0
+        const agent = ioAgent({ mqtt: { server: `127.0.0.1:${port}`, client_id: 'dev-hook', reconnect_timeout_min: 0.05, reconnect_timeout_max: 0.1 } }, {
+            beforeConnect(_agent, server) {
+                calls++
+                if (calls === 1) {
+                    throw new Error('no token service')
+                }
+                if (calls === 2) {
+                    return -1
+                }
+                if (calls === 3) {
+                    server.pass = 'p'.repeat(200)
+                    return
+                }
+                server.clientId = 'x'.repeat(30)
+            },
+        })
+        t.true(yield* until(() => agent.attempts.length >= 4, 5000))
+        yield* ioAgentStop(agent)
+        t.regex(agent.attempts[0].error, /^beforeConnect failed: no token service/)
+        t.regex(agent.attempts[1].error, /^beforeConnect abandoned the attempt \(-1\)/)
+        t.regex(agent.attempts[2].error, /^User name and password must be at most 128 bytes/)
+        t.regex(agent.attempts[3].error, /^Bad client id "x+": 1 to 23 bytes/)
+        t.true(agent.attempts.every(a => a.rc < 0))
+    })
+})

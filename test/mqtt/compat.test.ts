@@ -4,7 +4,8 @@ import {
     MQTT, mgos_mqtt_add_global_handler, mgos_mqtt_agent, mgos_mqtt_get_global_conn, mgos_mqtt_get_packet_id,
     mgos_mqtt_global_connect, mgos_mqtt_global_disconnect, mgos_mqtt_global_is_connected, mgos_mqtt_global_subscribe,
     mgos_mqtt_init, mgos_mqtt_num_unsent_bytes, mgos_mqtt_pub, mgos_mqtt_pubf, mgos_mqtt_reset, mgos_mqtt_set_max_qos,
-    mgos_mqtt_sub, jsonPrintf, MG_EV_MQTT_CONNACK, MG_EV_MQTT_PUBLISH, MG_EV_CLOSE,
+    mgos_mqtt_sub, mgos_mqtt_set_connect_fn, mg_send_mqtt_handshake_opt, jsonPrintf, MG_EV_MQTT_CONNACK, MG_EV_MQTT_PUBLISH,
+    MG_EV_CLOSE, MG_MQTT_CLEAN_SESSION, type MgSendMqttHandshakeOpts,
 } from '../../mqtt/mongoose.js'
 import { ioAgentStop } from '../../mqtt/agent/index.js'
 import {
@@ -16,6 +17,8 @@ import { startAedes, type Broker } from '../../examples/lib/broker.js'
 import { inFiber } from '../helpers/fiber.js'
 import { clientId } from '../helpers/client.js'
 import { until } from './suite.js'
+import { scripted } from '../helpers/peer.js'
+import type { ConnectPacket } from '../../mqtt/index.js'
 
 let broker: Broker
 test.before(async () => {
@@ -76,6 +79,39 @@ test.serial('Mongoose OS API: return values as its page documents, QoS downgrade
         mgos_mqtt_reset()
     })
     t.is(jsonPrintf('{a: %d, b: %Q, c: %B, d: 100%%}', [1, 'q"x', 1]), '{"a": 1, "b": "q\\"x", "c": true, "d": 100%}')
+})
+
+test.serial('mgos_mqtt_set_connect_fn: the callback decides each CONNECT through mg_send_mqtt_handshake_opt', async t => {
+    mgos_mqtt_reset()
+    await inFiber(function* () {
+        const connects: ConnectPacket[] = []
+        const peer = yield* scripted(function* (p) {
+            const connect = yield* p.accept()
+            if (connect !== null) {
+                connects.push(connect as ConnectPacket)
+            }
+            yield* p.next(3000)
+        })
+        const seen: { id: string, opts: MgSendMqttHandshakeOpts, arg: unknown }[] = []
+        mgos_mqtt_set_connect_fn((conn, id, opts, arg) => {
+            seen.push({ id, opts: { ...opts }, arg })
+            if (seen.length === 1) {
+                /* The first time it sends nothing: that attempt is abandoned and retried */
+                return
+            }
+            mg_send_mqtt_handshake_opt(conn, `${id}-x`, { ...opts, password: `fresh-${seen.length}`, keep_alive: 30, flags: 0, will_topic: 'mg/gone', will_message: 'bye' })
+        }, 'ud')
+        mgos_mqtt_init({ mqtt: { enable: true, server: `127.0.0.1:${peer.port}`, client_id: 'mg-dev', user: 'dev', pass: 'old', keep_alive: 60, clean_session: true, reconnect_timeout_min: 0.05, reconnect_timeout_max: 0.1 } })
+        t.true(yield* until(() => mgos_mqtt_global_is_connected(), 5000))
+        t.like(seen[0], { id: 'mg-dev', arg: 'ud', opts: { user_name: 'dev', password: 'old', keep_alive: 60, flags: MG_MQTT_CLEAN_SESSION, will_topic: null } })
+        t.regex(mgos_mqtt_agent()!.attempts[0].error, /did not call mg_send_mqtt_handshake_opt/)
+        t.is(connects.length, 1)
+        t.like(connects[0], { clientId: 'mg-dev-x', username: 'dev', keepAlive: 30, clean: false, will: { topic: 'mg/gone' } })
+        t.is(new TextDecoder().decode(connects[0].password!), 'fresh-2')
+        yield* ioAgentStop(mgos_mqtt_agent()!)
+        rCloseSocket(peer.listener)
+        mgos_mqtt_reset()
+    })
 })
 
 test('promise facade: awaitable calls and async iteration over a subscription, on the same core', async t => {

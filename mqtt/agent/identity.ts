@@ -1,0 +1,60 @@
+/*
+    Who the agent is on each attempt: the server's settings (a backup connects with its own client id,
+    credentials and will), adjusted by the app's beforeConnect hook when there is one (a fresh token, a rotated
+    certificate), then handed to the client.
+ */
+import type { Fiber } from '../../runtime/scheduler.js'
+import { utf8Length } from '../codec/utf8.js'
+import { mqttGetError, mqttSetCredentials, mqttSetKeepAlive, mqttSetTimeout, mqttSetWill } from '../client/connect.js'
+import { MQTT_MAX_CLIENT_ID_SIZE, type Mqtt } from '../client/state.js'
+import type { ServerConfig } from './config.js'
+
+/** Runs before every connection attempt with this attempt's copy of the server's settings. */
+export type BeforeConnect<A> = (agent: A, server: ServerConfig) => Generator<unknown, unknown, unknown> | unknown
+
+/**
+    This attempt's settings: the configured ones, or a copy the hook has adjusted. A string is why the attempt
+    is abandoned (the hook returned a negative code or threw, or left a client id the client cannot send).
+ */
+export function* attemptSettings<A>(agent: A, hook: BeforeConnect<A> | undefined, configured: ServerConfig): Fiber<ServerConfig | string> {
+    if (hook === undefined) {
+        return configured
+    }
+    const server: ServerConfig = { ...configured, tls: configured.tls && { ...configured.tls } }
+    try {
+        let r = hook(agent, server) as any
+        if (r !== null && typeof r === 'object' && typeof r.next === 'function' && typeof r[Symbol.iterator] === 'function') {
+            r = yield* r as Generator<unknown, unknown, unknown>
+        }
+        if (typeof r === 'number' && r < 0) {
+            return `beforeConnect abandoned the attempt (${r})`
+        }
+    } catch (err) {
+        return `beforeConnect failed: ${err instanceof Error ? err.message : String(err)}`
+    }
+    const id = server.clientId
+    if (typeof id !== 'string' || id.length === 0 || utf8Length(id) > MQTT_MAX_CLIENT_ID_SIZE) {
+        return `Bad client id "${id}": 1 to ${MQTT_MAX_CLIENT_ID_SIZE} bytes`
+    }
+    return server
+}
+
+/** Give the client this attempt's identity; null, or why the settings cannot be used. */
+export function applySettings(mq: Mqtt, server: ServerConfig): string | null {
+    mq.id = server.clientId
+    if (mqttSetCredentials(mq, server.user, server.pass) !== 0) {
+        return mqttGetError(mq)
+    }
+    mqttSetKeepAlive(mq, server.keepAlive)
+    mqttSetTimeout(mq, server.timeout)
+    if (server.willTopic !== null) {
+        const message = server.willMessage ?? ''
+        if (mqttSetWill(mq, server.willTopic, message, utf8Length(message)) !== 0) {
+            return mqttGetError(mq)
+        }
+    } else {
+        mq.willTopic = mq.willMsg = null
+        mq.willMsgSize = 0
+    }
+    return null
+}
