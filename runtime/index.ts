@@ -18,6 +18,7 @@ export {
 } from './events.js'
 export { rWatch, rWatchOff, rSignal, rSignalSync, type RWatchProc } from './watch.js'
 export { rEnter, rLeave, type RAccess } from './enter.js'
+export { rDeadline } from './deadline.js'
 export {
     rInit, rServiceEvents, rStop, rGracefulStop, rTerm, rGetState, rSetState,
     R_STARTED, R_INITIALIZED, R_READY, R_RUNNING, R_STOPPING, R_STOPPED, R_RESTART,

@@ -108,6 +108,9 @@ export class Wait<T = number> implements Parking {
     return(value?: unknown): IteratorResult<unknown, T> {
         if (this.wstate === W_WAITING) {
             this.detach()
+        } else if (this.wstate === W_DETACHED) {
+            /* Left after a resume from elsewhere (rResumeFiber, rDeadline): idle again */
+            this.wstate = W_IDLE
         }
         RESUMED.value = value
         return RESUMED as IteratorReturnResult<T>

@@ -1,5 +1,5 @@
 import test from 'ava'
-import { rGetTicks, rSleep, rWatch, rWatchOff, R_ERR_NOT_CONNECTED, type Fiber } from '../../runtime/index.js'
+import { rDeadline, rGetTicks, rSleep, rWatch, rWatchOff, R_ERR_NOT_CONNECTED, R_ERR_TIMEOUT, type Fiber } from '../../runtime/index.js'
 import { mqttPublish, mqttSubscribe, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type MqttRecv } from '../../mqtt/index.js'
 import { ioAgent, ioAgentStats, ioAgentStop, ioConnect, ioConnected, ioDisconnect, ioto, type Agent } from '../../mqtt/agent/index.js'
 import { freePort, startAedes, type Broker } from '../../examples/lib/broker.js'
@@ -60,7 +60,7 @@ test.serial('the agent connects, raises mqtt:connected, runs ioStart once and io
     })
 })
 
-test('publishes made before the broker is up queue in order, and waiters keep waiting until delivered', async t => {
+test('publishes made before the broker is up queue in order; waiters keep waiting until delivered or their deadline', async t => {
     const port = await freePort()
     const topic = `agent/offline/${clientId()}`
     const agent = await inFiber<Agent>(function* () {
@@ -68,19 +68,23 @@ test('publishes made before the broker is up queue in order, and waiters keep wa
         for (let i = 0; i < 20; i++) {
             t.is(yield* mqttPublish(a.mqtt, `m${i}`, 0, 1, MQTT_WAIT_NONE, topic), 0)
         }
+        /* A waiter with a deadline stops waiting at the deadline; its message stays queued */
+        const start = rGetTicks()
+        t.is(yield* rDeadline(mqttPublish(a.mqtt, 'm20', 0, 1, MQTT_WAIT_ACK, topic), start + 100), R_ERR_TIMEOUT)
+        t.true(rGetTicks() - start >= 99)
         return a
     })
-    t.is(ioAgentStats(agent).queued, 20)
+    t.is(ioAgentStats(agent).queued, 21)
     const later = await startAedes({ port })
     try {
         await inFiber(function* () {
             const sink = yield* collector(port, topic)
             /* A waiter made while offline settles once its message is acknowledged */
             const start = rGetTicks()
-            t.is(yield* mqttPublish(agent.mqtt, 'm20', 0, 1, MQTT_WAIT_ACK, topic), 0)
+            t.is(yield* mqttPublish(agent.mqtt, 'm21', 0, 1, MQTT_WAIT_ACK, topic), 0)
             t.true(rGetTicks() - start < 5000)
-            t.true(yield* until(() => sink.got.length === 21, 10_000))
-            t.deepEqual(sink.got, Array.from({ length: 21 }, (_, i) => `m${i}`))
+            t.true(yield* until(() => sink.got.length === 22, 10_000))
+            t.deepEqual(sink.got, Array.from({ length: 22 }, (_, i) => `m${i}`))
             sink.close()
             yield* ioAgentStop(agent)
         })
