@@ -51,7 +51,8 @@ export function* rDeadline<T>(w: Waitable<T>, deadline: number): Fiber<T | numbe
         throw new FiberError('Cannot wait outside a fiber: run blocking calls in a fiber (rSpawnFiber) or use the promise facade')
     }
     const watch: Watch = { fiber, inside: true }
-    const timer = startTimer(expire, watch, Math.max(0, deadline - rGetTicks()))
+    /* Like a sleep, a pending deadline keeps the process alive */
+    const timer = startTimer(expire, watch, Math.max(0, deadline - rGetTicks()), true)
     try {
         for (;;) {
             const resumed = yield r.value

@@ -98,3 +98,12 @@ test('time: monotonic ticks, wall time, helpers', t => {
     t.is(rGetRemainingTicks(mark - 10_000, 1000), 0)
     t.true(rGetRemainingTicks(mark, 10_000) > 9000)
 })
+
+test('a pending deadline keeps the process alive until it passes, like a sleep', t => {
+    const r = run(`
+        const rc = await R.rAwaitWaitable(R.rDeadline(new R.Wait(), R.rGetTicks() + 50))
+        console.log('deadline', rc)
+    `)
+    t.is(r.status, 0, r.stderr)
+    t.is(r.stdout.trim(), `deadline ${R_ERR_TIMEOUT}`)
+})
