@@ -104,7 +104,10 @@ function connecting(a: Agent, server: ServerConfig): void {
     const o = sent.opts
     server.clientId = sent.clientId
     server.cleanSession = (o.flags & MG_MQTT_CLEAN_SESSION) !== 0
-    server.keepAlive = Math.max(0, o.keep_alive) * 1000
+    /* As in Mongoose, a keep-alive of 0 (or none) keeps the default: the configured one */
+    if (Number.isFinite(o.keep_alive) && o.keep_alive > 0) {
+        server.keepAlive = o.keep_alive * 1000
+    }
     server.user = o.user_name ?? ''
     server.pass = o.password ?? ''
     server.willTopic = o.will_topic && o.will_message ? o.will_topic : null
