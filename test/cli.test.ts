@@ -68,16 +68,20 @@ test('the tick-tock walk-through, verbatim apart from the command name', async t
     const pid = /ready: pid (\d+)/.exec(client.err())![1]
     /* mosquitto_sub -t "tock/#"  ->  fiber-mqtt sub -t 'tock/#' */
     const sub = start(cli, ['sub', ...at(), '-t', 'tock/#', '-C', '3'])
-    await new Promise(r => setTimeout(r, 300))
-    /* while true; do echo tick; sleep 1; done | mosquitto_pub -l -t "tick"  ->  ... | fiber-mqtt pub -l -t tick */
+    let subExited = false
+    const subDone = sub.done.then(code => { subExited = true; return code })
+    /*
+        while true; do echo tick; sleep 1; done | mosquitto_pub -l -t "tick"  ->  ... | fiber-mqtt pub -l -t tick
+        Ticks go on until the subscriber has its three tocks (it may subscribe after the first ticks on a busy machine)
+     */
     const pub = start(cli, ['pub', ...at(), '-l', '-t', 'tick'])
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 150 && !subExited; i++) {
         pub.write('tick\n')
         await new Promise(r => setTimeout(r, 100))
     }
     pub.end()
     t.is(await pub.done, 0, pub.err())
-    t.is(await sub.done, 0, sub.err())
+    t.is(await subDone, 0, sub.err())
     const lines = sub.out().trim().split('\n')
     t.is(lines.length, 3)
     t.true(lines.every(l => new RegExp(`^${pid} \\d+$`).test(l)), sub.out())
@@ -89,8 +93,9 @@ test('sub -v prints topics, -C stops after a count; pub -m, -f, -n, -s, -q and -
     const dir = mkdtempSync(join(tmpdir(), 'fiber-mqtt-cli-'))
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
     writeFileSync(join(dir, 'payload.txt'), 'from a file')
-    const sub = start(cli, ['sub', ...at(), '-t', 'cli/#', '-v', '-q', '1', '-C', '4'])
-    await new Promise(r => setTimeout(r, 300))
+    /* -d: the trace on stderr says when the subscription is in place */
+    const sub = start(cli, ['sub', ...at(), '-t', 'cli/#', '-v', '-q', '1', '-C', '4', '-d'])
+    t.true(await until(() => sub.err().includes('received SUBACK')), sub.err())
     t.is((await run(['pub', ...at(), '-t', 'cli/m', '-m', 'hello', '-q', '1'])).code, 0)
     t.is((await run(['pub', ...at(), '-t', 'cli/f', '-f', join(dir, 'payload.txt'), '-q', '2'])).code, 0)
     t.is((await run(['pub', ...at(), '-t', 'cli/n', '-n'])).code, 0)
@@ -108,8 +113,8 @@ test('sub -v prints topics, -C stops after a count; pub -m, -f, -n, -s, -q and -
 })
 
 test('-L URLs, -N, and -d packet traces', async t => {
-    const sub = start(cli, ['sub', '-L', `mqtt://127.0.0.1:${broker.port}/url/topic`, '-N', '-C', '2'])
-    await new Promise(r => setTimeout(r, 300))
+    const sub = start(cli, ['sub', '-L', `mqtt://127.0.0.1:${broker.port}/url/topic`, '-N', '-C', '2', '-d'])
+    t.true(await until(() => sub.err().includes('received SUBACK')), sub.err())
     const pub = await run(['pub', '-L', `mqtt://127.0.0.1:${broker.port}/url/topic`, '-m', 'a', '-d', '-q', '1'])
     t.is(pub.code, 0)
     t.regex(pub.err, /sending CONNECT/)

@@ -52,6 +52,8 @@ class WakeWait extends Wait<Wake> {
 }
 
 export interface AgentAttempt {
+    /** Ticks when the attempt began and when it ended */
+    began: number
     at: number
     server: string
     rc: number
@@ -226,8 +228,8 @@ function* supervise(agent: Agent): Fiber<void> {
     agent.stopped.settle(undefined)
 }
 
-function record(agent: Agent, server: ServerConfig, rc: number, error: string): number {
-    agent.attempts.push({ at: rGetTicks(), server: `${server.host}:${server.port}`, rc, error })
+function record(agent: Agent, began: number, server: ServerConfig, rc: number, error: string): number {
+    agent.attempts.push({ began, at: rGetTicks(), server: `${server.host}:${server.port}`, rc, error })
     if (agent.attempts.length > 100) {
         agent.attempts.shift()
     }
@@ -236,13 +238,14 @@ function record(agent: Agent, server: ServerConfig, rc: number, error: string): 
 
 function* attempt(agent: Agent, configured: ServerConfig): Fiber<number> {
     const mq = agent.mqtt
+    const began = rGetTicks()
     const server = yield* attemptSettings(agent, agent.hooks.beforeConnect, configured)
     if (typeof server === 'string') {
-        return record(agent, configured, R_ERR_CANT_CONNECT, server)
+        return record(agent, began, configured, R_ERR_CANT_CONNECT, server)
     }
     const bad = applySettings(mq, server)
     if (bad !== null) {
-        return record(agent, server, R_ERR_CANT_CONNECT, bad)
+        return record(agent, began, server, R_ERR_CANT_CONNECT, bad)
     }
     const sock = rAllocSocket()
     if (server.tls) {
@@ -254,20 +257,20 @@ function* attempt(agent: Agent, configured: ServerConfig): Fiber<number> {
     let rc = yield* rConnectSocket(sock, server.host, server.port, rGetTicks() + agent.config.connectTimeout)
     if (rc !== 0) {
         rCloseSocket(sock)
-        return record(agent, server, rc, rGetSocketError(sock) ?? 'connect failed')
+        return record(agent, began, server, rc, rGetSocketError(sock) ?? 'connect failed')
     }
     rc = yield* mqttConnect(mq, sock, server.cleanSession ? MQTT_CONNECT_CLEAN_SESSION : 0, MQTT_WAIT_ACK)
     if (rc !== 0) {
         rCloseSocket(sock)
         /* A refused login backs off like any failure (no hot loop); the reason is CONNACK's */
-        return record(agent, server, rc, mqttGetError(mq) || 'MQTT connect failed')
+        return record(agent, began, server, rc, mqttGetError(mq) || 'MQTT connect failed')
     }
     if (agent.stopping) {
         drop(agent)
         return R_ERR_CANT_CONNECT
     }
     agent.sock = sock
-    record(agent, server, 0, '')
+    record(agent, began, server, 0, '')
     return 0
 }
 

@@ -11,7 +11,7 @@ import { freePort, mosquittoPath, startAedes, startMosquitto, type Broker } from
 import { inFiber } from '../helpers/fiber.js'
 import { clientId, connectClient } from '../helpers/client.js'
 import { FaultProxy } from '../../examples/lib/fault-proxy.js'
-import { until } from './suite.js'
+import { subscribed, until } from './suite.js'
 
 const publisherScript = fileURLToPath(new URL('../helpers/durable-publisher.js', import.meta.url))
 
@@ -102,6 +102,7 @@ if (mosquittoPath() === null) {
                 const sub = ioAgent(agentConfig(persistent.port, {}, { subscriptions: [{ topic, qos: 1 }] }))
                 yield* until(() => ioConnected(sub))
                 yield* mqttSubscribe(sub.mqtt, (rp: MqttRecv) => { received.push(Number(rp.text)) }, 1, MQTT_WAIT_NONE, topic)
+                t.true(yield* subscribed(sub.mqtt))
                 const pub = ioAgent(agentConfig(persistent.port))
                 yield* until(() => ioConnected(pub))
                 rSpawnFiber('killer', function* () {
@@ -174,13 +175,14 @@ if (mosquittoPath() === null) {
             await inFiber(function* () {
                 const agent = ioAgent({ mqtt: { server: `${host}:${port}`, client_id: clientId('backoff'), reconnect_timeout_min: 0.1, reconnect_timeout_max: 0.4 } })
                 yield* until(() => agent.attempts.length >= 6, 10_000)
-                const at = agent.attempts.map(a => a.at)
-                const gaps = at.slice(1).map((x, i) => x - at[i])
+                const attempts = agent.attempts
+                /* The wait alone: from the end of one attempt to the start of the next (a slow DNS answer does not count) */
+                const gaps = attempts.slice(1).map((a, i) => a.began - attempts[i].at)
                 yield* ioAgentStop(agent)
-                /* Intervals of 100, 200, 400, 400, 400 ms, each less up to 25% jitter, plus the attempt itself */
+                /* Intervals of 100, 200, 400, 400, 400 ms, each less up to 25% jitter; a busy machine may fire late */
                 const expected = [100, 200, 400, 400, 400]
                 gaps.slice(0, 5).forEach((gap, i) => {
-                    t.true(gap >= expected[i] * 0.75 - 5 && gap <= expected[i] + 150, `gap ${i}: ${gap} ms, expected about ${expected[i]}`)
+                    t.true(gap >= expected[i] * 0.75 - 5 && gap <= expected[i] + 120, `gap ${i}: ${gap} ms, expected about ${expected[i]}`)
                 })
                 t.regex(agent.attempts[0].error, name === 'unknown host' ? /Cannot find the address/ : /refused/)
             })
@@ -195,7 +197,8 @@ if (mosquittoPath() === null) {
                 yield* rSleep(1000)
                 const attempts = agent.attempts.length
                 yield* ioAgentStop(agent)
-                t.true(attempts >= 3 && attempts <= 6, `${attempts} attempts in one second`)
+                /* Not a hot loop: a handful of attempts in a second (intervals from 100 ms), not hundreds */
+                t.true(attempts >= 2 && attempts <= 6, `${attempts} attempts in one second`)
                 t.regex(agent.attempts[0].error, /Connection refused: (bad user name or password|not authorized) \(CONNACK [45]\)/)
             })
         } finally {

@@ -8,7 +8,7 @@ import { scripted } from '../helpers/peer.js'
 import { rCloseSocket } from '../../socket/index.js'
 import type { ConnectPacket } from '../../mqtt/index.js'
 import { clientId, connectClient } from '../helpers/client.js'
-import { until } from './suite.js'
+import { subscribed, until } from './suite.js'
 
 let broker: Broker
 test.before(async () => {
@@ -105,7 +105,7 @@ test('held subscriptions are masters: local callbacks beneath them, kept across 
         t.true(yield* until(() => got.length === 1))
         ioDisconnect(agent)
         t.true(yield* until(() => agent.reconnects === 1 && ioConnected(agent)))
-        yield* rSleep(100)
+        t.true(yield* subscribed(agent.mqtt))
         yield* mqttPublish(pub.mq, 'two', 0, 1, MQTT_WAIT_ACK, `dev/${id}/cmd`)
         t.true(yield* until(() => got.length === 2))
         t.deepEqual(got, ['one', 'two'])

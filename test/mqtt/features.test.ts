@@ -1,5 +1,5 @@
 import test from 'ava'
-import { rGetTicks, rSetLogHandler, rSleep, R_ERR_NOT_CONNECTED, R_ERR_TOO_MANY, type Fiber } from '../../runtime/index.js'
+import { rGetTicks, rSetLogHandler, R_ERR_NOT_CONNECTED, R_ERR_TOO_MANY, type Fiber } from '../../runtime/index.js'
 import { rAllocSocket, rCloseSocket, rConnectSocket, rSetSocketLinger } from '../../socket/index.js'
 import {
     mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttGetStats, mqttIsConnected, mqttPublish,
@@ -11,7 +11,7 @@ import { startAedes, type Broker } from '../../examples/lib/broker.js'
 import { inFiber } from '../helpers/fiber.js'
 import { clientId, connectClient } from '../helpers/client.js'
 import { scripted } from '../helpers/peer.js'
-import { until } from './suite.js'
+import { subscribed, until } from './suite.js'
 
 let broker: Broker
 test.before(async () => {
@@ -138,7 +138,7 @@ test('after a reconnect without a session, local subscriptions are made again at
         yield* rConnectSocket(sock, '127.0.0.1', broker.port, 0)
         t.is(yield* mqttConnect(c.mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
         t.false(c.mq.hasSession)
-        yield* rSleep(100)
+        t.true(yield* subscribed(c.mq))
         const pub = yield* connectClient(broker.port)
         yield* mqttPublish(pub.mq, 'after reconnect', 0, 1, MQTT_WAIT_ACK, topic)
         t.true(yield* until(() => got.length === 1))

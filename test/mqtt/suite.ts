@@ -9,6 +9,7 @@ import {
     mqttSetKeepAlive, mqttSetWill, mqttSubscribe, mqttSetInflight, MQTT_CONNECT_CLEAN_SESSION, MQTT_EVENT_CONNECTED,
     MQTT_EVENT_DISCONNECT, MQTT_WAIT_ACK, MQTT_WAIT_NONE, MQTT_WAIT_SENT, type Mqtt, type MqttRecv,
 } from '../../mqtt/index.js'
+import { OUT_SUB } from '../../mqtt/client/state.js'
 import type { Broker, BrokerOptions } from '../../examples/lib/broker.js'
 import { inFiber } from '../helpers/fiber.js'
 import { clientId, connectClient } from '../helpers/client.js'
@@ -25,6 +26,14 @@ export function* until(cond: () => boolean, ms = 5000): Fiber<boolean> {
         yield* rSleep(5)
     }
     return true
+}
+
+/**
+    Wait (bounded) until the broker has acknowledged every SUBSCRIBE the client sent (resubscriptions after a
+    reconnect too), so that another connection's publish cannot overtake them.
+ */
+export function* subscribed(mq: Mqtt, ms = 5000): Fiber<boolean> {
+    return yield* until(() => mq.pending.length === 0 && ![...mq.inflight.values()].some(m => m.type === OUT_SUB), ms)
 }
 
 function* close(...clients: { mq: Mqtt, sock: { handle: unknown } }[]): Fiber<void> {
