@@ -57,6 +57,7 @@ let handshake: { clientId: string, opts: MgSendMqttHandshakeOpts } | null = null
     Start from a Mongoose OS configuration (an object or a JSON file): its "mqtt" section, and a backup in
     "mqtt1". With "mqtt.enable": false the connection waits for mgos_mqtt_global_connect(). A bad
     configuration throws an AgentConfigError naming the key.
+    @example mgos_mqtt_init({ mqtt: { enable: true, server: 'broker:1883', client_id: 'dev-1' } })
  */
 export function mgos_mqtt_init(config: Record<string, unknown> | string): boolean {
     const raw = typeof config === 'string' ? JSON.parse(readFileSync(config, 'utf8')) as Record<string, unknown> : config
@@ -124,22 +125,34 @@ export function mgos_mqtt_set_connect_fn(cb: MgosMqttConnectFn | null, fnArg?: u
     connectFn = cb === null ? null : { cb, arg: fnArg ?? null }
 }
 
-/** From a connect callback: send the CONNECT with this client id and these options. */
+/**
+    From a connect callback: send the CONNECT with this client id and these options.
+    @example mgos_mqtt_set_connect_fn((c, id, opts) => mg_send_mqtt_handshake_opt(c, id, { ...opts, password: jwt() }), null)
+ */
 export function mg_send_mqtt_handshake_opt(_conn: Mqtt, clientId: string, opts: MgSendMqttHandshakeOpts): void {
     handshake = { clientId, opts: { ...opts } }
 }
 
-/** The agent behind this layer (after mgos_mqtt_init). */
+/**
+    The agent behind this layer (after mgos_mqtt_init).
+    @example const stats = ioAgentStats(mgos_mqtt_agent()!)
+ */
 export function mgos_mqtt_agent(): Agent | null {
     return agent
 }
 
-/** The connection when it is up, otherwise null. */
+/**
+    The connection when it is up, otherwise null.
+    @example const conn = mgos_mqtt_get_global_conn(); if (conn !== null) rInfo('app', 'connected as %s', conn.id)
+ */
 export function mgos_mqtt_get_global_conn(): Mqtt | null {
     return agent !== null && agent.connected ? agent.mqtt : null
 }
 
-/** Connect now (if enabled and not already connected). */
+/**
+    Connect now (if enabled and not already connected).
+    @example mgos_mqtt_global_connect()
+ */
 export function mgos_mqtt_global_connect(): boolean {
     if (agent === null) {
         return false
@@ -150,29 +163,45 @@ export function mgos_mqtt_global_connect(): boolean {
     return true
 }
 
-/** Disconnect and stop trying until mgos_mqtt_global_connect(). */
+/**
+    Disconnect and stop trying until mgos_mqtt_global_connect().
+    @example mgos_mqtt_global_disconnect()
+ */
 export function mgos_mqtt_global_disconnect(): void {
     if (agent !== null) {
         ioPause(agent)
     }
 }
 
+/**
+    Whether the MQTT connection is up.
+    @example if (mgos_mqtt_global_is_connected()) mgos_mqtt_pub('dev/up', '1', 1, 0, false)
+ */
 export function mgos_mqtt_global_is_connected(): boolean {
     return agent !== null && ioConnected(agent)
 }
 
-/** The maximum QoS the server supports: higher QoS publishes and subscriptions are downgraded to it. */
+/**
+    The maximum QoS the server supports: higher QoS publishes and subscriptions are downgraded to it.
+    @example mgos_mqtt_set_max_qos(0)   // a server that accepts only QoS 0
+ */
 export function mgos_mqtt_set_max_qos(qos: number): void {
     maxQos = Math.max(0, Math.min(2, Math.floor(qos)))
 }
 
-/** Next packet id: incremented on every call, never 0. */
+/**
+    Next packet id: incremented on every call, never 0.
+    @example const id = mgos_mqtt_get_packet_id()
+ */
 export function mgos_mqtt_get_packet_id(): number {
     packetId = packetId >= 0xffff ? 1 : packetId + 1
     return packetId
 }
 
-/** Bytes queued and not yet sent. */
+/**
+    Bytes queued and not yet sent.
+    @example if (mgos_mqtt_num_unsent_bytes() > 4096) return   // back off
+ */
 export function mgos_mqtt_num_unsent_bytes(): number {
     if (agent === null) {
         return 0
@@ -184,6 +213,7 @@ export function mgos_mqtt_num_unsent_bytes(): number {
 /**
     Publish: the packet id (> 0) when connected and the message is queued for sending, 0 when there is no
     connection. With QoS 1 the id does not mean PUBACK arrived.
+    @example const id = mgos_mqtt_pub('dev-1/status', 'up', 0, 1, false)
  */
 export function mgos_mqtt_pub(topic: string, message: Uint8Array | string, len: number, qos: number, retain: boolean): number {
     if (!mgos_mqtt_global_is_connected()) {
@@ -205,11 +235,18 @@ export function mgos_mqtt_pubf(topic: string, qos: number, retain: boolean, json
     return mgos_mqtt_pubv(topic, qos, retain, jsonFmt, args)
 }
 
+/**
+    mgos_mqtt_pubf with its arguments as a list (C's va_list form).
+    @example mgos_mqtt_pubv('dev/state', 1, false, '{temp: %.1f}', [21.5])
+ */
 export function mgos_mqtt_pubv(topic: string, qos: number, retain: boolean, jsonFmt: string, args: unknown[]): number {
     return mgos_mqtt_pub(topic, jsonPrintf(jsonFmt, args), 0, qos, retain)
 }
 
-/** json_printf: %Q (JSON string), %B (true/false), %M/%H unsupported; bare keys become quoted. */
+/**
+    json_printf: %Q (JSON string), %B (true/false), %M/%H unsupported; bare keys become quoted.
+    @example jsonPrintf('{on: %B, name: %Q}', [true, 'kitchen'])   // '{"on": true, "name": "kitchen"}'
+ */
 export function jsonPrintf(fmt: string, args: unknown[]): string {
     let i = 0
     const expanded = fmt.replace(/%([-+ #0]*\d*(?:\.\d+)?[hlLzjt]*[a-zA-Z%])/g, spec => {
@@ -248,22 +285,34 @@ function subscribe(filter: string, s: Sub): void {
     }
 }
 
-/** Subscribe: handler(conn, topic, topic_len, msg, msg_len, ud) for each message on the filter. */
+/**
+    Subscribe: handler(conn, topic, topic_len, msg, msg_len, ud) for each message on the filter.
+    @example mgos_mqtt_sub('dev-1/cmd', (conn, topic, topicLen, msg) => rInfo('app', '%s', msg), null)
+ */
 export function mgos_mqtt_sub(topic: string, handler: SubHandler, ud?: unknown): void {
     subscribe(topic, { filter: topic, handler, event: null, ud: ud ?? null })
 }
 
-/** Subscribe with a Mongoose event handler: handler(conn, MG_EV_MQTT_PUBLISH, msg, ud); also CONNACK and CLOSE. */
+/**
+    Subscribe with a Mongoose event handler: handler(conn, MG_EV_MQTT_PUBLISH, msg, ud); also CONNACK and CLOSE.
+    @example mgos_mqtt_global_subscribe('dev-1/#', (conn, ev, data) => { if (ev === MG_EV_MQTT_PUBLISH) handle(data) }, null)
+ */
 export function mgos_mqtt_global_subscribe(topic: string, handler: EventHandler, ud?: unknown): void {
     subscribe(topic, { filter: topic, handler: null, event: handler, ud: ud ?? null })
 }
 
-/** A handler for every event of the global connection. */
+/**
+    A handler for every event of the global connection.
+    @example mgos_mqtt_add_global_handler((conn, ev) => { if (ev === MG_EV_CLOSE) rInfo('app', 'offline') }, null)
+ */
 export function mgos_mqtt_add_global_handler(handler: EventHandler, ud?: unknown): void {
     globalHandlers.push({ handler, ud: ud ?? null })
 }
 
-/** Forget every handler (and the agent reference): for tests and restarts. */
+/**
+    Forget every handler (and the agent reference): for tests and restarts.
+    @example mgos_mqtt_reset()
+ */
 export function mgos_mqtt_reset(): void {
     subs.length = 0
     globalHandlers.length = 0

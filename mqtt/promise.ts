@@ -25,10 +25,18 @@ export function rConnectSocketAsync(sp: RSocket, host: string, port: number, dea
     return settle(rConnectSocket(sp, host, port, deadline))
 }
 
+/**
+    rReadSocket, awaited: the count read, R_ERR_CANT_READ at end of stream, R_ERR_TIMEOUT.
+    @example const n = await rReadSocketAsync(sock, buf, buf.length, rGetTicks() + 5000)
+ */
 export function rReadSocketAsync(sp: RSocket, buf: Uint8Array, size: number, deadline: number): Promise<number> {
     return settle(rReadSocket(sp, buf, size, deadline))
 }
 
+/**
+    rWriteSocket, awaited: the count written once the kernel has the bytes.
+    @example await rWriteSocketAsync(sock, 'hello\n', -1, 0)
+ */
 export function rWriteSocketAsync(sp: RSocket, buf: Uint8Array | string, size: number, deadline: number): Promise<number> {
     return settle(rWriteSocket(sp, buf, size, deadline))
 }
@@ -43,26 +51,50 @@ export function mqttPublishAsync(mq: Mqtt, msg: Uint8Array | string, size: numbe
     return settle(mqttPublish(mq, msg, size, qos, waitFlags, topic, ...args))
 }
 
+/**
+    mqttPublishRetained, awaited.
+    @example await mqttPublishRetainedAsync(mq, 'online', 0, 1, MQTT_WAIT_ACK, 'devices/%s/status', id)
+ */
 export function mqttPublishRetainedAsync(mq: Mqtt, msg: Uint8Array | string, size: number, qos: number, waitFlags: number, topic: string, ...args: unknown[]): Promise<number> {
     return settle(mqttPublishRetained(mq, msg, size, qos, waitFlags, topic, ...args))
 }
 
+/**
+    mqttSubscribe, awaited.
+    @example await mqttSubscribeAsync(mq, rp => console.log(rp.topic, rp.text), 1, MQTT_WAIT_ACK, 'sensors/#')
+ */
 export function mqttSubscribeAsync(mq: Mqtt, cb: ((rp: MqttRecv) => unknown) | null, maxQos: number, waitFlags: number, topic: string, ...args: unknown[]): Promise<number> {
     return settle(mqttSubscribe(mq, cb, maxQos, waitFlags, topic, ...args))
 }
 
+/**
+    mqttUnsubscribe, awaited.
+    @example await mqttUnsubscribeAsync(mq, 'sensors/#', MQTT_WAIT_ACK)
+ */
 export function mqttUnsubscribeAsync(mq: Mqtt, topic: string, waitFlags: number): Promise<number> {
     return settle(mqttUnsubscribe(mq, topic, waitFlags))
 }
 
+/**
+    mqttPing, awaited.
+    @example const rc = await mqttPingAsync(mq, MQTT_WAIT_ACK)
+ */
 export function mqttPingAsync(mq: Mqtt, waitFlags = 0): Promise<number> {
     return settle(mqttPing(mq, waitFlags))
 }
 
+/**
+    mqttRequest, awaited: the response text, or null on timeout.
+    @example const reply = await mqttRequestAsync(mq, '{"op":"status"}', 5000, 'getStatus')
+ */
 export function mqttRequestAsync(mq: Mqtt, data: string, timeout: number, topic: string, ...args: unknown[]): Promise<string | null> {
     return settle(mqttRequest(mq, data, timeout, topic, ...args))
 }
 
+/**
+    mqttFree, awaited.
+    @example await mqttFreeAsync(mq)
+ */
 export function mqttFreeAsync(mq: Mqtt): Promise<void> {
     return settle(mqttFree(mq))
 }

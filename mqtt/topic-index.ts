@@ -1,6 +1,7 @@
 /*
     A subscription index: a trie by topic level that finds the subscriptions matching a topic name, in the
     order they were added. Built for many subscriptions (10,000 filters match in microseconds).
+    @example const e = index.add('devices/+/temp', onTemp); index.remove(e)
  */
 export class TopicEntry<T> {
     constructor(readonly filter: string, readonly value: T, readonly seq: number, readonly node: TrieNode<T>, readonly hash: boolean) {}
@@ -16,6 +17,10 @@ class TrieNode<T> {
     constructor(readonly parent: TrieNode<T> | null, readonly level: string) {}
 }
 
+/**
+    A subscription index (a trie by topic level): the matches of a topic, in order of subscription.
+    @example const index = new TopicIndex<Handler>(); index.add('a/+/c', h); for (const e of index.match('a/b/c')) e.value(msg)
+ */
 export class TopicIndex<T> {
     private root = new TrieNode<T>(null, '')
     private seq = 0

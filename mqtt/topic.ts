@@ -26,7 +26,10 @@ function common(s: unknown, what: string): TopicProblem | null {
     return null
 }
 
-/** Why `name` cannot be a topic name (for PUBLISH), or null when it can. */
+/**
+    Why `name` cannot be a topic name (for PUBLISH), or null when it can.
+    @example const problem = topicNameProblem('a/+/b'); if (problem) rError('app', '%s', problem.message)
+ */
 export function topicNameProblem(name: unknown): TopicProblem | null {
     const problem = common(name, 'topic name')
     if (problem !== null) {
@@ -38,7 +41,10 @@ export function topicNameProblem(name: unknown): TopicProblem | null {
     return null
 }
 
-/** Why `filter` cannot be a topic filter (for SUBSCRIBE / UNSUBSCRIBE), or null when it can. */
+/**
+    Why `filter` cannot be a topic filter (for SUBSCRIBE / UNSUBSCRIBE), or null when it can.
+    @example topicFilterProblem('a/#/b')   // { rule: '[MQTT-4.7.1-2]', message: 'A "#" wildcard must be last and alone in its level' }
+ */
 export function topicFilterProblem(filter: unknown): TopicProblem | null {
     const problem = common(filter, 'topic filter')
     if (problem !== null) {
@@ -60,10 +66,18 @@ export function topicFilterProblem(filter: unknown): TopicProblem | null {
     return null
 }
 
+/**
+    Whether `name` is a valid PUBLISH topic name (no wildcards, well-formed UTF-8, 1..65,535 bytes).
+    @example isValidTopicName('devices/d1/temp')   // true; 'devices/+/temp' is false
+ */
 export function isValidTopicName(name: unknown): boolean {
     return topicNameProblem(name) === null
 }
 
+/**
+    Whether `filter` is a valid SUBSCRIBE topic filter.
+    @example isValidTopicFilter('devices/+/temp')   // true; 'a/#/b' is false
+ */
 export function isValidTopicFilter(filter: unknown): boolean {
     return topicFilterProblem(filter) === null
 }
@@ -122,7 +136,10 @@ export function filterCovers(master: string, filter: string): boolean {
     return m.length === f.length
 }
 
-/** Whether `filter` lies under `prefix` by whole levels ("a/b" is under "a", "ab/c" is not). */
+/**
+    Whether `filter` lies under `prefix` by whole levels ("a/b" is under "a", "ab/c" is not).
+    @example isUnderPrefix('ioto/device/d1/cmd', 'ioto/device/d1')   // true
+ */
 export function isUnderPrefix(filter: string, prefix: string): boolean {
     return filter === prefix || (filter.startsWith(prefix) && filter.charCodeAt(prefix.length) === 0x2f) || prefix === ''
 }

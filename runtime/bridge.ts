@@ -24,7 +24,10 @@ export function rRunFiber<T = unknown>(name: string, fn: RFiberProc, arg?: unkno
     })
 }
 
-/** Wait in a fiber for any waitable from outside one: resolves with what `yield*` would evaluate to. */
+/**
+    Wait in a fiber for any waitable from outside one: resolves with what `yield*` would evaluate to.
+    @example const rc = await rAwaitWaitable(mqttPing(mq, MQTT_WAIT_ACK))
+ */
 export function rAwaitWaitable<T>(w: Waitable<T>): Promise<T> {
     return rRunFiber<T>('await', function* () {
         return yield* w

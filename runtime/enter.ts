@@ -61,7 +61,10 @@ function expire(w: EnterWait): void {
     w.settle(R_ERR_CANT_ACCESS)
 }
 
-/** Release `access`: the longest waiter enters at once. */
+/**
+    Release `access`: the longest waiter enters at once.
+    @example if ((yield* rEnter(lock, 0)) === 0) { try { yield* update() } finally { rLeave(lock) } }
+ */
 export function rLeave(access: RAccess): void {
     const q = queues.get(access)
     const next = q?.shift()

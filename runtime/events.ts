@@ -274,18 +274,27 @@ export function rStartEvent(proc: REventProc | null, data: unknown, delay: numbe
     return rAllocEvent(null, proc, data, delay, 0)
 }
 
-/** As rStartEvent, but the proc runs inline on the main context and must not block. */
+/**
+    As rStartEvent, but the proc runs inline on the main context and must not block.
+    @example rStartFastEvent(() => { ticks++ }, null, 10)
+ */
 export function rStartFastEvent(proc: REventProc, data: unknown, delay: number): REvent {
     return rAllocEvent(null, proc, data, delay, R_EVENT_FAST)
 }
 
-/** Cancel a pending event: 0, or R_ERR_CANT_FIND when it is unknown or has run. */
+/**
+    Cancel a pending event: 0, or R_ERR_CANT_FIND when it is unknown or has run.
+    @example const id = rStartEvent(timeout, conn, 5000); ...; rStopEvent(id)
+ */
 export function rStopEvent(id: REvent): number {
     const e = events.get(id)
     return e !== undefined && removeEvent(e) ? 0 : -25 /* R_ERR_CANT_FIND */
 }
 
-/** Make a pending event due now: 0, or R_ERR_CANT_FIND. */
+/**
+    Make a pending event due now: 0, or R_ERR_CANT_FIND.
+    @example rRunEvent(flushId)   // run the pending flush now instead of when due
+ */
 export function rRunEvent(id: REvent): number {
     const e = events.get(id)
     if (e === undefined || !removeEvent(e)) {
@@ -296,12 +305,18 @@ export function rRunEvent(id: REvent): number {
     return 0
 }
 
-/** Whether an event is still pending. */
+/**
+    Whether an event is still pending.
+    @example if (!rLookupEvent(id)) id = rStartEvent(poll, null, 1000)
+ */
 export function rLookupEvent(id: REvent): boolean {
     return events.has(id)
 }
 
-/** Due time (ticks) of the next event, or MAXTIME when none. */
+/**
+    Due time (ticks) of the next event, or MAXTIME when none.
+    @example rDebug('app', 'next event in %d ms', rGetNextDueEvent() - rGetTicks())
+ */
 export function rGetNextDueEvent(): number {
     return heap.peek()?.due ?? MAXTIME
 }

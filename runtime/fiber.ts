@@ -20,7 +20,10 @@ export function rSpawnFiber(name: string, fn: RFiberProc, arg?: unknown): number
     return 0
 }
 
-/** Allocate a fiber that runs `fn(data)` once started with rStartFiber or rResumeFiber. */
+/**
+    Allocate a fiber that runs `fn(data)` once started with rStartFiber or rResumeFiber.
+    @example const f = rAllocFiber('reader', readLoop, sock)!; rStartFiber(f)
+ */
 export function rAllocFiber(name: string | null, fn: RFiberProc, data?: unknown): RFiber | null {
     if (typeof fn !== 'function') {
         return null
@@ -30,6 +33,7 @@ export function rAllocFiber(name: string | null, fn: RFiberProc, data?: unknown)
 
 /**
     Start a new fiber, or resume a parked one with `data`, from the run queue (always deferred).
+    @example rStartFiber(rAllocFiber('reader', readLoop, null)!, sock)
  */
 export function rStartFiber(fiber: RFiber, data?: unknown): void {
     const state = fiber.state & 7
@@ -41,12 +45,18 @@ export function rStartFiber(fiber: RFiber, data?: unknown): void {
     }
 }
 
-/** The running fiber (null on the main context). */
+/**
+    The running fiber (null on the main context).
+    @example rWatch('ready', rResumeFiber, rGetFiber()); yield* rYieldFiber()
+ */
 export function rGetFiber(): RFiber | null {
     return currentFiber()
 }
 
-/** Whether the caller runs on the main context rather than a fiber. */
+/**
+    Whether the caller runs on the main context rather than a fiber.
+    @example if (rIsMain()) rSpawnFiber('job', job, arg); else yield* job(arg)
+ */
 export function rIsMain(): boolean {
     return currentFiber() === null
 }
@@ -69,6 +79,7 @@ export function rYieldFiber(value?: unknown): Waitable<any> {
     Resume a suspended fiber with `result`. From a fiber (or any callback) the resume is queued and `result` is
     returned at once; from the main context the fiber runs now and the value it next yields (or returns) is
     returned. Resuming a finished or running fiber returns R_ERR_BAD_STATE.
+    @example rResumeFiber(waiter, 'reply')   // the waiter's yield* rYieldFiber() evaluates to 'reply'
  */
 export function rResumeFiber(fiber: RFiber, result?: unknown): unknown {
     if (!(fiber instanceof RFiber)) {
@@ -93,6 +104,7 @@ export function rResumeFiber(fiber: RFiber, result?: unknown): unknown {
 /**
     Cancel a fiber: its generator is returned, so its finally blocks run (releasing sockets and timers).
     Returns 0, or R_ERR_BAD_STATE for a finished fiber or the caller itself.
+    @example rCancelFiber(reader)   // its finally blocks close the socket
  */
 export function rCancelFiber(fiber: RFiber): number {
     const state = fiber.state & 7

@@ -52,7 +52,10 @@ export function rSetLog(spec: string | null, fmt: string | null, force = false):
     return 0
 }
 
-/** Set which types and sources are logged: comma lists, "all" for everything, "!name" to exclude. */
+/**
+    Set which types and sources are logged: comma lists, "all" for everything, "!name" to exclude.
+    @example rSetLogFilter('error,info,debug', 'all,!socket', true)
+ */
 export function rSetLogFilter(typeList: string | null, sourceList: string | null, force = false): void {
     if (locked && !force) {
         return
@@ -60,25 +63,39 @@ export function rSetLogFilter(typeList: string | null, sourceList: string | null
     applyFilter(typeList ?? 'error,info', sourceList ?? 'all')
 }
 
+/**
+    Set the log line format: %A app, %T type, %S source, %M message, %D date, %C ticks, %H host, %P pid
+    (LOG_FORMAT wins unless `force`).
+    @example rSetLogFormat('%A %T %S: %M', true)
+ */
 export function rSetLogFormat(fmt: string, force = false): void {
     if (!locked || force) {
         format = fmt || DEFAULT_FORMAT
     }
 }
 
-/** Replace the log handler; returns the previous one. */
+/**
+    Replace the log handler; returns the previous one.
+    @example const prior = rSetLogHandler((type, source, msg) => lines.push(`${type} ${source} ${msg}`))
+ */
 export function rSetLogHandler(fn: RLogHandler | null): RLogHandler {
     const prior = handler
     handler = fn ?? defaultHandler
     return prior
 }
 
-/** The application name used for %A. */
+/**
+    The application name used for %A.
+    @example rSetAppName('thermostat')
+ */
 export function rSetAppName(name: string): void {
     app = name
 }
 
-/** Whether a message of this type from this source would be logged. */
+/**
+    Whether a message of this type from this source would be logged.
+    @example if (rEmitLog('debug', 'app')) rDebug('app', '%s', expensiveDump())
+ */
 export function rEmitLog(type: string, source: string): boolean {
     if (!allTypes && !types.has(type)) {
         return false
@@ -89,38 +106,60 @@ export function rEmitLog(type: string, source: string): boolean {
     return allowSources.has(source) && !denySources.has(source)
 }
 
-/** Log a message of the given type ("error", "info", "trace", "debug" or any other). */
+/**
+    Log a message of the given type ("error", "info", "trace", "debug" or any other).
+    @example rLog('audit', 'app', 'door %s opened by %s', door, user)
+ */
 export function rLog(type: string, source: string, fmt: string, ...args: unknown[]): void {
     if (rEmitLog(type, source)) {
         handler(type, source, sfmtv(fmt, args))
     }
 }
 
+/**
+    Log an error (printf-style); nothing is formatted when errors from `source` are filtered out.
+    @example rError('app', 'Cannot open %s: %d', path, rc)
+ */
 export function rError(source: string, fmt: string, ...args: unknown[]): void {
     if (rEmitLog('error', source)) {
         handler('error', source, sfmtv(fmt, args))
     }
 }
 
+/**
+    Log information (printf-style); nothing is formatted when filtered out.
+    @example rInfo('app', 'Connected to %s:%d', host, port)
+ */
 export function rInfo(source: string, fmt: string, ...args: unknown[]): void {
     if (rEmitLog('info', source)) {
         handler('info', source, sfmtv(fmt, args))
     }
 }
 
+/**
+    Log a trace message (printf-style), shown when LOG_FILTER includes trace.
+    @example rTrace('app', 'state %d -> %d', from, to)
+ */
 export function rTrace(source: string, fmt: string, ...args: unknown[]): void {
     if (traceOn && rEmitLog('trace', source)) {
         handler('trace', source, sfmtv(fmt, args))
     }
 }
 
+/**
+    Log a debug message (printf-style), shown when LOG_FILTER includes debug.
+    @example rDebug('app', 'buffer %d/%d bytes', used, size)
+ */
 export function rDebug(source: string, fmt: string, ...args: unknown[]): void {
     if (debugOn && rEmitLog('debug', source)) {
         handler('debug', source, sfmtv(fmt, args))
     }
 }
 
-/** Format a log line with the current format (exported for custom handlers). */
+/**
+    Format a log line with the current format (exported for custom handlers).
+    @example rSetLogHandler((type, source, msg) => file.write(rFormatLog(type, source, msg) + '\n'))
+ */
 export function rFormatLog(type: string, source: string, msg: string): string {
     return format.replace(/%([ACDHPSTM])/g, (_, token: string) => {
         switch (token) {

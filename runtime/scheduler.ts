@@ -59,6 +59,7 @@ export const RESUMED = iterResult<unknown>(undefined)
 /**
     A fiber. Fields are few on purpose (a parked fiber should cost little memory): `gen` holds the proc until
     the fiber starts, `value` holds the argument, then the resume value, the yielded value, and the result.
+    @example const f: RFiber = rAllocFiber('worker', worker, job)!; rStartFiber(f); if (f.done) rInfo('app', 'worker ended')
  */
 export class RFiber {
     name: string
@@ -116,7 +117,10 @@ export class RFiber {
 }
 (RFiber.prototype as any)[WAITABLE] = true
 
-/** Thrown for programming errors: waiting outside a fiber, yielding a waitable without `*`. */
+/**
+    Thrown for programming errors: waiting outside a fiber, yielding a waitable without `*`.
+    @example try { yield w } catch (e) { if (e instanceof FiberError) rError('app', '%s', e.message) }   // write yield* w
+ */
 export class FiberError extends Error {
     override name = 'FiberError'
 }
@@ -308,7 +312,10 @@ function finish(f: RFiber, value: unknown): void {
     active--
 }
 
-/** Fiber counts: live now, the most live at once, and all ever allocated. */
+/**
+    Fiber counts: live now, the most live at once, and all ever allocated.
+    @example const { active, peak } = rGetFiberStats()
+ */
 export function rGetFiberStats(): { active: number, peak: number, total: number } {
     return { active, peak, total }
 }

@@ -16,7 +16,10 @@ export function sfmt(fmt: string, ...args: unknown[]): string {
     return sfmtv(fmt, args)
 }
 
-/** sfmt with the arguments in an array (C's vsfmt). */
+/**
+    sfmt with the arguments in an array (C's vsfmt).
+    @example sfmtv('%s=%05.1f', ['temp', 21.5])   // 'temp=021.5'
+ */
 export function sfmtv(fmt: string, args: readonly unknown[]): string {
     let i = fmt.indexOf('%')
     if (i < 0) {

@@ -41,6 +41,7 @@ export function rInit(fn?: RFiberProc | null, arg?: unknown): number {
 /**
     Service events until rStop(): resolves with the final state. Fibers, timers and I/O run on Node's event loop
     whether or not this is awaited; awaiting it keeps a ported main() shaped like C's.
+    @example rInit(main, null); await rServiceEvents(); rTerm()
  */
 export function rServiceEvents(): Promise<number> {
     if (state >= R_STOPPING) {
@@ -64,21 +65,34 @@ function idle(): void {
     rStop()
 }
 
-/** Stop: the state becomes R_STOPPED, pending events are dropped and rServiceEvents() settles. */
+/**
+    Stop: the state becomes R_STOPPED, pending events are dropped and rServiceEvents() settles.
+    @example rWatch('app:quit', () => rStop(), null)
+ */
 export function rStop(): void {
     rSetState(R_STOPPED)
 }
 
-/** Stop gracefully: the state becomes R_STOPPING (as in current Ioto, this also stops at once). */
+/**
+    Stop gracefully: the state becomes R_STOPPING (as in current Ioto, this also stops at once).
+    @example process.on('SIGTERM', () => rGracefulStop())
+ */
 export function rGracefulStop(): void {
     rSetState(R_STOPPING)
 }
 
+/**
+    The runtime's state: R_STARTED, R_INITIALIZED, R_READY, R_STOPPING, R_STOPPED or R_RESTART.
+    @example while (rGetState() < R_STOPPING) { yield* rSleep(1000) }
+ */
 export function rGetState(): number {
     return state
 }
 
-/** Set the state; R_STOPPING or above stops the loop. */
+/**
+    Set the state; R_STOPPING or above stops the loop.
+    @example rSetState(R_RESTART)
+ */
 export function rSetState(newState: number): void {
     state = newState
     if (newState >= R_STOPPING) {
@@ -98,6 +112,7 @@ export function rSetState(newState: number): void {
 /**
     Terminate: every live fiber is cancelled (its finally blocks run, releasing sockets and timers), watches are
     dropped, and the runtime can be initialised again.
+    @example await rServiceEvents(); rTerm()
  */
 export function rTerm(): void {
     if (state < R_STOPPING) {

@@ -11,22 +11,34 @@ export const MAXINT64 = Number.MAX_SAFE_INTEGER
 /** A time far enough in the future to mean "never", with room for arithmetic (MAXINT64 - MAXINT as in C). */
 export const MAXTIME = MAXINT64 - MAXINT
 
-/** Monotonic milliseconds (never jumps with the wall clock). Use for deadlines: `rGetTicks() + 5 * TPS`. */
+/**
+    Monotonic milliseconds (never jumps with the wall clock). Use for deadlines: `rGetTicks() + 5 * TPS`.
+    @example const deadline = rGetTicks() + 5 * TPS
+ */
 export function rGetTicks(): number {
     return Math.floor(performance.now())
 }
 
-/** Milliseconds since the epoch (wall clock). */
+/**
+    Milliseconds since the epoch (wall clock).
+    @example rInfo('app', 'Booted at %s', new Date(rGetTime()).toISOString())
+ */
 export function rGetTime(): number {
     return Date.now()
 }
 
-/** Ticks elapsed since `mark`. */
+/**
+    Ticks elapsed since `mark`.
+    @example const mark = rGetTicks(); work(); rDebug('app', 'took %d ms', rGetElapsedTicks(mark))
+ */
 export function rGetElapsedTicks(mark: number): number {
     return rGetTicks() - mark
 }
 
-/** Ticks left of `timeout` counted from `mark` (never negative). */
+/**
+    Ticks left of `timeout` counted from `mark` (never negative).
+    @example yield* rSleep(rGetRemainingTicks(mark, 1000))
+ */
 export function rGetRemainingTicks(mark: number, timeout: number): number {
     const left = mark + timeout - rGetTicks()
     return left < 0 ? 0 : left

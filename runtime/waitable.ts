@@ -7,7 +7,10 @@
  */
 import { currentFiber, FiberError, iterResult, PARK_RESULT, Parking, RESUMED, RFiber, schedule, WAITABLE, type Waitable } from './scheduler.js'
 
-/** An already-complete waitable: `yield*` on it returns its value without a fiber switch. */
+/**
+    An already-complete waitable: `yield*` on it returns its value without a fiber switch.
+    @example function getCached(): Waitable<number> { return new Done(42) }   // yield* getCached() is 42, no switch
+ */
 export class Done<T> {
     private readonly result: IteratorReturnResult<T>
 
@@ -43,7 +46,10 @@ const NULL = new Done<null>(null)
 const TRUE = new Done<boolean>(true)
 const FALSE = new Done<boolean>(false)
 
-/** A complete waitable for value; small integers, booleans, null and undefined are shared instances. */
+/**
+    A complete waitable for value; small integers, booleans, null and undefined are shared instances.
+    @example if (sp.rxBytes > 0) return done(copyOut(sp, buf, size))
+ */
 export function done<T>(value: T): Done<T> {
     if (typeof value === 'number') {
         if (value >= -SMALL && value <= SMALL && Number.isInteger(value) && !Object.is(value, -0)) {
@@ -70,6 +76,7 @@ const W_DETACHED = 3
     A result that arrives later. The producer calls settle(value); a fiber waiting on it is queued to resume.
     Subclasses override cancelled() to release what they hold when the waiting fiber is cancelled or resumed
     another way.
+    @example const w = new Wait<string>(); onReply = (text) => w.settle(text); const reply = yield* w
  */
 export class Wait<T = number> implements Parking {
     fiber: RFiber | null = null
@@ -163,7 +170,10 @@ export class Wait<T = number> implements Parking {
 }
 (Wait.prototype as any)[WAITABLE] = true
 
-/** Whether v is one of the runtime's waitables. */
+/**
+    Whether v is one of the runtime's waitables.
+    @example const r = isWaitable(v) ? yield* v : v
+ */
 export function isWaitable(v: unknown): v is Waitable<unknown> {
     return v !== null && typeof v === 'object' && (v as any)[WAITABLE] === true
 }

@@ -30,7 +30,10 @@ export function rWatch(name: string, proc: RWatchProc, data?: unknown): void {
     }
 }
 
-/** Remove the first watcher with this (proc, data) pair. */
+/**
+    Remove the first watcher with this (proc, data) pair.
+    @example rWatchOff('mqtt:connected', onConnected, null)
+ */
 export function rWatchOff(name: string, proc: RWatchProc, data?: unknown): void {
     const list = watches.get(name)
     if (list !== undefined) {
@@ -44,7 +47,10 @@ export function rWatchOff(name: string, proc: RWatchProc, data?: unknown): void 
     }
 }
 
-/** Signal: each watcher runs on a fiber of its own as proc(data, arg). */
+/**
+    Signal: each watcher runs on a fiber of its own as proc(data, arg).
+    @example rSignal('device:alarm', { level: 2 })
+ */
 export function rSignal(name: string, arg: unknown = null): void {
     const list = watches.get(name)
     if (list !== undefined) {

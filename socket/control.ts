@@ -6,7 +6,10 @@ import { stopTimer } from '../runtime/events.js'
 import { RingQueue } from '../runtime/queue.js'
 import { detach, R_SOCKET_CLOSED, R_SOCKET_EOF, RSocket, setReceiver, setSocketError, type SocketReceiver } from './rsocket.js'
 
-/** Allocate a socket: not connected, no TLS until certificates or verification are set. */
+/**
+    Allocate a socket: not connected, no TLS until certificates or verification are set.
+    @example const sock = rAllocSocket()
+ */
 export function rAllocSocket(): RSocket {
     return new RSocket()
 }
@@ -19,6 +22,7 @@ function settleWaiters(sp: RSocket): void {
 /**
     Close: TLS close-notify, then the stream ends after pending writes drain (at once with an abortive close
     when linger is 0). Idempotent. Sets CLOSED and EOF; a fiber blocked on the socket resumes with an error.
+    @example try { yield* talk(sock) } finally { rCloseSocket(sock) }
  */
 export function rCloseSocket(sp: RSocket | null): void {
     if (!(sp instanceof RSocket) || sp.flags & R_SOCKET_CLOSED) {
@@ -44,7 +48,10 @@ export function rCloseSocket(sp: RSocket | null): void {
     receiver?.onEnd(R_ERR_CANT_READ, 'Socket closed')
 }
 
-/** Shut the connection down both ways (shutdown(SHUT_RDWR)): the peer and local readers see EOF. */
+/**
+    Shut the connection down both ways (shutdown(SHUT_RDWR)): the peer and local readers see EOF.
+    @example rDisconnectSocket(sock)   // both ways: the peer and this side's readers see end of stream
+ */
 export function rDisconnectSocket(sp: RSocket | null): void {
     if (!(sp instanceof RSocket) || sp.handle === null) {
         return
@@ -61,14 +68,20 @@ export function rDisconnectSocket(sp: RSocket | null): void {
     }
 }
 
-/** Half-close: end the write side only (shutdown(SHUT_WR)); reading continues until the peer closes. */
+/**
+    Half-close: end the write side only (shutdown(SHUT_WR)); reading continues until the peer closes.
+    @example rShutdownSocket(sock)
+ */
 export function rShutdownSocket(sp: RSocket | null): void {
     if (sp instanceof RSocket && sp.handle !== null) {
         sp.handle.end()
     }
 }
 
-/** Close and release the socket. Safe with null. */
+/**
+    Close and release the socket. Safe with null.
+    @example rFreeSocket(sock)
+ */
 export function rFreeSocket(sp: RSocket | null): void {
     if (sp instanceof RSocket) {
         rCloseSocket(sp)
@@ -76,7 +89,10 @@ export function rFreeSocket(sp: RSocket | null): void {
     }
 }
 
-/** Close and clear the socket's state so that it can connect again. */
+/**
+    Close and clear the socket's state so that it can connect again.
+    @example rResetSocket(sock); yield* rConnectSocket(sock, host, port, 0)
+ */
 export function rResetSocket(sp: RSocket | null): void {
     if (sp instanceof RSocket) {
         resetSocket(sp)
@@ -103,35 +119,58 @@ export function resetSocket(sp: RSocket): void {
     sp.writesDone = 0
 }
 
-/** True once rCloseSocket ran (and for null). */
+/**
+    True once rCloseSocket ran (and for null).
+    @example if (rIsSocketClosed(sock)) rError('app', '%s', rGetSocketError(sock))
+ */
 export function rIsSocketClosed(sp: RSocket | null): boolean {
     return !(sp instanceof RSocket) || (sp.flags & R_SOCKET_CLOSED) !== 0
 }
 
-/** True once the peer closed, the connection failed or was shut down (and for null). */
+/**
+    True once the peer closed, the connection failed or was shut down (and for null).
+    @example if (rIsSocketEof(sock)) rCloseSocket(sock)
+ */
 export function rIsSocketEof(sp: RSocket | null): boolean {
     return !(sp instanceof RSocket) || (sp.flags & R_SOCKET_EOF) !== 0
 }
 
+/**
+    Whether the socket uses TLS.
+    @example rInfo('app', 'link is %s', rIsSocketSecure(sock) ? 'TLS' : 'plain')
+ */
 export function rIsSocketSecure(sp: RSocket | null): boolean {
     return sp instanceof RSocket && sp.tls !== null
 }
 
+/**
+    Whether the socket has a live connection (connected, not closed).
+    @example if (!rIsSocketConnected(sock)) yield* rConnectSocket(sock, host, port, 0)
+ */
 export function rIsSocketConnected(sp: RSocket | null): boolean {
     return sp instanceof RSocket && sp.handle !== null && !(sp.flags & (R_SOCKET_CLOSED | R_SOCKET_EOF)) && !sp.handle.destroyed
 }
 
-/** The socket's error text, or null. */
+/**
+    The socket's error text, or null.
+    @example if ((yield* rConnectSocket(sock, host, 1883, 0)) < 0) rError('app', '%s', rGetSocketError(sock))
+ */
 export function rGetSocketError(sp: RSocket | null): string | null {
     return sp instanceof RSocket ? sp.error : null
 }
 
-/** Record an error message (the first one is kept); returns R_ERR_CANT_COMPLETE. */
+/**
+    Record an error message (the first one is kept); returns R_ERR_CANT_COMPLETE.
+    @example return rSetSocketError(sock, 'Bad greeting from %s', host)
+ */
 export function rSetSocketError(sp: RSocket, fmt: string, ...args: unknown[]): number {
     return setSocketError(sp, fmt, ...args)
 }
 
-/** Local address: { rc, ip, port } (the chosen port for a listener on port 0). */
+/**
+    Local address: { rc, ip, port } (the chosen port for a listener on port 0).
+    @example const { port } = rGetSocketAddr(listener)
+ */
 export function rGetSocketAddr(sp: RSocket | null): { rc: number, ip: string, port: number } {
     if (!(sp instanceof RSocket)) {
         return { rc: R_ERR_BAD_ARGS, ip: '', port: 0 }
@@ -144,17 +183,26 @@ export function rGetSocketAddr(sp: RSocket | null): { rc: number, ip: string, po
     return sp.port ? { rc: 0, ip: sp.ip, port: sp.port } : { rc: R_ERR_BAD_ARGS, ip: '', port: 0 }
 }
 
-/** The negotiated ALPN protocol (TLS), or null. */
+/**
+    The negotiated ALPN protocol (TLS), or null.
+    @example if (rGetSocketAlpn(sock) !== 'x-amzn-mqtt-ca') rError('app', 'ALPN not negotiated')
+ */
 export function rGetSocketAlpn(sp: RSocket | null): string | null {
     return sp instanceof RSocket ? sp.alpn : null
 }
 
-/** The peer certificate's subject ("CN=localhost"), or null. */
+/**
+    The peer certificate's subject ("CN=localhost"), or null.
+    @example rInfo('app', 'server is %s', rGetSocketPeerSubject(sock))
+ */
 export function rGetSocketPeerSubject(sp: RSocket | null): string | null {
     return sp instanceof RSocket ? sp.peerSubject : null
 }
 
-/** Enable or disable Nagle's algorithm being off (TCP_NODELAY). Applies now and on later connects. */
+/**
+    Enable or disable Nagle's algorithm being off (TCP_NODELAY). Applies now and on later connects.
+    @example rSetSocketNoDelay(sock, 1)
+ */
 export function rSetSocketNoDelay(sp: RSocket | null, enable: number | boolean): void {
     if (sp instanceof RSocket) {
         sp.noDelay = enable ? 1 : 0
@@ -162,7 +210,10 @@ export function rSetSocketNoDelay(sp: RSocket | null, enable: number | boolean):
     }
 }
 
-/** Linger on close: -1 (default) drains; 0 closes abortively (RST) without draining. */
+/**
+    Linger on close: -1 (default) drains; 0 closes abortively (RST) without draining.
+    @example rSetSocketLinger(sock, 0); rCloseSocket(sock)   // reset instead of a graceful close
+ */
 export function rSetSocketLinger(sp: RSocket | null, seconds: number): void {
     if (sp instanceof RSocket) {
         sp.linger = seconds

@@ -40,7 +40,10 @@ export function rReadSocket(sp: RSocket | null, buf: Uint8Array, size: number, d
     return w
 }
 
-/** Read what is buffered now: the count, 0 when nothing is available, R_ERR_CANT_READ at end of stream. */
+/**
+    Read what is buffered now: the count, 0 when nothing is available, R_ERR_CANT_READ at end of stream.
+    @example const n = rReadSocketSync(sock, buf, buf.length); if (n === 0) yield* rSleep(10)
+ */
 export function rReadSocketSync(sp: RSocket | null, buf: Uint8Array, size: number): number {
     if (!(sp instanceof RSocket) || !(buf instanceof Uint8Array) || size <= 0) {
         return R_ERR_BAD_ARGS
@@ -104,6 +107,7 @@ export function rWriteSocket(sp: RSocket | null, buf: Uint8Array | string, size:
 /**
     Write without waiting: all `size` bytes when the socket is not backed up (the count), 0 when it is
     (try again later), R_ERR_CANT_WRITE after close.
+    @example if (rWriteSocketSync(sock, 'ping\n', -1) === 0) yield* rWriteSocket(sock, 'ping\n', -1, 0)
  */
 export function rWriteSocketSync(sp: RSocket | null, buf: Uint8Array | string, size: number): number {
     const data = sp instanceof RSocket ? bytes(buf, size) : null
@@ -127,6 +131,7 @@ export function rWriteSocketSync(sp: RSocket | null, buf: Uint8Array | string, s
 /**
     Internal write for the MQTT client: hand a chunk to the stream; false means the stream is backed up and
     SocketReceiver.onDrain will follow. No per-write callback.
+    @example if (!socketSend(sp, bytes)) waitForDrain = true
  */
 export function socketSend(sp: RSocket, chunk: Uint8Array): boolean {
     if (!writable(sp)) {

@@ -13,7 +13,10 @@ import { noteAccepted, serverTlsOptions, TlsSetupError } from './tls.js'
 
 let socketLimit = 0
 
-/** Cap the connections each listener accepts at once (0: no cap). Applies to later rListenSocket calls. */
+/**
+    Cap the connections each listener accepts at once (0: no cap). Applies to later rListenSocket calls.
+    @example rSetSocketLimit(100)
+ */
 export function rSetSocketLimit(limit: number): void {
     socketLimit = Math.max(0, limit)
 }

@@ -107,6 +107,10 @@ function checkDeadlines(sp: RSocket): void {
     }
 }
 
+/**
+    A socket of the Safe runtime (C's RSocket): made by rAllocSocket, used by every rXxxSocket call.
+    @example const sock: RSocket = rAllocSocket(); yield* rConnectSocket(sock, 'broker.local', 1883, 0)
+ */
 export class RSocket {
     /** The connected stream (a tls.TLSSocket for TLS). */
     handle: Socket | null = null

@@ -7,7 +7,10 @@ import { isIP } from 'node:net'
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate, type TLSSocket, type TlsOptions } from 'node:tls'
 import type { RSocket } from './rsocket.js'
 
-/** A socket's TLS settings (C's Rtls). Fields left null or -1 take the process defaults. */
+/**
+    A socket's TLS settings (C's Rtls). Fields left null or -1 take the process defaults.
+    @example rSetSocketCerts(sock, 'ca.pem', null, null, null); const tls: RTls = sock.tls!
+ */
 export class RTls {
     ca: string | null = null
     key: string | null = null
@@ -45,6 +48,7 @@ export function rSetSocketCerts(sp: RSocket, ca: string | null, key: string | nu
     Verify the peer (certificate and host name) and its issuer (the chain up to a trusted CA). Both default to 1
     on clients. verifyIssuer 0 accepts self-signed certificates. On a listener, verifyPeer 1 requires client
     certificates. Makes the socket TLS.
+    @example rSetSocketVerify(sock, 1, 0)   // a self-signed test broker
  */
 export function rSetSocketVerify(sp: RSocket, verifyPeer: number | boolean, verifyIssuer: number | boolean): void {
     const tls = tlsOf(sp)
@@ -52,12 +56,18 @@ export function rSetSocketVerify(sp: RSocket, verifyPeer: number | boolean, veri
     tls.verifyIssuer = verifyIssuer ? 1 : 0
 }
 
-/** Turn TLS on with the default settings. */
+/**
+    Turn TLS on with the default settings.
+    @example rSetTls(sock); yield* rConnectSocket(sock, 'broker.example.com', 8883, 0)
+ */
 export function rSetTls(sp: RSocket): void {
     tlsOf(sp)
 }
 
-/** OpenSSL cipher list for this socket (used when it is TLS). */
+/**
+    OpenSSL cipher list for this socket (used when it is TLS).
+    @example rSetSocketCiphers(sock, 'ECDHE-ECDSA-AES128-GCM-SHA256')
+ */
 export function rSetSocketCiphers(sp: RSocket, ciphers: string | null): void {
     sp.ciphers = ciphers
     if (sp.tls) {
@@ -78,6 +88,10 @@ export function rSetTlsAlpn(target: RTls | RSocket | null, alpn: string | null):
     tls.alpn = parseAlpn(alpn)
 }
 
+/**
+    Process-wide certificates for sockets that set none (ca, key, cert, revoke), as in C.
+    @example rSetSocketDefaultCerts('certs/aws.crt', 'certs/device.key', 'certs/device.crt', null)
+ */
 export function rSetSocketDefaultCerts(ca: string | null, key: string | null, cert: string | null, revoke: string | null = null): void {
     defaults.ca = ca
     defaults.key = key
@@ -85,15 +99,27 @@ export function rSetSocketDefaultCerts(ca: string | null, key: string | null, ce
     defaults.revoke = revoke
 }
 
+/**
+    Process-wide peer and issuer verification for sockets that set none.
+    @example rSetSocketDefaultVerify(1, 1)
+ */
 export function rSetSocketDefaultVerify(verifyPeer: number | boolean, verifyIssuer: number | boolean): void {
     defaults.verifyPeer = verifyPeer ? 1 : 0
     defaults.verifyIssuer = verifyIssuer ? 1 : 0
 }
 
+/**
+    Process-wide OpenSSL cipher list for sockets that set none.
+    @example rSetSocketDefaultCiphers('HIGH:!aNULL')
+ */
 export function rSetSocketDefaultCiphers(ciphers: string | null): void {
     defaults.ciphers = ciphers
 }
 
+/**
+    Process-wide ALPN protocols (comma list) for sockets that set none.
+    @example rSetTlsDefaultAlpn('x-amzn-mqtt-ca')
+ */
 export function rSetTlsDefaultAlpn(alpn: string | null): void {
     defaults.alpn = parseAlpn(alpn)
 }

@@ -60,6 +60,10 @@ export interface AgentAttempt {
     error: string
 }
 
+/**
+    The connection agent made by ioAgent: `mqtt` is the client (usable at once), `attempts` the recent connection attempts.
+    @example const agent: Agent = ioAgent('device.json'); yield* mqttPublish(agent.mqtt, 'up', 0, 1, MQTT_WAIT_NONE, 'dev/status')
+ */
 export class Agent {
     readonly config: AgentConfig
     /** The client, connected or not (Ioto's ioto->mqtt) */
@@ -114,7 +118,10 @@ export class Agent {
     }
 }
 
-/** The agent started last: ported Ioto code reads ioto.mqtt. */
+/**
+    The agent started last: ported Ioto code reads ioto.mqtt.
+    @example yield* mqttPublish(ioto.mqtt, 'Initialized', 0, MQTT_QOS_1, MQTT_WAIT_NONE, 'myDevice/init')
+ */
 export const ioto: { mqtt: Mqtt | null, agent: Agent | null } = { mqtt: null, agent: null }
 
 /**
@@ -334,7 +341,10 @@ function drop(agent: Agent): void {
     }
 }
 
-/** Connect now: cut the current backoff wait short (Ioto's ioConnect; Mongoose's mgos_mqtt_global_connect). */
+/**
+    Connect now: cut the current backoff wait short (Ioto's ioConnect; Mongoose's mgos_mqtt_global_connect).
+    @example rWatch('net:up', () => ioConnect(agent), null)
+ */
 export function ioConnect(agent: Agent | null = ioto.agent): void {
     if (agent !== null) {
         agent.idle = false
@@ -343,14 +353,20 @@ export function ioConnect(agent: Agent | null = ioto.agent): void {
     }
 }
 
-/** Drop the connection; the agent reconnects after its backoff (Ioto's ioDisconnect). */
+/**
+    Drop the connection; the agent reconnects after its backoff (Ioto's ioDisconnect).
+    @example ioDisconnect(agent)   // drop the link; the agent reconnects
+ */
 export function ioDisconnect(agent: Agent | null = ioto.agent): void {
     if (agent !== null && agent.connected) {
         drop(agent)
     }
 }
 
-/** Disconnect and stop connecting until ioConnect (Mongoose's mgos_mqtt_global_disconnect). */
+/**
+    Disconnect and stop connecting until ioConnect (Mongoose's mgos_mqtt_global_disconnect).
+    @example ioPause(agent)   // until ioConnect(agent)
+ */
 export function ioPause(agent: Agent | null = ioto.agent): void {
     if (agent !== null) {
         agent.paused = true
@@ -362,11 +378,18 @@ export function ioPause(agent: Agent | null = ioto.agent): void {
     }
 }
 
+/**
+    Whether the agent's link is up.
+    @example if (!ioConnected(agent)) rInfo('app', 'offline: publishes are queued')
+ */
 export function ioConnected(agent: Agent | null = ioto.agent): boolean {
     return agent !== null && agent.connected
 }
 
-/** Counters: queued, in flight, published, acknowledged, dropped, resent, received, reconnects, current server. */
+/**
+    Counters: queued, in flight, published, acknowledged, dropped, resent, received, reconnects, current server.
+    @example const { queued, reconnects, server } = ioAgentStats(agent)
+ */
 export function ioAgentStats(agent: Agent) {
     return { ...mqttGetStats(agent.mqtt), reconnects: agent.reconnects, server: agent.serverName, connected: agent.connected }
 }
@@ -374,6 +397,7 @@ export function ioAgentStats(agent: Agent) {
 /**
     Stop: run ioStop, disconnect (DISCONNECT, so no will), free the client, close the store. Waiters still
     waiting settle with R_ERR_NOT_CONNECTED; QoS 1/2 messages not yet acknowledged stay in the store.
+    @example yield* ioAgentStop(agent)
  */
 export function* ioAgentStop(agent: Agent): Fiber<void> {
     if (agent.stopping) {

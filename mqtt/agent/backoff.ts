@@ -2,6 +2,7 @@
     Reconnect backoff as Mongoose OS does it: from the minimum interval, doubling after each failure, up to the
     maximum; once an attempt at the maximum fails it is time to fail over (and start from the minimum again).
     Each wait takes a random 0-25% off the interval, so that a fleet does not reconnect in step.
+    @example const b = new Backoff(2000, 60_000); const { wait } = b.next(); yield* rSleep(wait)
  */
 export class Backoff {
     /** The current interval (0 before the first failure) */

@@ -7,6 +7,10 @@ import { readFileSync } from 'node:fs'
 import type { QueuePolicy } from '../client/state.js'
 import { topicNameProblem } from '../topic.js'
 
+/**
+    A configuration error: `key` names the offending key (e.g. mqtt.keep_alive).
+    @example try { ioAgent(config) } catch (e) { if (e instanceof AgentConfigError) rError('app', 'config: %s', e.message) }
+ */
 export class AgentConfigError extends Error {
     override name = 'AgentConfigError'
 
@@ -71,6 +75,7 @@ function type(key: string, value: unknown, expected: 'string' | 'number' | 'bool
 /**
     Ioto's duration values: a number of seconds, or "N secs", "N min", "N hr", "N day", "N week", "forever",
     "never" (no limit: 0). Returns milliseconds.
+    @example duration('mqtt.timeout', '5 min')   // 300000
  */
 export function duration(key: string, value: unknown): number {
     if (typeof value === 'number') {
@@ -183,7 +188,10 @@ function server(section: string, raw: Record<string, unknown>, id: string): Serv
     }
 }
 
-/** Read and check a configuration: an object, or the path of a JSON file. */
+/**
+    Read and check a configuration: an object, or the path of a JSON file.
+    @example const config = parseConfig({ mqtt: { server: 'broker.local:1883', client_id: 'dev-1' } })
+ */
 export function parseConfig(input: string | Record<string, unknown>): AgentConfig {
     let raw: Record<string, unknown>
     if (typeof input === 'string') {

@@ -35,7 +35,10 @@ function record(m: StoredMessage): Buffer {
     return b
 }
 
-/** Parse a store file: the live messages in publish order (a torn tail is ignored). */
+/**
+    Parse a store file: the live messages in publish order (a torn tail is ignored).
+    @example const unsent = readStore(readFileSync('outbox.log'))
+ */
 export function readStore(bytes: Uint8Array): StoredMessage[] {
     const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
     const live = new Map<number, StoredMessage>()
@@ -66,6 +69,10 @@ export function readStore(bytes: Uint8Array): StoredMessage[] {
     return [...live.values()].sort((a, b2) => a.seq - b2.seq)
 }
 
+/**
+    The durable outbound store: an append-only file of QoS 1/2 messages, compacted on open and as dead records grow.
+    @example const store = new FileStore('/var/lib/dev-1/outbox.log'); for (const m of store.restored) resend(m)
+ */
 export class FileStore implements Outbox {
     private fd: number
     private seq = 0

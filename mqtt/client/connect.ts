@@ -155,6 +155,7 @@ class Receiver implements SocketReceiver {
 /**
     Send DISCONNECT (E0 00; the broker then discards the will) and stop the keep-alive. The socket stays open:
     the caller owns it. R_ERR_BAD_ARGS for null, R_ERR_CANT_WRITE without a socket.
+    @example mqttDisconnect(mq); rCloseSocket(sock)
  */
 export function mqttDisconnect(mq: Mqtt | null): number {
     if (!(mq instanceof Mqtt)) {
@@ -175,6 +176,7 @@ export function mqttDisconnect(mq: Mqtt | null): number {
 /**
     Free the client: every waiter settles with R_ERR_NOT_CONNECTED, queues and timers are dropped, and the
     call waits (at most 100 turns) for message callbacks still running. The socket is not closed.
+    @example yield* mqttFree(mq)
  */
 export function* mqttFree(mq: Mqtt | null): Fiber<void> {
     if (!(mq instanceof Mqtt) || mq.destroyed) {
@@ -196,27 +198,42 @@ export function* mqttFree(mq: Mqtt | null): Fiber<void> {
     mq.masterTopics = []
 }
 
-/** The last error's text ("" when none). Unlike C, which answers "Unknown error", this is the real message. */
+/**
+    The last error's text ("" when none). Unlike C, which answers "Unknown error", this is the real message.
+    @example if ((yield* mqttPublish(mq, msg, 0, 1, MQTT_WAIT_ACK, 'a/b')) < 0) rError('app', '%s', mqttGetError(mq))
+ */
 export function mqttGetError(mq: Mqtt | null): string | null {
     return mq instanceof Mqtt ? mq.errorMsg : null
 }
 
-/** Ticks of the last read or write. */
+/**
+    Ticks of the last read or write.
+    @example if (rGetTicks() - mqttGetLastActivity(mq) > 60_000) yield* mqttPing(mq, MQTT_WAIT_ACK)
+ */
 export function mqttGetLastActivity(mq: Mqtt | null): number {
     return mq instanceof Mqtt ? mq.lastActivity : 0
 }
 
-/** Messages still to send: queued, or unacknowledged past their retransmit time. */
+/**
+    Messages still to send: queued, or unacknowledged past their retransmit time.
+    @example while (mqttMsgsToSend(mq) > 0) yield* rSleep(100)
+ */
 export function mqttMsgsToSend(mq: Mqtt | null): number {
     return mq instanceof Mqtt ? msgsToSend(mq) : 0
 }
 
-/** Whether connected (CONNACK received and the socket not closed). */
+/**
+    Whether connected (CONNACK received and the socket not closed).
+    @example if (!mqttIsConnected(mq)) yield* reconnect()
+ */
 export function mqttIsConnected(mq: Mqtt | null): boolean {
     return mq instanceof Mqtt && mq.connected && !rIsSocketClosed(mq.sock)
 }
 
-/** User name and password for the next CONNECT (each at most 128 bytes; empty ones are omitted). */
+/**
+    User name and password for the next CONNECT (each at most 128 bytes; empty ones are omitted).
+    @example mqttSetCredentials(mq, 'dev-1', token)
+ */
 export function mqttSetCredentials(mq: Mqtt | null, username: string | null, password: string | null): number {
     if (!(mq instanceof Mqtt)) {
         return R_ERR_BAD_ARGS
@@ -232,7 +249,10 @@ export function mqttSetCredentials(mq: Mqtt | null, username: string | null, pas
     return 0
 }
 
-/** Maximum message size, in and out (0 is ignored). */
+/**
+    Maximum message size, in and out (0 is ignored).
+    @example mqttSetMessageSize(mq, 128 * 1024)   // AWS IoT's limit
+ */
 export function mqttSetMessageSize(mq: Mqtt | null, size: number): void {
     if (mq instanceof Mqtt && size > 0) {
         mq.maxMessage = Math.min(size, MQTT_MAX_MESSAGE_SIZE)
@@ -243,6 +263,7 @@ export function mqttSetMessageSize(mq: Mqtt | null, size: number): void {
 /**
     The will: published by the broker if the connection ends without DISCONNECT. The topic is literal (not a
     format); size must be > 0 (at most 65,535). Takes effect at the next mqttConnect.
+    @example mqttSetWill(mq, 'devices/dev-1/status', 'offline', 7)
  */
 export function mqttSetWill(mq: Mqtt | null, topic: string | null, msg: Uint8Array | string | null, size: number): number {
     if (!(mq instanceof Mqtt)) {
@@ -265,21 +286,30 @@ export function mqttSetWill(mq: Mqtt | null, topic: string | null, msg: Uint8Arr
     return 0
 }
 
-/** Keep-alive in ticks (sent to the broker in seconds); 0 or less means MQTT_KEEP_ALIVE (20 min). */
+/**
+    Keep-alive in ticks (sent to the broker in seconds); 0 or less means MQTT_KEEP_ALIVE (20 min).
+    @example mqttSetKeepAlive(mq, 60 * TPS)
+ */
 export function mqttSetKeepAlive(mq: Mqtt | null, keepAlive: number): void {
     if (mq instanceof Mqtt) {
         mq.keepAlive = keepAlive <= 0 ? MQTT_KEEP_ALIVE : keepAlive >= MAXINT64 ? keepAlive / 2 : keepAlive
     }
 }
 
-/** Idle timeout in ticks (raises MQTT_EVENT_TIMEOUT): negative means MQTT_TIMEOUT, 0 means never. */
+/**
+    Idle timeout in ticks (raises MQTT_EVENT_TIMEOUT): negative means MQTT_TIMEOUT, 0 means never.
+    @example mqttSetTimeout(mq, 5 * 60 * TPS)   // MQTT_EVENT_TIMEOUT after five idle minutes
+ */
 export function mqttSetTimeout(mq: Mqtt | null, timeout: number): void {
     if (mq instanceof Mqtt) {
         mq.timeout = timeout < 0 ? MQTT_TIMEOUT : timeout === 0 ? MAXINT64 / 10 : timeout >= MAXINT64 ? timeout / 10 : timeout
     }
 }
 
-/** Outbound QoS 1/2 messages in flight at once (default 100). */
+/**
+    Outbound QoS 1/2 messages in flight at once (default 100).
+    @example mqttSetInflight(mq, 1000)
+ */
 export function mqttSetInflight(mq: Mqtt | null, max: number): void {
     if (mq instanceof Mqtt && max >= 1) {
         mq.maxInflight = Math.min(65535, Math.floor(max))
@@ -292,6 +322,7 @@ export function mqttSetInflight(mq: Mqtt | null, max: number): void {
     messages, bytes and what happens when it is full: 'wait' (default: the publisher waits for room),
     'reject' / 'drop-newest' (the publish returns R_ERR_TOO_MANY) or 'drop-oldest' (the oldest queued message is
     dropped and its waiter gets R_ERR_TOO_MANY).
+    @example mqttSetQueue(mq, 1000, 1 << 20, 'drop-oldest')
  */
 export function mqttSetQueue(mq: Mqtt | null, maxMessages: number, maxBytes: number, policy: QueuePolicy = 'wait'): number {
     if (!(mq instanceof Mqtt) || !(maxMessages >= 1) || !(maxBytes >= 1) || !['wait', 'reject', 'drop-oldest', 'drop-newest'].includes(policy)) {
@@ -303,7 +334,10 @@ export function mqttSetQueue(mq: Mqtt | null, maxMessages: number, maxBytes: num
     return 0
 }
 
-/** Raise the publish throttle (a cloud asks the device to slow down): doubles, +2 s at least, at most 30 s. */
+/**
+    Raise the publish throttle (a cloud asks the device to slow down): doubles, +2 s at least, at most 30 s.
+    @example rWatch('cloud:throttle', () => mqttThrottle(mq), null)
+ */
 export function mqttThrottle(mq: Mqtt | null): void {
     if (mq instanceof Mqtt) {
         mq.throttle = Math.min(Math.max(2 * mq.throttle, mq.throttle + 2000), 30_000)
@@ -311,7 +345,10 @@ export function mqttThrottle(mq: Mqtt | null): void {
     }
 }
 
-/** Check the queue's consistency (C's version always answers true). */
+/**
+    Check the queue's consistency (C's version always answers true).
+    @example if (!mqttCheckQueue(mq)) rError('app', 'MQTT queue is inconsistent')
+ */
 export function mqttCheckQueue(mq: Mqtt | null): boolean {
     if (!(mq instanceof Mqtt)) {
         return true
@@ -325,7 +362,10 @@ export function mqttCheckQueue(mq: Mqtt | null): boolean {
     return publishes === mq.inflightPublishes
 }
 
-/** Counters and current levels of the client. */
+/**
+    Counters and current levels of the client.
+    @example const { queued, inflight, acknowledged } = mqttGetStats(mq)
+ */
 export function mqttGetStats(mq: Mqtt): { queued: number, inflight: number, published: number, acknowledged: number, dropped: number, resent: number, received: number } {
     return { queued: mq.pending.length, inflight: mq.inflightPublishes, ...mq.stats }
 }

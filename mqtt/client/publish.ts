@@ -37,7 +37,10 @@ export function mqttPublish(mq: Mqtt | null, msg: Uint8Array | string | null, si
     return publish(mq, msg, size, qos, waitFlags, false, topic, args)
 }
 
-/** As mqttPublish, with the RETAIN flag: the broker keeps the message for future subscribers. */
+/**
+    As mqttPublish, with the RETAIN flag: the broker keeps the message for future subscribers.
+    @example yield* mqttPublishRetained(mq, 'online', 0, MQTT_QOS_1, MQTT_WAIT_ACK, 'devices/%s/status', id)
+ */
 export function mqttPublishRetained(mq: Mqtt | null, msg: Uint8Array | string | null, size: number, qos: number, waitFlags: number,
     topic: string | null, ...args: unknown[]): Waitable<number> {
     return publish(mq, msg, size, qos, waitFlags, true, topic, args)
@@ -213,6 +216,7 @@ function* throttled(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Ui
 /**
     Send a PINGREQ. As in C it does not wait, unless waitFlags includes MQTT_WAIT_ACK (then it waits for the
     PINGRESP). R_ERR_BAD_ARGS for null; the sticky error; R_ERR_CANT_WRITE without a socket.
+    @example const rc = yield* mqttPing(mq, MQTT_WAIT_ACK)   // 0 once PINGRESP arrives
  */
 export function mqttPing(mq: Mqtt | null, waitFlags = 0): Waitable<number> {
     if (!(mq instanceof Mqtt)) {

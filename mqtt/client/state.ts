@@ -69,6 +69,7 @@ const textDecoder = new TextDecoder()
 /**
     A received message. `data` is a view of the received bytes (it stays valid, but copy it to hold it long);
     `text` decodes it as UTF-8.
+    @example mqttSubscribe(mq, (rp: MqttRecv) => rInfo('app', '%s: %s (qos %d)', rp.topic, rp.text, rp.qos), 1, MQTT_WAIT_ACK, 'cmd/#')
  */
 export class MqttRecv {
     constructor(
@@ -97,7 +98,10 @@ export class MqttRecv {
 export type MqttResp = MqttRecv
 export const MqttResp = MqttRecv
 
-/** A local subscription: filter, handler and the wait flags it was made with. */
+/**
+    A local subscription: filter, handler and the wait flags it was made with.
+    @example for (const t of mq.topics) rDebug('mqtt', 'subscribed to %s', t.topic)
+ */
 export class MqttTopic {
     entry: TopicEntry<MqttTopic> | null = null
     granted = -1
@@ -150,7 +154,10 @@ export class OutMsg {
     }
 }
 
-/** The MQTT client instance (C's struct Mqtt). */
+/**
+    The MQTT client instance (C's struct Mqtt).
+    @example const mq: Mqtt = mqttAlloc('dev-1', onEvent)!
+ */
 export class Mqtt {
     /* Fields with C's names */
     error = 0

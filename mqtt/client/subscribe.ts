@@ -133,6 +133,7 @@ function removeLocal(mq: Mqtt, filter: string): void {
 /**
     Unsubscribe (the topic is literal, not a format): the local subscriptions with this exact filter are
     removed; an UNSUBSCRIBE goes to the broker unless a master subscription covers the filter.
+    @example yield* mqttUnsubscribe(mq, 'myDevice/unsub', MQTT_WAIT_NONE)
  */
 export function mqttUnsubscribe(mq: Mqtt | null, topic: string, waitFlags: number): Waitable<number> {
     if (!(mq instanceof Mqtt) || typeof topic !== 'string') {
@@ -149,7 +150,10 @@ export function mqttUnsubscribe(mq: Mqtt | null, topic: string, waitFlags: numbe
     return brokerUnsubscribe(mq, topic, waitFlags)
 }
 
-/** Unsubscribe a master subscription (and local subscriptions with the same filter) at the broker. */
+/**
+    Unsubscribe a master subscription (and local subscriptions with the same filter) at the broker.
+    @example yield* mqttUnsubscribeMaster(mq, 'ioto/device/dev-1/#', MQTT_WAIT_ACK)
+ */
 export function mqttUnsubscribeMaster(mq: Mqtt | null, topic: string, waitFlags: number): Waitable<number> {
     if (!(mq instanceof Mqtt) || typeof topic !== 'string') {
         return done(R_ERR_BAD_ARGS)

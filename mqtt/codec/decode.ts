@@ -22,6 +22,10 @@ const NAMES = ['Reserved', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 
 /* Read position inside the packet being parsed (module state: no tuple per field) */
 let cursor = 0
 
+/**
+    Incremental decoder: push chunks of any size, get complete packets; only a partial tail is kept.
+    @example const d = new MqttDecoder(64 * 1024); d.push(chunk, p => { if (p.type === 3) handle(p.topic, p.payload) })
+ */
 export class MqttDecoder {
     /** Largest packet accepted, in bytes including the fixed header. */
     maxPacketSize: number
@@ -168,6 +172,7 @@ function checkFirstByte(b: number): void {
 /**
     Parse one whole packet occupying [start, end) of buf (the fixed header included). Payload fields are
     views into buf.
+    @example const p = parse(bytes, 0, bytes.length)
  */
 export function parse(buf: Uint8Array, start: number, end: number): Packet {
     const b = buf[start]

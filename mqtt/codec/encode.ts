@@ -75,7 +75,10 @@ function binaryLength(b: Uint8Array, what: string): number {
 const topicCache = new Map<string, Uint8Array>()
 const TOPIC_CACHE_MAX = 1024
 
-/** The encoded (length-prefixed) bytes of a PUBLISH topic name; throws when the name is invalid. */
+/**
+    The encoded (length-prefixed) bytes of a PUBLISH topic name; throws when the name is invalid.
+    @example const topic = encodeTopic('devices/d1/temp'); writer.publish(topic, payload, 1, false, false, id)
+ */
 export function encodeTopic(topic: string): Uint8Array {
     let bytes = topicCache.get(topic)
     if (bytes === undefined) {
@@ -103,7 +106,10 @@ function remaining(n: number): number {
     return n
 }
 
-/** Size of a PUBLISH's bytes; validates its fields. */
+/**
+    Size of a PUBLISH's bytes; validates its fields.
+    @example const buf = new Uint8Array(publishSize(topic, payload, 1, false, 7))
+ */
 export function publishSize(topicBytes: Uint8Array, payload: Uint8Array, qos: number, dup: boolean, id: number): number {
     checkQos(qos, '[MQTT-3.3.1-4]')
     if (qos > 0) {
@@ -118,7 +124,10 @@ export function publishSize(topicBytes: Uint8Array, payload: Uint8Array, qos: nu
     return 1 + varintSize(rem) + rem
 }
 
-/** Write a PUBLISH at pos (size from publishSize); returns the new position. */
+/**
+    Write a PUBLISH at pos (size from publishSize); returns the new position.
+    @example writePublish(buf, 0, encodeTopic('a/b'), payload, 1, false, false, 7)
+ */
 export function writePublish(buf: Uint8Array, pos: number, topicBytes: Uint8Array, payload: Uint8Array, qos: number,
     retain: boolean, dup: boolean, id: number): number {
     buf[pos++] = PUBLISH_HEADER[qos][dup ? 1 : 0][retain ? 1 : 0]
@@ -133,7 +142,10 @@ export function writePublish(buf: Uint8Array, pos: number, topicBytes: Uint8Arra
     return pos + payload.length
 }
 
-/** Encode one PUBLISH into its own buffer (kept for retransmission). */
+/**
+    Encode one PUBLISH into its own buffer (kept for retransmission).
+    @example const bytes = encodePublish('devices/d1/temp', payload, 1, false, false, 7)
+ */
 export function encodePublish(topic: string, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number): Uint8Array {
     const topicBytes = encodeTopic(topic)
     const buf = allocBytes(publishSize(topicBytes, payload, qos, dup, id))
@@ -141,12 +153,18 @@ export function encodePublish(topic: string, payload: Uint8Array, qos: number, r
     return buf
 }
 
-/** Set or clear DUP in an encoded PUBLISH (for resends) [MQTT-3.3.1-1]. */
+/**
+    Set or clear DUP in an encoded PUBLISH (for resends) [MQTT-3.3.1-1].
+    @example setDup(msg.bytes, true)   // before a resend
+ */
 export function setDup(bytes: Uint8Array, dup: boolean): void {
     bytes[0] = dup ? bytes[0] | 0x08 : bytes[0] & ~0x08
 }
 
-/** Measure a packet: its total size, after validating it. */
+/**
+    Measure a packet: its total size, after validating it.
+    @example const buf = new Uint8Array(packetSize(p)); writePacket(buf, 0, p, buf.length)
+ */
 export function packetSize(p: Packet): number {
     let rem: number
     switch (p.type) {
@@ -268,7 +286,10 @@ function writeBinary(buf: Uint8Array, pos: number, b: Uint8Array): number {
     return pos + b.length
 }
 
-/** Write a measured packet at pos; returns the new position. */
+/**
+    Write a measured packet at pos; returns the new position.
+    @example const end = writePacket(buf, pos, { type: 4, id: 7 }, 4)
+ */
 export function writePacket(buf: Uint8Array, pos: number, p: Packet, size: number): number {
     if (p.type === 3) {
         return writePublish(buf, pos, encodeTopic(p.topic), p.payload, p.qos, p.retain, p.dup, p.id)

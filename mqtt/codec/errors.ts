@@ -6,6 +6,10 @@ export type MqttCodecErrorCode =
     | 'MQTT_BAD_STRING' | 'MQTT_BAD_ID' | 'MQTT_BAD_TOPIC' | 'MQTT_BAD_FILTER' | 'MQTT_EMPTY' | 'MQTT_BAD_CONNECT'
     | 'MQTT_BAD_CONNACK' | 'MQTT_BAD_SUBACK' | 'MQTT_BAD_PACKET' | 'MQTT_BAD_ARGS'
 
+/**
+    A codec error: `code` is stable (MQTT_BAD_FLAGS, MQTT_TOO_LARGE, ...), the message names the rule broken.
+    @example try { decoder.push(chunk, onPacket) } catch (e) { if (e instanceof MqttCodecError) rError('mqtt', '%s: %s', e.code, e.message) }
+ */
 export class MqttCodecError extends Error {
     override name = 'MqttCodecError'
 

@@ -32,7 +32,10 @@ export function decodeTopicName(buf: Uint8Array, start: number, end: number): st
     return high ? decodeUtf8(buf, start, end) : asciiString(buf, start, end)
 }
 
-/** Decode bytes [start, end) as an MQTT UTF-8 string, or throw MQTT_BAD_UTF8. */
+/**
+    Decode bytes [start, end) as an MQTT UTF-8 string, or throw MQTT_BAD_UTF8.
+    @example const text = decodeUtf8(buf, 2, 2 + len)
+ */
 export function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
     let i = start
     for (; i < end; i++) {
@@ -59,7 +62,10 @@ export function decodeUtf8(buf: Uint8Array, start: number, end: number): string 
     }
 }
 
-/** UTF-8 byte length of s; -1 when s cannot be an MQTT string (lone surrogate or U+0000). */
+/**
+    UTF-8 byte length of s; -1 when s cannot be an MQTT string (lone surrogate or U+0000).
+    @example if (utf8Length(topic) > 65535) throw new Error('topic too long')
+ */
 export function utf8Length(s: string): number {
     let n = s.length
     for (let i = 0; i < s.length; i++) {

@@ -10,6 +10,7 @@ const EMPTY = new Uint8Array(0)
 /**
     Many packets into one write buffer. Bytes handed out by take() are never overwritten: later packets go after
     them in the same slab, or into a new slab.
+    @example const w = new PacketWriter(); w.write({ type: 12 }); w.publish(topic, payload, 0, false, false, 0); sock.write(w.take()!)
  */
 export class PacketWriter {
     private slab: Uint8Array = EMPTY
