@@ -31,20 +31,13 @@ function expire(watch: Watch): void {
     @example const rc = yield* rDeadline(mqttPublish(mq, msg, 0, MQTT_QOS_1, MQTT_WAIT_ACK, 'dev/t'), rGetTicks() + 5000)
  */
 export function* rDeadline<T>(w: Waitable<T>, deadline: number): Fiber<T | number> {
+    if (deadline <= 0) {
+        return yield* w
+    }
     const it = w[Symbol.iterator]()
     let r = it.next()
     if (r.done) {
         return r.value
-    }
-    if (deadline <= 0) {
-        /* No limit: plain delegation of what is left */
-        for (;;) {
-            const resumed = yield r.value
-            r = it.next(resumed)
-            if (r.done) {
-                return r.value
-            }
-        }
     }
     const fiber = currentFiber()
     if (fiber === null) {
@@ -57,7 +50,6 @@ export function* rDeadline<T>(w: Waitable<T>, deadline: number): Fiber<T | numbe
         for (;;) {
             const resumed = yield r.value
             if (resumed === EXPIRED) {
-                watch.inside = false
                 it.return?.(undefined)
                 return R_ERR_TIMEOUT
             }

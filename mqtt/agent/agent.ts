@@ -1,31 +1,21 @@
 /*
     The connection agent: Ioto's automatic connection (the app gets `agent.mqtt`, like ioto->mqtt) with Mongoose
-    OS's reconnect and backup server. One supervisor fiber owns the whole lifecycle: connect, hold the
-    configured subscriptions, wait for the link to drop (or probe the primary while on the backup), back off,
-    fail over, reconnect. Publishes made while disconnected queue in order and are sent after the resends.
+    OS's reconnect and backup server. This module is the app's side (start, control, counters, stop); the
+    supervisor fiber that owns the connection lifecycle is in supervisor.ts. Publishes made while disconnected
+    queue in order and are sent after the resends.
  */
-import { R_ERR_CANT_CONNECT } from '../../runtime/errors.js'
-import { startTimer, stopTimer, type TimerEvent } from '../../runtime/events.js'
-import { rError, rInfo } from '../../runtime/log.js'
-import { allocFiber, schedule, type Fiber, type RFiber, type Waitable } from '../../runtime/scheduler.js'
-import { rGetTicks } from '../../runtime/time.js'
-import { rSignal } from '../../runtime/watch.js'
+import { stopTimer } from '../../runtime/events.js'
+import { rInfo } from '../../runtime/log.js'
+import { allocFiber, schedule, type Fiber, type RFiber } from '../../runtime/scheduler.js'
 import { Wait } from '../../runtime/waitable.js'
-import { rAllocSocket, rCloseSocket, rGetSocketError } from '../../socket/control.js'
-import { rConnectSocket } from '../../socket/connect.js'
-import { rSetSocketCerts, rSetSocketCiphers, rSetSocketVerify, rSetTlsAlpn } from '../../socket/tls.js'
 import type { RSocket } from '../../socket/rsocket.js'
-import {
-    mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttGetStats, mqttSetInflight, mqttSetQueue,
-} from '../client/connect.js'
+import { mqttAlloc, mqttFree, mqttGetStats, mqttSetInflight, mqttSetQueue } from '../client/connect.js'
 import { mqttPublish } from '../client/publish.js'
-import { MQTT_EVENT_DISCONNECT, MQTT_EVENT_TIMEOUT, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type Mqtt } from '../client/state.js'
-import { mqttSubscribeMaster } from '../client/subscribe.js'
-import { MQTT_CONNECT_CLEAN_SESSION } from '../constants.js'
-import { Backoff } from './backoff.js'
-import { parseConfig, type AgentConfig, type ServerConfig } from './config.js'
-import { attemptSettings, applySettings, type BeforeConnect } from './identity.js'
+import { MQTT_WAIT_NONE, type Mqtt } from '../client/state.js'
+import { parseConfig, type AgentConfig } from './config.js'
+import { runHook, type BeforeConnect } from './identity.js'
 import { FileStore } from './store.js'
+import { drop, onEvent, supervise, type Wake, type WakeWait } from './supervisor.js'
 
 export type AgentHook = (agent: Agent) => Generator<unknown, unknown, unknown> | unknown
 
@@ -42,13 +32,6 @@ export interface AgentHooks {
         @example ioAgent(config, { *beforeConnect(agent, server) { server.pass = yield* fetchToken() } })
      */
     beforeConnect?: BeforeConnect<Agent>
-}
-
-/** Why the supervisor woke */
-type Wake = 'down' | 'kick' | 'timer' | 'demand' | 'stop'
-
-class WakeWait extends Wait<Wake> {
-    timer: TimerEvent | null = null
 }
 
 export interface AgentAttempt {
@@ -158,189 +141,6 @@ function restore(agent: Agent): void {
     }
 }
 
-function onEvent(agent: Agent, event: number): void {
-    if (event === MQTT_EVENT_DISCONNECT) {
-        agent.signal('down')
-    } else if (event === MQTT_EVENT_TIMEOUT) {
-        /* Idle: let the link go; the next publish brings it back */
-        agent.idle = true
-        drop(agent)
-    }
-}
-
-/** Wait for a wake-up: the link going down, ioConnect, a publish while idle, stop, or `ms` (0: no timer). */
-function wakeUp(agent: Agent, ms: number): Waitable<Wake> {
-    const w = new WakeWait()
-    agent.wake = w
-    if (ms > 0) {
-        w.timer = startTimer(fire, w, ms, true)
-    }
-    return w
-}
-
-function fire(w: WakeWait): void {
-    w.timer = null
-    w.settle('timer')
-}
-
-function* supervise(agent: Agent): Fiber<void> {
-    const servers = agent.config.servers
-    let backoff = new Backoff(servers[0].reconnectMin, servers[0].reconnectMax)
-    let streak = ''
-    while (!agent.stopping) {
-        while (agent.paused) {
-            if ((yield* wakeUp(agent, 0)) === 'stop') {
-                agent.stopped.settle(undefined)
-                return
-            }
-        }
-        if (agent.idle) {
-            const why = yield* wakeUp(agent, 0)
-            if (why === 'stop') break
-            agent.idle = false
-        }
-        const server = servers[agent.server]
-        const rc = yield* attempt(agent, server)
-        if (rc === 0) {
-            streak = ''
-            const since = rGetTicks()
-            const why = yield* online(agent)
-            if (why === 'stop' || agent.stopping) break
-            if (rGetTicks() - since >= agent.config.stableTime) {
-                backoff.reset()
-            }
-            if (agent.server === 0 && why === 'kick') {
-                /* Failing back to the primary: go at once */
-                continue
-            }
-        } else {
-            const reason = agent.attempts[agent.attempts.length - 1].error
-            if (reason !== streak) {
-                /* Say why once per streak, not on every attempt */
-                rError('mqtt', 'Cannot connect to %s: %s', agent.serverName, reason)
-                streak = reason
-            }
-        }
-        let { wait, failover } = backoff.next(servers.length > 1)
-        if (failover && servers.length > 1) {
-            agent.server = (agent.server + 1) % servers.length
-            const next = servers[agent.server]
-            backoff = new Backoff(next.reconnectMin, next.reconnectMax)
-            rInfo('mqtt', 'Failing over to %s', agent.serverName)
-            wait = backoff.next().wait
-        }
-        const why = yield* wakeUp(agent, wait)
-        if (why === 'stop') break
-    }
-    agent.stopped.settle(undefined)
-}
-
-function record(agent: Agent, began: number, server: ServerConfig, rc: number, error: string): number {
-    agent.attempts.push({ began, at: rGetTicks(), server: `${server.host}:${server.port}`, rc, error })
-    if (agent.attempts.length > 100) {
-        agent.attempts.shift()
-    }
-    return rc
-}
-
-function* attempt(agent: Agent, configured: ServerConfig): Fiber<number> {
-    const mq = agent.mqtt
-    const began = rGetTicks()
-    const server = yield* attemptSettings(agent, agent.hooks.beforeConnect, configured)
-    if (typeof server === 'string') {
-        return record(agent, began, configured, R_ERR_CANT_CONNECT, server)
-    }
-    const bad = applySettings(mq, server)
-    if (bad !== null) {
-        return record(agent, began, server, R_ERR_CANT_CONNECT, bad)
-    }
-    const sock = rAllocSocket()
-    if (server.tls) {
-        rSetSocketCerts(sock, server.tls.ca, server.tls.key, server.tls.cert, null)
-        rSetSocketVerify(sock, server.tls.verify, server.tls.verify)
-        if (server.tls.alpn) rSetTlsAlpn(sock, server.tls.alpn)
-        if (server.tls.ciphers) rSetSocketCiphers(sock, server.tls.ciphers)
-    }
-    let rc = yield* rConnectSocket(sock, server.host, server.port, rGetTicks() + agent.config.connectTimeout)
-    if (rc !== 0) {
-        rCloseSocket(sock)
-        return record(agent, began, server, rc, rGetSocketError(sock) ?? 'connect failed')
-    }
-    rc = yield* mqttConnect(mq, sock, server.cleanSession ? MQTT_CONNECT_CLEAN_SESSION : 0, MQTT_WAIT_ACK)
-    if (rc !== 0) {
-        rCloseSocket(sock)
-        /* A refused login backs off like any failure (no hot loop); the reason is CONNACK's */
-        return record(agent, began, server, rc, mqttGetError(mq) || 'MQTT connect failed')
-    }
-    if (agent.stopping) {
-        drop(agent)
-        return R_ERR_CANT_CONNECT
-    }
-    agent.sock = sock
-    record(agent, began, server, 0, '')
-    return 0
-}
-
-/** Connected: hold the subscriptions, tell the app, stay until the link drops. */
-function* online(agent: Agent): Fiber<Wake> {
-    const mq = agent.mqtt
-    agent.connected = true
-    if (agent.everConnected) {
-        agent.reconnects++
-    }
-    agent.everConnected = true
-    rInfo('mqtt', 'Connected to mqtt://%s', agent.serverName)
-    for (const s of agent.config.subscriptions) {
-        if (!mq.masterTopics.includes(s.topic)) {
-            yield* mqttSubscribeMaster(mq, s.qos, MQTT_WAIT_NONE, '%s', s.topic)
-        }
-    }
-    rSignal('mqtt:connected')
-    if (!agent.started && agent.hooks.ioStart) {
-        agent.started = true
-        schedule(allocFiber('ioStart', agent.hooks.ioStart, agent), undefined)
-    }
-    let why: Wake
-    for (;;) {
-        const probing = agent.server > 0 && agent.config.failback > 0
-        why = yield* wakeUp(agent, probing ? agent.config.failback : 0)
-        if (why !== 'timer') {
-            break
-        }
-        if (yield* primaryUp(agent)) {
-            rInfo('mqtt', 'The primary server is back: leaving %s', agent.serverName)
-            agent.server = 0
-            drop(agent)
-            why = 'kick'
-            break
-        }
-    }
-    agent.connected = false
-    if (agent.sock !== null) {
-        rCloseSocket(agent.sock)
-        agent.sock = null
-    }
-    rSignal('mqtt:disconnected')
-    return why
-}
-
-/* A TCP (or TLS) connect to the primary: can it be reached again? */
-function* primaryUp(agent: Agent): Fiber<boolean> {
-    const primary = agent.config.servers[0]
-    const probe = rAllocSocket()
-    const rc = yield* rConnectSocket(probe, primary.host, primary.port, rGetTicks() + agent.config.connectTimeout)
-    rCloseSocket(probe)
-    return rc === 0
-}
-
-/** End the current link (DISCONNECT, then close); the agent reconnects unless stopping. */
-function drop(agent: Agent): void {
-    mqttDisconnect(agent.mqtt)
-    if (agent.sock !== null) {
-        rCloseSocket(agent.sock)
-    }
-}
-
 /**
     Connect now: cut the current backoff wait short (Ioto's ioConnect; Mongoose's mgos_mqtt_global_connect).
     @example rWatch('net:up', () => ioConnect(agent), null)
@@ -404,10 +204,7 @@ export function* ioAgentStop(agent: Agent): Fiber<void> {
         return
     }
     if (agent.hooks.ioStop) {
-        const r = agent.hooks.ioStop(agent) as any
-        if (r !== null && typeof r === 'object' && typeof r.next === 'function') {
-            yield* r as Generator<unknown, unknown, unknown>
-        }
+        yield* runHook(agent.hooks.ioStop(agent))
     }
     agent.stopping = true
     if (agent.connected) {

@@ -12,6 +12,14 @@ import type { ServerConfig } from './config.js'
 /** Runs before every connection attempt with this attempt's copy of the server's settings. */
 export type BeforeConnect<A> = (agent: A, server: ServerConfig) => Generator<unknown, unknown, unknown> | unknown
 
+/** An app hook's result: a generator (the hook may block) is run to its end; anything else is the result. */
+export function* runHook(r: unknown): Fiber<unknown> {
+    if (r !== null && typeof r === 'object' && typeof (r as Generator).next === 'function' && typeof (r as Generator)[Symbol.iterator] === 'function') {
+        return yield* r as Generator<unknown, unknown, unknown>
+    }
+    return r
+}
+
 /**
     This attempt's settings: the configured ones, or a copy the hook has adjusted. A string is why the attempt
     is abandoned (the hook returned a negative code or threw, or left a client id the client cannot send).
@@ -22,10 +30,7 @@ export function* attemptSettings<A>(agent: A, hook: BeforeConnect<A> | undefined
     }
     const server: ServerConfig = { ...configured, tls: configured.tls && { ...configured.tls } }
     try {
-        let r = hook(agent, server) as any
-        if (r !== null && typeof r === 'object' && typeof r.next === 'function' && typeof r[Symbol.iterator] === 'function') {
-            r = yield* r as Generator<unknown, unknown, unknown>
-        }
+        const r = yield* runHook(hook(agent, server))
         if (typeof r === 'number' && r < 0) {
             return `beforeConnect abandoned the attempt (${r})`
         }
