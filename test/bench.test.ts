@@ -5,22 +5,29 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/* Run a benchmark script to its end (killed after limitMs) and collect its exit code and stdout */
+/*
+    Run a benchmark script to its end (killed after limitMs) and collect its exit code and stdout; stderr (the
+    progress lines and any error) is appended to stdout when the run fails, so a failure says why.
+ */
 function runScript(script: string, args: string[], limitMs: number): Promise<{ code: number | null, stdout: string }> {
     return new Promise(resolve => {
         const path = fileURLToPath(new URL(`../bench/${script}`, import.meta.url))
-        const child = spawn(process.execPath, ['--expose-gc', path, ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
+        const child = spawn(process.execPath, ['--expose-gc', path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
         let stdout = ''
+        let stderr = ''
         child.stdout.on('data', d => { stdout += d })
+        child.stderr.on('data', d => { stderr += d })
+        const started = Date.now()
         const timer = setTimeout(() => child.kill('SIGKILL'), limitMs)
         child.on('exit', code => {
             clearTimeout(timer)
-            resolve({ code, stdout })
+            resolve({ code, stdout: code === 0 ? stdout : `${stdout}\n--- stderr (exit ${code} after ${Date.now() - started} ms):\n${stderr.slice(-4000)}` })
         })
     })
 }
 
-test('the throughput harness runs end to end with tiny counts and writes its table, JSON and chart', async t => {
+/* One benchmark at a time: run together they only load each other (and slow the harness past its bound) */
+test.serial('the throughput harness runs end to end with tiny counts and writes its table, JSON and chart', async t => {
     const out = mkdtempSync(join(tmpdir(), 'fiber-mqtt-bench-')) + '/'
     try {
         const { code, stdout } = await runScript('mqtt.js', ['--quick', '--rounds', '1', '--out', out], 100_000)
@@ -44,14 +51,14 @@ test('the throughput harness runs end to end with tiny counts and writes its tab
     }
 })
 
-test('npm run size reports the minified and gzipped size of runtime + socket + mqtt', async t => {
+test.serial('npm run size reports the minified and gzipped size of runtime + socket + mqtt', async t => {
     const { stdout: out } = await runScript('size.js', [], 60_000)
     const m = /runtime \+ socket \+ mqtt: ([\d.]+) KB minified\+gzipped/.exec(out)
     t.truthy(m, out)
     t.true(Number(m![1]) > 1 && Number(m![1]) < 100)
 })
 
-test('the fibers benchmark runs with tiny counts and prints every figure with the run-queue floor', async t => {
+test.serial('the fibers benchmark runs with tiny counts and prints every figure with the run-queue floor', async t => {
     const { code, stdout } = await runScript('fibers.js', ['--pings', '2000', '--spawns', '500', '--sleepers', '50', '--parked', '500'], 60_000)
     t.is(code, 0, stdout)
     for (const figure of ['ping-pong', 'spawn+finish', 'sleeps of 1 ms', 'heap bytes each', 'run-queue floor', 'setTimeout promises']) {
@@ -60,13 +67,13 @@ test('the fibers benchmark runs with tiny counts and prints every figure with th
     t.regex(stdout, /ping-pong: fibers [\d.]+x async\/await \(target >= 2x\); the run-queue floor [\d.]+x/)
 })
 
-test('the socket benchmark runs with tiny counts and prints both ratios', async t => {
+test.serial('the socket benchmark runs with tiny counts and prints both ratios', async t => {
     const { code, stdout } = await runScript('socket.js', ['--rounds', '3', '--mib', '1', '--pings', '100'], 60_000)
     t.is(code, 0, stdout)
     t.regex(stdout, /throughput \d+% of node:net \(target >= 90%\), round trips \d+% \(target >= 80%\)/)
 })
 
-test('the codec benchmark runs with tiny counts against mqtt-packet', async t => {
+test.serial('the codec benchmark runs with tiny counts against mqtt-packet', async t => {
     const { code, stdout } = await runScript('codec.js', ['--rounds', '3', '--count', '500'], 60_000)
     t.is(code, 0, stdout)
     t.true(stdout.includes('mqtt-packet'))
