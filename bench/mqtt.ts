@@ -83,6 +83,14 @@ async function main(): Promise<void> {
     const broker = await startBroker()
     const counter = await Counter.start(broker.port)
     const brokerLabel = broker.kind
+    /* Stopped from outside (Ctrl-C, a test's time limit): take the peers and the broker down too */
+    const stopPeers = (): void => {
+        counter.stop()
+        sink.stop()
+        void broker.stop().finally(() => process.exit(130))
+    }
+    process.once('SIGINT', stopPeers)
+    process.once('SIGTERM', stopPeers)
     try {
         /* Round 0 warms every contender up on every figure at a fifth of the counts; it is not recorded */
         for (let round = 0; round <= ROUNDS; round++) {
@@ -131,7 +139,8 @@ async function runFigure(f: Figure, c: Contender, sinkPort: number, brokerPort: 
         const cpuBefore = processCpuMs(brokerPid)
         const cpu = process.cpuUsage()
         const start = performance.now()
-        const arrived = counter.expect(count, 120_000)
+        /* QoS 0 through a broker may lose messages: wait a bounded time, then report the figure as incomplete */
+        const arrived = counter.expect(count, quick ? 15_000 : 120_000)
         await c.publish({ port: brokerPort, count, qos: 0, size: 16, inflight: 1000, topic: 'bench/through' })
         const { complete } = await arrived
         const ms = performance.now() - start

@@ -18,9 +18,15 @@ function runScript(script: string, args: string[], limitMs: number): Promise<{ c
         child.stdout.on('data', d => { stdout += d })
         child.stderr.on('data', d => { stderr += d })
         const started = Date.now()
-        const timer = setTimeout(() => child.kill('SIGKILL'), limitMs)
+        /* At the limit SIGTERM (the harness then stops its broker and peers), SIGKILL if that does not end it */
+        let killer: NodeJS.Timeout | undefined
+        const timer = setTimeout(() => {
+            child.kill('SIGTERM')
+            killer = setTimeout(() => child.kill('SIGKILL'), 5000)
+        }, limitMs)
         child.on('exit', code => {
             clearTimeout(timer)
+            clearTimeout(killer)
             resolve({ code, stdout: code === 0 ? stdout : `${stdout}\n--- stderr (exit ${code} after ${Date.now() - started} ms):\n${stderr.slice(-4000)}` })
         })
     })
