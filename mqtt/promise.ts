@@ -9,7 +9,7 @@ import { Done } from '../runtime/waitable.js'
 import { rConnectSocket } from '../socket/connect.js'
 import { rReadSocket, rWriteSocket } from '../socket/io.js'
 import type { RSocket } from '../socket/rsocket.js'
-import { mqttConnect, mqttFree } from './client/connect.js'
+import { mqttConnect, mqttFree, mqttGetError } from './client/connect.js'
 import { mqttPing, mqttPublish, mqttPublishRetained } from './client/publish.js'
 import { mqttRequest } from './client/request.js'
 import { MQTT_WAIT_ACK, type Mqtt, type MqttRecv } from './client/state.js'
@@ -99,6 +99,9 @@ export function mqttFreeAsync(mq: Mqtt): Promise<void> {
     return settle(mqttFree(mq))
 }
 
+/** The default message handler: async functions are welcome (a rejection is logged, never unhandled). */
+export { mqttOnMessage } from './client/dispatch.js'
+
 /**
     Iterate over the messages of a subscription (made now, with MQTT_WAIT_ACK). Leaving the loop unsubscribes.
     Messages that arrive faster than the loop takes them wait in order.
@@ -122,15 +125,20 @@ export function mqttMessages(mq: Mqtt, filter: string, qos = 0): AsyncIterableIt
         }
     }, qos, MQTT_WAIT_ACK, '%s', filter).then(rc => {
         if (rc !== 0) {
-            failure = new Error(`Subscribe to "${filter}" failed: ${mq.errorMsg || rc}`)
+            failure = new Error(`Subscribe to "${filter}" failed: ${mqttGetError(mq) || rc}`)
             waiting?.({ done: true, value: undefined })
         }
+    }, (err: unknown) => {
+        failure = err instanceof Error ? err : new Error(String(err))
+        waiting?.({ done: true, value: undefined })
     })
     const finish = async (): Promise<IteratorResult<MqttRecv>> => {
         if (!ended) {
             ended = true
             await subscribed
-            await mqttUnsubscribeAsync(mq, filter, MQTT_WAIT_ACK)
+            if (failure === null) {
+                await mqttUnsubscribeAsync(mq, filter, MQTT_WAIT_ACK)
+            }
         }
         return { done: true, value: undefined }
     }

@@ -3,7 +3,7 @@
     that is re-armed for the earliest entry. Entries that something waits on keep the process alive; internal
     housekeeping timers do not.
  */
-import { rError } from './log.js'
+import { isBody, rCallback, rSpawnCallback } from './callback.js'
 import { allocFiber, currentFiber, F_NEW, F_PARKED, Parking, RFiber, schedule, type Waitable } from './scheduler.js'
 import { TimerHeap, type HeapEntry } from './heap.js'
 import { MAXTIME, rGetTicks } from './time.js'
@@ -234,10 +234,9 @@ function dispatch(e: TimerEvent): void {
     }
     const proc = e.proc!
     if (e.flags & (R_EVENT_FAST | E_CALLBACK)) {
-        try {
-            proc(e.data)
-        } catch (err) {
-            rError('event', 'Event callback failed: %s', err instanceof Error ? (err.stack ?? err.message) : String(err))
+        const r = rCallback('event', 'Event callback', proc, e.data)
+        if (isBody(r)) {
+            rSpawnCallback('event', r)
         }
     } else {
         schedule(allocFiber('event', proc, e.data), undefined)

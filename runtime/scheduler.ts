@@ -254,7 +254,7 @@ function step(f: RFiber): void {
         }
     } catch (err) {
         current = null
-        rError('fiber', 'Fiber "%s" failed: %s', f.name, err instanceof Error ? (err.stack ?? err.message) : String(err))
+        fiberFailed(f.name, err)
         finish(f, err)
         return
     }
@@ -266,7 +266,8 @@ function step(f: RFiber): void {
     }
 }
 
-/* First step: call the proc; a generator becomes the fiber's body, anything else is its result */
+/* First step: call the proc; a generator becomes the fiber's body, anything else is its result (a promise's
+   rejection is logged as the fiber's failure, never left unhandled) */
 function start(f: RFiber, fn: RFiberProc): IteratorResult<unknown, unknown> {
     const data = f.value
     f.value = undefined
@@ -275,7 +276,15 @@ function start(f: RFiber, fn: RFiberProc): IteratorResult<unknown, unknown> {
         f.gen = r as Generator<unknown, unknown, unknown>
         return f.gen.next()
     }
+    if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
+        const name = f.name
+        ;(r as PromiseLike<unknown>).then(undefined, (err: unknown) => fiberFailed(name, err))
+    }
     return iterResult(r)
+}
+
+function fiberFailed(name: string, err: unknown): void {
+    rError('fiber', 'Fiber "%s" failed: %s', name, err instanceof Error ? (err.stack ?? err.message) : String(err))
 }
 
 /* A yield that is not a runtime suspension: a bare `yield value` parks like rYieldFiber(value) */

@@ -1,8 +1,12 @@
 /*
     sfmt: the runtime's printf. The subset of Ioto's R printf: flags "-+ #0,'", width and "*", ".precision"
     and ".*", length modifiers h hh l ll L z j t (accepted and ignored), conversions c d i u x X o s e f g E G p %.
-    Always formats, even with no arguments, so a literal "%" behaves as in C.
+    Always formats, even with no arguments, so a literal "%" behaves as in C. Width and precision are bounded by
+    SFMT_MAX_WIDTH (a format is code: a runaway number must not build a string of millions of characters).
  */
+
+/** Largest width or precision honoured; larger ones are clamped to it. */
+export const SFMT_MAX_WIDTH = 4096
 
 const pointers = new WeakMap<object, number>()
 let nextPointer = 0x1000
@@ -59,9 +63,10 @@ export function sfmtv(fmt: string, args: readonly unknown[]): string {
             i++
         } else {
             while (i < len && fmt.charCodeAt(i) >= 48 && fmt.charCodeAt(i) <= 57) {
-                width = width * 10 + fmt.charCodeAt(i++) - 48
+                width = Math.min(width * 10 + fmt.charCodeAt(i++) - 48, SFMT_MAX_WIDTH)
             }
         }
+        width = Math.min(width, SFMT_MAX_WIDTH)
         let precision = -1
         if (fmt[i] === '.') {
             i++
@@ -74,9 +79,10 @@ export function sfmtv(fmt: string, args: readonly unknown[]): string {
                 i++
             } else {
                 while (i < len && fmt.charCodeAt(i) >= 48 && fmt.charCodeAt(i) <= 57) {
-                    precision = precision * 10 + fmt.charCodeAt(i++) - 48
+                    precision = Math.min(precision * 10 + fmt.charCodeAt(i++) - 48, SFMT_MAX_WIDTH)
                 }
             }
+            precision = Math.min(precision, SFMT_MAX_WIDTH)
         }
         let wide = false
         while (i < len && 'hlLzjtq'.includes(fmt[i])) {

@@ -2,6 +2,7 @@
     Watches and signals: named events. rSignal runs each watcher on a fiber of its own; rSignalSync calls them
     inline, in order.
  */
+import { isBody, rCallback, rRunResult, type CallbackBody } from './callback.js'
 import { allocFiber, schedule, type Waitable } from './scheduler.js'
 import { done } from './waitable.js'
 
@@ -76,22 +77,23 @@ export function rSignalSync(name: string, arg: unknown = null): Waitable<void> {
     }
     const pending = list.slice()
     for (let i = 0; i < pending.length; i++) {
-        const w = pending[i]
-        const r = w.proc(w.data, arg) as any
-        if (r !== null && typeof r === 'object' && typeof r.next === 'function') {
-            return runRest(r, pending.slice(i + 1), arg)
+        const r = callWatcher(name, pending[i], arg)
+        if (isBody(r)) {
+            return runRest(name, r, pending.slice(i + 1), arg)
         }
     }
     return done(undefined)
 }
 
-function* runRest(first: Generator<unknown, unknown, unknown>, rest: Watcher[], arg: unknown): Generator<unknown, void, unknown> {
+/* A watcher called inline: a throw or rejection is logged and the next watcher runs */
+function callWatcher(name: string, w: Watcher, arg: unknown): unknown {
+    return rCallback('watch', `Watcher of "${name}"`, w.proc, w.data, arg)
+}
+
+function* runRest(name: string, first: CallbackBody, rest: Watcher[], arg: unknown): Generator<unknown, void, unknown> {
     yield* first
     for (const w of rest) {
-        const r = w.proc(w.data, arg) as any
-        if (r !== null && typeof r === 'object' && typeof r.next === 'function') {
-            yield* r as Generator<unknown, unknown, unknown>
-        }
+        yield* rRunResult(callWatcher(name, w, arg))
     }
 }
 

@@ -143,6 +143,8 @@ export class RSocket {
     rxOffset = 0
     rxBytes = 0
     paused = false
+    /** Reading held by the receiver (its handlers are busy): the stream stays paused until released */
+    held = false
 
     private written: ((err?: Error | null) => void) | null = null
 
@@ -223,7 +225,14 @@ function received(sp: RSocket, chunk: Buffer): void {
     sp.activity = rGetTicks()
     const receiver = sp.receiver
     if (receiver !== null) {
-        receiver.onData(chunk)
+        try {
+            receiver.onData(chunk)
+        } catch (err) {
+            /* A receiver's fault ends this connection with an error; it never reaches Node */
+            setSocketError(sp, 'Receiver failed: %s', err instanceof Error ? err.message : String(err))
+            sp.handle?.destroy()
+            failed(sp, new Error(sp.error!))
+        }
         return
     }
     sp.rx.push(chunk)
@@ -260,6 +269,19 @@ export function copyOut(sp: RSocket, buf: Uint8Array, size: number): number {
     return n
 }
 
+/** Hold or release reading for the receiver (TCP back-pressure while its handlers are busy). */
+export function holdReceiver(sp: RSocket, hold: boolean): void {
+    if (sp.held === hold) {
+        return
+    }
+    sp.held = hold
+    if (hold) {
+        sp.handle?.pause()
+    } else if (!sp.paused) {
+        sp.handle?.resume()
+    }
+}
+
 /** Hand everything buffered so far to a new receiver, then route future chunks to it. */
 export function setReceiver(sp: RSocket, receiver: SocketReceiver | null): void {
     sp.receiver = receiver
@@ -277,7 +299,9 @@ export function setReceiver(sp: RSocket, receiver: SocketReceiver | null): void 
     }
     if (sp.paused) {
         sp.paused = false
-        sp.handle?.resume()
+        if (!sp.held) {
+            sp.handle?.resume()
+        }
     }
     if (sp.flags & R_SOCKET_EOF) {
         receiver.onEnd(R_ERR_CANT_READ, sp.error ?? 'Connection closed')

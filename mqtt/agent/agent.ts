@@ -4,16 +4,19 @@
     supervisor fiber that owns the connection lifecycle is in supervisor.ts. Publishes made while disconnected
     queue in order and are sent after the resends.
  */
+import { rCallback, rRunResult } from '../../runtime/callback.js'
 import { stopTimer } from '../../runtime/events.js'
 import { rInfo } from '../../runtime/log.js'
+import { rCancelFiber } from '../../runtime/fiber.js'
 import { allocFiber, schedule, type Fiber, type RFiber } from '../../runtime/scheduler.js'
 import { Wait } from '../../runtime/waitable.js'
 import type { RSocket } from '../../socket/rsocket.js'
 import { mqttAlloc, mqttFree, mqttGetStats, mqttSetInflight, mqttSetQueue } from '../client/connect.js'
 import { mqttPublish } from '../client/publish.js'
-import { MQTT_WAIT_NONE, type Mqtt } from '../client/state.js'
+import { mqttOnMessage } from '../client/dispatch.js'
+import { MQTT_WAIT_NONE, type Mqtt, type MqttCallback } from '../client/state.js'
 import { parseConfig, type AgentConfig } from './config.js'
-import { runHook, type BeforeConnect } from './identity.js'
+import type { BeforeConnect } from './identity.js'
 import { FileStore } from './store.js'
 import { drop, onEvent, supervise, type Wake, type WakeWait } from './supervisor.js'
 
@@ -32,6 +35,12 @@ export interface AgentHooks {
         @example ioAgent(config, { *beforeConnect(agent, server) { server.pass = yield* fetchToken() } })
      */
     beforeConnect?: BeforeConnect<Agent>
+    /**
+        The default message handler (mqttOnMessage): messages that no subscription with a callback takes, such
+        as those a resumed session delivers before the app subscribes again. Without it they are held.
+        @example ioAgent(config, { onMessage: (rp) => rInfo('app', '%s: %s', rp.topic, rp.text) })
+     */
+    onMessage?: MqttCallback
 }
 
 export interface AgentAttempt {
@@ -83,6 +92,9 @@ export class Agent {
         mqttSetQueue(mq, config.queue.maxMessages, config.queue.maxBytes, config.queue.overflow)
         mqttSetInflight(mq, config.maxInflight)
         mq.onQueued = () => this.signal('demand')
+        if (hooks.onMessage) {
+            mqttOnMessage(mq, hooks.onMessage)
+        }
     }
 
     /** "host:port" of the server in use */
@@ -204,13 +216,20 @@ export function* ioAgentStop(agent: Agent): Fiber<void> {
         return
     }
     if (agent.hooks.ioStop) {
-        yield* runHook(agent.hooks.ioStop(agent))
+        yield* rRunResult(rCallback('agent', 'ioStop', agent.hooks.ioStop, agent))
     }
     agent.stopping = true
+    /* Parked (online, backing off, paused) the supervisor has a wake; without one it is inside an attempt */
+    const attempting = agent.wake === null
     if (agent.connected) {
         drop(agent)
     }
     agent.signal('stop')
+    if (attempting && agent.fiber !== null && rCancelFiber(agent.fiber) === 0) {
+        /* The supervisor is inside an attempt (its hook, the connect, the CONNACK): cancelled, it closes its socket */
+        agent.connected = false
+        agent.stopped.settle(undefined)
+    }
     yield* agent.stopped
     yield* mqttFree(agent.mqtt)
     agent.store?.close()

@@ -3,6 +3,7 @@
     credentials and will), adjusted by the app's beforeConnect hook when there is one (a fresh token, a rotated
     certificate), then handed to the client.
  */
+import { rInvoke, rRunResult } from '../../runtime/callback.js'
 import type { Fiber } from '../../runtime/scheduler.js'
 import { utf8Length } from '../codec/utf8.js'
 import { mqttGetError, mqttSetCredentials, mqttSetKeepAlive, mqttSetTimeout, mqttSetWill } from '../client/connect.js'
@@ -12,13 +13,6 @@ import type { ServerConfig } from './config.js'
 /** Runs before every connection attempt with this attempt's copy of the server's settings. */
 export type BeforeConnect<A> = (agent: A, server: ServerConfig) => Generator<unknown, unknown, unknown> | unknown
 
-/** An app hook's result: a generator (the hook may block) is run to its end; anything else is the result. */
-export function* runHook(r: unknown): Fiber<unknown> {
-    if (r !== null && typeof r === 'object' && typeof (r as Generator).next === 'function' && typeof (r as Generator)[Symbol.iterator] === 'function') {
-        return yield* r as Generator<unknown, unknown, unknown>
-    }
-    return r
-}
 
 /**
     This attempt's settings: the configured ones, or a copy the hook has adjusted. A string is why the attempt
@@ -30,7 +24,7 @@ export function* attemptSettings<A>(agent: A, hook: BeforeConnect<A> | undefined
     }
     const server: ServerConfig = { ...configured, tls: configured.tls && { ...configured.tls } }
     try {
-        const r = yield* runHook(hook(agent, server))
+        const r = yield* rRunResult(rInvoke(hook, agent, server))
         if (typeof r === 'number' && r < 0) {
             return `beforeConnect abandoned the attempt (${r})`
         }

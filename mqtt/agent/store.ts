@@ -1,97 +1,93 @@
 /*
     The durable outbound store: QoS 1/2 messages published while offline or not yet acknowledged survive a
-    process restart. An append-only file of records, written before the publish call returns:
-        'A' seq:u32 flags:u8 (qos | retain << 2) topicLength:u16 payloadLength:u32 topic payload
-        'D' seq:u32
-    A torn record at the end (the process died mid-write) is ignored. On open the live records are kept and the
-    file is compacted (rewritten and renamed into place); it is compacted again when dead records dominate.
+    process restart. An append-only file of framed, checksummed records (store-format.ts), each written before
+    the publish call returns. On open, a damaged stretch is skipped, logged with its offset and counted, and
+    every good record after it is recovered (the damaged file is kept beside the store as `<path>.damaged`);
+    a record torn by a crash at the end is dropped. The live records are then compacted: written to a new file,
+    flushed and renamed over the old one, so a crash while compacting leaves the old file whole. Compaction runs
+    again when dead records dominate.
+
+    A write that fails or is cut short (disk full, file-size limit, I/O error) is undone (the file is truncated
+    back to its last whole record) and fails the publish with R_ERR_CANT_WRITE, naming the path and the cause:
+    nothing is reported stored that is not. With `fsync`, every record is flushed to the disk before the
+    publish returns (survives a power cut); without, records are in the OS's cache (survive a crash of the
+    process, not of the machine).
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
-import { rError } from '../../runtime/log.js'
+import { closeSync, copyFileSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs'
+import { R_ERR_CANT_OPEN, R_ERR_CANT_WRITE } from '../../runtime/errors.js'
+import { rError, rInfo } from '../../runtime/log.js'
 import type { OutMsg, Outbox } from '../client/state.js'
+import { addRecord, deleteRecord, scanStore, type Damage, type StoredMessage } from './store-format.js'
 
-export interface StoredMessage {
-    seq: number
-    qos: number
-    retain: boolean
-    topic: string
-    payload: Uint8Array
-}
+export { readStore, scanStore, type Damage, type StoredMessage } from './store-format.js'
 
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 const COMPACT_BYTES = 1024 * 1024
 
-function record(m: StoredMessage): Buffer {
-    const topic = encoder.encode(m.topic)
-    const b = Buffer.allocUnsafe(12 + topic.length + m.payload.length)
-    b[0] = 0x41
-    b.writeUInt32BE(m.seq, 1)
-    b[5] = m.qos | (m.retain ? 4 : 0)
-    b.writeUInt16BE(topic.length, 6)
-    b.writeUInt32BE(m.payload.length, 8)
-    b.set(topic, 12)
-    b.set(m.payload, 12 + topic.length)
-    return b
+/**
+    A store that cannot be opened: `code` is R_ERR_CANT_OPEN, the message names the path and the cause.
+    @example try { new FileStore(path) } catch (e) { if (e instanceof StoreError) rError('app', '%s', e.message) }
+ */
+export class StoreError extends Error {
+    override name = 'StoreError'
+
+    constructor(readonly code: number, message: string) {
+        super(message)
+    }
 }
 
-/**
-    Parse a store file: the live messages in publish order (a torn tail is ignored).
-    @example const unsent = readStore(readFileSync('outbox.log'))
- */
-export function readStore(bytes: Uint8Array): StoredMessage[] {
-    const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
-    const live = new Map<number, StoredMessage>()
-    let pos = 0
-    while (pos < b.length) {
-        const op = b[pos]
-        if (op === 0x44 && pos + 5 <= b.length) {
-            live.delete(b.readUInt32BE(pos + 1))
-            pos += 5
-        } else if (op === 0x41 && pos + 12 <= b.length) {
-            const topicLength = b.readUInt16BE(pos + 6)
-            const payloadLength = b.readUInt32BE(pos + 8)
-            const end = pos + 12 + topicLength + payloadLength
-            if (end > b.length) {
-                break
-            }
-            const seq = b.readUInt32BE(pos + 1)
-            live.set(seq, {
-                seq, qos: b[pos + 5] & 3, retain: (b[pos + 5] & 4) !== 0,
-                topic: decoder.decode(b.subarray(pos + 12, pos + 12 + topicLength)),
-                payload: new Uint8Array(b.subarray(pos + 12 + topicLength, end)),
-            })
-            pos = end
-        } else {
-            break
-        }
-    }
-    return [...live.values()].sort((a, b2) => a.seq - b2.seq)
+function cause(err: unknown): string {
+    return err instanceof Error ? err.message : String(err)
 }
 
 /**
     The durable outbound store: an append-only file of QoS 1/2 messages, compacted on open and as dead records grow.
+    Throws StoreError when the file cannot be read or written.
     @example const store = new FileStore('/var/lib/dev-1/outbox.log'); for (const m of store.restored) resend(m)
  */
 export class FileStore implements Outbox {
-    private fd: number
+    private fd = -1
     private seq = 0
     private live = new Map<number, StoredMessage>()
     private fileBytes = 0
     private deletes: Buffer[] = []
     private flushQueued = false
+    /** Stretches of the file found damaged when it was opened (torn tails included) */
+    readonly damage: Damage[] = []
+    /** The last write error ("" when none) */
+    lastError = ''
     /** Set while restored messages are published again: they keep their records */
     replaying: StoredMessage | null = null
 
     /** Open (creating) the store; the messages it held are in `restored`, oldest first. */
     constructor(readonly path: string, private readonly fsync = false) {
-        const restored = existsSync(path) ? readStore(readFileSync(path)) : []
+        let restored: StoredMessage[] = []
+        try {
+            if (existsSync(path)) {
+                if (statSync(path).isDirectory()) {
+                    throw new Error('it is a directory')
+                }
+                const scan = scanStore(readFileSync(path))
+                restored = scan.messages
+                this.damage = scan.damage
+            }
+        } catch (err) {
+            throw new StoreError(R_ERR_CANT_OPEN, `Cannot read the outbound store ${path}: ${cause(err)}`)
+        }
+        for (const d of this.damage) {
+            rError('mqtt', 'Outbound store %s: %s of %d bytes at offset %d skipped', path, d.tail ? 'torn record' : 'damaged data', d.length, d.offset)
+        }
+        if (this.damage.some(d => !d.tail)) {
+            this.keepDamaged()
+        }
         for (const m of restored) {
             this.live.set(m.seq, m)
             this.seq = Math.max(this.seq, m.seq)
         }
-        this.fd = -1
-        this.compact()
+        try {
+            this.compact()
+        } catch (err) {
+            throw new StoreError(R_ERR_CANT_OPEN, `Cannot write the outbound store ${path}: ${cause(err)}`)
+        }
     }
 
     /** The messages that were waiting when the store was opened, oldest first. */
@@ -103,27 +99,30 @@ export class FileStore implements Outbox {
         return this.live.size
     }
 
-    added(msg: OutMsg): void {
+    /** Store a message before it is sent: 0, or R_ERR_CANT_WRITE (the message is not stored; lastError says why). */
+    added(msg: OutMsg): number {
         if (this.replaying !== null) {
             msg.storeSeq = this.replaying.seq
-            return
+            return 0
         }
-        const m: StoredMessage = { seq: ++this.seq, qos: msg.qos, retain: msg.retain, topic: msg.topic, payload: msg.payload! }
+        const m: StoredMessage = { seq: this.seq + 1, qos: msg.qos, retain: msg.retain, topic: msg.topic, payload: msg.payload! }
+        if (!this.write(addRecord(m))) {
+            return R_ERR_CANT_WRITE
+        }
+        this.seq = m.seq
         msg.storeSeq = m.seq
         this.live.set(m.seq, { ...m, payload: m.payload.slice() })
-        this.write(record(m))
+        return 0
     }
 
+    /** The message is done (acknowledged or dropped): its deletion is written with the next batch. */
     removed(msg: OutMsg): void {
         if (!this.live.delete(msg.storeSeq)) {
             return
         }
-        const d = Buffer.allocUnsafe(5)
-        d[0] = 0x44
-        d.writeUInt32BE(msg.storeSeq, 1)
-        msg.storeSeq = 0
         /* Deletions are batched: a lost one only means a resend after a crash */
-        this.deletes.push(d)
+        this.deletes.push(deleteRecord(msg.storeSeq))
+        msg.storeSeq = 0
         if (!this.flushQueued) {
             this.flushQueued = true
             queueMicrotask(() => this.flushDeletes())
@@ -141,39 +140,79 @@ export class FileStore implements Outbox {
     private flushDeletes(): void {
         this.flushQueued = false
         if (this.deletes.length > 0 && this.fd >= 0) {
-            this.write(Buffer.concat(this.deletes))
+            if (!this.write(Buffer.concat(this.deletes))) {
+                rError('mqtt', '%s: those messages may be sent again after a restart', this.lastError)
+            }
             this.deletes = []
         }
         if (this.fileBytes > COMPACT_BYTES && this.live.size * 4 < this.fileBytes / 64) {
-            this.compact()
+            try {
+                this.compact()
+            } catch (err) {
+                rError('mqtt', 'Cannot compact the outbound store %s: %s (it goes on growing)', this.path, cause(err))
+            }
         }
     }
 
-    private write(b: Buffer): void {
+    /* Append whole records, or nothing: a failed or short write is truncated away and reported */
+    private write(b: Buffer): boolean {
         if (this.fd < 0) {
-            return
+            this.lastError = `The outbound store ${this.path} is closed`
+            return false
         }
+        let done = 0
         try {
-            writeSync(this.fd, b)
+            while (done < b.length) {
+                const n = writeSync(this.fd, b, done, b.length - done)
+                if (n <= 0) {
+                    throw new Error('nothing written')
+                }
+                done += n
+            }
             if (this.fsync) {
                 fsyncSync(this.fd)
             }
-            this.fileBytes += b.length
         } catch (err) {
-            rError('mqtt', 'Cannot write the outbound store %s: %s', this.path, (err as Error).message)
+            this.lastError = `Cannot write the outbound store ${this.path}: ${cause(err)}${done > 0 ? ` (after ${done} of ${b.length} bytes)` : ''}`
+            if (done > 0) {
+                try {
+                    ftruncateSync(this.fd, this.fileBytes)
+                } catch {
+                    /* the checksum finds the torn record when the store is next opened */
+                }
+            }
+            return false
+        }
+        this.fileBytes += b.length
+        return true
+    }
+
+    /* Keep the damaged file for inspection before compaction replaces it */
+    private keepDamaged(): void {
+        try {
+            copyFileSync(this.path, `${this.path}.damaged`)
+            rInfo('mqtt', 'The damaged outbound store is kept as %s.damaged', this.path)
+        } catch (err) {
+            rError('mqtt', 'Cannot keep a copy of the damaged store %s: %s', this.path, cause(err))
         }
     }
 
-    /* Rewrite the live records into a new file and rename it into place */
+    /* Rewrite the live records into a new file, flush it and rename it into place */
     private compact(): void {
         const tmp = `${this.path}.tmp`
-        const parts = [...this.live.values()].map(record)
+        const parts = [...this.live.values()].map(addRecord)
         const fd = openSync(tmp, 'w')
-        for (const p of parts) {
-            writeSync(fd, p)
+        try {
+            for (const p of parts) {
+                let off = 0
+                while (off < p.length) {
+                    off += writeSync(fd, p, off, p.length - off)
+                }
+            }
+            fsyncSync(fd)
+        } finally {
+            closeSync(fd)
         }
-        fsyncSync(fd)
-        closeSync(fd)
         renameSync(tmp, this.path)
         if (this.fd >= 0) {
             closeSync(this.fd)

@@ -92,6 +92,7 @@ export function* supervise(agent: Agent): Fiber<void> {
                 streak = reason
             }
         }
+        if (agent.stopping) break
         let { wait, failover } = backoff.next(servers.length > 1)
         if (failover && servers.length > 1) {
             agent.server = (agent.server + 1) % servers.length
@@ -132,24 +133,35 @@ function* attempt(agent: Agent, configured: ServerConfig): Fiber<number> {
         if (server.tls.alpn) rSetTlsAlpn(sock, server.tls.alpn)
         if (server.tls.ciphers) rSetSocketCiphers(sock, server.tls.ciphers)
     }
-    let rc = yield* rConnectSocket(sock, server.host, server.port, rGetTicks() + agent.config.connectTimeout)
-    if (rc !== 0) {
-        rCloseSocket(sock)
-        return record(agent, began, server, rc, rGetSocketError(sock) ?? 'connect failed')
+    /* connect_timeout bounds the whole attempt: TCP, TLS and the CONNACK */
+    const deadline = rGetTicks() + agent.config.connectTimeout
+    /* The socket is the agent's once connected; on any other way out (a failure, or ioAgentStop cancelling this
+       fiber) it is closed here */
+    let kept = false
+    try {
+        let rc = yield* rConnectSocket(sock, server.host, server.port, deadline)
+        if (rc !== 0) {
+            return record(agent, began, server, rc, rGetSocketError(sock) ?? 'connect failed')
+        }
+        mq.connectTimeout = Math.max(1, deadline - rGetTicks())
+        rc = yield* mqttConnect(mq, sock, server.cleanSession ? MQTT_CONNECT_CLEAN_SESSION : 0, MQTT_WAIT_ACK)
+        if (rc !== 0) {
+            /* A refused login backs off like any failure (no hot loop); the reason is CONNACK's */
+            return record(agent, began, server, rc, mqttGetError(mq) || 'MQTT connect failed')
+        }
+        if (agent.stopping) {
+            mqttDisconnect(mq)
+            return R_ERR_CANT_CONNECT
+        }
+        agent.sock = sock
+        kept = true
+        record(agent, began, server, 0, '')
+        return 0
+    } finally {
+        if (!kept) {
+            rCloseSocket(sock)
+        }
     }
-    rc = yield* mqttConnect(mq, sock, server.cleanSession ? MQTT_CONNECT_CLEAN_SESSION : 0, MQTT_WAIT_ACK)
-    if (rc !== 0) {
-        rCloseSocket(sock)
-        /* A refused login backs off like any failure (no hot loop); the reason is CONNACK's */
-        return record(agent, began, server, rc, mqttGetError(mq) || 'MQTT connect failed')
-    }
-    if (agent.stopping) {
-        drop(agent)
-        return R_ERR_CANT_CONNECT
-    }
-    agent.sock = sock
-    record(agent, began, server, 0, '')
-    return 0
 }
 
 /** Connected: hold the subscriptions, tell the app, stay until the link drops. */

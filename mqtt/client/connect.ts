@@ -255,8 +255,8 @@ export function mqttSetCredentials(mq: Mqtt | null, username: string | null, pas
  */
 export function mqttSetMessageSize(mq: Mqtt | null, size: number): void {
     if (mq instanceof Mqtt && size > 0) {
-        mq.maxMessage = Math.min(size, MQTT_MAX_MESSAGE_SIZE)
-        mq.decoder.maxPacketSize = mq.maxMessage + 5
+        mq.maxMessage = mq.maxInbound = Math.floor(Math.min(size, MQTT_MAX_MESSAGE_SIZE))
+        mq.decoder.maxPacketSize = mq.maxInbound + 5
     }
 }
 
@@ -287,23 +287,35 @@ export function mqttSetWill(mq: Mqtt | null, topic: string | null, msg: Uint8Arr
 }
 
 /**
-    Keep-alive in ticks (sent to the broker in seconds); 0 or less means MQTT_KEEP_ALIVE (20 min).
+    Keep-alive in ticks (sent to the broker in seconds); 0 or less means MQTT_KEEP_ALIVE (20 min). Returns 0, or
+    R_ERR_BAD_ARGS for a value that is not a number (NaN): nothing is changed (C's call returns nothing).
     @example mqttSetKeepAlive(mq, 60 * TPS)
  */
-export function mqttSetKeepAlive(mq: Mqtt | null, keepAlive: number): void {
-    if (mq instanceof Mqtt) {
-        mq.keepAlive = keepAlive <= 0 ? MQTT_KEEP_ALIVE : keepAlive >= MAXINT64 ? keepAlive / 2 : keepAlive
+export function mqttSetKeepAlive(mq: Mqtt | null, keepAlive: number): number {
+    if (!(mq instanceof Mqtt)) {
+        return R_ERR_BAD_ARGS
     }
+    if (typeof keepAlive !== 'number' || Number.isNaN(keepAlive)) {
+        return setMsg(mq, R_ERR_BAD_ARGS, `Bad keep-alive ${String(keepAlive)}: a number of ticks is needed`)
+    }
+    mq.keepAlive = keepAlive <= 0 ? MQTT_KEEP_ALIVE : keepAlive >= MAXINT64 ? MAXINT64 / 2 : keepAlive
+    return 0
 }
 
 /**
-    Idle timeout in ticks (raises MQTT_EVENT_TIMEOUT): negative means MQTT_TIMEOUT, 0 means never.
+    Idle timeout in ticks (raises MQTT_EVENT_TIMEOUT): negative means MQTT_TIMEOUT, 0 means never. Returns 0, or
+    R_ERR_BAD_ARGS for a value that is not a number (NaN): nothing is changed.
     @example mqttSetTimeout(mq, 5 * 60 * TPS)   // MQTT_EVENT_TIMEOUT after five idle minutes
  */
-export function mqttSetTimeout(mq: Mqtt | null, timeout: number): void {
-    if (mq instanceof Mqtt) {
-        mq.timeout = timeout < 0 ? MQTT_TIMEOUT : timeout === 0 ? MAXINT64 / 10 : timeout >= MAXINT64 ? timeout / 10 : timeout
+export function mqttSetTimeout(mq: Mqtt | null, timeout: number): number {
+    if (!(mq instanceof Mqtt)) {
+        return R_ERR_BAD_ARGS
     }
+    if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
+        return setMsg(mq, R_ERR_BAD_ARGS, `Bad timeout ${String(timeout)}: a number of ticks is needed`)
+    }
+    mq.timeout = timeout < 0 ? MQTT_TIMEOUT : timeout === 0 ? MAXINT64 / 10 : timeout >= MAXINT64 ? MAXINT64 / 10 : timeout
+    return 0
 }
 
 /**
@@ -311,7 +323,7 @@ export function mqttSetTimeout(mq: Mqtt | null, timeout: number): void {
     @example mqttSetInflight(mq, 1000)
  */
 export function mqttSetInflight(mq: Mqtt | null, max: number): void {
-    if (mq instanceof Mqtt && max >= 1) {
+    if (mq instanceof Mqtt && max >= 1 && max !== Infinity) {
         mq.maxInflight = Math.min(65535, Math.floor(max))
         pump(mq)
     }
@@ -325,7 +337,7 @@ export function mqttSetInflight(mq: Mqtt | null, max: number): void {
     @example mqttSetQueue(mq, 1000, 1 << 20, 'drop-oldest')
  */
 export function mqttSetQueue(mq: Mqtt | null, maxMessages: number, maxBytes: number, policy: QueuePolicy = 'wait'): number {
-    if (!(mq instanceof Mqtt) || !(maxMessages >= 1) || !(maxBytes >= 1) || !['wait', 'reject', 'drop-oldest', 'drop-newest'].includes(policy)) {
+    if (!(mq instanceof Mqtt) || !(maxMessages >= 1) || !(maxBytes >= 1) || !Number.isFinite(maxMessages + maxBytes) || !['wait', 'reject', 'drop-oldest', 'drop-newest'].includes(policy)) {
         return R_ERR_BAD_ARGS
     }
     mq.maxQueue = maxMessages
@@ -366,6 +378,20 @@ export function mqttCheckQueue(mq: Mqtt | null): boolean {
     Counters and current levels of the client.
     @example const { queued, inflight, acknowledged } = mqttGetStats(mq)
  */
-export function mqttGetStats(mq: Mqtt): { queued: number, inflight: number, published: number, acknowledged: number, dropped: number, resent: number, received: number } {
-    return { queued: mq.pending.length, inflight: mq.inflightPublishes, ...mq.stats }
+export function mqttGetStats(mq: Mqtt | null): MqttStats {
+    return mq instanceof Mqtt ? { queued: mq.pending.length, inflight: mq.inflightPublishes, ...mq.stats } :
+        { queued: 0, inflight: 0, published: 0, acknowledged: 0, dropped: 0, resent: 0, received: 0, held: 0, unrouted: 0 }
+}
+
+/** What mqttGetStats returns: current levels and counters (see Mqtt.stats); all 0 for a null client. */
+export interface MqttStats {
+    queued: number
+    inflight: number
+    published: number
+    acknowledged: number
+    dropped: number
+    resent: number
+    received: number
+    held: number
+    unrouted: number
 }

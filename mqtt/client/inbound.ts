@@ -4,11 +4,10 @@
     an unknown id, is a protocol violation: the connection ends with an error naming it.
  */
 import {
-    R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_WONT_FIT,
+    R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ERR_BAD_STATE, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_MEMORY, R_ERR_WONT_FIT,
 } from '../../runtime/errors.js'
 import { stopTimer } from '../../runtime/events.js'
 import { rError, rTrace } from '../../runtime/log.js'
-import { allocFiber, schedule } from '../../runtime/scheduler.js'
 import { rGetTicks } from '../../runtime/time.js'
 import { CONNACK_REASONS, PACKET_NAMES } from '../constants.js'
 import { MqttCodecError } from '../codec/errors.js'
@@ -16,7 +15,8 @@ import type { ConnackPacket, Packet, PublishPacket, SubackPacket } from '../code
 import { filterCovers } from '../topic.js'
 import { startKeepAlive } from './keepalive.js'
 import { fatal, notify, setError } from './link.js'
-import { MQTT_EVENT_CONNECTED, MqttRecv, OUT_PUBLISH, OUT_PUBREL, OUT_SUB, OUT_UNSUB, type Mqtt, type MqttTopic } from './state.js'
+import { deliver } from './dispatch.js'
+import { MQTT_EVENT_CONNECTED, OUT_PUBLISH, OUT_PUBREL, OUT_SUB, OUT_UNSUB, type Mqtt } from './state.js'
 import { complete, pump, release, restartSession, resendSession, sendControl } from './window.js'
 import { scheduleFlush, tracePacket, writeBytes } from './wire.js'
 
@@ -38,7 +38,8 @@ export function onChunk(mq: Mqtt, chunk: Buffer): void {
         if (err instanceof MqttCodecError) {
             fatal(mq, err.code === 'MQTT_TOO_LARGE' ? R_ERR_WONT_FIT : R_ERR_BAD_RESPONSE, `Protocol error from the broker: ${err.message}`)
         } else {
-            throw err
+            /* Not the broker's fault (out of memory, a bug): this connection ends with it, nothing escapes */
+            fatal(mq, err instanceof RangeError ? R_ERR_MEMORY : R_ERR_BAD_STATE, `Cannot process what the broker sent: ${err instanceof Error ? err.message : String(err)}`)
         }
     } finally {
         target = prior
@@ -194,8 +195,13 @@ function suback(mq: Mqtt, p: SubackPacket): void {
     }
     let rc = 0
     const filters = msg.filters!
+    if (p.granted.length !== filters.length) {
+        /* One return code per topic filter, in order [MQTT-3.8.4-5] [MQTT-3.9.3-1] */
+        fatal(mq, R_ERR_BAD_RESPONSE, `SUBACK with ${p.granted.length} return codes for ${filters.length} topic filters [MQTT-3.9.3-1]`)
+        return
+    }
     for (let i = 0; i < filters.length; i++) {
-        const code = p.granted[i] ?? 0x80
+        const code = p.granted[i]
         for (const t of mq.topics) {
             if (t.topic === filters[i]) {
                 t.granted = code
@@ -226,56 +232,4 @@ function receive(mq: Mqtt, p: PublishPacket): void {
         mq.inboundQos2.add(p.id)
     }
     deliver(mq, p)
-}
-
-/** Hand a message to the first matching subscription (Ioto's contract). */
-function deliver(mq: Mqtt, p: PublishPacket): void {
-    const sub = route(mq, p.topic)
-    if (sub === null || sub.callback === null) {
-        rTrace('mqtt', 'Ignoring message, not subscribed to %s', p.topic)
-        return
-    }
-    const rp = new MqttRecv(mq, p.topic, p.payload, p.payload.length, p.qos, p.retain, p.dup, p.id, sub)
-    try {
-        const r = sub.callback(rp) as any
-        if (r !== null && typeof r === 'object' && typeof r.next === 'function') {
-            mq.fiberCount++
-            schedule(allocFiber('incoming-mqtt', runCallback, [mq, r, sub]), undefined)
-        }
-    } catch (err) {
-        callbackFailed(sub, err)
-    }
-}
-
-const ROUTES_MAX = 1024
-
-/** The first matching subscription of a topic, from the route cache or the index. */
-function route(mq: Mqtt, topic: string): MqttTopic | null {
-    let routes = mq.routes
-    if (routes === null) {
-        routes = mq.routes = new Map()
-    }
-    let sub = routes.get(topic)
-    if (sub === undefined) {
-        sub = mq.index?.first(topic)?.value ?? null
-        if (routes.size >= ROUTES_MAX) {
-            routes.clear()
-        }
-        routes.set(topic, sub)
-    }
-    return sub
-}
-
-function* runCallback([mq, gen, sub]: [Mqtt, Generator<unknown, unknown, unknown>, MqttTopic]): Generator<unknown, void, unknown> {
-    try {
-        yield* gen
-    } catch (err) {
-        callbackFailed(sub, err)
-    } finally {
-        mq.fiberCount--
-    }
-}
-
-function callbackFailed(sub: MqttTopic, err: unknown): void {
-    rError('mqtt', 'Message callback for "%s" failed: %s', sub.topic, err instanceof Error ? (err.stack ?? err.message) : String(err))
 }

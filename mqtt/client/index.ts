@@ -7,6 +7,7 @@ export {
     MQTT_AWAITING_ACK, MQTT_COMPLETE, MQTT_INLINE_BUF_SIZE, MQTT_BUF_SIZE, MQTT_KEEP_ALIVE, MQTT_TIMEOUT,
     MQTT_MSG_TIMEOUT, MQTT_MAX_TOPIC_SIZE, MQTT_MAX_MESSAGE_SIZE, MQTT_MAX_CLIENT_ID_SIZE, MQTT_MAX_USERNAME_SIZE,
     MQTT_MAX_PASSWORD_SIZE, MQTT_MAX_INFLIGHT, MQTT_MAX_QUEUE, MQTT_MAX_QUEUE_BYTES, MQTT_CONNECT_TIMEOUT,
+    MQTT_MAX_INBOUND_SIZE, MQTT_MAX_HANDLERS, MQTT_MAX_HELD,
     type MqttCallback, type MqttEventProc, type QueuePolicy,
 } from './state.js'
 export {
@@ -14,6 +15,7 @@ export {
     mqttIsConnected, mqttSetCredentials, mqttSetMessageSize, mqttSetWill, mqttSetKeepAlive, mqttSetTimeout,
     mqttSetInflight, mqttSetQueue, mqttThrottle, mqttCheckQueue, mqttGetStats,
 } from './connect.js'
+export { mqttOnMessage, mqttSetDelivery } from './dispatch.js'
 export { mqttPublish, mqttPublishRetained, mqttPing } from './publish.js'
 export { mqttSubscribe, mqttSubscribeMaster, mqttUnsubscribe, mqttUnsubscribeMaster } from './subscribe.js'
 export { mqttRequest } from './request.js'

@@ -36,6 +36,10 @@ function check(mq: Mqtt): void {
     }
     const now = rGetTicks()
     const k = mq.keepAlive
+    if (mq.readHeld) {
+        /* Reading is paused for busy handlers: silence is ours, not the broker's */
+        mq.lastRecv = now
+    }
     if (mq.pingSent && mq.lastRecv > mq.pingSent) {
         mq.pingSent = 0
     }

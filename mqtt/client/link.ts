@@ -5,8 +5,8 @@
  */
 import { R_ERR_CANT_CONNECT, R_ERR_NOT_CONNECTED } from '../../runtime/errors.js'
 import { stopTimer } from '../../runtime/events.js'
-import { rError, rTrace } from '../../runtime/log.js'
-import { allocFiber, schedule } from '../../runtime/scheduler.js'
+import { isBody, rCallback, rSpawnCallback } from '../../runtime/callback.js'
+import { rTrace } from '../../runtime/log.js'
 import { R_STOPPING, rGetState } from '../../runtime/state.js'
 import { rDisconnectSocket } from '../../socket/control.js'
 import { MQTT_EVENT_DISCONNECT, type Mqtt } from './state.js'
@@ -60,12 +60,8 @@ export function notify(mq: Mqtt, event: number): void {
     if (proc === null) {
         return
     }
-    try {
-        const r = proc(mq, event) as any
-        if (r !== null && typeof r === 'object' && typeof r.next === 'function') {
-            schedule(allocFiber('mqtt-event', () => r, null), undefined)
-        }
-    } catch (err) {
-        rError('mqtt', 'Event proc failed on event %d: %s', event, err instanceof Error ? err.message : String(err))
+    const r = rCallback('mqtt', `Event proc on event ${event}`, proc, mq, event)
+    if (isBody(r)) {
+        rSpawnCallback('mqtt-event', r)
     }
 }

@@ -7,6 +7,7 @@
 import {
     R_ERR_BAD_ARGS, R_ERR_CANT_WRITE, R_ERR_NOT_CONNECTED, R_ERR_TOO_MANY, R_ERR_WONT_FIT,
 } from '../../runtime/errors.js'
+import { rCallback, rRunResult } from '../../runtime/callback.js'
 import { rSleep } from '../../runtime/events.js'
 import type { Fiber, Waitable } from '../../runtime/scheduler.js'
 import { sfmtv } from '../../runtime/sfmt.js'
@@ -62,7 +63,8 @@ function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number,
     if (mq.error !== 0 && !retain && !mq.queueOffline) {
         return done(mq.error)
     }
-    const topic = args.length > 0 || topicFmt.includes('%') ? sfmtv(topicFmt, args) : topicFmt
+    /* A topic without arguments is literal: "fmt/50%off" is that topic (C would format it) */
+    const topic = args.length > 0 ? sfmtv(topicFmt, args) : topicFmt
     let topicBytes: Uint8Array
     try {
         topicBytes = encodeTopic(topic)
@@ -75,7 +77,10 @@ function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number,
     if (qos !== 0 && qos !== 1 && qos !== 2) {
         return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad QoS ${qos}: must be 0, 1 or 2`))
     }
-    const payload = bytesOf(msg, size)
+    if (typeof size !== 'number' || Number.isNaN(size)) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad size ${String(size)}: a number of bytes, or 0 for the whole message`))
+    }
+    const payload = bytesOf(msg, Math.floor(size))
     if (payload === null) {
         return done(setMsg(mq, R_ERR_BAD_ARGS, `Size ${size} is larger than the message`))
     }
@@ -130,7 +135,9 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
         if (qos > 0 && windowOpen(mq)) {
             const w = waitFlags & (MQTT_WAIT_SENT | MQTT_WAIT_ACK) ? new MqttWait() : null
             const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload, w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT)
-            mq.outbox?.added(msg)
+            if (!stored(mq, msg)) {
+                return done(setMsg(mq, R_ERR_CANT_WRITE, mq.outbox!.lastError))
+            }
             if (sendPublish(mq, msg)) {
                 return w ?? done(0)
             }
@@ -157,8 +164,8 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
     }
     const w = waitFlags & (MQTT_WAIT_SENT | MQTT_WAIT_ACK) ? new MqttWait() : null
     const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload.slice(), w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT)
-    if (qos > 0) {
-        mq.outbox?.added(msg)
+    if (qos > 0 && !stored(mq, msg)) {
+        return done(setMsg(mq, R_ERR_CANT_WRITE, mq.outbox!.lastError))
     }
     enqueue(mq, msg)
     if (!mq.connected) {
@@ -168,6 +175,15 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
         return w
     }
     return queueFull(mq) && mq.queuePolicy === 'wait' ? roomWait(mq) : done(0)
+}
+
+/* Keep a QoS 1/2 message in the durable store first, if there is one: false (and nothing sent) when it cannot be */
+function stored(mq: Mqtt, msg: OutMsg): boolean {
+    if (mq.outbox === null || mq.outbox.added(msg) === 0) {
+        return true
+    }
+    mq.stats.published--
+    return false
 }
 
 /** Park the publisher until the queue or the socket has room. */
@@ -195,10 +211,7 @@ export function* attach(mq: Mqtt): Fiber<void> {
     if (proc === null) {
         return
     }
-    const r = proc(mq, MQTT_EVENT_ATTACH) as any
-    if (r !== null && typeof r === 'object' && typeof r.next === 'function') {
-        yield* r as Generator<unknown, unknown, unknown>
-    }
+    yield* rRunResult(rCallback('mqtt', 'Event proc on MQTT_EVENT_ATTACH', proc, mq, MQTT_EVENT_ATTACH))
 }
 
 /* Ioto's cloud throttle: sleep `throttle` ms before each publish (even with MQTT_WAIT_NONE), then let it decay */

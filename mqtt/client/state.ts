@@ -33,6 +33,12 @@ export const MQTT_TIMEOUT = MAXINT
 export const MQTT_MSG_TIMEOUT = 30 * TPS
 export const MQTT_MAX_TOPIC_SIZE = 128
 export const MQTT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
+/** Largest inbound packet by default (Ioto: 256 MiB); mqttSetMessageSize sets it with the outbound maximum. */
+export const MQTT_MAX_INBOUND_SIZE = 16 * 1024 * 1024
+/** Message callbacks that may block at once (generator or async) before reading pauses (TCP back-pressure). */
+export const MQTT_MAX_HANDLERS = 256
+/** Messages held for want of a subscription or default handler (beyond it the oldest is dropped, with a warning). */
+export const MQTT_MAX_HELD = 1000
 export const MQTT_MAX_CLIENT_ID_SIZE = 23
 export const MQTT_MAX_USERNAME_SIZE = 128
 export const MQTT_MAX_PASSWORD_SIZE = 128
@@ -52,11 +58,13 @@ export type QueuePolicy = 'wait' | 'reject' | 'drop-oldest' | 'drop-newest'
 /**
     Where QoS 1/2 messages are kept until acknowledged (the agent's durable store): told when a message is
     accepted and when it is done (acknowledged, or dropped by the queue policy). A message freed undelivered
-    stays in the store.
+    stays in the store. `added` returns 0, or a negative code when the message could not be stored (the
+    publish then fails with it, and `lastError` as its message).
  */
 export interface Outbox {
-    added(msg: OutMsg): void
+    added(msg: OutMsg): number
     removed(msg: OutMsg): void
+    readonly lastError: string
 }
 
 /** A message handler: plain functions run inline (as with MQTT_WAIT_FAST); generator functions on a fiber of their own. */
@@ -175,6 +183,8 @@ export class Mqtt {
     nextId = 1
     msgTimeout = MQTT_MSG_TIMEOUT
     maxMessage = MQTT_MAX_MESSAGE_SIZE
+    /** Largest inbound packet, in bytes */
+    maxInbound = MQTT_MAX_INBOUND_SIZE
     fiberCount = 0
     keepAlive = MQTT_KEEP_ALIVE
     timeout = MQTT_TIMEOUT
@@ -247,8 +257,22 @@ export class Mqtt {
     outbox: Outbox | null = null
     /** Told when a message is queued while disconnected (the agent connects on demand) */
     onQueued: ((mq: Mqtt) => void) | null = null
-    /** Counters: messages published, acknowledged, dropped by the queue policy, resent, received */
-    stats = { published: 0, acknowledged: 0, dropped: 0, resent: 0, received: 0 }
+    /** The default message handler (mqttOnMessage): messages no subscription with a callback matches */
+    onMessage: MqttCallback | null = null
+    /** Messages nobody could take yet, oldest first (made on first use) */
+    held: MqttRecv[] | null = null
+    maxHeld = MQTT_MAX_HELD
+    /** Callbacks running on fibers of their own (fiberCount) beyond which reading pauses */
+    maxHandlers = MQTT_MAX_HANDLERS
+    /** Received messages waiting for a handler slot (made when maxHandlers callbacks are busy) */
+    backlog: MqttRecv[] | null = null
+    /** Reading is paused because maxHandlers callbacks are busy */
+    readHeld = false
+    /** Held messages are being handed out: new ones queue behind them */
+    releasing = false
+    /** Counters: messages published, acknowledged, dropped by the queue policy, resent, received; received
+        messages held for a handler, and held ones dropped when the hold was full */
+    stats = { published: 0, acknowledged: 0, dropped: 0, resent: 0, received: 0, held: 0, unrouted: 0 }
 
     constructor(id: string, proc: MqttEventProc | null) {
         this.id = id

@@ -10,6 +10,7 @@ import { done } from '../../runtime/waitable.js'
 import { utf8Length } from '../codec/utf8.js'
 import { filterCovers, topicFilterProblem } from '../topic.js'
 import { TopicIndex } from '../topic-index.js'
+import { releaseHeld } from './dispatch.js'
 import { attach } from './publish.js'
 import {
     Mqtt, MQTT_MAX_TOPIC_SIZE, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttTopic, MqttWait, OUT_SUB, OUT_UNSUB, setMsg,
@@ -22,7 +23,8 @@ function formatFilter(mq: Mqtt, topic: unknown, args: unknown[]): string | numbe
     if (typeof topic !== 'string') {
         return setMsg(mq, R_ERR_BAD_ARGS, 'Missing topic filter')
     }
-    const filter = sfmtv(topic, args)
+    /* A filter without arguments is literal (C would format it) */
+    const filter = args.length > 0 ? sfmtv(topic, args) : topic
     const rc = checkFilter(mq, filter)
     return rc !== 0 ? rc : filter
 }
@@ -67,6 +69,7 @@ export function mqttSubscribe(mq: Mqtt | null, cb: MqttCallback | null, maxQos: 
         sub.entry = (mq.index ??= new TopicIndex()).add(filter, sub)
         mq.routes = null
         mq.topics.push(sub)
+        releaseHeld(mq)
         if (mq.masterTopics.some(m => filterCovers(m, filter))) {
             return done(0)
         }
@@ -110,6 +113,9 @@ export function mqttSubscribeMaster(mq: Mqtt | null, maxQos: number, waitFlags: 
     const filter = formatFilter(mq, topic, args)
     if (typeof filter === 'number') {
         return done(filter)
+    }
+    if (maxQos !== 0 && maxQos !== 1 && maxQos !== 2) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad QoS ${maxQos}: must be 0, 1 or 2`))
     }
     if (!mq.masterTopics.includes(filter)) {
         mq.masterTopics.push(filter)

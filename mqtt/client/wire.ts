@@ -3,7 +3,7 @@
     tick (a microtask), or at once when it grows past 64 KiB, so many messages cost one socket write.
  */
 import { rGetTicks } from '../../runtime/time.js'
-import { setReceiver } from '../../socket/rsocket.js'
+import { holdReceiver, setReceiver } from '../../socket/rsocket.js'
 import { socketSend } from '../../socket/io.js'
 import type { Packet } from '../codec/packets.js'
 import { MqttDecoder } from '../codec/decode.js'
@@ -111,8 +111,10 @@ export function attachLink(mq: Mqtt, sock: RSocket): void {
     mq.sock = sock
     mq.linkUp = true
     mq.decoder.reset()
-    mq.decoder.maxPacketSize = mq.maxMessage + 5
+    mq.decoder.maxPacketSize = mq.maxInbound + 5
     mq.lastRecv = mq.lastSend = mq.lastActivity = rGetTicks()
+    mq.readHeld = mq.backlog !== null
+    holdReceiver(sock, mq.readHeld)
     setReceiver(sock, mq.receiver)
 }
 
@@ -121,6 +123,8 @@ export function detachLink(mq: Mqtt): void {
     mq.linkUp = false
     if (mq.sock !== null && mq.sock.receiver === mq.receiver) {
         setReceiver(mq.sock, null)
+        holdReceiver(mq.sock, false)
     }
+    mq.readHeld = false
     mq.writer.take()
 }

@@ -1,8 +1,9 @@
 /*
     Incremental decoder: feed chunks of any size, get complete packets. Packets wholly inside a chunk are
     parsed in place (payloads are views into the chunk); only a packet split across chunks is assembled, into a
-    buffer of exactly its size, allocated once its length is known and refused before anything is buffered
-    when it exceeds the maximum. Every violation throws MqttCodecError naming the rule; after one the
+    buffer that grows as its bytes arrive (doubling, up to the packet's size): what a header claims is never
+    allocated up front, so memory follows what was received. A packet over the maximum is refused at its
+    header, before anything is buffered. Every violation throws MqttCodecError naming the rule; after one the
     decoder is spent and throws it again.
  */
 import { MQTT_MAX_REMAINING } from '../constants.js'
@@ -19,6 +20,9 @@ const FLAGS = [-1, 0, 0, 0, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, -1]
 const NAMES = ['Reserved', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE',
     'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'Reserved']
 
+/* First allocation for a packet split across chunks; it grows as the rest arrives */
+const ASSEMBLE_MIN = 16 * 1024
+
 /* Read position inside the packet being parsed (module state: no tuple per field) */
 let cursor = 0
 
@@ -31,6 +35,8 @@ export class MqttDecoder {
     maxPacketSize: number
     private partial: Uint8Array | null = null
     private filled = 0
+    /** Size of the packet being assembled in `partial` */
+    private total = 0
     private head: Uint8Array | null = null
     private headLen = 0
     private failure: MqttCodecError | null = null
@@ -88,22 +94,20 @@ export class MqttDecoder {
             if (total < 0) {
                 return
             }
-            this.partial = allocBytes(total)
-            this.partial.set(head.subarray(0, this.headLen))
-            this.filled = this.headLen
+            this.assemble(total, head.subarray(0, this.headLen))
             this.headLen = 0
         }
         if (this.partial !== null) {
-            const buf = this.partial
-            const take = Math.min(buf.length - this.filled, len - pos)
+            const take = Math.min(this.total - this.filled, len - pos)
+            const buf = this.room(this.filled + take)
             buf.set(chunk.subarray(pos, pos + take), this.filled)
             this.filled += take
             pos += take
-            if (this.filled < buf.length) {
+            if (this.filled < this.total) {
                 return
             }
             this.partial = null
-            sink(parse(buf, 0, buf.length))
+            sink(parse(buf, 0, this.total))
         }
         while (pos < len) {
             const total = this.header(chunk, pos, len)
@@ -118,12 +122,29 @@ export class MqttDecoder {
                 pos += total
                 sink(packet)
             } else {
-                this.partial = allocBytes(total)
-                this.partial.set(chunk.subarray(pos, len))
-                this.filled = len - pos
+                this.assemble(total, chunk.subarray(pos, len))
                 return
             }
         }
+    }
+
+    /* Start assembling a packet of `total` bytes from its first bytes */
+    private assemble(total: number, first: Uint8Array): void {
+        this.total = total
+        this.partial = allocBytes(Math.min(total, Math.max(ASSEMBLE_MIN, first.length * 2)))
+        this.partial.set(first)
+        this.filled = first.length
+    }
+
+    /* The assembly buffer with room for `need` bytes: doubled as bytes arrive, never past the packet's size */
+    private room(need: number): Uint8Array {
+        const buf = this.partial!
+        if (need <= buf.length) {
+            return buf
+        }
+        const grown = allocBytes(Math.min(this.total, Math.max(need, buf.length * 2)))
+        grown.set(buf.subarray(0, this.filled))
+        return this.partial = grown
     }
 
     /* Validate a fixed header at pos: the packet's total size, or -1 when more bytes are needed */

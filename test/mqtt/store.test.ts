@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FileStore, readStore } from '../../mqtt/agent/index.js'
 import { OutMsg } from '../../mqtt/client/state.js'
+import { rSetLogHandler } from '../../runtime/index.js'
 
 const enc = new TextEncoder()
 
@@ -58,7 +59,14 @@ test('a record torn by a crash at the end of the file is ignored', t => {
     store.close()
     const whole = readFileSync(path)
     appendFileSync(path, whole.subarray(0, whole.length - 3))
-    t.deepEqual(new FileStore(path).restored.map(m => m.topic), ['keep'])
+    const lines: string[] = []
+    const prior = rSetLogHandler((_type, _source, msg) => { lines.push(msg) })
+    try {
+        t.deepEqual(new FileStore(path).restored.map(m => m.topic), ['keep'])
+    } finally {
+        rSetLogHandler(prior)
+    }
+    t.true(lines.some(l => l.includes(`torn record of ${whole.length - 3} bytes at offset ${whole.length}`)), lines.join('\n'))
     writeFileSync(path, Buffer.from([0x58, 1, 2]))
     t.deepEqual(readStore(readFileSync(path)), [])
 })

@@ -1,0 +1,175 @@
+/*
+    Received messages to the application: the first local subscription with a callback that matches the topic
+    gets a message (Ioto's contract); a message no such subscription matches goes to the default handler
+    (mqttOnMessage). With neither, the message is held (it was acknowledged: a resumed session delivers before
+    the app subscribes again) until a subscription or a handler appears; the hold is bounded by maxHeld, and
+    beyond it the oldest held message is dropped with a warning and counted. Callbacks that block (generator
+    or async) run on fibers of their own; with maxHandlers of them running, later messages wait in order in a
+    backlog and reading the socket pauses (TCP back-pressure) until one ends: the backlog holds at most what
+    was already received.
+ */
+import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
+import { isBody, rCallback, type CallbackBody } from '../../runtime/callback.js'
+import { rError, rInfo } from '../../runtime/log.js'
+import { allocFiber, schedule } from '../../runtime/scheduler.js'
+import { holdReceiver } from '../../socket/rsocket.js'
+import type { PublishPacket } from '../codec/packets.js'
+import { Mqtt, MqttRecv, setMsg, type MqttCallback, type MqttTopic } from './state.js'
+
+/** Hand a received message to its subscription, the default handler, or the hold. */
+export function deliver(mq: Mqtt, p: PublishPacket): void {
+    const rp = new MqttRecv(mq, p.topic, p.payload, p.payload.length, p.qos, p.retain, p.dup, p.id, null)
+    if (mq.backlog !== null || mq.fiberCount >= mq.maxHandlers) {
+        (mq.backlog ??= []).push(rp)
+        holdReading(mq, true)
+    } else if (mq.releasing || !handOut(mq, rp)) {
+        hold(mq, rp)
+    }
+}
+
+function holdReading(mq: Mqtt, on: boolean): void {
+    if (mq.readHeld !== on) {
+        mq.readHeld = on
+        if (mq.sock !== null) {
+            holdReceiver(mq.sock, on)
+        }
+    }
+}
+
+/* A handler slot came free: the backlog goes on, in order; reading resumes once it is empty */
+function drainBacklog(mq: Mqtt): void {
+    const backlog = mq.backlog
+    while (backlog !== null && backlog.length > 0 && mq.fiberCount < mq.maxHandlers) {
+        const rp = backlog.shift()!
+        if (mq.releasing || !handOut(mq, rp)) {
+            hold(mq, rp)
+        }
+    }
+    if (backlog !== null && backlog.length === 0) {
+        mq.backlog = null
+        holdReading(mq, false)
+    }
+}
+
+/* Deliver to whoever takes the message now; false when nobody does */
+function handOut(mq: Mqtt, rp: MqttRecv): boolean {
+    const sub = route(mq, rp.topic)
+    const cb = sub?.callback ?? mq.onMessage
+    if (cb === null) {
+        return false
+    }
+    const r = rCallback('mqtt', `Message callback for "${sub?.topic ?? '(default handler)'}"`, cb,
+        sub === null ? rp : withMatch(rp, sub))
+    if (isBody(r)) {
+        mq.fiberCount++
+        schedule(allocFiber('incoming-mqtt', runCallback, [mq, r]), undefined)
+    }
+    return true
+}
+
+function withMatch(rp: MqttRecv, sub: MqttTopic): MqttRecv {
+    return new MqttRecv(rp.mq, rp.topic, rp.data, rp.dataSize, rp.qos, rp.retain, rp.dup, rp.id, sub)
+}
+
+function* runCallback([mq, body]: [Mqtt, CallbackBody]): Generator<unknown, void, unknown> {
+    try {
+        yield* body
+    } finally {
+        mq.fiberCount--
+        drainBacklog(mq)
+    }
+}
+
+/* Keep a message nobody takes yet (its payload copied: the view would pin the whole received chunk) */
+function hold(mq: Mqtt, rp: MqttRecv): void {
+    const held = mq.held ??= []
+    if (held.length === 0 && !mq.releasing) {
+        rInfo('mqtt', 'Holding messages on "%s" (no subscription or default handler takes them yet)', rp.topic)
+    }
+    if (held.length >= mq.maxHeld) {
+        const old = held.shift()!
+        mq.stats.unrouted++
+        rError('mqtt', 'Held messages full (%d): dropped the oldest, on "%s" (QoS %d)', mq.maxHeld, old.topic, old.qos)
+    }
+    mq.stats.held++
+    const data = rp.data.slice()
+    held.push(new MqttRecv(mq, rp.topic, data, data.length, rp.qos, rp.retain, rp.dup, rp.id, null))
+}
+
+/** A subscription or handler appeared: hand out the held messages it takes, in order, on a fiber. */
+export function releaseHeld(mq: Mqtt): void {
+    if (mq.held !== null && mq.held.length > 0 && !mq.releasing) {
+        mq.releasing = true
+        schedule(allocFiber('mqtt-held', release, mq), undefined)
+    }
+}
+
+function release(mq: Mqtt): void {
+    mq.releasing = false
+    const held = mq.held!
+    mq.held = null
+    const kept: MqttRecv[] = []
+    for (const rp of held) {
+        if (kept.length > 0 && kept.some(k => k.topic === rp.topic) || !handOut(mq, rp)) {
+            kept.push(rp)
+        }
+    }
+    if (kept.length > 0) {
+        mq.held = mq.held === null ? kept : kept.concat(mq.held)
+    }
+}
+
+const ROUTES_MAX = 1024
+
+/** The first matching subscription with a callback, from the route cache or the index. */
+function route(mq: Mqtt, topic: string): MqttTopic | null {
+    let routes = mq.routes
+    if (routes === null) {
+        routes = mq.routes = new Map()
+    }
+    let sub = routes.get(topic)
+    if (sub === undefined) {
+        sub = mq.index?.first(topic)?.value ?? null
+        if (routes.size >= ROUTES_MAX) {
+            routes.clear()
+        }
+        routes.set(topic, sub)
+    }
+    return sub
+}
+
+/**
+    The default message handler: gets every message that no subscription with a callback matches (plain
+    functions inline, generator or async functions on a fiber of their own); null removes it. Messages held
+    until now are handed to it. R_ERR_BAD_ARGS for a client or handler of the wrong type.
+    @example mqttOnMessage(mq, (rp: MqttRecv) => rInfo('app', 'unclaimed %s: %s', rp.topic, rp.text))
+ */
+export function mqttOnMessage(mq: Mqtt | null, proc: MqttCallback | null): number {
+    if (!(mq instanceof Mqtt)) {
+        return R_ERR_BAD_ARGS
+    }
+    if (proc !== null && typeof proc !== 'function') {
+        return setMsg(mq, R_ERR_BAD_ARGS, 'The message handler must be a function or null')
+    }
+    mq.onMessage = proc
+    releaseHeld(mq)
+    return 0
+}
+
+/**
+    Bound what arrives for the app: `handlers` message callbacks blocked at once (generator or async) before
+    reading the socket pauses (default 256), and `held` messages kept for want of a subscription or handler
+    (default 1000; beyond it the oldest is dropped, with a warning). R_ERR_BAD_ARGS for values below 1.
+    @example mqttSetDelivery(mq, 32, 10_000)
+ */
+export function mqttSetDelivery(mq: Mqtt | null, handlers: number, held: number): number {
+    if (!(mq instanceof Mqtt)) {
+        return R_ERR_BAD_ARGS
+    }
+    if (!Number.isFinite(handlers) || handlers < 1 || !Number.isFinite(held) || held < 1) {
+        return setMsg(mq, R_ERR_BAD_ARGS, `Handler and hold limits must be finite and at least 1 (got ${handlers}, ${held})`)
+    }
+    mq.maxHandlers = Math.floor(handlers)
+    mq.maxHeld = Math.floor(held)
+    return 0
+}

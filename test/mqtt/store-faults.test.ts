@@ -1,0 +1,114 @@
+/*
+    The durable store against a failing disk and a killed process, with real files and real child processes:
+    a file-size limit (ulimit -f) stands in for a full disk; SIGKILL lands at random points.
+ */
+import test from 'ava'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { rAwait, R_ERR_CANT_WRITE, type Fiber } from '../../runtime/index.js'
+import { mqttSubscribe, MQTT_WAIT_ACK, type MqttRecv } from '../../mqtt/index.js'
+import { FileStore, scanStore } from '../../mqtt/agent/index.js'
+import { freePort, startAedes, type Broker } from '../../examples/lib/broker.js'
+import { inFiber } from '../helpers/fiber.js'
+import { connectClient } from '../helpers/client.js'
+import { until } from './suite.js'
+
+const filler = fileURLToPath(new URL('../helpers/store-filler.js', import.meta.url))
+const publisher = fileURLToPath(new URL('../helpers/durable-publisher.js', import.meta.url))
+
+function tempDir(t: { teardown(fn: () => void): void }): string {
+    const d = mkdtempSync(join(tmpdir(), 'fiber-mqtt-faults-'))
+    t.teardown(() => rmSync(d, { recursive: true, force: true }))
+    return d
+}
+
+/** Run a child to its end (bounded), with its stdout lines. */
+function run(cmd: string, args: string[], ms = 20_000): Promise<{ lines: string[], code: number | null, stderr: string }> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+        let out = ''
+        let err = ''
+        child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
+        child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
+        const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${args.join(' ')} ran past ${ms} ms:\n${err}`)) }, ms)
+        child.once('exit', code => {
+            clearTimeout(timer)
+            resolve({ lines: out.split('\n').filter(Boolean), code, stderr: err })
+        })
+    })
+}
+
+test('a full disk (file-size limit): the publish that cannot be stored fails with R_ERR_CANT_WRITE naming the path; every one that succeeded is in the store', async t => {
+    const path = join(tempDir(t), 'outbox.log')
+    const dead = await freePort()
+    /* 48 KiB: a few dozen 1 KiB records fit, then a write is cut short and the next fails */
+    const r = await run('bash', ['-c', `ulimit -f 48; exec "${process.execPath}" "${filler}" "${path}" ${dead} 1000`])
+    t.is(r.code, 0, r.stderr)
+    const ok = r.lines.filter(l => l.startsWith('ok ')).length
+    const fail = r.lines.find(l => l.startsWith('fail '))
+    t.true(ok > 10 && ok < 48, `${ok} stored`)
+    t.truthy(fail, r.lines.slice(-3).join('\n'))
+    const [, index, rc, ...text] = fail!.split(' ')
+    t.is(Number(index), ok)
+    t.is(Number(rc), R_ERR_CANT_WRITE)
+    const message = text.join(' ')
+    t.true(message.includes(path) && /EFBIG|file too large/i.test(message), message)
+    /* Nothing torn is left behind, and exactly the stored messages come back */
+    t.deepEqual(scanStore(readFileSync(path)).damage, [])
+    const store = new FileStore(path)
+    t.deepEqual(store.restored.map(m => Number(new TextDecoder().decode(m.payload).split(':')[0])), Array.from({ length: ok }, (_, i) => i))
+    store.close()
+})
+
+function exited(child: ChildProcess): Promise<void> {
+    return new Promise(resolve => child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()))
+}
+
+function* awaitPromise<T>(p: Promise<T>): Fiber<T> {
+    return yield* rAwait(p)
+}
+
+test('SIGKILL at random points: the store is never damaged beyond a torn tail, keeps every accepted message, and a subscriber then gets them all', async t => {
+    const dir = tempDir(t)
+    const store = { path: join(dir, 'outbox.log') }
+    const dead = await freePort()
+    const broker: Broker = await startAedes()
+    t.teardown(() => broker.stop())
+    const accepted = new Set<number>()
+    let next = 0
+    await inFiber(function* () {
+        for (let round = 0; round < 4; round++) {
+            const child = spawn(process.execPath, [publisher, JSON.stringify({ mqtt: { server: `127.0.0.1:${dead}`, client_id: 'killed' }, store }), String(next), String(next + 100_000)], { stdio: ['pipe', 'pipe', 'ignore'] })
+            const lines: string[] = []
+            child.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)))
+            /* Killed after a random number of accepted messages: mid-write, mid-publish, anywhere */
+            const target = 20 + Math.floor(Math.random() * 80)
+            t.true(yield* until(() => lines.length >= target, 15_000), `round ${round}: ${lines.length} lines`)
+            child.kill('SIGKILL')
+            yield* awaitPromise(exited(child))
+            const got = lines.filter(l => l.startsWith('queued ')).map(l => Number(l.slice(7)))
+            got.forEach(n => accepted.add(n))
+            const scan = scanStore(readFileSync(store.path))
+            t.true(scan.damage.every(d => d.tail), `round ${round}: ${JSON.stringify(scan.damage)}`)
+            const held = new Set(scan.messages.map(m => Number(new TextDecoder().decode(m.payload))))
+            t.deepEqual([...accepted].filter(n => !held.has(n)), [], `round ${round}: every accepted message is in the store`)
+            next = Math.max(...got) + 2
+        }
+        /* Restarted with the broker reachable: a subscriber gets every accepted message */
+        const sink: number[] = []
+        const c = yield* connectClient(broker.port)
+        yield* mqttSubscribe(c.mq, (rp: MqttRecv) => { sink.push(Number(rp.text)) }, 1, MQTT_WAIT_ACK, 'durable/test')
+        const last = spawn(process.execPath, [publisher, JSON.stringify({ mqtt: { server: `127.0.0.1:${broker.port}`, client_id: 'killed' }, store }), '0', '0'], { stdio: ['pipe', 'pipe', 'ignore'] })
+        try {
+            const ok = yield* until(() => [...accepted].every(n => sink.includes(n)), 15_000)
+            t.true(ok, `received ${new Set(sink).size} of ${accepted.size}`)
+        } finally {
+            last.kill('SIGKILL')
+            yield* awaitPromise(exited(last))
+            c.sock.handle?.destroy()
+        }
+    })
+})
