@@ -246,7 +246,8 @@ function floatDigits(v: number, type: string, precision: number, alt: boolean, c
         return type === 'E' ? s.toUpperCase() : s
     }
     /* %g: the shorter of %e and %f as C defines it, trailing zeros removed unless '#' */
-    const p = precision === 0 ? 1 : precision
+    /* toExponential takes at most 100 digits: a double has no more than 17 significant ones anyway */
+    const p = precision === 0 ? 1 : Math.min(precision, 101)
     const x = v === 0 ? 0 : Math.floor(Math.log10(Number(v.toExponential(p - 1))))
     if (p > x && x >= -4) {
         s = v.toFixed(Math.min(p - 1 - x, 100))

@@ -50,6 +50,11 @@ export class MqttDecoder {
         return this.partial !== null ? this.filled : this.headLen
     }
 
+    /** Bytes allocated for a packet not yet complete (grows with what arrives, not with what a header claims). */
+    get reserved(): number {
+        return this.partial?.length ?? 0
+    }
+
     /** The error that ended this decoder, if any. */
     get error(): MqttCodecError | null {
         return this.failure

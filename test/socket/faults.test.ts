@@ -9,6 +9,7 @@ import {
     rIsSocketEof, rListenSocket, rReadSocket, rReadSocketSync, rResetSocket, rSetSocketCerts, rSetSocketLinger,
     rWriteSocket, rWriteSocketSync, rSetSocketError, type RSocket,
 } from '../../socket/index.js'
+import { setReceiver } from '../../socket/rsocket.js'
 import { inFiber } from '../helpers/fiber.js'
 import { echo, fixtures, listen, pattern } from '../helpers/net.js'
 
@@ -243,4 +244,32 @@ test('TLS to a peer that speaks something else fails the handshake', async t => 
         t.regex(rGetSocketError(sp)!, /TLS|closed/)
     })
     garbage.close()
+})
+
+test('a receiver that throws ends its connection with an error; nothing reaches Node and other fibers run on', async t => {
+    await inFiber(function* () {
+        const { listener, port } = yield* listen(function* (_arg: unknown, sp: RSocket) {
+            yield* rWriteSocket(sp, 'data that the receiver chokes on', -1, 0)
+            yield* rSleep(2000)
+        })
+        const tick = ticker()
+        const sock = rAllocSocket()
+        t.is(yield* rConnectSocket(sock, '127.0.0.1', port, 0), 0)
+        const ends: string[] = []
+        setReceiver(sock, {
+            onData() { throw new RangeError('Array buffer allocation failed') },
+            onEnd(code: number, reason: string) { ends.push(`${code} ${reason}`) },
+            onDrain() { /* nothing */ },
+        })
+        const start = rGetTicks()
+        while (ends.length === 0 && rGetTicks() - start < 3000) {
+            yield* rSleep(10)
+        }
+        t.deepEqual(ends, [`${R_ERR_CANT_READ} Receiver failed: Array buffer allocation failed`])
+        t.true(rIsSocketEof(sock))
+        t.true(tick.count > 0)
+        tick.stop()
+        rCloseSocket(sock)
+        rCloseSocket(listener)
+    })
 })
