@@ -3,6 +3,7 @@
     the agent. Calls never block, as in Mongoose; every handler whose filter matches gets a message.
  */
 import { readFileSync } from 'node:fs'
+import { isBody, rCallback, rSpawnCallback } from '../runtime/callback.js'
 import { sfmt } from '../runtime/sfmt.js'
 import { rWatch } from '../runtime/watch.js'
 import { Agent, ioAgent, ioConnect, ioConnected, ioPause } from './agent/agent.js'
@@ -75,10 +76,12 @@ export function mgos_mqtt_init(config: Record<string, unknown> | string): boolea
 function emit(ev: number, data: unknown): void {
     const conn = agent?.connected ? agent.mqtt : null
     for (const g of globalHandlers) {
-        g.handler(conn, ev, data, g.ud)
+        guarded(g.handler, conn, ev, data, g.ud)
     }
     for (const s of subs) {
-        s.event?.(conn, ev, data, s.ud)
+        if (s.event) {
+            guarded(s.event, conn, ev, data, s.ud)
+        }
     }
 }
 
@@ -265,15 +268,23 @@ function dispatch(rp: MqttRecv): void {
     for (const s of subs) {
         if (topicMatches(s.filter, rp.topic)) {
             if (s.handler !== null) {
-                s.handler(rp.mq, rp.topic, rp.topicSize, rp.text, rp.dataSize, s.ud)
+                guarded(s.handler, rp.mq, rp.topic, rp.topicSize, rp.text, rp.dataSize, s.ud)
             }
             if (s.event !== null) {
-                s.event(rp.mq, MG_EV_MQTT_PUBLISH, { topic: rp.topic, payload: rp.text, qos: rp.qos, retain: rp.retain }, s.ud)
+                guarded(s.event, rp.mq, MG_EV_MQTT_PUBLISH, { topic: rp.topic, payload: rp.text, qos: rp.qos, retain: rp.retain }, s.ud)
             }
         }
     }
     for (const g of globalHandlers) {
-        g.handler(rp.mq, MG_EV_MQTT_PUBLISH, { topic: rp.topic, payload: rp.text, qos: rp.qos, retain: rp.retain }, g.ud)
+        guarded(g.handler, rp.mq, MG_EV_MQTT_PUBLISH, { topic: rp.topic, payload: rp.text, qos: rp.qos, retain: rp.retain }, g.ud)
+    }
+}
+
+/* A Mongoose handler: a throw or rejection is logged and the next handler still runs */
+function guarded(fn: (...args: any[]) => unknown, ...args: unknown[]): void {
+    const r = rCallback('mqtt', 'Mongoose handler', () => fn(...args))
+    if (isBody(r)) {
+        rSpawnCallback('mg-handler', r)
     }
 }
 

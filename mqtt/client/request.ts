@@ -3,6 +3,7 @@
     ioto/service/{id}/{topic}/{seq}; the answer arrives on ioto/device/{id}/{topic}/{seq}. The caller's fiber
     waits for it, or for the timeout (30 s when 0 or less).
  */
+import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
 import { startTimer, stopTimer, type TimerEvent } from '../../runtime/events.js'
 import { rDebug, rError } from '../../runtime/log.js'
 import type { Fiber, Waitable } from '../../runtime/scheduler.js'
@@ -10,7 +11,7 @@ import { sfmtv } from '../../runtime/sfmt.js'
 import { TPS } from '../../runtime/time.js'
 import { Wait } from '../../runtime/waitable.js'
 import { mqttPublish } from './publish.js'
-import { Mqtt, MQTT_WAIT_NONE, type MqttRecv } from './state.js'
+import { Mqtt, MQTT_WAIT_NONE, setMsg, type MqttRecv } from './state.js'
 import { mqttSubscribe } from './subscribe.js'
 
 class RequestWait extends Wait<string | null> {
@@ -51,7 +52,11 @@ export function* mqttRequest(mq: Mqtt | null, data: string, timeout: number, top
     if (!(mq instanceof Mqtt) || typeof topic !== 'string') {
         return null
     }
-    const name = sfmtv(topic, args)
+    if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
+        setMsg(mq, R_ERR_BAD_ARGS, `Bad timeout ${String(timeout)}: ticks, or 0 for 30 s`)
+        return null
+    }
+    const name = args.length > 0 ? sfmtv(topic, args) : topic
     const sub = `ioto/device/${mq.id}/${name}`
     let subs = subscribed.get(mq)
     if (subs === undefined) {

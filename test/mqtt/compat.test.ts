@@ -1,5 +1,5 @@
 import test from 'ava'
-import { rGetTicks, rSleep } from '../../runtime/index.js'
+import { rGetTicks, rSetLogHandler, rSleep } from '../../runtime/index.js'
 import {
     MQTT, mgos_mqtt_add_global_handler, mgos_mqtt_agent, mgos_mqtt_get_global_conn, mgos_mqtt_get_packet_id,
     mgos_mqtt_global_connect, mgos_mqtt_global_disconnect, mgos_mqtt_global_is_connected, mgos_mqtt_global_subscribe,
@@ -150,4 +150,28 @@ test('promise facade: awaitable calls and async iteration over a subscription, o
     t.is(await rWriteSocketAsync(raw, Uint8Array.of(0xc0, 0), 2, 0), 2)
     t.is(await rReadSocketAsync(raw, new Uint8Array(4), 4, rGetTicks() + 1000), -29, 'aedes closes a connection whose first packet is not CONNECT')
     rCloseSocket(raw)
+})
+
+test.serial('Mongoose handlers that throw or reject are logged; the handlers after them still run', async t => {
+    mgos_mqtt_reset()
+    const lines: string[] = []
+    const prior = rSetLogHandler((_type, _source, msg) => { lines.push(msg) })
+    t.teardown(() => { rSetLogHandler(prior) })
+    t.true(mgos_mqtt_init({ mqtt: { server: `127.0.0.1:${broker.port}`, client_id: clientId('mgthrow'), reconnect_timeout_min: 0.05 } }))
+    await inFiber(function* () {
+        const got: string[] = []
+        mgos_mqtt_add_global_handler(() => { throw new Error('global handler bug') })
+        mgos_mqtt_sub('mgx/#', () => { throw new Error('sub handler bug') })
+        mgos_mqtt_sub('mgx/#', async () => { throw new Error('async handler bug') })
+        mgos_mqtt_sub('mgx/#', (_c, topic, _tl, msg) => { got.push(`${topic} ${msg}`) })
+        t.true(yield* until(() => mgos_mqtt_global_is_connected()))
+        yield* rSleep(100)
+        t.true(mgos_mqtt_pub('mgx/a', 'still delivered', 0, 1, false) > 0)
+        t.true(yield* until(() => got.length === 1 && lines.some(l => l.includes('async handler bug'))), lines.join('\n'))
+        t.deepEqual(got, ['mgx/a still delivered'])
+        t.true(lines.some(l => l.includes('Mongoose handler failed: Error: sub handler bug')), lines.join('\n'))
+        t.true(lines.some(l => l.includes('global handler bug')), lines.join('\n'))
+        yield* ioAgentStop(mgos_mqtt_agent()!)
+    })
+    mgos_mqtt_reset()
 })
