@@ -42,10 +42,26 @@ function* awaitBody(w: ReturnType<typeof rAwait>): CallbackBody {
 export function rCallback(source: string, what: string, fn: (a: any, b: any) => unknown, a?: unknown, b?: unknown): unknown {
     let r: unknown
     try {
-        r = rInvoke(fn, a, b)
+        r = fn(a, b)
     } catch (err) {
         rCallbackFailed(source, what, err)
         return undefined
+    }
+    return rCallbackResult(source, what, r)
+}
+
+/**
+    What a callback returned, made safe: a generator or a promise becomes a guarded fiber body (its throw or
+    rejection logged as rCallback's), anything else is returned as it is. For hot paths that call the
+    callback themselves.
+    @example let r; try { r = cb(rp) } catch (e) { rCallbackFailed('mqtt', what, e) } ; r = rCallbackResult('mqtt', what, r)
+ */
+export function rCallbackResult(source: string, what: string, r: unknown): unknown {
+    if (r === undefined || r === null || typeof r !== 'object') {
+        return r
+    }
+    if (typeof (r as PromiseLike<unknown>).then === 'function' && !isBody(r)) {
+        return guard(source, what, awaitBody(rAwait(r as PromiseLike<unknown>)))
     }
     return isBody(r) ? guard(source, what, r) : r
 }

@@ -9,7 +9,7 @@
     was already received.
  */
 import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
-import { isBody, rCallback, type CallbackBody } from '../../runtime/callback.js'
+import { isBody, rCallbackFailed, rCallbackResult, type CallbackBody } from '../../runtime/callback.js'
 import { rError, rInfo } from '../../runtime/log.js'
 import { allocFiber, schedule } from '../../runtime/scheduler.js'
 import { holdReceiver } from '../../socket/rsocket.js'
@@ -18,6 +18,15 @@ import { Mqtt, MqttRecv, setMsg, type MqttCallback, type MqttTopic } from './sta
 
 /** Hand a received message to its subscription, the default handler, or the hold. */
 export function deliver(mq: Mqtt, p: PublishPacket): void {
+    if (mq.backlog === null && mq.fiberCount < mq.maxHandlers && !mq.releasing) {
+        /* The common case: a handler takes it now (one record, made with its subscription) */
+        const sub = route(mq, p.topic)
+        const cb = sub?.callback ?? mq.onMessage
+        if (cb !== null) {
+            call(mq, cb, sub, new MqttRecv(mq, p.topic, p.payload, p.payload.length, p.qos, p.retain, p.dup, p.id, sub))
+            return
+        }
+    }
     const rp = new MqttRecv(mq, p.topic, p.payload, p.payload.length, p.qos, p.retain, p.dup, p.id, null)
     if (mq.backlog !== null || mq.fiberCount >= mq.maxHandlers) {
         (mq.backlog ??= []).push(rp)
@@ -58,13 +67,30 @@ function handOut(mq: Mqtt, rp: MqttRecv): boolean {
     if (cb === null) {
         return false
     }
-    const r = rCallback('mqtt', `Message callback for "${sub?.topic ?? '(default handler)'}"`, cb,
-        sub === null ? rp : withMatch(rp, sub))
+    call(mq, cb, sub, sub === null ? rp : withMatch(rp, sub))
+    return true
+}
+
+function call(mq: Mqtt, cb: MqttCallback, sub: MqttTopic | null, rp: MqttRecv): void {
+    let r: unknown
+    try {
+        r = cb(rp)
+    } catch (err) {
+        rCallbackFailed('mqtt', label(sub), err)
+        return
+    }
+    if (r === undefined) {
+        return
+    }
+    r = rCallbackResult('mqtt', label(sub), r)
     if (isBody(r)) {
         mq.fiberCount++
         schedule(allocFiber('incoming-mqtt', runCallback, [mq, r]), undefined)
     }
-    return true
+}
+
+function label(sub: MqttTopic | null): string {
+    return sub === null ? 'The default message handler' : sub.label
 }
 
 function withMatch(rp: MqttRecv, sub: MqttTopic): MqttRecv {

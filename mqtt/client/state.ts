@@ -113,8 +113,12 @@ export const MqttResp = MqttRecv
 export class MqttTopic {
     entry: TopicEntry<MqttTopic> | null = null
     granted = -1
+    /** How a failure of its callback is logged */
+    readonly label: string
 
-    constructor(readonly topic: string, readonly callback: MqttCallback | null, readonly wait: number, readonly qos: number) {}
+    constructor(readonly topic: string, readonly callback: MqttCallback | null, readonly wait: number, readonly qos: number) {
+        this.label = `Message callback for "${topic}"`
+    }
 }
 
 /** What a caller waits on: settled with 0 or an R_ERR_* code. */
