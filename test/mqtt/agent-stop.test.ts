@@ -136,3 +136,39 @@ test.serial('with mosquitto: a resumed session delivers before the app subscribe
         rCloseSocket(pub.sock)
     })
 })
+
+test.serial('async hooks and event procs that reject are logged; the agent and the client go on', async t => {
+    const lines = quiet(t)
+    const broker = await startAedes()
+    t.teardown(() => broker.stop())
+    await inFiber(function* () {
+        let tries = 0
+        const agent = ioAgent({ mqtt: { server: `127.0.0.1:${broker.port}`, client_id: clientId('async'), reconnect_timeout_min: 0.05, reconnect_timeout_max: 0.1 } }, {
+            beforeConnect: async () => {
+                if (tries++ === 0) {
+                    throw new Error('token service down')
+                }
+            },
+            ioStart: async () => { throw new Error('ioStart rejects') },
+            ioStop: async () => { throw new Error('ioStop rejects') },
+            onMessage: async () => { throw new Error('onMessage rejects') },
+        })
+        t.true(yield* until(() => ioConnected(agent), 5000), JSON.stringify(agent.attempts))
+        t.regex(agent.attempts[0].error, /beforeConnect failed: token service down/)
+        /* A client whose event proc rejects on every event */
+        const events: number[] = []
+        const c = yield* connectClient(broker.port, { proc: async (_mq, ev) => { events.push(ev); throw new Error(`event proc rejects on ${ev}`) } })
+        t.is(c.rc, 0)
+        yield* mqttPublish(c.mq, 'nobody subscribed', 0, 1, MQTT_WAIT_ACK, `async/${clientId()}`)
+        t.is(yield* mqttSubscribe(agent.mqtt, null, 1, MQTT_WAIT_ACK, 'async/unclaimed'), 0)
+        yield* mqttPublish(c.mq, 'x', 0, 1, MQTT_WAIT_ACK, 'async/unclaimed')
+        t.true(yield* until(() => lines.some(l => l.includes('onMessage rejects')), 3000), lines.join('\n'))
+        rCloseSocket(c.sock)
+        t.true(yield* until(() => events.length >= 2, 3000))
+        yield* ioAgentStop(agent)
+        yield* rSleep(20)
+    })
+    for (const text of ['ioStart rejects', 'ioStop rejects', 'event proc rejects on 2', 'event proc rejects on 3']) {
+        t.true(lines.some(l => l.includes(text)), `${text}:\n${lines.join('\n')}`)
+    }
+})
