@@ -4,5 +4,6 @@
 export * from './constants.js'
 export * from './codec/index.js'
 export * from './topic.js'
+export { parseMqttUrl, maskUrl, isUrl, MqttUrlError, type MqttUrl } from './url.js'
 export { TopicIndex, TopicEntry } from './topic-index.js'
 export * from './client/index.js'

@@ -20,6 +20,8 @@ export class RTls {
     verifyIssuer = -1
     ciphers: string | null = null
     alpn: string[] | null = null
+    /** The name sent as SNI and verified in the certificate (default: the host connected to) */
+    serverName: string | null = null
 }
 
 const defaults = new RTls()
@@ -86,6 +88,15 @@ export function rSetTlsAlpn(target: RTls | RSocket | null, alpn: string | null):
     }
     const tls = target instanceof RTls ? target : tlsOf(target)
     tls.alpn = parseAlpn(alpn)
+}
+
+/**
+    The TLS server name: sent as SNI and checked against the server's certificate instead of the host
+    connected to (an IP address, a load balancer's name, a tunnel). null goes back to the host. Makes the socket TLS.
+    @example rSetTlsServerName(sock, 'a1b2c3-ats.iot.us-east-1.amazonaws.com'); yield* rConnectSocket(sock, '10.0.0.7', 8883, 0)
+ */
+export function rSetTlsServerName(sp: RSocket, name: string | null): void {
+    tlsOf(sp).serverName = name === '' ? null : name
 }
 
 /**
@@ -166,7 +177,7 @@ export function clientTlsOptions(sp: RSocket, host: string): ConnectionOptions {
     return {
         ca: s.ca, key: s.key, cert: s.cert, crl: s.crl, ciphers: s.ciphers,
         ALPNProtocols: s.alpn,
-        servername: isIP(host) ? undefined : host,
+        servername: sp.tls!.serverName ?? (isIP(host) ? undefined : host),
         rejectUnauthorized: false,
         checkServerIdentity: () => undefined,
     }
@@ -199,7 +210,7 @@ export function verifyServer(sp: RSocket, socket: TLSSocket, host: string): stri
         if (s.verifyIssuer && !socket.authorized) {
             return `Certificate not trusted: ${String(socket.authorizationError)} (subject "${sp.peerSubject}")`
         }
-        const mismatch = checkServerIdentity(host, cert)
+        const mismatch = checkServerIdentity(sp.tls!.serverName ?? host, cert)
         if (mismatch) {
             return `Host name mismatch: ${mismatch.message}`
         }

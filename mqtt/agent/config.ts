@@ -4,7 +4,7 @@
     of the wrong type is an AgentConfigError naming the key.
  */
 import { readFileSync } from 'node:fs'
-import type { QueuePolicy } from '../client/state.js'
+import { defaultLimits, type QueuePolicy } from '../client/state.js'
 import { topicNameProblem } from '../topic.js'
 
 /**
@@ -170,13 +170,17 @@ function server(section: string, raw: Record<string, unknown>, id: string): Serv
     if (min <= 0 || max < min) {
         throw new AgentConfigError(k('reconnect_timeout_max'), 'reconnect_timeout_min must be > 0 and not above reconnect_timeout_max')
     }
-    const clientId = str('client_id') ?? id
-    if (clientId.length === 0 || Buffer.byteLength(clientId) > 23) {
-        throw new AgentConfigError(k('client_id'), 'must be 1 to 23 bytes')
+    const clientId = raw.client_id === '' ? '' : str('client_id') ?? id
+    if (Buffer.byteLength(clientId) > defaultLimits.value.clientId) {
+        throw new AgentConfigError(k('client_id'), `must be at most ${defaultLimits.value.clientId} bytes`)
+    }
+    const cleanSession = bool('clean_session', true)
+    if (clientId.length === 0 && !cleanSession) {
+        throw new AgentConfigError(k('client_id'), 'an empty client id needs clean_session: true [MQTT-3.1.3-7]')
     }
     return {
         host, port, clientId,
-        cleanSession: bool('clean_session', true),
+        cleanSession,
         keepAlive: num('keep_alive', 60) * 1000,
         user: str('user') ?? '',
         pass: str('pass') ?? '',

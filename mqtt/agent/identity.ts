@@ -6,8 +6,8 @@
 import { rInvoke, rRunResult } from '../../runtime/callback.js'
 import type { Fiber } from '../../runtime/scheduler.js'
 import { utf8Length } from '../codec/utf8.js'
-import { mqttGetError, mqttSetCredentials, mqttSetKeepAlive, mqttSetTimeout, mqttSetWill } from '../client/connect.js'
-import { MQTT_MAX_CLIENT_ID_SIZE, type Mqtt } from '../client/state.js'
+import { mqttGetError, mqttSetCredentials, mqttSetKeepAlive, mqttSetTimeout, mqttSetWill } from '../client/settings.js'
+import { defaultLimits, type Mqtt, type MqttLimits } from '../client/state.js'
 import type { ServerConfig } from './config.js'
 
 /** Runs before every connection attempt with this attempt's copy of the server's settings. */
@@ -32,10 +32,15 @@ export function* attemptSettings<A>(agent: A, hook: BeforeConnect<A> | undefined
         return `beforeConnect failed: ${err instanceof Error ? err.message : String(err)}`
     }
     const id = server.clientId
-    if (typeof id !== 'string' || id.length === 0 || utf8Length(id) > MQTT_MAX_CLIENT_ID_SIZE) {
-        return `Bad client id "${id}": 1 to ${MQTT_MAX_CLIENT_ID_SIZE} bytes`
+    const max = agentLimits(agent).clientId
+    if (typeof id !== 'string' || utf8Length(id) > max || (id.length === 0 && !server.cleanSession)) {
+        return `Bad client id "${id}": at most ${max} bytes, and empty only with a clean session`
     }
     return server
+}
+
+function agentLimits(agent: unknown): MqttLimits {
+    return (agent as { mqtt?: Mqtt }).mqtt?.limits ?? defaultLimits.value
 }
 
 /** Give the client this attempt's identity; null, or why the settings cannot be used. */

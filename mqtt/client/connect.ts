@@ -7,7 +7,7 @@ import { R_ERR_BAD_ARGS, R_ERR_CANT_CONNECT, R_ERR_CANT_WRITE, R_ERR_NOT_CONNECT
 import { startTimer, stopTimer } from '../../runtime/events.js'
 import { rSleep } from '../../runtime/events.js'
 import type { Fiber, Waitable } from '../../runtime/scheduler.js'
-import { MAXINT64, rGetTicks } from '../../runtime/time.js'
+import { MAXINT64, rGetTicks, TPS } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
 import { rIsSocketClosed, rIsSocketEof, rSetSocketNoDelay } from '../../socket/control.js'
 import { RSocket, type SocketReceiver } from '../../socket/rsocket.js'
@@ -17,18 +17,20 @@ import { utf8Length } from '../codec/utf8.js'
 import { MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_RESERVED, MQTT_CONNECT_WILL_RETAIN, MQTT_PROTOCOL_LEVEL } from '../constants.js'
 import { topicNameProblem } from '../topic.js'
 import { onChunk } from './inbound.js'
+import { mqttSetCredentials } from './settings.js'
 import { connectionLost, fatal } from './link.js'
 import {
-    Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_CLIENT_ID_SIZE, MQTT_MAX_MESSAGE_SIZE,
-    MQTT_MAX_PASSWORD_SIZE, MQTT_MAX_TOPIC_SIZE, MQTT_MAX_USERNAME_SIZE, MQTT_TIMEOUT, MQTT_WAIT_ACK,
-    MqttWait, setMsg, type MqttEventProc, type QueuePolicy,
+    defaultLimits, Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_MESSAGE_SIZE, MQTT_TIMEOUT, MQTT_WAIT_ACK, MQTT_WAIT_SENT,
+    MqttWait, setMsg, type MqttEventProc, type MqttLimits, type QueuePolicy,
 } from './state.js'
 import { dropAll, msgsToSend, pump, wakeRoom } from './window.js'
 import { attachLink, detachLink, flush, writeBytes } from './wire.js'
 
 /**
-    Allocate a client. Returns null for a missing, empty or over-long (> 23 bytes) client id.
-    The older form mqttAlloc(sock, clientId, proc) binds a connected socket now.
+    Allocate a client. Returns null for a missing or over-long client id (65,535 bytes; 23 with
+    mqttSetLimits(null, MQTT_LIMITS_IOTO)). An empty id is accepted: the broker assigns one, which needs a
+    clean session [MQTT-3.1.3-6] [MQTT-3.1.3-7]. The older form mqttAlloc(sock, clientId, proc) binds a connected
+    socket now.
     @example const mq = mqttAlloc('device-42', onEvent)
  */
 export function mqttAlloc(clientId: string | RSocket | null, proc?: MqttEventProc | string | null, oldProc?: MqttEventProc | null): Mqtt | null {
@@ -38,7 +40,8 @@ export function mqttAlloc(clientId: string | RSocket | null, proc?: MqttEventPro
         clientId = typeof proc === 'string' ? proc : null
         proc = oldProc ?? null
     }
-    if (typeof clientId !== 'string' || clientId.length === 0 || utf8Length(clientId) > MQTT_MAX_CLIENT_ID_SIZE) {
+    const limits = defaultLimits.value
+    if (typeof clientId !== 'string' || utf8Length(clientId) > limits.clientId || (clientId.length === 0 && !limits.emptyClientId)) {
         return null
     }
     if (proc !== null && proc !== undefined && typeof proc !== 'function') {
@@ -89,6 +92,13 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
     }
     flags &= ~MQTT_CONNECT_RESERVED
     mq.cleanSession = (flags & MQTT_CONNECT_CLEAN_SESSION) !== 0
+    if (mq.id.length === 0 && (!mq.cleanSession || !mq.limits.emptyClientId)) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, 'An empty client id needs a clean session [MQTT-3.1.3-7]'))
+    }
+    if (utf8Length(mq.id) > mq.limits.clientId) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, `Client id longer than ${mq.limits.clientId} bytes`))
+    }
+    mq.connackCode = -1
     let bytes: Uint8Array
     try {
         const hasWill = mq.willTopic !== null && mq.willMsg !== null
@@ -102,7 +112,7 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
             clientId: mq.id,
             will: hasWill ? { topic: mq.willTopic!, payload: mq.willMsg!, qos: willQos, retain: (flags & MQTT_CONNECT_WILL_RETAIN) !== 0 } : null,
             username: mq.username ? mq.username : null,
-            password: mq.username && mq.password ? new TextEncoder().encode(mq.password) : null,
+            password: mq.username && mq.password.length > 0 ? passwordBytes(mq.password) : null,
         })
     } catch (err) {
         return done(setMsg(mq, R_ERR_BAD_ARGS, err instanceof MqttCodecError ? err.message : String(err)))
@@ -124,6 +134,10 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
     }
     /* NONE or SENT (the CONNECT was just handed to the socket): no CONNACK yet, so no connection to report */
     return done(R_ERR_CANT_CONNECT)
+}
+
+function passwordBytes(password: string | Uint8Array): Uint8Array {
+    return typeof password === 'string' ? new TextEncoder().encode(password) : password
 }
 
 function connackTimeout(mq: Mqtt): void {
@@ -154,15 +168,30 @@ class Receiver implements SocketReceiver {
 
 /**
     Send DISCONNECT (E0 00; the broker then discards the will) and stop the keep-alive. The socket stays open:
-    the caller owns it. R_ERR_BAD_ARGS for null, R_ERR_CANT_WRITE without a socket.
+    the caller owns it. R_ERR_BAD_ARGS for null, R_ERR_CANT_WRITE without a socket. With waitFlags
+    MQTT_WAIT_ACK (or SENT) the call is a waitable that evaluates to 0 once the connection is closed: the
+    broker closes it on DISCONNECT; after MQTT_DISCONNECT_TIMEOUT (5 s) the client shuts it down itself.
     @example mqttDisconnect(mq); rCloseSocket(sock)
+    @example yield* mqttDisconnect(mq, MQTT_WAIT_ACK)   // the broker has closed the connection
  */
-export function mqttDisconnect(mq: Mqtt | null): number {
+export function mqttDisconnect(mq: Mqtt | null): number
+/**
+    mqttDisconnect with wait flags: a waitable that evaluates to 0 once the connection is closed.
+    @example yield* mqttDisconnect(mq, MQTT_WAIT_ACK)
+ */
+export function mqttDisconnect(mq: Mqtt | null, waitFlags: number): Waitable<number>
+/**
+    Both forms: C's (a number at once) and the waitable one.
+    @example const rc = mqttDisconnect(mq)
+ */
+export function mqttDisconnect(mq: Mqtt | null, waitFlags?: number): number | Waitable<number> {
+    const wait = waitFlags !== undefined && (waitFlags & (MQTT_WAIT_ACK | MQTT_WAIT_SENT)) !== 0
     if (!(mq instanceof Mqtt)) {
-        return R_ERR_BAD_ARGS
+        return waitFlags === undefined ? R_ERR_BAD_ARGS : done(R_ERR_BAD_ARGS)
     }
     if (mq.sock === null || !mq.linkUp) {
-        return setMsg(mq, R_ERR_CANT_WRITE, 'Not connected')
+        const rc = setMsg(mq, R_ERR_CANT_WRITE, 'Not connected')
+        return waitFlags === undefined ? rc : done(rc)
     }
     mq.disconnecting = true
     stopTimer(mq.keepAliveEvent)
@@ -170,7 +199,27 @@ export function mqttDisconnect(mq: Mqtt | null): number {
     writeBytes(mq, DISCONNECT_BYTES)
     flush(mq)
     mq.connected = false
-    return 0
+    if (waitFlags === undefined) {
+        return 0
+    }
+    if (!wait) {
+        return done(0)
+    }
+    const w = mq.disconnectWait ??= new MqttWait()
+    stopTimer(mq.connectTimer)
+    mq.connectTimer = startTimer(closeLinger, mq, MQTT_DISCONNECT_TIMEOUT)
+    return w
+}
+
+/** Longest wait for the broker to close the connection after DISCONNECT. */
+export const MQTT_DISCONNECT_TIMEOUT = 5 * TPS
+
+/* The broker did not close the connection after DISCONNECT: shut it down from this side */
+function closeLinger(mq: Mqtt): void {
+    mq.connectTimer = null
+    if (mq.linkUp) {
+        connectionLost(mq, 0, 'Disconnected')
+    }
 }
 
 /**
@@ -196,202 +245,4 @@ export function* mqttFree(mq: Mqtt | null): Fiber<void> {
     mq.index = null
     mq.routes = null
     mq.masterTopics = []
-}
-
-/**
-    The last error's text ("" when none). Unlike C, which answers "Unknown error", this is the real message.
-    @example if ((yield* mqttPublish(mq, msg, 0, 1, MQTT_WAIT_ACK, 'a/b')) < 0) rError('app', '%s', mqttGetError(mq))
- */
-export function mqttGetError(mq: Mqtt | null): string | null {
-    return mq instanceof Mqtt ? mq.errorMsg : null
-}
-
-/**
-    Ticks of the last read or write.
-    @example if (rGetTicks() - mqttGetLastActivity(mq) > 60_000) yield* mqttPing(mq, MQTT_WAIT_ACK)
- */
-export function mqttGetLastActivity(mq: Mqtt | null): number {
-    return mq instanceof Mqtt ? mq.lastActivity : 0
-}
-
-/**
-    Messages still to send: queued, or unacknowledged past their retransmit time.
-    @example while (mqttMsgsToSend(mq) > 0) yield* rSleep(100)
- */
-export function mqttMsgsToSend(mq: Mqtt | null): number {
-    return mq instanceof Mqtt ? msgsToSend(mq) : 0
-}
-
-/**
-    Whether connected (CONNACK received and the socket not closed).
-    @example if (!mqttIsConnected(mq)) yield* reconnect()
- */
-export function mqttIsConnected(mq: Mqtt | null): boolean {
-    return mq instanceof Mqtt && mq.connected && !rIsSocketClosed(mq.sock)
-}
-
-/**
-    User name and password for the next CONNECT (each at most 128 bytes; empty ones are omitted).
-    @example mqttSetCredentials(mq, 'dev-1', token)
- */
-export function mqttSetCredentials(mq: Mqtt | null, username: string | null, password: string | null): number {
-    if (!(mq instanceof Mqtt)) {
-        return R_ERR_BAD_ARGS
-    }
-    const user = username ?? ''
-    const pass = password ?? ''
-    if (utf8Length(user) > MQTT_MAX_USERNAME_SIZE || utf8Length(pass) > MQTT_MAX_PASSWORD_SIZE || utf8Length(user) < 0) {
-        mq.username = mq.password = ''
-        return setMsg(mq, R_ERR_BAD_ARGS, 'User name and password must be at most 128 bytes')
-    }
-    mq.username = user
-    mq.password = pass
-    return 0
-}
-
-/**
-    Maximum message size, in and out (0 is ignored).
-    @example mqttSetMessageSize(mq, 128 * 1024)   // AWS IoT's limit
- */
-export function mqttSetMessageSize(mq: Mqtt | null, size: number): void {
-    if (mq instanceof Mqtt && size > 0) {
-        mq.maxMessage = mq.maxInbound = Math.floor(Math.min(size, MQTT_MAX_MESSAGE_SIZE))
-        mq.decoder.maxPacketSize = mq.maxInbound + 5
-    }
-}
-
-/**
-    The will: published by the broker if the connection ends without DISCONNECT. The topic is literal (not a
-    format); size must be > 0 (at most 65,535). Takes effect at the next mqttConnect.
-    @example mqttSetWill(mq, 'devices/dev-1/status', 'offline', 7)
- */
-export function mqttSetWill(mq: Mqtt | null, topic: string | null, msg: Uint8Array | string | null, size: number): number {
-    if (!(mq instanceof Mqtt)) {
-        return R_ERR_BAD_ARGS
-    }
-    if (topic === null || msg === null || !(size > 0)) {
-        return setMsg(mq, R_ERR_BAD_ARGS, 'A will needs a topic and a message of size > 0')
-    }
-    const problem = topicNameProblem(topic)
-    if (problem !== null || utf8Length(topic) > MQTT_MAX_TOPIC_SIZE) {
-        return setMsg(mq, R_ERR_BAD_ARGS, `Bad will topic: ${problem?.message ?? 'longer than 128 bytes'}`)
-    }
-    const bytes = typeof msg === 'string' ? new TextEncoder().encode(msg) : msg
-    if (size > bytes.length || size > 65535) {
-        return setMsg(mq, R_ERR_BAD_ARGS, `Will message size ${size} is larger than the message or 65,535`)
-    }
-    mq.willTopic = topic
-    mq.willMsg = bytes.slice(0, size)
-    mq.willMsgSize = size
-    return 0
-}
-
-/**
-    Keep-alive in ticks (sent to the broker in seconds); 0 or less means MQTT_KEEP_ALIVE (20 min). Returns 0, or
-    R_ERR_BAD_ARGS for a value that is not a number (NaN): nothing is changed (C's call returns nothing).
-    @example mqttSetKeepAlive(mq, 60 * TPS)
- */
-export function mqttSetKeepAlive(mq: Mqtt | null, keepAlive: number): number {
-    if (!(mq instanceof Mqtt)) {
-        return R_ERR_BAD_ARGS
-    }
-    if (typeof keepAlive !== 'number' || Number.isNaN(keepAlive)) {
-        return setMsg(mq, R_ERR_BAD_ARGS, `Bad keep-alive ${String(keepAlive)}: a number of ticks is needed`)
-    }
-    mq.keepAlive = keepAlive <= 0 ? MQTT_KEEP_ALIVE : keepAlive >= MAXINT64 ? MAXINT64 / 2 : keepAlive
-    return 0
-}
-
-/**
-    Idle timeout in ticks (raises MQTT_EVENT_TIMEOUT): negative means MQTT_TIMEOUT, 0 means never. Returns 0, or
-    R_ERR_BAD_ARGS for a value that is not a number (NaN): nothing is changed.
-    @example mqttSetTimeout(mq, 5 * 60 * TPS)   // MQTT_EVENT_TIMEOUT after five idle minutes
- */
-export function mqttSetTimeout(mq: Mqtt | null, timeout: number): number {
-    if (!(mq instanceof Mqtt)) {
-        return R_ERR_BAD_ARGS
-    }
-    if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-        return setMsg(mq, R_ERR_BAD_ARGS, `Bad timeout ${String(timeout)}: a number of ticks is needed`)
-    }
-    mq.timeout = timeout < 0 ? MQTT_TIMEOUT : timeout === 0 ? MAXINT64 / 10 : timeout >= MAXINT64 ? MAXINT64 / 10 : timeout
-    return 0
-}
-
-/**
-    Outbound QoS 1/2 messages in flight at once (default 100).
-    @example mqttSetInflight(mq, 1000)
- */
-export function mqttSetInflight(mq: Mqtt | null, max: number): void {
-    if (mq instanceof Mqtt && max >= 1 && max !== Infinity) {
-        mq.maxInflight = Math.min(65535, Math.floor(max))
-        pump(mq)
-    }
-}
-
-/**
-    Bound the queue behind the window (and, with queueOffline, of messages published while disconnected):
-    messages, bytes and what happens when it is full: 'wait' (default: the publisher waits for room),
-    'reject' / 'drop-newest' (the publish returns R_ERR_TOO_MANY) or 'drop-oldest' (the oldest queued message is
-    dropped and its waiter gets R_ERR_TOO_MANY).
-    @example mqttSetQueue(mq, 1000, 1 << 20, 'drop-oldest')
- */
-export function mqttSetQueue(mq: Mqtt | null, maxMessages: number, maxBytes: number, policy: QueuePolicy = 'wait'): number {
-    if (!(mq instanceof Mqtt) || !(maxMessages >= 1) || !(maxBytes >= 1) || !Number.isFinite(maxMessages + maxBytes) || !['wait', 'reject', 'drop-oldest', 'drop-newest'].includes(policy)) {
-        return R_ERR_BAD_ARGS
-    }
-    mq.maxQueue = maxMessages
-    mq.maxQueueBytes = maxBytes
-    mq.queuePolicy = policy
-    return 0
-}
-
-/**
-    Raise the publish throttle (a cloud asks the device to slow down): doubles, +2 s at least, at most 30 s.
-    @example rWatch('cloud:throttle', () => mqttThrottle(mq), null)
- */
-export function mqttThrottle(mq: Mqtt | null): void {
-    if (mq instanceof Mqtt) {
-        mq.throttle = Math.min(Math.max(2 * mq.throttle, mq.throttle + 2000), 30_000)
-        mq.throttleMark = mq.throttleLastPub = rGetTicks()
-    }
-}
-
-/**
-    Check the queue's consistency (C's version always answers true).
-    @example if (!mqttCheckQueue(mq)) rError('app', 'MQTT queue is inconsistent')
- */
-export function mqttCheckQueue(mq: Mqtt | null): boolean {
-    if (!(mq instanceof Mqtt)) {
-        return true
-    }
-    let publishes = 0
-    for (const msg of mq.inflight.values()) {
-        if (msg.type === 3 || msg.type === 6) {
-            publishes++
-        }
-    }
-    return publishes === mq.inflightPublishes
-}
-
-/**
-    Counters and current levels of the client.
-    @example const { queued, inflight, acknowledged } = mqttGetStats(mq)
- */
-export function mqttGetStats(mq: Mqtt | null): MqttStats {
-    return mq instanceof Mqtt ? { queued: mq.pending.length, inflight: mq.inflightPublishes, ...mq.stats } :
-        { queued: 0, inflight: 0, published: 0, acknowledged: 0, dropped: 0, resent: 0, received: 0, held: 0, unrouted: 0 }
-}
-
-/** What mqttGetStats returns: current levels and counters (see Mqtt.stats); all 0 for a null client. */
-export interface MqttStats {
-    queued: number
-    inflight: number
-    published: number
-    acknowledged: number
-    dropped: number
-    resent: number
-    received: number
-    held: number
-    unrouted: number
 }

@@ -129,6 +129,7 @@ function connack(mq: Mqtt, p: ConnackPacket): void {
     mq.connectTimer = null
     const w = mq.connectWait
     mq.connectWait = null
+    mq.connackCode = p.returnCode
     if (p.returnCode !== 0) {
         const code = p.returnCode === 2 ? R_ERR_CANT_COMPLETE : R_ERR_CANT_CONNECT
         setError(mq, code, `${CONNACK_REASONS[p.returnCode]} (CONNACK ${p.returnCode})`)

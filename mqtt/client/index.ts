@@ -7,14 +7,17 @@ export {
     MQTT_AWAITING_ACK, MQTT_COMPLETE, MQTT_INLINE_BUF_SIZE, MQTT_BUF_SIZE, MQTT_KEEP_ALIVE, MQTT_TIMEOUT,
     MQTT_MSG_TIMEOUT, MQTT_MAX_TOPIC_SIZE, MQTT_MAX_MESSAGE_SIZE, MQTT_MAX_CLIENT_ID_SIZE, MQTT_MAX_USERNAME_SIZE,
     MQTT_MAX_PASSWORD_SIZE, MQTT_MAX_INFLIGHT, MQTT_MAX_QUEUE, MQTT_MAX_QUEUE_BYTES, MQTT_CONNECT_TIMEOUT,
-    MQTT_MAX_INBOUND_SIZE, MQTT_MAX_HANDLERS, MQTT_MAX_HELD,
+    MQTT_MAX_INBOUND_SIZE, MQTT_MAX_HANDLERS, MQTT_MAX_HELD, MQTT_LIMITS_SPEC, MQTT_LIMITS_IOTO,
+    MQTT_MAX_SUBSCRIBE_FILTERS, type MqttLimits,
     type MqttCallback, type MqttEventProc, type QueuePolicy,
 } from './state.js'
+export { mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, MQTT_DISCONNECT_TIMEOUT } from './connect.js'
+export { mqttConnectUrl } from './connect-url.js'
 export {
-    mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttGetLastActivity, mqttMsgsToSend,
-    mqttIsConnected, mqttSetCredentials, mqttSetMessageSize, mqttSetWill, mqttSetKeepAlive, mqttSetTimeout,
-    mqttSetInflight, mqttSetQueue, mqttThrottle, mqttCheckQueue, mqttGetStats,
-} from './connect.js'
+    mqttGetError, mqttGetLastActivity, mqttMsgsToSend, mqttIsConnected, mqttSetCredentials, mqttSetMessageSize,
+    mqttSetWill, mqttSetKeepAlive, mqttSetTimeout, mqttSetInflight, mqttSetQueue, mqttThrottle, mqttCheckQueue,
+    mqttGetStats, mqttSetLimits, mqttSetConnectTimeout, mqttSetKeepWaits, mqttGetConnackCode, type MqttStats,
+} from './settings.js'
 export { mqttOnMessage, mqttSetDelivery } from './dispatch.js'
 export { mqttPublish, mqttPublishRetained, mqttPing } from './publish.js'
 export { mqttSubscribe, mqttSubscribeMaster, mqttUnsubscribe, mqttUnsubscribeMaster } from './subscribe.js'

@@ -1,7 +1,9 @@
 /*
-    Keep-alive and idle timeout. A PINGREQ goes out once nothing was sent or received for 3/4 of the keep-alive;
-    if no byte then arrives within 1.25x the keep-alive of the last one, the link is dead and the connection
-    ends (so a dead link is noticed within 1.5x the keep-alive). The idle timeout only raises
+    Keep-alive and idle timeout. A PINGREQ goes out once the client has sent nothing for half the keep-alive
+    (so its packets are never further apart than the keep-alive [MQTT-3.1.2-23], with room for a late timer
+    on a busy machine), or received nothing for 3/4 of it; if no byte then arrives within 1.25x the
+    keep-alive of the last one, the link is dead and the connection ends (a dead link is noticed within 1.5x
+    the keep-alive). A keep-alive of 0 is off: no pings, no dead-link check. The idle timeout only raises
     MQTT_EVENT_TIMEOUT, as in Ioto. The same timer resends what waited past msgTimeout for its acknowledgement.
  */
 import { R_ERR_TIMEOUT } from '../../runtime/errors.js'
@@ -25,7 +27,9 @@ export function startKeepAlive(mq: Mqtt): void {
 
 /** Send a PINGREQ now. */
 export function sendPing(mq: Mqtt): void {
-    mq.pingSent = rGetTicks()
+    if (!mq.pingSent) {
+        mq.pingSent = rGetTicks()
+    }
     writeBytes(mq, PINGREQ_BYTES)
 }
 
@@ -43,7 +47,7 @@ function check(mq: Mqtt): void {
     if (mq.pingSent && mq.lastRecv > mq.pingSent) {
         mq.pingSent = 0
     }
-    if (mq.pingSent && now - mq.lastRecv >= k * 1.25) {
+    if (k > 0 && mq.pingSent && now - mq.lastRecv >= k * 1.25) {
         fatal(mq, R_ERR_TIMEOUT, `No response from the broker for ${now - mq.lastRecv} ms (keep-alive ${Math.round(k / 1000)} s): the link is dead`)
         return
     }
@@ -55,7 +59,7 @@ function check(mq: Mqtt): void {
             return
         }
     }
-    if (!mq.pingSent && (now - mq.lastSend >= k * 0.75 || now - mq.lastRecv >= k * 0.75)) {
+    if (k > 0 && (now - mq.lastSend >= k * 0.5 || (!mq.pingSent && now - mq.lastRecv >= k * 0.75))) {
         sendPing(mq)
     }
     retransmitOverdue(mq, now)
@@ -64,7 +68,7 @@ function check(mq: Mqtt): void {
 
 function nextCheck(mq: Mqtt, now: number): number {
     const k = mq.keepAlive
-    let due = mq.pingSent ? mq.lastRecv + k * 1.25 : Math.min(mq.lastSend, mq.lastRecv) + k * 0.75
+    let due = k > 0 ? Math.min(mq.lastSend + k * 0.5, mq.lastRecv + k * (mq.pingSent ? 1.25 : 0.75)) : Infinity
     if (!mq.idleNotified) {
         due = Math.min(due, mq.lastActivity + mq.timeout)
     }

@@ -49,6 +49,9 @@ export function connectionLost(mq: Mqtt, code: number, reason: string): void {
     mq.connectWait = null
     failWaiters(mq, R_ERR_NOT_CONNECTED)
     connecting?.settle(mq.error || R_ERR_CANT_CONNECT)
+    const disconnected = mq.disconnectWait
+    mq.disconnectWait = null
+    disconnected?.settle(0)
     if (rGetState() <= R_STOPPING) {
         notify(mq, MQTT_EVENT_DISCONNECT)
     }

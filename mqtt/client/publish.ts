@@ -17,7 +17,7 @@ import { encodeTopic } from '../codec/encode.js'
 import type { MqttCodecError } from '../codec/errors.js'
 import { sendPing } from './keepalive.js'
 import {
-    Mqtt, MQTT_EVENT_ATTACH, MQTT_MAX_TOPIC_SIZE, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, OUT_PUBLISH, OutMsg,
+    Mqtt, MQTT_EVENT_ATTACH, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, OUT_PUBLISH, OutMsg,
     setMsg,
 } from './state.js'
 import { dropOldest, enqueue, queueFull, sendPublish, windowOpen } from './window.js'
@@ -71,8 +71,8 @@ function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number,
     } catch (err) {
         return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad topic "${topic}": ${(err as MqttCodecError).message}`))
     }
-    if (topicBytes.length - 2 >= MQTT_MAX_TOPIC_SIZE) {
-        return done(setMsg(mq, R_ERR_BAD_ARGS, `Topic longer than ${MQTT_MAX_TOPIC_SIZE - 1} bytes`))
+    if (topicBytes.length - 2 > mq.limits.topic) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, `Topic longer than ${mq.limits.topic} bytes`))
     }
     if (qos !== 0 && qos !== 1 && qos !== 2) {
         return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad QoS ${qos}: must be 0, 1 or 2`))

@@ -43,6 +43,29 @@ export const MQTT_MAX_CLIENT_ID_SIZE = 23
 export const MQTT_MAX_USERNAME_SIZE = 128
 export const MQTT_MAX_PASSWORD_SIZE = 128
 
+/** Sizes in bytes the client accepts: client id, topic name or filter, user name, password. */
+export interface MqttLimits {
+    clientId: number
+    topic: number
+    username: number
+    password: number
+    /** Whether an empty client id is allowed (the broker assigns one; needs a clean session) */
+    emptyClientId: boolean
+}
+
+/** The MQTT 3.1.1 spec's limits (the default): 65,535 bytes each [MQTT-1.5.3] [MQTT-3.1.3-5]. */
+export const MQTT_LIMITS_SPEC: Readonly<MqttLimits> = Object.freeze({ clientId: 65535, topic: 65535, username: 65535, password: 65535, emptyClientId: true })
+/** Ioto's C buffer sizes, for those who want the C behaviour: ids of 23 bytes, topics of 127, credentials of 128. */
+export const MQTT_LIMITS_IOTO: Readonly<MqttLimits> = Object.freeze({
+    clientId: MQTT_MAX_CLIENT_ID_SIZE, topic: MQTT_MAX_TOPIC_SIZE - 1, username: MQTT_MAX_USERNAME_SIZE, password: MQTT_MAX_PASSWORD_SIZE,
+    emptyClientId: false,
+})
+/** The limits new clients get (mqttSetLimits(null, ...) changes them). */
+export const defaultLimits: { value: Readonly<MqttLimits> } = { value: MQTT_LIMITS_SPEC }
+
+/** Filters in one SUBSCRIBE the client sends when it resubscribes by itself (AWS IoT accepts at most 8). */
+export const MQTT_MAX_SUBSCRIBE_FILTERS = 8
+
 /** Outbound QoS 1/2 messages in flight at once (unacknowledged), unless mqttSetInflight changes it. */
 export const MQTT_MAX_INFLIGHT = 100
 /** Messages waiting for the in-flight window (or for a connection) before publishers are made to wait. */
@@ -200,7 +223,14 @@ export class Mqtt {
     throttleLastPub = 0
     throttleMark = 0
     username = ''
-    password = ''
+    /** Binary data, as the spec has it [MQTT-3.1.3.5]: a string is sent as UTF-8 */
+    password: string | Uint8Array = ''
+    /** Size limits (MQTT_LIMITS_SPEC unless mqttSetLimits says otherwise) */
+    limits: Readonly<MqttLimits> = defaultLimits.value
+    /** The last CONNACK's return code (-1: none yet) */
+    connackCode = -1
+    /** Settled when the connection is closed after mqttDisconnect(mq, MQTT_WAIT_ACK) */
+    disconnectWait: MqttWait | null = null
     keepAliveEvent: TimerEvent | null = null
     /** CONNACK's session-present flag */
     hasSession = false

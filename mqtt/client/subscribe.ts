@@ -13,7 +13,7 @@ import { TopicIndex } from '../topic-index.js'
 import { releaseHeld } from './dispatch.js'
 import { attach } from './publish.js'
 import {
-    Mqtt, MQTT_MAX_TOPIC_SIZE, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttTopic, MqttWait, OUT_SUB, OUT_UNSUB, setMsg,
+    Mqtt, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttTopic, MqttWait, OUT_SUB, OUT_UNSUB, setMsg,
     type MqttCallback,
 } from './state.js'
 import { sendControl } from './window.js'
@@ -30,8 +30,8 @@ function formatFilter(mq: Mqtt, topic: unknown, args: unknown[]): string | numbe
 }
 
 function checkFilter(mq: Mqtt, filter: string): number {
-    if (utf8Length(filter) >= MQTT_MAX_TOPIC_SIZE) {
-        return setMsg(mq, R_ERR_BAD_ARGS, `Topic filter longer than ${MQTT_MAX_TOPIC_SIZE - 1} bytes`)
+    if (utf8Length(filter) > mq.limits.topic) {
+        return setMsg(mq, R_ERR_BAD_ARGS, `Topic filter longer than ${mq.limits.topic} bytes`)
     }
     const problem = topicFilterProblem(filter)
     if (problem !== null) {

@@ -213,18 +213,18 @@ test('a beforeConnect that throws, refuses, or leaves a bad password or client i
                     return -1
                 }
                 if (calls === 3) {
-                    server.pass = 'p'.repeat(200)
+                    server.pass = 'p'.repeat(70_000)
                     return
                 }
-                server.clientId = 'x'.repeat(30)
+                server.clientId = 'x'.repeat(70_000)
             },
         })
         t.true(yield* until(() => agent.attempts.length >= 4, 5000))
         yield* ioAgentStop(agent)
         t.regex(agent.attempts[0].error, /^beforeConnect failed: no token service/)
         t.regex(agent.attempts[1].error, /^beforeConnect abandoned the attempt \(-1\)/)
-        t.regex(agent.attempts[2].error, /^User name and password must be at most 128 bytes/)
-        t.regex(agent.attempts[3].error, /^Bad client id "x+": 1 to 23 bytes/)
+        t.regex(agent.attempts[2].error, /^User name and password must be strings \(or bytes\) of at most 65535 and 65535 bytes/)
+        t.regex(agent.attempts[3].error, /^Bad client id "x+": at most 65535 bytes/)
         t.true(agent.attempts.every(a => a.rc < 0))
     })
 })

@@ -17,6 +17,7 @@ import {
     MQTT_WAIT_FAST, MQTT_PROTOCOL_LEVEL, MQTT_MAX_CLIENT_ID_SIZE, MQTT_MAX_TOPIC_SIZE, MQTT_UNSENT, MQTT_AWAITING_ACK,
     MQTT_COMPLETE, MQTT_EVENT_ATTACH, MQTT_EVENT_CONNECTED, MQTT_EVENT_DISCONNECT, MQTT_EVENT_TIMEOUT, MQTT_KEEP_ALIVE,
     MQTT_TIMEOUT, MQTT_MAX_MESSAGE_SIZE, MQTT_QOS_0, MQTT_QOS_1, MQTT_QOS_2, MqttResp, MqttRecv,
+    mqttSetLimits, MQTT_LIMITS_IOTO, MQTT_LIMITS_SPEC,
 } from '../../index.js'
 import { inFiber } from '../helpers/fiber.js'
 
@@ -45,11 +46,23 @@ test('constants have the C values', t => {
 
 test('mqttAlloc: defaults; null, empty and over-long ids give null', t => {
     t.is(mqttAlloc(null, null), null)
-    t.is(mqttAlloc('', null), null)
-    t.is(mqttAlloc('x'.repeat(24), null), null)
-    t.is(mqttAlloc('é'.repeat(12), null), null)
+    /* The spec's limits by default: ids up to 65,535 bytes, an empty one for the broker to assign */
+    t.not(mqttAlloc('', null), null)
+    t.not(mqttAlloc('x'.repeat(65535), null), null)
+    t.is(mqttAlloc('x'.repeat(65536), null), null)
+    /* Ioto's, on request: 1-23 bytes (synchronous, so no other test sees the process default change) */
+    t.is(mqttSetLimits(null, MQTT_LIMITS_IOTO), 0)
+    try {
+        t.is(mqttAlloc('', null), null)
+        t.is(mqttAlloc('x'.repeat(24), null), null)
+        t.is(mqttAlloc('é'.repeat(12), null), null)
+        t.not(mqttAlloc('x'.repeat(23), null), null)
+        t.deepEqual(mqttAlloc('x'.repeat(23), null)!.limits, MQTT_LIMITS_IOTO)
+    } finally {
+        mqttSetLimits(null, MQTT_LIMITS_SPEC)
+    }
+    t.is(mqttSetLimits(null, { ...MQTT_LIMITS_SPEC, topic: 0 }), R_ERR_BAD_ARGS)
     t.is(mqttAlloc('id', 42 as any), null)
-    t.not(mqttAlloc('x'.repeat(23), null), null)
     const mq = mqttAlloc('device', null)!
     t.is(mq.id, 'device')
     t.false(mq.connected)
@@ -106,6 +119,14 @@ test('credentials, will, keep-alive, timeout and message size setters', t => {
     t.is(mqttSetCredentials(mq, null, null), 0)
     t.is(mq.username, '')
     t.is(mqttSetCredentials(mq, 'u'.repeat(127), 'p'.repeat(127)), 0)
+    /* A cloud token fits (the spec allows 65,535 bytes); the password is binary data, sent as it is */
+    t.is(mqttSetCredentials(mq, 'u'.repeat(1000), 'p'.repeat(65535)), 0)
+    t.is(mqttSetCredentials(mq, 'u', new Uint8Array([0x00, 0xff, 0x10, 0x41])), 0)
+    t.deepEqual(mq.password, new Uint8Array([0x00, 0xff, 0x10, 0x41]))
+    t.is(mqttSetCredentials(mq, 'u', 'p'.repeat(65536)), R_ERR_BAD_ARGS)
+    t.regex(mqttGetError(mq)!, /65535 bytes/)
+    /* Ioto's limits on request: 128 bytes */
+    t.is(mqttSetLimits(mq, MQTT_LIMITS_IOTO), 0)
     t.is(mqttSetCredentials(mq, 'u'.repeat(137), 'p'), R_ERR_BAD_ARGS)
     t.is(mq.username, '')
     t.is(mq.password, '')
@@ -114,13 +135,18 @@ test('credentials, will, keep-alive, timeout and message size setters', t => {
     t.is(mq.willTopic, 'status/dev')
     t.is(mq.willMsgSize, 7)
     t.is(mqttSetWill(mq, 'w/'.repeat(100), 'x', 1), R_ERR_BAD_ARGS)
-    t.is(mqttSetWill(mq, 'w', 'x', 0), R_ERR_BAD_ARGS)
+    t.is(mqttSetWill(mq, 'w', 'x', -1), R_ERR_BAD_ARGS)
+    t.is(mqttSetWill(mq, 'w', 'x', NaN), R_ERR_BAD_ARGS)
+    /* 0: the whole message, which may be empty */
+    t.is(mqttSetWill(mq, 'w', '', 0), 0)
+    t.is(mq.willMsgSize, 0)
     t.is(mqttSetWill(mq, 'w/+', 'x', 1), R_ERR_BAD_ARGS)
     t.is(mqttSetWill(mq, null, 'x', 1), R_ERR_BAD_ARGS)
     t.is(mqttSetWill(mq, 'w', 'x', 5), R_ERR_BAD_ARGS)
     t.is(mqttSetWill(mq, 't'.repeat(127), new Uint8Array(1024), 1024), 0)
+    /* 0 is no keep-alive [MQTT-3.1.2-10]; a negative value the default */
     mqttSetKeepAlive(mq, 0)
-    t.is(mq.keepAlive, MQTT_KEEP_ALIVE)
+    t.is(mq.keepAlive, 0)
     mqttSetKeepAlive(mq, -1)
     t.is(mq.keepAlive, MQTT_KEEP_ALIVE)
     mqttSetKeepAlive(mq, 5000)
@@ -157,6 +183,8 @@ test('credentials, will, keep-alive, timeout and message size setters', t => {
 test('calls before a connection give clear errors and nothing throws', async t => {
     await inFiber(function* () {
         const mq = mqttAlloc('unconnected', null)!
+        /* Ioto's 127-byte topics for this client (the spec's 65,535 by default) */
+        mqttSetLimits(mq, MQTT_LIMITS_IOTO)
         t.is(yield* mqttPublish(mq, 'm', 0, 1, MQTT_WAIT_NONE, 'a/b'), R_ERR_CANT_WRITE)
         t.regex(mqttGetError(mq)!, /connect first/)
         t.is(yield* mqttPublish(mq, null, 0, 1, MQTT_WAIT_NONE, 'a/b'), R_ERR_BAD_ARGS)
