@@ -2,6 +2,8 @@
     Command-line options shared by `fiber-mqtt pub` and `fiber-mqtt sub`, with mosquitto_pub / mosquitto_sub's
     letters and meanings.
  */
+import { parseMqttUrl, type MqttUrl } from '../mqtt/url.js'
+
 export class UsageError extends Error {}
 
 export interface Options {
@@ -45,24 +47,20 @@ function number(flag: string, value: string, min: number, max: number): number {
     return n
 }
 
-/** Parse `mqtt(s)://[user[:password]@]host[:port]/topic` into the options. */
+/** Parse `mqtt(s)://[user[:password]@]host[:port]/topic` into the options (the library's parser: '#' and '+' kept). */
 function url(o: Options, value: string): void {
-    let u: URL
+    let u: MqttUrl
     try {
-        u = new URL(value)
-    } catch {
-        throw new UsageError(`Invalid URL for -L: ${value}`)
+        u = parseMqttUrl(value)
+    } catch (err) {
+        throw new UsageError(`Invalid URL for -L: ${(err as Error).message}`)
     }
-    if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') {
-        throw new UsageError(`Unsupported URL scheme for -L: ${u.protocol} (use mqtt:// or mqtts://)`)
-    }
-    o.tls = u.protocol === 'mqtts:'
-    o.host = u.hostname.replace(/^\[|\]$/g, '')
-    o.port = u.port ? Number(u.port) : o.tls ? 8883 : 1883
-    if (u.username) o.user = decodeURIComponent(u.username)
-    if (u.password) o.password = decodeURIComponent(u.password)
-    const topic = decodeURIComponent(u.pathname.slice(1))
-    if (topic) o.topics.push(topic)
+    o.tls = u.tls
+    o.host = u.host
+    o.port = u.port
+    if (u.username !== null) o.user = u.username
+    if (u.password !== null) o.password = u.password
+    if (u.topic !== null) o.topics.push(u.topic)
 }
 
 export function parseArgs(argv: string[], command: 'pub' | 'sub'): Options {

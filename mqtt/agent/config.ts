@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { defaultLimits, type QueuePolicy } from '../client/state.js'
 import { topicNameProblem } from '../topic.js'
+import { isUrl, parseMqttUrl, type MqttUrl } from '../url.js'
 
 /**
     A configuration error: `key` names the offending key (e.g. mqtt.keep_alive).
@@ -31,7 +32,7 @@ export interface ServerConfig {
     willTopic: string | null
     willMessage: string | null
     /** TLS (null: plain TCP) */
-    tls: { ca: string | null, cert: string | null, key: string | null, alpn: string | null, ciphers: string | null, verify: boolean } | null
+    tls: { ca: string | null, cert: string | null, key: string | null, alpn: string | null, ciphers: string | null, verify: boolean, serverName: string | null } | null
     /** Reconnect interval bounds, ms */
     reconnectMin: number
     reconnectMax: number
@@ -62,7 +63,7 @@ const SERVER_KEYS = new Set([
     /* Ioto */
     'endpoint', 'port', 'alpn', 'authority', 'certificate', 'key', 'timeout', 'schedule', 'delay', 'jitter',
     /* both */
-    'verify',
+    'verify', 'server_name',
 ])
 const TOP_KEYS = new Set(['mqtt', 'mqtt1', 'subscriptions', 'queue', 'store', 'stable_time', 'failback_interval', 'max_inflight', 'connect_timeout', 'device_id', 'id'])
 
@@ -130,11 +131,23 @@ function server(section: string, raw: Record<string, unknown>, id: string): Serv
     const cert = str('ssl_cert') ?? str('certificate')
     const key = str('ssl_key') ?? str('key')
     const alpn = str('alpn')
-    const tls = ca !== null || cert !== null || key !== null || alpn !== null
+    const serverName = str('server_name')
+    const spec = str('server')
+    let url: MqttUrl | null = null
+    if (spec !== null && isUrl(spec)) {
+        try {
+            url = parseMqttUrl(spec)
+        } catch (err) {
+            throw new AgentConfigError(k('server'), (err as Error).message)
+        }
+    }
+    const tls = ca !== null || cert !== null || key !== null || alpn !== null || serverName !== null || url?.tls === true
     let host: string | null = null
     let port = num('port', tls ? 8883 : 1883)
-    const spec = str('server')
-    if (spec !== null) {
+    if (url !== null) {
+        host = url.host
+        port = url.port
+    } else if (spec !== null) {
         const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(spec)
         if (!m) {
             throw new AgentConfigError(k('server'), `"${spec}" is not host or host:port`)
@@ -182,10 +195,10 @@ function server(section: string, raw: Record<string, unknown>, id: string): Serv
         host, port, clientId,
         cleanSession,
         keepAlive: num('keep_alive', 60) * 1000,
-        user: str('user') ?? '',
-        pass: str('pass') ?? '',
+        user: str('user') ?? url?.username ?? '',
+        pass: str('pass') ?? url?.password ?? '',
         willTopic, willMessage,
-        tls: tls ? { ca, cert, key, alpn, ciphers: str('ssl_cipher_suites'), verify: bool('verify', true) } : null,
+        tls: tls ? { ca, cert, key, alpn, ciphers: str('ssl_cipher_suites'), verify: bool('verify', true), serverName } : null,
         reconnectMin: min,
         reconnectMax: max,
         timeout: raw.timeout === undefined ? 0 : duration(k('timeout'), raw.timeout),

@@ -12,7 +12,7 @@ import { rSignal } from '../../runtime/watch.js'
 import { Wait } from '../../runtime/waitable.js'
 import { rAllocSocket, rCloseSocket, rGetSocketError } from '../../socket/control.js'
 import { rConnectSocket } from '../../socket/connect.js'
-import { rSetSocketCerts, rSetSocketCiphers, rSetSocketVerify, rSetTlsAlpn } from '../../socket/tls.js'
+import { rSetSocketCerts, rSetSocketCiphers, rSetSocketVerify, rSetTlsAlpn, rSetTlsServerName } from '../../socket/tls.js'
 import { mqttConnect, mqttDisconnect } from '../client/connect.js'
 import { mqttGetError } from '../client/settings.js'
 import { MQTT_EVENT_DISCONNECT, MQTT_EVENT_TIMEOUT, MQTT_WAIT_ACK, MQTT_WAIT_NONE } from '../client/state.js'
@@ -133,6 +133,7 @@ function* attempt(agent: Agent, configured: ServerConfig): Fiber<number> {
         rSetSocketVerify(sock, server.tls.verify, server.tls.verify)
         if (server.tls.alpn) rSetTlsAlpn(sock, server.tls.alpn)
         if (server.tls.ciphers) rSetSocketCiphers(sock, server.tls.ciphers)
+        if (server.tls.serverName) rSetTlsServerName(sock, server.tls.serverName)
     }
     /* connect_timeout bounds the whole attempt: TCP, TLS and the CONNACK */
     const deadline = rGetTicks() + agent.config.connectTimeout

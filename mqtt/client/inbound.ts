@@ -16,7 +16,7 @@ import { filterCovers } from '../topic.js'
 import { startKeepAlive } from './keepalive.js'
 import { fatal, notify, setError } from './link.js'
 import { deliver } from './dispatch.js'
-import { MQTT_EVENT_CONNECTED, OUT_PUBLISH, OUT_PUBREL, OUT_SUB, OUT_UNSUB, type Mqtt } from './state.js'
+import { MQTT_EVENT_CONNECTED, MQTT_MAX_SUBSCRIBE_FILTERS, OUT_PUBLISH, OUT_PUBREL, OUT_SUB, OUT_UNSUB, type Mqtt } from './state.js'
 import { complete, pump, release, restartSession, resendSession, sendControl } from './window.js'
 import { scheduleFlush, tracePacket, writeBytes } from './wire.js'
 
@@ -148,9 +148,7 @@ function connack(mq: Mqtt, p: ConnackPacket): void {
         resubscribe(mq)
     } else if (mq.later !== null) {
         /* The broker kept the session, but these were asked for while disconnected */
-        for (const [filter, qos] of mq.later) {
-            sendControl(mq, OUT_SUB, [filter], qos, null, 0)
-        }
+        subscribeAll(mq, [...mq.later])
     }
     mq.later = null
     pump(mq)
@@ -161,26 +159,26 @@ function connack(mq: Mqtt, p: ConnackPacket): void {
 
 /** The broker has no session: make the broker subscriptions again (masters, and locals not under one). */
 function resubscribe(mq: Mqtt): void {
-    const byQos = new Map<number, string[]>()
-    const add = (filter: string, qos: number) => {
-        const list = byQos.get(qos) ?? []
-        if (!list.includes(filter)) {
-            list.push(filter)
-        }
-        byQos.set(qos, list)
-    }
+    const wanted = new Map<string, number>()
     for (const m of mq.masterTopics) {
-        add(m, masterQos(mq, m))
+        wanted.set(m, masterQos(mq, m))
     }
     for (const t of mq.topics) {
         if (!mq.masterTopics.some(m => filterCovers(m, t.topic))) {
-            add(t.topic, t.qos)
+            wanted.set(t.topic, Math.max(t.qos, wanted.get(t.topic) ?? 0))
         }
     }
-    for (const [qos, filters] of byQos) {
-        for (let i = 0; i < filters.length; i += 8) {
-            sendControl(mq, OUT_SUB, filters.slice(i, i + 8), qos, null, 0)
-        }
+    for (const [filter, qos] of mq.later ?? []) {
+        wanted.set(filter, Math.max(qos, wanted.get(filter) ?? 0))
+    }
+    subscribeAll(mq, [...wanted])
+}
+
+/* As few SUBSCRIBE packets as possible, each filter with its own QoS (at most MQTT_MAX_SUBSCRIBE_FILTERS each) */
+function subscribeAll(mq: Mqtt, wanted: [string, number][]): void {
+    for (let i = 0; i < wanted.length; i += MQTT_MAX_SUBSCRIBE_FILTERS) {
+        const part = wanted.slice(i, i + MQTT_MAX_SUBSCRIBE_FILTERS)
+        sendControl(mq, OUT_SUB, part.map(w => w[0]), part.map(w => w[1]), null, 0)
     }
 }
 
@@ -201,8 +199,13 @@ function suback(mq: Mqtt, p: SubackPacket): void {
         fatal(mq, R_ERR_BAD_RESPONSE, `SUBACK with ${p.granted.length} return codes for ${filters.length} topic filters [MQTT-3.9.3-1]`)
         return
     }
+    const granted = mq.granted ??= new Map()
     for (let i = 0; i < filters.length; i++) {
         const code = p.granted[i]
+        granted.set(filters[i], code)
+        if (msg.granted !== null) {
+            msg.granted[msg.grantedAt![i]] = code
+        }
         for (const t of mq.topics) {
             if (t.topic === filters[i]) {
                 t.granted = code

@@ -20,5 +20,8 @@ export {
 } from './settings.js'
 export { mqttOnMessage, mqttSetDelivery } from './dispatch.js'
 export { mqttPublish, mqttPublishRetained, mqttPing } from './publish.js'
-export { mqttSubscribe, mqttSubscribeMaster, mqttUnsubscribe, mqttUnsubscribeMaster } from './subscribe.js'
+export {
+    mqttSubscribe, mqttSubscribeMaster, mqttUnsubscribe, mqttUnsubscribeMaster, mqttSubscribeMulti, mqttUnsubscribeMulti,
+    mqttGetGranted, type MqttSubscription,
+} from './subscribe.js'
 export { mqttRequest } from './request.js'

@@ -172,6 +172,9 @@ export class OutMsg {
     size: number
     /** SUBSCRIBE / UNSUBSCRIBE: the filters */
     filters: string[] | null = null
+    /** SUBSCRIBE: where the SUBACK's return codes go (the i-th at grantedAt[i]) */
+    granted: number[] | null = null
+    grantedAt: number[] | null = null
     /** The durable store's record of this message (0: none) */
     storeSeq = 0
 
@@ -255,6 +258,8 @@ export class Mqtt {
     inboundQos2: Set<number> | null = null
     /** Broker subscriptions asked for while disconnected: made at the next connect, session or not */
     later: Map<string, number> | null = null
+    /** The broker's return code for each filter subscribed (its granted QoS, or 0x80), from the last SUBACK */
+    granted: Map<string, number> | null = null
     /** Local subscriptions by filter (made on first use) */
     index: TopicIndex<MqttTopic> | null = null
     /** Topic -> the subscription that gets it (or null): messages come on few topics; cleared on any change */

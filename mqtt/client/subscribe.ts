@@ -153,7 +153,7 @@ export function mqttUnsubscribe(mq: Mqtt | null, topic: string, waitFlags: numbe
     if (mq.masterTopics.some(m => m !== topic && filterCovers(m, topic))) {
         return done(0)
     }
-    return brokerUnsubscribe(mq, topic, waitFlags)
+    return brokerUnsubscribe(mq, [topic], waitFlags)
 }
 
 /**
@@ -172,12 +172,12 @@ export function mqttUnsubscribeMaster(mq: Mqtt | null, topic: string, waitFlags:
     mq.masterQos?.delete(topic)
     mq.later?.delete(topic)
     removeLocal(mq, topic)
-    return brokerUnsubscribe(mq, topic, waitFlags)
+    return brokerUnsubscribe(mq, [topic], waitFlags)
 }
 
-function brokerUnsubscribe(mq: Mqtt, topic: string, waitFlags: number): Waitable<number> {
+function brokerUnsubscribe(mq: Mqtt, topics: string[], waitFlags: number): Waitable<number> {
     if (mq.sock === null) {
-        return mq.proc !== null ? attachThen(mq, () => brokerUnsubscribe(mq, topic, waitFlags)) :
+        return mq.proc !== null ? attachThen(mq, () => brokerUnsubscribe(mq, topics, waitFlags)) :
             done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
     }
     if (!mq.connected || !mq.linkUp) {
@@ -185,7 +185,7 @@ function brokerUnsubscribe(mq: Mqtt, topic: string, waitFlags: number): Waitable
         return done(waitFlags & (MQTT_WAIT_ACK | MQTT_WAIT_SENT) ? R_ERR_CANT_CONNECT : 0)
     }
     const w = waitFlags & (MQTT_WAIT_ACK | MQTT_WAIT_SENT) ? new MqttWait() : null
-    if (sendControl(mq, OUT_UNSUB, [topic], 0, w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT) === null) {
+    if (sendControl(mq, OUT_UNSUB, topics, 0, w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT) === null) {
         return done(setMsg(mq, R_ERR_CANT_WRITE, 'No free packet id'))
     }
     return w === null ? done(0) : mapFailure(w)
@@ -194,4 +194,130 @@ function brokerUnsubscribe(mq: Mqtt, topic: string, waitFlags: number): Waitable
 function* mapFailure(w: MqttWait): Fiber<number> {
     const rc = yield* (w as Waitable<number>)
     return rc === R_ERR_NOT_CONNECTED ? R_ERR_CANT_CONNECT : rc
+}
+
+/** One filter of a multi-filter subscribe: the filter (literal), its maximum QoS and, optionally, its callback. */
+export interface MqttSubscription {
+    topic: string
+    qos: number
+    callback?: MqttCallback | null
+}
+
+/**
+    Subscribe to several filters in one SUBSCRIBE packet. Every filter, QoS and callback is checked before
+    anything is kept or written (R_ERR_BAD_ARGS names the bad one). `granted`, when given, receives the
+    broker's return code per filter in request order (the granted QoS, or 0x80 for a refusal; a filter under
+    a master subscription gets the master's). Evaluates to 0, R_ERR_CANT_COMPLETE when any filter was refused,
+    R_ERR_NOT_CONNECTED (kept: made when the connection comes up), or R_ERR_CANT_WRITE.
+    @example const granted: number[] = []; yield* mqttSubscribeMulti(mq, [{ topic: 'a/#', qos: 1, callback: onA }, { topic: 'b', qos: 2 }], MQTT_WAIT_ACK, granted)
+ */
+export function mqttSubscribeMulti(mq: Mqtt | null, subs: MqttSubscription[], waitFlags: number, granted?: number[]): Waitable<number> {
+    if (!(mq instanceof Mqtt)) {
+        return done(R_ERR_BAD_ARGS)
+    }
+    if (mq.error !== 0 && mq.linkUp) {
+        return done(mq.error)
+    }
+    if (!Array.isArray(subs) || subs.length === 0) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, 'No topic filters'))
+    }
+    for (const s of subs) {
+        const rc = s === null || typeof s !== 'object' ? setMsg(mq, R_ERR_BAD_ARGS, 'Each subscription needs a topic and a QoS') :
+            typeof s.topic !== 'string' ? setMsg(mq, R_ERR_BAD_ARGS, 'Missing topic filter') : checkFilter(mq, s.topic)
+        if (rc !== 0) {
+            return done(rc)
+        }
+        if (s.qos !== 0 && s.qos !== 1 && s.qos !== 2) {
+            return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad QoS ${s.qos} for "${s.topic}": must be 0, 1 or 2`))
+        }
+        if (s.callback !== undefined && s.callback !== null && typeof s.callback !== 'function') {
+            return done(setMsg(mq, R_ERR_BAD_ARGS, `The callback for "${s.topic}" must be a function`))
+        }
+    }
+    const broker: MqttSubscription[] = []
+    const codes: number[] = subs.map(s => s.qos)
+    for (let i = 0; i < subs.length; i++) {
+        const s = subs[i]
+        if (s.callback) {
+            const t = new MqttTopic(s.topic, s.callback, waitFlags, s.qos)
+            t.entry = (mq.index ??= new TopicIndex()).add(s.topic, t)
+            mq.topics.push(t)
+        }
+        const master = s.callback ? mq.masterTopics.find(m => filterCovers(m, s.topic)) : undefined
+        if (master !== undefined) {
+            codes[i] = mq.granted?.get(master) ?? masterQosOf(mq, master)
+        } else {
+            broker.push(s)
+        }
+    }
+    mq.routes = null
+    releaseHeld(mq)
+    if (granted !== undefined) {
+        granted.length = 0
+        granted.push(...codes)
+    }
+    return broker.length === 0 ? done(0) : brokerSubscribeMulti(mq, subs, broker, waitFlags, granted)
+}
+
+function masterQosOf(mq: Mqtt, filter: string): number {
+    return mq.masterQos?.get(filter) ?? 1
+}
+
+function brokerSubscribeMulti(mq: Mqtt, all: MqttSubscription[], broker: MqttSubscription[], waitFlags: number, granted?: number[]): Waitable<number> {
+    if (mq.sock === null) {
+        return mq.proc !== null ? attachThen(mq, () => brokerSubscribeMulti(mq, all, broker, waitFlags, granted)) :
+            done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
+    }
+    if (!mq.connected || !mq.linkUp) {
+        for (const s of broker) {
+            (mq.later ??= new Map()).set(s.topic, s.qos)
+        }
+        return done(setMsg(mq, R_ERR_NOT_CONNECTED, 'Not connected: the subscriptions are made when the connection comes up'))
+    }
+    const w = waitFlags & (MQTT_WAIT_ACK | MQTT_WAIT_SENT) ? new MqttWait() : null
+    const msg = sendControl(mq, OUT_SUB, broker.map(s => s.topic), broker.map(s => s.qos), w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT)
+    if (msg === null) {
+        return done(setMsg(mq, R_ERR_CANT_WRITE, 'No free packet id'))
+    }
+    if (granted !== undefined) {
+        /* The SUBACK's codes land in the caller's array, at each broker filter's place in the request */
+        msg.granted = granted
+        msg.grantedAt = broker.map(s => all.indexOf(s))
+    }
+    return w ?? done(0)
+}
+
+/**
+    Unsubscribe several filters (literal) in one UNSUBSCRIBE packet: all are checked before anything is
+    changed; the local subscriptions with those filters go, and the filters not under a master subscription
+    go to the broker. Evaluates as mqttUnsubscribe.
+    @example yield* mqttUnsubscribeMulti(mq, ['a/#', 'b'], MQTT_WAIT_ACK)
+ */
+export function mqttUnsubscribeMulti(mq: Mqtt | null, topics: string[], waitFlags: number): Waitable<number> {
+    if (!(mq instanceof Mqtt) || !Array.isArray(topics) || topics.length === 0) {
+        return done(mq instanceof Mqtt ? setMsg(mq, R_ERR_BAD_ARGS, 'No topic filters') : R_ERR_BAD_ARGS)
+    }
+    for (const topic of topics) {
+        const rc = typeof topic !== 'string' ? setMsg(mq, R_ERR_BAD_ARGS, 'Missing topic filter') : checkFilter(mq, topic)
+        if (rc !== 0) {
+            return done(rc)
+        }
+    }
+    const broker: string[] = []
+    for (const topic of topics) {
+        removeLocal(mq, topic)
+        if (!mq.masterTopics.some(m => m !== topic && filterCovers(m, topic))) {
+            broker.push(topic)
+        }
+    }
+    return broker.length === 0 ? done(0) : brokerUnsubscribe(mq, broker, waitFlags)
+}
+
+/**
+    The broker's return code for a filter from its last SUBACK: the granted QoS (0, 1, 2), 0x80 (refused), or
+    -1 when it has not answered for that filter.
+    @example if (mqttGetGranted(mq, 'cmd/#') === 0x80) rError('app', 'not allowed to subscribe')
+ */
+export function mqttGetGranted(mq: Mqtt | null, filter: string): number {
+    return mq instanceof Mqtt ? mq.granted?.get(filter) ?? -1 : -1
 }

@@ -142,17 +142,17 @@ export function release(mq: Mqtt, msg: OutMsg): void {
     writeBytes(mq, msg.bytes)
 }
 
-/** Send a SUBSCRIBE or UNSUBSCRIBE and track it until its acknowledgement. */
-export function sendControl(mq: Mqtt, type: number, filters: string[], qos: number, wait: MqttWait | null, waitFlags: number): OutMsg | null {
+/** Send a SUBSCRIBE (each filter with its QoS, or one for all) or UNSUBSCRIBE and track it until its acknowledgement. */
+export function sendControl(mq: Mqtt, type: number, filters: string[], qos: number | number[], wait: MqttWait | null, waitFlags: number): OutMsg | null {
     const id = allocId(mq)
     if (id === 0) {
         return null
     }
-    const msg = new OutMsg(type, qos, false, filters.join(','), null, null, wait, waitFlags)
+    const msg = new OutMsg(type, typeof qos === 'number' ? qos : 0, false, filters.join(','), null, null, wait, waitFlags)
     msg.id = id
     msg.filters = filters
     msg.bytes = type === OUT_SUB ?
-        encode({ type: 8, id, subscriptions: filters.map(topic => ({ topic, qos })) }) :
+        encode({ type: 8, id, subscriptions: filters.map((topic, i) => ({ topic, qos: typeof qos === 'number' ? qos : qos[i] })) }) :
         encode({ type: 10, id, topics: filters })
     msg.state = MQTT_AWAITING_ACK
     msg.sent = rGetTicks()
