@@ -9,12 +9,13 @@ import { Done } from '../runtime/waitable.js'
 import { rConnectSocket } from '../socket/connect.js'
 import { rReadSocket, rWriteSocket } from '../socket/io.js'
 import type { RSocket } from '../socket/rsocket.js'
-import { mqttConnect, mqttFree } from './client/connect.js'
+import { mqttConnect, mqttDisconnect, mqttFree } from './client/connect.js'
+import { mqttConnectUrl } from './client/connect-url.js'
 import { mqttGetError } from './client/settings.js'
 import { mqttPing, mqttPublish, mqttPublishRetained } from './client/publish.js'
 import { mqttRequest } from './client/request.js'
 import { MQTT_WAIT_ACK, type Mqtt, type MqttRecv } from './client/state.js'
-import { mqttSubscribe, mqttUnsubscribe } from './client/subscribe.js'
+import { mqttSubscribe, mqttSubscribeMulti, mqttUnsubscribe, type MqttSubscription } from './client/subscribe.js'
 
 /** Await a waitable: a complete one resolves without a fiber. */
 function settle<T>(w: Waitable<T>): Promise<T> {
@@ -66,6 +67,30 @@ export function mqttPublishRetainedAsync(mq: Mqtt, msg: Uint8Array | string, siz
  */
 export function mqttSubscribeAsync(mq: Mqtt, cb: ((rp: MqttRecv) => unknown) | null, maxQos: number, waitFlags: number, topic: string, ...args: unknown[]): Promise<number> {
     return settle(mqttSubscribe(mq, cb, maxQos, waitFlags, topic, ...args))
+}
+
+/**
+    mqttSubscribeMulti, awaited: one SUBSCRIBE for several filters; `granted` gets the code per filter.
+    @example const granted: number[] = []; await mqttSubscribeMultiAsync(mq, [{ topic: 'a/#', qos: 1, callback: onA }, { topic: 'b', qos: 0 }], MQTT_WAIT_ACK, granted)
+ */
+export function mqttSubscribeMultiAsync(mq: Mqtt, subs: MqttSubscription[], waitFlags: number, granted?: number[]): Promise<number> {
+    return settle(mqttSubscribeMulti(mq, subs, waitFlags, granted))
+}
+
+/**
+    mqttConnectUrl, awaited: connect by URL (mqtt://, mqtts://, user:password@host:port).
+    @example await mqttConnectUrlAsync(mq, 'mqtts://dev:token@broker.example.com', MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK)
+ */
+export function mqttConnectUrlAsync(mq: Mqtt, url: string, flags: number, waitFlags: number): Promise<number> {
+    return settle(mqttConnectUrl(mq, url, flags, waitFlags))
+}
+
+/**
+    mqttDisconnect, awaited until the connection is closed.
+    @example await mqttDisconnectAsync(mq)
+ */
+export function mqttDisconnectAsync(mq: Mqtt): Promise<number> {
+    return settle(mqttDisconnect(mq, MQTT_WAIT_ACK))
 }
 
 /**

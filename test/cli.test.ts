@@ -123,6 +123,12 @@ test('-L URLs, -N, and -d packet traces', async t => {
     await run(['pub', '-L', `mqtt://127.0.0.1:${broker.port}/url/topic`, '-m', 'b'])
     t.is(await sub.done, 0)
     t.is(sub.out(), 'ab')
+    /* A wildcard in the URL's topic is kept (not taken as a URL fragment) */
+    const wild = start(cli, ['sub', '-L', `mqtt://127.0.0.1:${broker.port}/alerts/#`, '-v', '-C', '1', '-d'])
+    t.true(await until(() => wild.err().includes('received SUBACK')), wild.err())
+    await run(['pub', '-L', `mqtt://127.0.0.1:${broker.port}/alerts/fire`, '-m', 'hot'])
+    t.is(await wild.done, 0)
+    t.is(wild.out(), 'alerts/fire hot\n')
 })
 
 test('bad options and failed connections: a clear message and a non-zero exit', async t => {
@@ -138,6 +144,7 @@ test('bad options and failed connections: a clear message and a non-zero exit', 
         [['sub', '-t', 'a', '-P', 'x'], /A password \(-P\) needs a user name/, 1],
         [['sub', '-t', 'a', '--cert', 'c.pem'], /Both --cert and --key/, 1],
         [['sub', '-L', 'http://h/t'], /Unsupported URL scheme/, 1],
+        [['sub', '-L', 'mqtt://u:hunter2@h:99999/t'], /Invalid URL for -L: Bad port "99999" in "mqtt:\/\/u:\*\*\*@h:99999\/t"/, 1],
         [['frobnicate'], /Unknown command 'frobnicate'/, 1],
         [['pub', '-h', '127.0.0.1', '-p', '1', '-t', 'a', '-m', 'x'], /Error: Connection refused/, 1],
         [['pub', '-h', 'no-such-host.invalid', '-t', 'a', '-m', 'x'], /Unable to connect \(Lookup error\.\)/, 1],

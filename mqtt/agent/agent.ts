@@ -12,7 +12,7 @@ import { allocFiber, schedule, type Fiber, type RFiber } from '../../runtime/sch
 import { Wait } from '../../runtime/waitable.js'
 import type { RSocket } from '../../socket/rsocket.js'
 import { mqttAlloc, mqttFree } from '../client/connect.js'
-import { mqttGetStats, mqttSetInflight, mqttSetQueue } from '../client/settings.js'
+import { mqttGetStats, mqttSetInflight, mqttSetKeepWaits, mqttSetQueue } from '../client/settings.js'
 import { mqttPublish } from '../client/publish.js'
 import { mqttOnMessage } from '../client/dispatch.js'
 import { MQTT_WAIT_NONE, type Mqtt, type MqttCallback } from '../client/state.js'
@@ -87,8 +87,7 @@ export class Agent {
             throw new Error(`Bad client id "${primary.clientId}"`)
         }
         this.mqtt = mq
-        mq.queueOffline = true
-        mq.keepWaits = true
+        mqttSetKeepWaits(mq, true)
         mq.qos0Offline = config.queue.qos0Offline
         mqttSetQueue(mq, config.queue.maxMessages, config.queue.maxBytes, config.queue.overflow)
         mqttSetInflight(mq, config.maxInflight)

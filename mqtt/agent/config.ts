@@ -141,7 +141,7 @@ function server(section: string, raw: Record<string, unknown>, id: string): Serv
             throw new AgentConfigError(k('server'), (err as Error).message)
         }
     }
-    const tls = ca !== null || cert !== null || key !== null || alpn !== null || serverName !== null || url?.tls === true
+    const tls = ca !== null || cert !== null || key !== null || alpn !== null || url?.tls === true
     let host: string | null = null
     let port = num('port', tls ? 8883 : 1883)
     if (url !== null) {

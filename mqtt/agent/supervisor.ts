@@ -14,7 +14,7 @@ import { rAllocSocket, rCloseSocket, rGetSocketError } from '../../socket/contro
 import { rConnectSocket } from '../../socket/connect.js'
 import { rSetSocketCerts, rSetSocketCiphers, rSetSocketVerify, rSetTlsAlpn, rSetTlsServerName } from '../../socket/tls.js'
 import { mqttConnect, mqttDisconnect } from '../client/connect.js'
-import { mqttGetError } from '../client/settings.js'
+import { mqttGetError, mqttSetConnectTimeout } from '../client/settings.js'
 import { MQTT_EVENT_DISCONNECT, MQTT_EVENT_TIMEOUT, MQTT_WAIT_ACK, MQTT_WAIT_NONE } from '../client/state.js'
 import { mqttSubscribeMaster } from '../client/subscribe.js'
 import { MQTT_CONNECT_CLEAN_SESSION } from '../constants.js'
@@ -145,7 +145,7 @@ function* attempt(agent: Agent, configured: ServerConfig): Fiber<number> {
         if (rc !== 0) {
             return record(agent, began, server, rc, rGetSocketError(sock) ?? 'connect failed')
         }
-        mq.connectTimeout = Math.max(1, deadline - rGetTicks())
+        mqttSetConnectTimeout(mq, Math.max(1, deadline - rGetTicks()))
         rc = yield* mqttConnect(mq, sock, server.cleanSession ? MQTT_CONNECT_CLEAN_SESSION : 0, MQTT_WAIT_ACK)
         if (rc !== 0) {
             /* A refused login backs off like any failure (no hot loop); the reason is CONNACK's */

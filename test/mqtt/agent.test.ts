@@ -228,3 +228,19 @@ test('a beforeConnect that throws, refuses, or leaves a bad password or client i
         t.true(agent.attempts.every(a => a.rc < 0))
     })
 })
+
+test('the agent connects to a server given as a URL (credentials from it), and reads a client id of 200 bytes', async t => {
+    const secured = await startAedes({ users: { 'dev@1': 'to/ken' } })
+    try {
+        await inFiber(function* () {
+            const id = `${clientId('url')}-${'x'.repeat(190)}`
+            const agent = ioAgent({ mqtt: { server: `mqtt://dev%401:to%2Fken@127.0.0.1:${secured.port}`, client_id: id, reconnect_timeout_min: 0.05 } })
+            t.true(yield* until(() => ioConnected(agent), 5000), JSON.stringify(agent.attempts))
+            t.is(agent.serverName, `127.0.0.1:${secured.port}`)
+            t.is(agent.mqtt.id, id)
+            yield* ioAgentStop(agent)
+        })
+    } finally {
+        await secured.stop()
+    }
+})

@@ -13,6 +13,7 @@ import {
     mqttSubscribeAsync, mqttUnsubscribeAsync, rAllocSocket, rCloseSocket, rConnectSocketAsync, rReadSocketAsync,
     rWriteSocketAsync, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type MqttRecv,
 } from '../../index.js'
+import { mqttConnectUrlAsync, mqttDisconnectAsync, mqttSubscribeMultiAsync } from '../../mqtt/promise.js'
 import { startAedes, type Broker } from '../../examples/lib/broker.js'
 import { inFiber } from '../helpers/fiber.js'
 import { clientId } from '../helpers/client.js'
@@ -174,4 +175,23 @@ test.serial('Mongoose handlers that throw or reject are logged; the handlers aft
         yield* ioAgentStop(mgos_mqtt_agent()!)
     })
     mgos_mqtt_reset()
+})
+
+test.serial('promise facade: connect by URL, one SUBSCRIBE for several filters, a DISCONNECT awaited until closed', async t => {
+    const mq = mqttAlloc(clientId('promise-url'), null)!
+    t.is(await mqttConnectUrlAsync(mq, `mqtt://127.0.0.1:${broker.port}`, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+    const got: string[] = []
+    const granted: number[] = []
+    t.is(await mqttSubscribeMultiAsync(mq, [
+        { topic: 'pm/a', qos: 1, callback: (rp: MqttRecv) => { got.push(rp.text) } },
+        { topic: 'pm/b/#', qos: 2, callback: async (rp: MqttRecv) => { got.push(rp.text) } },
+    ], MQTT_WAIT_ACK, granted), 0)
+    t.deepEqual(granted, [1, 2])
+    await mqttPublishAsync(mq, 'one', 0, 1, MQTT_WAIT_ACK, 'pm/a')
+    await mqttPublishAsync(mq, 'two', 0, 2, MQTT_WAIT_ACK, 'pm/b/c')
+    await inFiber(function* () { yield* until(() => got.length === 2, 3000) })
+    t.deepEqual(got.sort(), ['one', 'two'])
+    t.is(await mqttDisconnectAsync(mq), 0)
+    t.false(mq.linkUp)
+    rCloseSocket(mq.sock)
 })

@@ -6,7 +6,7 @@ import { rGetTicks, rSleep, rSpawnFiber, type Fiber } from '../../runtime/index.
 import { rCloseSocket, rSetSocketLinger } from '../../socket/index.js'
 import {
     mqttDisconnect, mqttFree, mqttGetError, mqttGetStats, mqttIsConnected, mqttPublish, mqttPublishRetained,
-    mqttSetKeepAlive, mqttSetWill, mqttSubscribe, mqttSetInflight, MQTT_CONNECT_CLEAN_SESSION, MQTT_EVENT_CONNECTED,
+    mqttSetKeepAlive, mqttSetWill, mqttSubscribe, mqttSubscribeMulti, mqttUnsubscribeMulti, mqttSetInflight, MQTT_CONNECT_CLEAN_SESSION, MQTT_EVENT_CONNECTED,
     MQTT_EVENT_DISCONNECT, MQTT_WAIT_ACK, MQTT_WAIT_NONE, MQTT_WAIT_SENT, type Mqtt, type MqttRecv,
 } from '../../mqtt/index.js'
 import { OUT_SUB } from '../../mqtt/client/state.js'
@@ -305,6 +305,37 @@ export function brokerSuite(test: TestFn, start: Start): void {
             return counts
         })
         t.deepEqual(received, new Array(N).fill(10))
+    })
+
+    test('the spec\'s sizes: long client ids, 1 KiB topics and filters, an empty client id, one SUBSCRIBE for several filters', async t => {
+        await inFiber(function* () {
+            /* A 200-byte client id (AWS allows 128, brokers 65,535; Ioto's C refused beyond 23) */
+            const longId = `${clientId('long')}-${'i'.repeat(180)}`
+            const sub = yield* connectClient(broker.port, { id: longId })
+            t.is(sub.rc, 0)
+            const base = `spec/${clientId()}`
+            /* 1 KiB topics; a filter of 100 levels (aedes' own limit is 100 levels) */
+            const deep = `${base}/${'x'.repeat(1020)}/end`
+            t.true(deep.length > 1024)
+            const got: string[] = []
+            const granted: number[] = []
+            t.is(yield* mqttSubscribeMulti(sub.mq, [
+                { topic: deep, qos: 1, callback: (rp: MqttRecv) => { got.push(`deep ${rp.text}`) } },
+                { topic: `${base}/+/b`, qos: 2, callback: (rp: MqttRecv) => { got.push(`${rp.topic.slice(base.length)} ${rp.text}`) } },
+                { topic: `${base}/${'+/'.repeat(97)}#`, qos: 0, callback: (rp: MqttRecv) => { got.push(`100 levels ${rp.text}`) } },
+            ], MQTT_WAIT_ACK, granted), 0)
+            t.deepEqual(granted, [1, 2, 0])
+            /* The broker assigns an id to an empty one (clean session) */
+            const anon = yield* connectClient(broker.port, { id: '' })
+            t.is(anon.rc, 0)
+            t.is(yield* mqttPublish(anon.mq, 'x', 0, 1, MQTT_WAIT_ACK, deep), 0)
+            t.is(yield* mqttPublish(anon.mq, 'y', 0, 2, MQTT_WAIT_ACK, `${base}/a/b`), 0)
+            t.is(yield* mqttPublish(anon.mq, 'z', 0, 0, MQTT_WAIT_ACK, `${base}/${'l/'.repeat(97)}m`), 0)
+            t.true(yield* until(() => got.length === 3, 5000), got.join(', '))
+            t.deepEqual(got.sort(), ['/a/b y', '100 levels z', 'deep x'])
+            t.is(yield* mqttUnsubscribeMulti(sub.mq, [deep, `${base}/+/b`], MQTT_WAIT_ACK), 0)
+            yield* close(sub, anon)
+        })
     })
 }
 

@@ -4,7 +4,7 @@ import { R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, rGetTicks, type Fiber } from '../.
 import {
     rAllocSocket, rCloseSocket, rConnectSocket, rGetSocketAlpn, rGetSocketError, rGetSocketPeerSubject,
     rIsSocketSecure, rListenSocket, rReadSocket, rSetSocketCerts, rSetSocketCiphers, rSetSocketDefaultCerts,
-    rSetSocketDefaultVerify, rSetSocketVerify, rSetTls, rSetTlsAlpn, rSetTlsDefaultAlpn, rWriteSocket, type RSocket,
+    rSetSocketDefaultVerify, rSetSocketVerify, rSetTls, rSetTlsAlpn, rSetTlsDefaultAlpn, rSetTlsServerName, rWriteSocket, type RSocket,
 } from '../../socket/index.js'
 import { inFiber } from '../helpers/fiber.js'
 import { echo, fixtures, listen } from '../helpers/net.js'
@@ -199,6 +199,37 @@ test.serial('process defaults supply the CA, verification and ALPN to sockets th
             rSetTlsDefaultAlpn(null)
         }
         rSetTlsAlpn(null, 'x')
+        rCloseSocket(listener)
+    })
+})
+
+test('rSetTlsServerName: the name is sent as SNI and checked in the certificate instead of the host (an IP here)', async t => {
+    await inFiber(function* () {
+        let seen: string | false | undefined
+        const { listener, port } = yield* tlsServer('wrong-host', {}, function* (arg: unknown, sp: RSocket) {
+            seen = (sp.handle as unknown as { servername?: string | false }).servername
+            yield* echo(arg, sp)
+        })
+        /* Without it: no SNI for an IP address, and the certificate's name does not match */
+        const plain = rAllocSocket()
+        rSetSocketCerts(plain, f('ca.crt'), null, null, null)
+        t.is(yield* rConnectSocket(plain, '127.0.0.1', port, 0), R_ERR_CANT_COMPLETE)
+        t.regex(rGetSocketError(plain)!, /Host name mismatch/)
+        rCloseSocket(plain)
+        /* With it: SNI goes out and the name is verified */
+        const named = rAllocSocket()
+        rSetSocketCerts(named, f('ca.crt'), null, null, null)
+        rSetTlsServerName(named, 'wrong.example')
+        t.is(yield* rConnectSocket(named, '127.0.0.1', port, 0), 0, rGetSocketError(named) ?? '')
+        t.is(yield* roundTrip(named, 'named'), 'named')
+        t.is(seen, 'wrong.example')
+        rCloseSocket(named)
+        /* A name the certificate does not carry is refused */
+        const other = rAllocSocket()
+        rSetSocketCerts(other, f('ca.crt'), null, null, null)
+        rSetTlsServerName(other, 'localhost')
+        t.is(yield* rConnectSocket(other, '127.0.0.1', port, 0), R_ERR_CANT_COMPLETE)
+        rCloseSocket(other)
         rCloseSocket(listener)
     })
 })
