@@ -16,7 +16,7 @@ import { rSetSocketCerts, rSetSocketCiphers, rSetSocketVerify, rSetTlsAlpn, rSet
 import { mqttConnect, mqttDisconnect } from '../client/connect.js'
 import { mqttGetError, mqttSetConnectTimeout } from '../client/settings.js'
 import { MQTT_EVENT_DISCONNECT, MQTT_EVENT_TIMEOUT, MQTT_WAIT_ACK, MQTT_WAIT_NONE } from '../client/state.js'
-import { mqttSubscribeMaster } from '../client/subscribe.js'
+import { mqttSubscribeMasterMulti } from '../client/subscribe.js'
 import { MQTT_CONNECT_CLEAN_SESSION } from '../constants.js'
 import type { Agent } from './agent.js'
 import { Backoff } from './backoff.js'
@@ -175,10 +175,10 @@ function* online(agent: Agent): Fiber<Wake> {
     }
     agent.everConnected = true
     rInfo('mqtt', 'Connected to mqtt://%s', agent.serverName)
-    for (const s of agent.config.subscriptions) {
-        if (!mq.masterTopics.includes(s.topic)) {
-            yield* mqttSubscribeMaster(mq, s.qos, MQTT_WAIT_NONE, '%s', s.topic)
-        }
+    /* The configured subscriptions not held yet, in one SUBSCRIBE */
+    const fresh = agent.config.subscriptions.filter(s => !mq.masterTopics.includes(s.topic))
+    if (fresh.length > 0) {
+        yield* mqttSubscribeMasterMulti(mq, fresh, MQTT_WAIT_NONE)
     }
     rSignal('mqtt:connected')
     if (!agent.started && agent.hooks.ioStart) {

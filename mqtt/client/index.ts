@@ -22,6 +22,6 @@ export { mqttOnMessage, mqttSetDelivery } from './dispatch.js'
 export { mqttPublish, mqttPublishRetained, mqttPing } from './publish.js'
 export {
     mqttSubscribe, mqttSubscribeMaster, mqttUnsubscribe, mqttUnsubscribeMaster, mqttSubscribeMulti, mqttUnsubscribeMulti,
-    mqttGetGranted, type MqttSubscription,
+    mqttGetGranted, mqttSubscribeMasterMulti, type MqttSubscription,
 } from './subscribe.js'
 export { mqttRequest } from './request.js'

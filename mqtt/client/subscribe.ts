@@ -124,6 +124,33 @@ export function mqttSubscribeMaster(mq: Mqtt | null, maxQos: number, waitFlags: 
     return mqttSubscribe(mq, null, maxQos, waitFlags, '%s', filter)
 }
 
+/**
+    Several master subscriptions in one SUBSCRIBE (filters literal): as mqttSubscribeMaster for each, every
+    filter and QoS checked first. Evaluates as mqttSubscribeMulti.
+    @example yield* mqttSubscribeMasterMulti(mq, [{ topic: 'ioto/device/dev-1/#', qos: 1 }, { topic: 'fleet/#', qos: 0 }], MQTT_WAIT_NONE)
+ */
+export function mqttSubscribeMasterMulti(mq: Mqtt | null, subs: { topic: string, qos: number }[], waitFlags: number, granted?: number[]): Waitable<number> {
+    if (!(mq instanceof Mqtt) || !Array.isArray(subs)) {
+        return done(R_ERR_BAD_ARGS)
+    }
+    for (const s of subs) {
+        const rc = s === null || typeof s !== 'object' || typeof s.topic !== 'string' ? setMsg(mq, R_ERR_BAD_ARGS, 'Missing topic filter') : checkFilter(mq, s.topic)
+        if (rc !== 0) {
+            return done(rc)
+        }
+        if (s.qos !== 0 && s.qos !== 1 && s.qos !== 2) {
+            return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad QoS ${s.qos} for "${s.topic}": must be 0, 1 or 2`))
+        }
+    }
+    for (const s of subs) {
+        if (!mq.masterTopics.includes(s.topic)) {
+            mq.masterTopics.push(s.topic)
+        }
+        (mq.masterQos ??= new Map()).set(s.topic, s.qos)
+    }
+    return mqttSubscribeMulti(mq, subs.map(s => ({ topic: s.topic, qos: s.qos })), waitFlags, granted)
+}
+
 function removeLocal(mq: Mqtt, filter: string): void {
     mq.routes = null
     mq.later?.delete(filter)

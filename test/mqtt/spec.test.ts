@@ -14,6 +14,7 @@ import {
 } from '../../mqtt/index.js'
 import { inFiber } from '../helpers/fiber.js'
 import { scripted, type Peer } from '../helpers/peer.js'
+import { ioAgent, ioAgentStop } from '../../mqtt/agent/index.js'
 import { until } from './suite.js'
 
 function* dial(port: number, mq: Mqtt, flags = MQTT_CONNECT_CLEAN_SESSION): Fiber<{ sock: RSocket, rc: number }> {
@@ -294,6 +295,29 @@ test.serial('mqttConnectUrl: host, port and credentials from the URL; a bad URL 
             rSetLogHandler(prior)
         }
         t.regex(mqttGetError(bad)!, /refused/)
+        rCloseSocket(listener)
+    })
+})
+
+test.serial('the agent makes its configured subscriptions in one SUBSCRIBE, each with its QoS', async t => {
+    await inFiber(function* () {
+        const subscribes: { topic: string, qos: number }[][] = []
+        const { port, listener } = yield* scripted(function* (peer: Peer) {
+            yield* peer.accept()
+            for (;;) {
+                const p = yield* peer.next(3000)
+                if (p === null) return
+                if (p.type === 8) {
+                    subscribes.push(p.subscriptions.map(s => ({ ...s })))
+                    yield* peer.send({ type: 9, id: p.id, granted: p.subscriptions.map(s => s.qos) })
+                }
+            }
+        })
+        const agent = ioAgent({ mqtt: { server: `127.0.0.1:${port}`, client_id: 'agent-multi' }, subscriptions: ['dev/cmd/#', { topic: 'fleet/all', qos: 2 }] })
+        t.true(yield* until(() => subscribes.length === 1, 3000))
+        yield* rSleep(100)
+        t.deepEqual(subscribes, [[{ topic: 'dev/cmd/#', qos: 1 }, { topic: 'fleet/all', qos: 2 }]])
+        yield* ioAgentStop(agent)
         rCloseSocket(listener)
     })
 })
