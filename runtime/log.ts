@@ -223,8 +223,34 @@ function appName(): string {
     return script ? basename(script, extname(script)) : 'fiber-mqtt'
 }
 
+/**
+    Why a "dest:types:sources" filter is malformed, or null when it is fine. A bare destination (no ':') is
+    only stderr, stdout or a path with a '/': a bare word such as "info" is a mistake, not a file name.
+    @example logSpecProblem('info')   // 'expected dest:types:sources, e.g. stderr:error,info:all'
+ */
+export function logSpecProblem(spec: string): string | null {
+    const parts = spec.split(':')
+    if (parts.length > 3 || parts[0].trim() === '') {
+        return 'expected dest:types:sources, e.g. stderr:error,info:all'
+    }
+    if (parts.length === 1 && !['stderr', 'stdout'].includes(parts[0]) && !parts[0].includes('/')) {
+        return 'expected dest:types:sources, e.g. stderr:error,info:all'
+    }
+    if (parts.length > 1 && parts[1].split(',').map(s => s.trim()).filter(Boolean).length === 0) {
+        return 'no log types given'
+    }
+    return null
+}
+
 applyFilter('error,info', 'all')
 if (process.env.LOG_FILTER || process.env.LOG_FORMAT) {
-    rSetLog(process.env.LOG_FILTER ?? DEFAULT_FILTER, process.env.LOG_FORMAT ?? null, true)
+    let filter = process.env.LOG_FILTER || DEFAULT_FILTER
+    const problem = logSpecProblem(filter)
+    if (problem !== null) {
+        /* A malformed filter must not silence everything: say so, and keep the default */
+        process.stderr.write(`${app}: LOG_FILTER "${filter}" is not valid (${problem}); using "${DEFAULT_FILTER}"\n`)
+        filter = DEFAULT_FILTER
+    }
+    rSetLog(filter, process.env.LOG_FORMAT ?? null, true)
     locked = true
 }

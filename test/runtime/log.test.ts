@@ -1,6 +1,7 @@
+import { logSpecProblem } from '../../runtime/log.js'
 import test from 'ava'
 import { spawnSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import {
     rDebug, rEmitLog, rError, rFormatLog, rInfo, rLog, rSetAppName, rSetLog, rSetLogFilter, rSetLogFormat,
     rSetLogHandler, rTrace,
@@ -70,4 +71,23 @@ test('LOG_FILTER chooses what reaches stderr; the default hides debug', t => {
     const stdout = run(code, { LOG_FILTER: 'stdout:info:app', LOG_FORMAT: '' })
     t.regex(stdout.stdout, /info line/)
     t.regex(stdout.stdout, /still shown/)
+})
+
+test('a malformed LOG_FILTER gets a warning on stderr and the default filter, never silence', t => {
+    const logModule = fileURLToPath(new URL('../../runtime/log.js', import.meta.url))
+    const run = (filter: string) => spawnSync(process.execPath, ['--input-type=module', '-e',
+        `const m = await import(${JSON.stringify(pathToFileURL(logModule).href)}); m.rError('app', 'an error'); m.rInfo('app', 'some info')`],
+    { env: { ...process.env, LOG_FILTER: filter }, encoding: 'utf8' })
+    for (const bad of ['info', 'x:y:z:w', 'stderr::all', ':error:all']) {
+        const r = run(bad)
+        t.regex(r.stderr, new RegExp(`LOG_FILTER "${bad}" is not valid .*; using "stderr:error,info:all"`), bad)
+        t.regex(r.stderr, /app: an error/, bad)
+        t.regex(r.stderr, /app: some info/, bad)
+    }
+    const good = run('stderr:error:all')
+    t.notRegex(good.stderr, /not valid/)
+    t.regex(good.stderr, /app: an error/)
+    t.notRegex(good.stderr, /some info/)
+    t.is(logSpecProblem('stdout'), null)
+    t.is(logSpecProblem('/var/log/app.log:error:all'), null)
 })
