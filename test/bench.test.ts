@@ -4,6 +4,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { quietLogs } from './helpers/quiet.js'
+
+quietLogs(test)
 
 /*
     Run a benchmark script to its end (killed after limitMs) and collect its exit code and stdout; stderr (the

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { mosquittoPath, startAedes, startMosquitto, type Broker } from '../examples/lib/broker.js'
+import { quietLogs } from './helpers/quiet.js'
+
+quietLogs(test)
 
 const cli = fileURLToPath(new URL('../bin/fiber-mqtt.js', import.meta.url))
 const tickTock = fileURLToPath(new URL('../examples/tick-tock.js', import.meta.url))

@@ -6,6 +6,9 @@ import test from 'ava'
 import { readFileSync } from 'node:fs'
 import { dirname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { quietLogs } from './helpers/quiet.js'
+
+quietLogs(test)
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const ENTRIES = ['index.ts', 'mqtt/agent/index.ts', 'mqtt/mongoose.ts', 'mqtt/promise.ts']

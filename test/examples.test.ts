@@ -6,6 +6,9 @@ import { mqttPublish, mqttSubscribe, MQTT_WAIT_ACK, type MqttRecv } from '../mqt
 import { inFiber } from './helpers/fiber.js'
 import { connectClient } from './helpers/client.js'
 import { until } from './mqtt/suite.js'
+import { quietLogs } from './helpers/quiet.js'
+
+quietLogs(test)
 
 const example = (name: string) => fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url))
 

@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AgentConfigError, Backoff, duration, parseConfig } from '../../mqtt/agent/index.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 test('Mongoose OS keys, with a backup server in mqtt1', t => {
     const c = parseConfig({

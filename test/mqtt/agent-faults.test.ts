@@ -12,6 +12,9 @@ import { inFiber } from '../helpers/fiber.js'
 import { clientId, connectClient } from '../helpers/client.js'
 import { FaultProxy } from '../../examples/lib/fault-proxy.js'
 import { subscribed, until } from './suite.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 const publisherScript = fileURLToPath(new URL('../helpers/durable-publisher.js', import.meta.url))
 

@@ -14,6 +14,9 @@ import { scripted } from '../helpers/peer.js'
 import { clientId, connectClient } from '../helpers/client.js'
 import { mqttPublish } from '../../mqtt/index.js'
 import { until } from './suite.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 function quiet(t: { teardown(fn: () => void): void }): string[] {
     const lines: string[] = []

@@ -9,6 +9,9 @@ import { rCloseSocket } from '../../socket/index.js'
 import type { ConnectPacket } from '../../mqtt/index.js'
 import { clientId, connectClient } from '../helpers/client.js'
 import { subscribed, until } from './suite.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 let broker: Broker
 test.before(async () => {

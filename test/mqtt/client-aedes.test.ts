@@ -1,5 +1,8 @@
 import test from 'ava'
 import { startAedes } from '../../examples/lib/broker.js'
 import { brokerSuite } from './suite.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 brokerSuite(test, startAedes)

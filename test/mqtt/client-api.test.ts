@@ -20,6 +20,9 @@ import {
     mqttSetLimits, MQTT_LIMITS_IOTO, MQTT_LIMITS_SPEC,
 } from '../../index.js'
 import { inFiber } from '../helpers/fiber.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 test('constants have the C values', t => {
     t.deepEqual([MQTT_PACKET_CONNECT, MQTT_PACKET_CONN_ACK, MQTT_PACKET_PUBLISH, MQTT_PACKET_PUB_ACK, MQTT_PACKET_PUB_REC,

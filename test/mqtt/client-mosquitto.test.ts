@@ -1,6 +1,9 @@
 import test from 'ava'
 import { mosquittoPath, startMosquitto } from '../../examples/lib/broker.js'
 import { brokerSuite } from './suite.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 if (mosquittoPath() === null) {
     /* CI installs mosquitto (.ci/run); without it this file fails rather than silently testing less */

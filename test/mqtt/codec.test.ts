@@ -4,6 +4,9 @@ import {
     type Packet,
 } from '../../mqtt/index.js'
 import { badFixtures, bytesOf, fixtures } from './fixtures.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 function decodeAll(chunks: Uint8Array[], max?: number): Packet[] {
     const out: Packet[] = []

@@ -20,6 +20,9 @@ import { clientId } from '../helpers/client.js'
 import { until } from './suite.js'
 import { scripted } from '../helpers/peer.js'
 import type { ConnectPacket } from '../../mqtt/index.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 let broker: Broker
 test.before(async () => {

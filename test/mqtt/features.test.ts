@@ -12,6 +12,9 @@ import { inFiber } from '../helpers/fiber.js'
 import { clientId, connectClient } from '../helpers/client.js'
 import { scripted } from '../helpers/peer.js'
 import { subscribed, until } from './suite.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 let broker: Broker
 test.before(async () => {

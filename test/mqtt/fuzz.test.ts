@@ -1,5 +1,8 @@
 import test from 'ava'
 import { fuzz } from './fuzz-lib.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 test('fuzz: 100,000 random and mutated inputs throw only codec errors, end, and stay under the maximum', t => {
     const r = fuzz(100_000, 99)

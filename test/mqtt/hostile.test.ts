@@ -16,6 +16,9 @@ import { mqttMessages } from '../../mqtt/promise.js'
 import { inFiber } from '../helpers/fiber.js'
 import { scripted, type Peer } from '../helpers/peer.js'
 import { until } from './suite.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 function* dial(port: number, prepare?: (mq: Mqtt) => void, flags = MQTT_CONNECT_CLEAN_SESSION): Fiber<{ mq: Mqtt, sock: RSocket, rc: number }> {
     const mq = mqttAlloc('hostile', null)!

@@ -17,6 +17,9 @@ import { mosquittoPath, startMosquitto, type Broker } from '../../examples/lib/b
 import { inFiber } from '../helpers/fiber.js'
 import { connectClient } from '../helpers/client.js'
 import { until } from './suite.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 const token = 'tok-'.padEnd(1024, 'Zz9')
 

@@ -2,6 +2,9 @@ import test from 'ava'
 import mqttPacket from 'mqtt-packet'
 import { encode, MqttDecoder, type Packet } from '../../mqtt/index.js'
 import { randomPacket, Rng } from './random.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 function plain(p: unknown): unknown {
     return JSON.parse(JSON.stringify(p, (_k, v) => v instanceof Uint8Array ? Array.from(v) : v?.type === 'Buffer' && Array.isArray(v.data) ? v.data : v))

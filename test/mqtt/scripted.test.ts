@@ -10,6 +10,9 @@ import {
 import { inFiber } from '../helpers/fiber.js'
 import { scripted, type Peer } from '../helpers/peer.js'
 import { until } from './suite.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 /** Connect a client to a scripted peer; returns the client, its socket and mqttConnect's result. */
 function* dial(port: number, flags = MQTT_CONNECT_CLEAN_SESSION, id = 'scripted', events?: number[]): Fiber<{ mq: Mqtt, sock: RSocket, rc: number }> {

@@ -16,6 +16,9 @@ import { inFiber } from '../helpers/fiber.js'
 import { scripted, type Peer } from '../helpers/peer.js'
 import { ioAgent, ioAgentStop } from '../../mqtt/agent/index.js'
 import { until } from './suite.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 function* dial(port: number, mq: Mqtt, flags = MQTT_CONNECT_CLEAN_SESSION): Fiber<{ sock: RSocket, rc: number }> {
     const sock = rAllocSocket()

@@ -15,6 +15,9 @@ import { freePort, startAedes, type Broker } from '../../examples/lib/broker.js'
 import { inFiber } from '../helpers/fiber.js'
 import { connectClient } from '../helpers/client.js'
 import { until } from './suite.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 const filler = fileURLToPath(new URL('../helpers/store-filler.js', import.meta.url))
 const publisher = fileURLToPath(new URL('../helpers/durable-publisher.js', import.meta.url))

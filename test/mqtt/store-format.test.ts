@@ -5,6 +5,9 @@ import { join } from 'node:path'
 import { FileStore, StoreError, scanStore, type StoredMessage } from '../../mqtt/agent/index.js'
 import { addRecord, crc32c, deleteRecord } from '../../mqtt/agent/store-format.js'
 import { R_ERR_CANT_OPEN, rSetLogHandler } from '../../runtime/index.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 const enc = new TextEncoder()
 

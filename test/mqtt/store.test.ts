@@ -5,6 +5,9 @@ import { join } from 'node:path'
 import { FileStore, readStore } from '../../mqtt/agent/index.js'
 import { OutMsg } from '../../mqtt/client/state.js'
 import { rSetLogHandler } from '../../runtime/index.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 const enc = new TextEncoder()
 

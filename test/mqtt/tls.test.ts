@@ -12,6 +12,9 @@ import { mosquittoPath, startMosquitto, type Broker } from '../../examples/lib/b
 import { inFiber } from '../helpers/fiber.js'
 import { fixtures, listen } from '../helpers/net.js'
 import { until } from './suite.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 const f = (name: string) => `${fixtures}${name}`
 

@@ -1,5 +1,8 @@
 import test from 'ava'
 import { filterCovers, isUnderPrefix, isValidTopicFilter, isValidTopicName, topicFilterProblem, topicMatches, topicNameProblem, TopicIndex } from '../../mqtt/index.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 /* Matching table: the examples of MQTT 3.1.1 section 4.7, plus edge cases */
 const table: [string, string, boolean][] = [

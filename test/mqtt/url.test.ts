@@ -1,6 +1,9 @@
 import test from 'ava'
 import { maskUrl, MqttUrlError, parseMqttUrl } from '../../mqtt/index.js'
 import { parseConfig } from '../../mqtt/agent/index.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 test('broker URLs: schemes, default ports, credentials, IPv6, topics with wildcards', t => {
     t.deepEqual(parseMqttUrl('mqtt://broker.local'), { tls: false, host: 'broker.local', port: 1883, username: null, password: null, topic: null })

@@ -10,6 +10,9 @@ import {
 import { rCallback, rInvoke, isBody, rRunResult } from '../../runtime/callback.js'
 import { sfmt, SFMT_MAX_WIDTH } from '../../runtime/sfmt.js'
 import { inFiber } from '../helpers/fiber.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 /** Run fn with the log captured; the lines come back (shown by the assertion that fails). */
 async function captured(fn: () => Promise<void>): Promise<string[]> {

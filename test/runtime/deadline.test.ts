@@ -3,6 +3,9 @@ import {
     done, rDeadline, rGetTicks, rResumeFiber, rGetFiber, rSleep, rSpawnFiber, rYieldFiber, Wait, R_ERR_TIMEOUT, type Fiber, type RFiber,
 } from '../../runtime/index.js'
 import { inFiber } from '../helpers/fiber.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 test('rDeadline: a complete result comes back at once, whatever the deadline', async t => {
     const r = await inFiber(function* () {

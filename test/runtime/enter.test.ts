@@ -1,6 +1,9 @@
 import test from 'ava'
 import { R_ERR_CANT_ACCESS, rCancelFiber, rAllocFiber, rEnter, rGetTicks, rLeave, rSleep, rSpawnFiber, rStartFiber } from '../../runtime/index.js'
 import { inFiber } from '../helpers/fiber.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 test('rEnter takes a free lock at once', async t => {
     const lock = { value: false }

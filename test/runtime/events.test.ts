@@ -4,6 +4,9 @@ import {
     rRunEvent, rSleep, rSpawnFiber, rStartEvent, rStartFastEvent, rStopEvent, rYieldFiber, type RFiber,
 } from '../../runtime/index.js'
 import { inFiber } from '../helpers/fiber.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 test('100,000 sleeping fibers wake in deadline order, ties in FIFO order', async t => {
     const N = 100_000

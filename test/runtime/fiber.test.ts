@@ -4,6 +4,9 @@ import {
     rIsMain, rResumeFiber, rSetLogHandler, rSleep, rSpawnFiber, rStartFiber, rYieldFiber, type Fiber, type RFiber,
 } from '../../runtime/index.js'
 import { inFiber } from '../helpers/fiber.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 test('yield* on a call evaluates to its C return value', async t => {
     const rc = await inFiber(function* () {

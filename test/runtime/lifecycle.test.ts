@@ -2,6 +2,9 @@ import test from 'ava'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { rGetError, R_ERR_NOT_CONNECTED, R_ERR_OK, R_ERR_MAX, R_ERR_TIMEOUT, TPS, MAXTIME, rGetTime, rGetElapsedTicks, rGetRemainingTicks, rGetTicks } from '../../runtime/index.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 const runtime = fileURLToPath(new URL('../../runtime/index.js', import.meta.url))
 

@@ -6,6 +6,9 @@ import {
     rDebug, rEmitLog, rError, rFormatLog, rInfo, rLog, rSetAppName, rSetLog, rSetLogFilter, rSetLogFormat,
     rSetLogHandler, rTrace,
 } from '../../runtime/index.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 const runtime = fileURLToPath(new URL('../../runtime/index.js', import.meta.url))
 

@@ -1,5 +1,8 @@
 import test from 'ava'
 import { sfmt } from '../../runtime/index.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 /* Expected strings are what glibc's printf prints for the same format and arguments */
 const cases: [string, unknown[], string][] = [

@@ -1,6 +1,9 @@
 import test from 'ava'
 import { rGetFiber, rResumeFiber, rSignal, rSignalSync, rSleep, rWatch, rWatchOff, rYieldFiber } from '../../runtime/index.js'
 import { inFiber } from '../helpers/fiber.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 test('rSignal runs each watcher on a fiber of its own with (data, arg)', async t => {
     const seen: string[] = []

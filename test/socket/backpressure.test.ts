@@ -3,6 +3,9 @@ import { rGetTicks, rSleep, rSpawnFiber } from '../../runtime/index.js'
 import { rAllocSocket, rCloseSocket, rConnectSocket, rReadSocket, rWriteSocket, type RSocket } from '../../socket/index.js'
 import { inFiber } from '../helpers/fiber.js'
 import { listen, sha } from '../helpers/net.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 test('a reader that pauses makes the writer fiber wait; nothing is lost or reordered', async t => {
     const CHUNK = 64 * 1024

@@ -6,6 +6,9 @@ import {
 } from '../../socket/index.js'
 import { inFiber } from '../helpers/fiber.js'
 import { echo, listen, pattern, sha } from '../helpers/net.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 const MiB = 1024 * 1024
 

@@ -12,6 +12,9 @@ import {
 import { setReceiver } from '../../socket/rsocket.js'
 import { inFiber } from '../helpers/fiber.js'
 import { echo, fixtures, listen, pattern } from '../helpers/net.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 /** A port with nothing listening on it. */
 function* closedPort(): Fiber<number> {

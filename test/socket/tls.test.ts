@@ -8,6 +8,9 @@ import {
 } from '../../socket/index.js'
 import { inFiber } from '../helpers/fiber.js'
 import { echo, fixtures, listen } from '../helpers/net.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
 
 const f = (name: string) => `${fixtures}${name}`
 
