@@ -5,8 +5,9 @@
 
         npm run bench [-- --rounds 3] [-- --quick]
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { fiberMqtt } from './lib/fiber-client.js'
 import { mqttJs } from './lib/mqttjs-client.js'
@@ -20,7 +21,8 @@ const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const ROUNDS = Math.max(quick ? 1 : 3, Number(value('--rounds') ?? 3))
 const SCALE = quick ? 0.01 : Number(value('--scale') ?? 1)
-const out = value('--out') ?? fileURLToPath(new URL('../../bench/results/', import.meta.url))
+/* A quick run is a smoke test: its figures go to a temporary folder, never over the committed results */
+const out = value('--out') ?? (quick ? `${mkdtempSync(join(tmpdir(), 'fiber-mqtt-bench-'))}/` : fileURLToPath(new URL('../../bench/results/', import.meta.url)))
 
 function value(name: string): string | undefined {
     const i = args.indexOf(name)
@@ -155,7 +157,14 @@ async function runFigure(f: Figure, c: Contender, sinkPort: number, brokerPort: 
 
 function ratioOf(f: Figure, name: string, base: string): number[] {
     const a = results[f.key][name], b = results[f.key][base]
-    return a.map((s, i) => f.lowerIsBetter ? b[i].value / s.value : s.value / b[i].value)
+    /* A round where either side measured nothing gives no ratio (not 0, Infinity or NaN) */
+    return a.map((s, i) => f.lowerIsBetter ? b[i]?.value / s.value : s.value / b[i]?.value).filter(r => Number.isFinite(r) && r > 0)
+}
+
+/* The median of the measured values: non-finite and (where nothing was measured) zero ones left out */
+function measured(xs: (number | undefined)[], allowZero = false): number | null {
+    const ok = xs.filter((x): x is number => x !== undefined && Number.isFinite(x) && (allowZero || x > 0))
+    return ok.length > 0 ? median(ok) : null
 }
 
 function report(brokerLabel: string): void {
@@ -167,14 +176,21 @@ function report(brokerLabel: string): void {
         for (const c of contenders) {
             const samples = results[f.key][c.name]
             if (samples.length === 0) continue
-            const values = samples.map(s => s.value)
+            const values = samples.map(s => s.value).filter(v => Number.isFinite(v) && v > 0)
+            if (values.length === 0) {
+                rows.push([f.name, c.name, 'no measurement', '', '', '', samples.some(s => s.complete === false) ? 'INCOMPLETE: messages lost' : ''])
+                continue
+            }
             const ratios = c.name === 'MQTT.js' ? [] : ratioOf(f, c.name, 'MQTT.js')
             const notes: string[] = []
-            if (f.key === 'seq-q1') {
-                notes.push(`p50 ${median(samples.map(s => s.p50!)).toFixed(0)} us, p99 ${median(samples.map(s => s.p99!)).toFixed(0)} us`)
+            const p50 = measured(samples.map(s => s.p50))
+            const p99 = measured(samples.map(s => s.p99))
+            if (f.key === 'seq-q1' && p50 !== null && p99 !== null) {
+                notes.push(`p50 ${p50.toFixed(0)} us, p99 ${p99.toFixed(0)} us`)
             }
             if (f.brokerBound) {
-                notes.push(`${brokerLabel} CPU ${median(samples.map(s => s.brokerCpuUs!)).toFixed(2)} us/msg (broker-bound)`)
+                const brokerCpu = measured(samples.map(s => s.brokerCpuUs))
+                if (brokerCpu !== null) notes.push(`${brokerLabel} CPU ${brokerCpu.toFixed(2)} us/msg (broker-bound)`)
                 if (samples.some(s => !s.complete)) notes.push('INCOMPLETE: messages lost')
             }
             if (ratios.length && f.target && c.name === 'fiber-mqtt') {
@@ -182,7 +198,7 @@ function report(brokerLabel: string): void {
             }
             rows.push([f.name, c.name, `${fmtNum(median(values))} ${f.unit}`, `${fmtNum(Math.min(...values))}-${fmtNum(Math.max(...values))}`,
                 ratios.length ? `${median(ratios).toFixed(2)}x; ${ratios.map(r => r.toFixed(2)).join(' ')}` : '',
-                Number.isNaN(samples[0].cpuUs) ? '' : median(samples.map(s => s.cpuUs)).toFixed(2), notes.join('; ')])
+                measured(samples.map(s => s.cpuUs), true)?.toFixed(2) ?? '', notes.join('; ')])
         }
     }
     const widths = header.map((_, i) => Math.max(...rows.map(r => r[i].length)))
@@ -194,6 +210,7 @@ function report(brokerLabel: string): void {
     })
     const text = lines.join('\n')
     console.log(text)
+    console.log(`\nResults written to ${out}`)
     mkdirSync(out, { recursive: true })
     writeFileSync(`${out}latest.json`, JSON.stringify({ date: new Date().toISOString(), machine, rounds: ROUNDS, quick, broker: brokerLabel, figures: json }, null, 2))
     writeFileSync(`${out}latest.txt`, text + '\n')
@@ -201,8 +218,8 @@ function report(brokerLabel: string): void {
         label: f.lowerIsBetter ? `${f.name} (MQTT.js / x)` : f.name,
         target: f.target ?? undefined,
         values: [
-            { name: 'fiber-mqtt / MQTT.js', value: median(ratioOf(f, 'fiber-mqtt', 'MQTT.js')), color: '#2a7ab0' },
-            { name: 'raw writer / MQTT.js', value: median(ratioOf(f, 'raw writer', 'MQTT.js')), color: '#bbbbbb' },
+            { name: 'fiber-mqtt / MQTT.js', value: measured(ratioOf(f, 'fiber-mqtt', 'MQTT.js')) ?? 0, color: '#2a7ab0' },
+            { name: 'raw writer / MQTT.js', value: measured(ratioOf(f, 'raw writer', 'MQTT.js')) ?? 0, color: '#bbbbbb' },
         ],
     }))
     writeFileSync(`${out}ratios.svg`, barChart(`fiber-mqtt vs MQTT.js (median ratio, log scale; ${machine})`, bars))
