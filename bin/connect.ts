@@ -1,12 +1,19 @@
 /*
-    Connect a CLI client: the socket (TLS when asked), then MQTT; errors as mosquitto words them.
+    Connect a CLI client: the socket (TCP, TLS or a Unix socket), then MQTT. Failures carry mosquitto's exit
+    codes and words: 1 refused or unknown host, 5 (the CONNACK code) refused by the broker, 7 connection lost,
+    8 TLS error, 19 no CONNACK within the keep-alive. Nothing is left open: the socket of a failed attempt is
+    closed before the error is thrown.
  */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import {
-    mqttAlloc, mqttConnect, mqttGetError, mqttSetCredentials, mqttSetKeepAlive, rAllocSocket, rConnectSocket,
-    rGetSocketError, rSetSocketCerts, rSetSocketVerify, rSetTlsAlpn, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK,
-    type Fiber, type Mqtt, type RSocket,
+    mqttAlloc, mqttConnect, mqttGetConnackCode, mqttGetError, mqttSetConnectTimeout, mqttSetCredentials, mqttSetKeepAlive,
+    mqttSetWill, rAllocSocket, rCloseSocket, rConnectSocket, rGetSocketError, rSetSocketCerts, rSetSocketCiphers,
+    rSetTlsAlpn, rSetTlsHostCheck, rSetTlsVersion, rSetTls, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_RETAIN,
+    MQTT_WAIT_ACK, R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, R_ERR_TIMEOUT, type Fiber, type Mqtt, type RSocket,
 } from '../index.js'
 import type { Options } from './args.js'
+import { traceToStdout } from './trace.js'
 
 export class CliError extends Error {
     constructor(message: string, readonly code = 1) {
@@ -14,33 +21,86 @@ export class CliError extends Error {
     }
 }
 
-export function* connectCli(o: Options, prefix: string): Fiber<{ mq: Mqtt, sock: RSocket }> {
-    const sock = rAllocSocket()
-    if (o.tls) {
-        rSetSocketCerts(sock, o.cafile, o.key, o.cert, null)
-        if (o.insecure) {
-            rSetSocketVerify(sock, 0, 0)
-        }
-        if (o.alpn) {
-            rSetTlsAlpn(sock, o.alpn)
-        }
-    }
-    const rc = yield* rConnectSocket(sock, o.host, o.port, 0)
-    if (rc !== 0) {
-        const text = rGetSocketError(sock) ?? ''
-        throw new CliError(/refused/i.test(text) ? 'Error: Connection refused' : rc === -6 ? `Unable to connect (Lookup error.). ${text}` : `Error: ${text}`)
-    }
-    const mq = mqttAlloc(o.id ?? `${prefix}${process.pid}`.slice(0, 23), null)
+/** mosquitto's words for the CONNACK refusals */
+const REFUSED = ['', 'unacceptable protocol version', 'identifier rejected', 'broker unavailable', 'bad user name or password', 'not authorised']
+
+/** The client for these options: id (-i; -I prefix with the pid; empty: the broker assigns one), credentials, will, trace. */
+export function cliClient(o: Options): Mqtt {
+    const id = o.id ?? (o.idPrefix !== null ? `${o.idPrefix}${process.pid}` : '')
+    const mq = mqttAlloc(id, null)
     if (mq === null) {
-        throw new CliError(`Error: Invalid client id '${o.id}' (1 to 23 bytes).`)
+        throw new CliError(`Error: Invalid client id '${id}'.`)
     }
-    mq.trace = o.debug
+    if (o.debug) {
+        traceToStdout(mq)
+    }
     mqttSetKeepAlive(mq, o.keepAlive * 1000)
+    /* mosquitto gives up on a broker that does not answer CONNECT within the keep-alive */
+    mqttSetConnectTimeout(mq, o.keepAlive * 1000)
     if (o.user !== null && mqttSetCredentials(mq, o.user, o.password) !== 0) {
         throw new CliError(`Error: ${mqttGetError(mq)}`)
     }
-    if ((yield* mqttConnect(mq, sock, o.cleanSession ? MQTT_CONNECT_CLEAN_SESSION : 0, MQTT_WAIT_ACK)) !== 0) {
-        throw new CliError(`Connection error: ${mqttGetError(mq)}`)
+    if (o.will !== null) {
+        mqttSetWill(mq, o.will.topic, o.will.payload, 0)
     }
-    return { mq, sock }
+    return mq
+}
+
+function caBundle(o: Options): string | null {
+    if (o.capath === null) {
+        return o.cafile
+    }
+    let pems = o.cafile !== null ? readFileSync(o.cafile, 'utf8') : ''
+    try {
+        for (const f of readdirSync(o.capath)) {
+            if (/\.(pem|crt)$/.test(f)) {
+                pems += `\n${readFileSync(join(o.capath, f), 'utf8')}`
+            }
+        }
+    } catch (err) {
+        throw new CliError(`Error: Unable to read --capath "${o.capath}": ${(err as Error).message}`)
+    }
+    return pems
+}
+
+/** Open the socket and connect the client; throws CliError with mosquitto's exit code. */
+export function* connectCli(o: Options, mq: Mqtt): Fiber<RSocket> {
+    const sock = rAllocSocket()
+    if (o.tls) {
+        rSetTls(sock)
+        rSetSocketCerts(sock, caBundle(o), o.key, o.cert, null)
+        if (o.insecure) {
+            /* As mosquitto: the chain is still verified, the host name is not */
+            rSetTlsHostCheck(sock, false)
+        }
+        if (o.alpn) rSetTlsAlpn(sock, o.alpn)
+        if (o.ciphers) rSetSocketCiphers(sock, o.ciphers)
+        if (o.tlsVersion) {
+            const v = o.tlsVersion.replace('tlsv', 'TLSv')
+            rSetTlsVersion(sock, v, v)
+        }
+    }
+    const rc = yield* rConnectSocket(sock, o.unix ?? o.host, o.unix !== null ? 0 : o.port, 0)
+    if (rc !== 0) {
+        const text = rGetSocketError(sock) ?? ''
+        rCloseSocket(sock)
+        if (rc === R_ERR_BAD_ARGS && /find the address/.test(text)) throw new CliError('Error: Unable to connect (Lookup error.).')
+        if (rc === R_ERR_CANT_COMPLETE) throw new CliError(`Error: A TLS error occurred. (${text})`, 8)
+        if (/closed during connect/.test(text)) throw new CliError('Error: The connection was lost.', 7)
+        throw new CliError(/refused/i.test(text) ? 'Error: Connection refused' : `Error: ${text}`)
+    }
+    const connected = yield* mqttConnect(mq, sock, (o.cleanSession ? MQTT_CONNECT_CLEAN_SESSION : 0) |
+        (o.will !== null ? (o.will.qos << 3) | (o.will.retain ? MQTT_CONNECT_WILL_RETAIN : 0) : 0), MQTT_WAIT_ACK)
+    if (connected !== 0) {
+        rCloseSocket(sock)
+        const code = mqttGetConnackCode(mq)
+        if (code > 0) {
+            throw new CliError(`Connection error: Connection Refused: ${REFUSED[code] ?? `code ${code}`}.`, code)
+        }
+        if (connected === R_ERR_TIMEOUT) {
+            throw new CliError(`Error: No CONNACK from the broker within the keep-alive (${o.keepAlive} s).`, 19)
+        }
+        throw new CliError('Error: The connection was lost.', 7)
+    }
+    return sock
 }

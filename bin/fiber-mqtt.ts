@@ -4,7 +4,7 @@
         fiber-mqtt pub -t topic -m message
         fiber-mqtt sub -t 'topic/#' -v
  */
-import { rInit, rServiceEvents, rSetLogFilter, rStop, rTerm, type Fiber } from '../index.js'
+import { rInit, rServiceEvents, rStop, rTerm, type Fiber } from '../index.js'
 import { parseArgs, UsageError, USAGE } from './args.js'
 import { CliError } from './connect.js'
 import { pub } from './pub.js'
@@ -12,8 +12,12 @@ import { sub } from './sub.js'
 
 const [command, ...rest] = process.argv.slice(2)
 
+let quiet = false
+
 function fail(message: string, code = 1): void {
-    process.stderr.write(`${message}\n`)
+    if (!quiet) {
+        process.stderr.write(`${message}\n`)
+    }
     process.exitCode = code
 }
 
@@ -28,17 +32,18 @@ function* main(): Fiber<void> {
             options = parseArgs(rest, command)
         } catch (err) {
             if (err instanceof UsageError) {
+                quiet = rest.includes('--quiet')
                 fail(`Error: ${err.message.replace(/^Error: /, '')}\nUse 'fiber-mqtt ${command} --help' to see usage.`)
                 return
             }
             throw err
         }
+        quiet = options.quiet
         if (options.help) {
+            /* As mosquitto's tools: the usage on stdout, exit code 1 */
             process.stdout.write(`${USAGE[command]}\n`)
+            process.exitCode = 1
             return
-        }
-        if (options.debug) {
-            rSetLogFilter('error,info,debug,trace', 'all', true)
         }
         process.exitCode = command === 'pub' ? yield* pub(options) : yield* sub(options)
     } catch (err) {
@@ -55,3 +60,5 @@ function* main(): Fiber<void> {
 rInit(main, null)
 await rServiceEvents()
 rTerm()
+/* Never linger (stdin still open, a socket closing): exit once what was printed is written */
+process.stdout.write('', () => process.exit())

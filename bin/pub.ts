@@ -1,21 +1,21 @@
 /*
-    fiber-mqtt pub: mosquitto_pub's job. Publishes one message (-m, -f, -n, -s) or one per stdin line (-l).
+    fiber-mqtt pub: mosquitto_pub's job. Publishes one message (-m, -f, -n, -s; --repeat times) or one per stdin
+    line (-l, the line's bytes as they are, '\r' included), then disconnects.
  */
 import { readFileSync } from 'node:fs'
-import { createInterface } from 'node:readline'
 import {
-    mqttDisconnect, mqttFree, mqttGetError, mqttPublish, mqttPublishRetained, rAwait, rCloseSocket,
+    mqttDisconnect, mqttFree, mqttGetError, mqttPublish, mqttPublishRetained, mqttSetInflight, rAwait, rCloseSocket, rSleep,
     MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Fiber, type Mqtt,
 } from '../index.js'
 import type { Options } from './args.js'
-import { CliError, connectCli } from './connect.js'
+import { CliError, cliClient, connectCli } from './connect.js'
 
 function* publishOne(mq: Mqtt, o: Options, payload: Uint8Array): Fiber<void> {
     const publish = o.retain ? mqttPublishRetained : mqttPublish
-    /* %s: the topic is literal here, whatever it contains */
+    /* '%s': the topic is literal, whatever it contains */
     const rc = yield* publish(mq, payload, payload.length, o.qos, o.qos > 0 ? MQTT_WAIT_ACK : MQTT_WAIT_SENT, '%s', o.topics[0])
     if (rc !== 0) {
-        throw new CliError(`Error: Publish failed: ${mqttGetError(mq)}`)
+        throw new CliError(mq.connected ? `Error: Publish returned ${rc}: ${mqttGetError(mq)}` : 'Error: The connection was lost.', mq.connected ? 1 : 7)
     }
 }
 
@@ -28,38 +28,79 @@ function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
     })
 }
 
-export function* pub(o: Options): Fiber<number> {
-    let payload: Uint8Array | null = null
+/** stdin's lines as they arrive: split on '\n' only (a '\r' stays in the message, as mosquitto_pub sends it). */
+async function* stdinLines(): AsyncGenerator<Buffer> {
+    let rest: Buffer = Buffer.alloc(0)
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+        rest = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk
+        let nl: number
+        while ((nl = rest.indexOf(0x0a)) >= 0) {
+            yield rest.subarray(0, nl)
+            rest = rest.subarray(nl + 1)
+        }
+    }
+    if (rest.length > 0) {
+        yield rest
+    }
+}
+
+function* payloadOf(o: Options): Fiber<Uint8Array | null> {
     if (o.file !== null) {
         try {
-            payload = readFileSync(o.file)
-        } catch (err) {
-            throw new CliError(`Error: Unable to read file "${o.file}": ${(err as Error).message}.`)
+            return readFileSync(o.file)
+        } catch {
+            throw new CliError(`Error: Unable to open file "${o.file}".\nError loading input file "${o.file}".`)
         }
-    } else if (o.message !== null) {
-        payload = Buffer.from(o.message)
-    } else if (o.nullMessage) {
-        payload = new Uint8Array(0)
-    } else if (o.stdin) {
-        payload = yield* rAwait(readAll(process.stdin))
     }
-    const { mq, sock } = yield* connectCli(o, 'fiber-mqtt-pub-')
+    if (o.message !== null) {
+        return Buffer.from(o.message)
+    }
+    if (o.nullMessage) {
+        return new Uint8Array(0)
+    }
+    if (o.stdin) {
+        const all = yield* rAwait(readAll(process.stdin))
+        if (all.length === 0) {
+            throw new CliError('Error: Zero length input.\nError loading input from stdin.')
+        }
+        return all
+    }
+    return null
+}
+
+export function* pub(o: Options): Fiber<number> {
+    const payload = yield* payloadOf(o)
+    const mq = cliClient(o)
+    mqttSetInflight(mq, o.maxInflight)
+    let sock
+    try {
+        sock = yield* connectCli(o, mq)
+    } catch (err) {
+        if (err instanceof CliError && err.code >= 1 && err.code <= 5 && err.message.startsWith('Connection error')) {
+            throw new CliError(`${err.message}\nError: The connection was refused.`, err.code)
+        }
+        throw err
+    }
     try {
         if (payload !== null) {
-            yield* publishOne(mq, o, payload)
+            for (let i = 0; i < o.repeat; i++) {
+                if (i > 0 && o.repeatDelay > 0) {
+                    yield* rSleep(o.repeatDelay * 1000)
+                }
+                yield* publishOne(mq, o, payload)
+            }
         } else {
-            /* -l: a message per line, as lines arrive, until stdin ends */
-            const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]()
+            const lines = stdinLines()
             for (;;) {
                 const line = yield* rAwait(lines.next())
                 if (line.done) {
                     break
                 }
-                yield* publishOne(mq, o, Buffer.from(line.value))
+                yield* publishOne(mq, o, line.value)
             }
         }
+        yield* mqttDisconnect(mq, MQTT_WAIT_ACK)
     } finally {
-        mqttDisconnect(mq)
         yield* mqttFree(mq)
         rCloseSocket(sock)
     }

@@ -1,59 +1,128 @@
 /*
-    fiber-mqtt sub: mosquitto_sub's job. Prints each message (-v: "topic message"); -C ends after a count,
-    -W after a time (exit code 27, as mosquitto_sub).
+    fiber-mqtt sub: mosquitto_sub's job. Subscribes (all filters in one SUBSCRIBE), prints each message
+    (payload; -v "topic payload"; -F a format) and stays: a lost connection is made again (a -c session keeps
+    what the broker queued meanwhile). Ends after -C messages (0), -W seconds (27, "Timed out"), -E once
+    subscribed, --retained-only at the first message that is not retained, or a refusal (its exit code).
  */
 import {
-    mqttDisconnect, mqttFree, mqttGetError, mqttSubscribe, rCloseSocket, rGetFiber, rResumeFiber, rStartEvent,
-    rStopEvent, rYieldFiber, MQTT_WAIT_ACK, type Fiber, type MqttRecv,
+    mqttDisconnect, mqttFree, mqttGetError, mqttIsConnected, mqttPublishRetained, mqttSubscribeMulti, mqttUnsubscribeMulti,
+    rCloseSocket, rSleep, rStartEvent, rStopEvent, topicMatches, Wait, MQTT_EVENT_DISCONNECT, MQTT_WAIT_ACK, MQTT_WAIT_NONE,
+    type Fiber, type MqttRecv, type RSocket,
 } from '../index.js'
 import type { Options } from './args.js'
-import { CliError, connectCli } from './connect.js'
+import { CliError, cliClient, connectCli } from './connect.js'
+import { formatMessage } from './format.js'
+
+/** What the loop waits for: the end (an exit code) or a lost connection */
+type Wake = { end: number } | 'lost'
+
+/** The output of one message (without the end of line). */
+export function render(o: Options, rp: MqttRecv): Buffer {
+    if (o.format !== null) {
+        return formatMessage(o.format, rp, o.pretty)
+    }
+    const body = rp.dataSize === 0 && o.verbose ? Buffer.from('(null)') : Buffer.from(rp.data.buffer, rp.data.byteOffset, rp.data.length)
+    return o.verbose ? Buffer.concat([Buffer.from(`${rp.topic} `), body]) : body
+}
 
 export function* sub(o: Options): Fiber<number> {
-    const { mq, sock } = yield* connectCli(o, 'fiber-mqtt-sub-')
-    const me = rGetFiber()!
+    const mq = cliClient(o)
+    let wake = new Wait<Wake>()
+    let ended: number | null = null
     let received = 0
-    let finished = false
-    const finish = (code: number) => {
-        if (!finished) {
-            finished = true
-            rResumeFiber(me, code)
+    const end = (code: number): void => {
+        if (ended === null) {
+            ended = code
+            wake.settle({ end: code })
+            if (mq.sock !== null && !mq.connected) {
+                /* Ended while connecting (-W): stop waiting for the CONNACK */
+                rCloseSocket(mq.sock)
+            }
         }
     }
-    const print = (rp: MqttRecv) => {
-        if (finished || (o.noRetained && rp.retain)) {
+    const print = (rp: MqttRecv): void => {
+        if (ended !== null || o.filterOut.some(f => topicMatches(f, rp.topic))) {
             return
         }
-        const body = Buffer.from(rp.data.buffer, rp.data.byteOffset, rp.data.length)
-        process.stdout.write(o.verbose ? Buffer.concat([Buffer.from(`${rp.topic} `), body]) : body)
-        if (!o.noNewline) {
-            process.stdout.write('\n')
+        if (o.retainedOnly && !rp.retain) {
+            end(0)
+            return
+        }
+        if (o.removeRetained && rp.retain && rp.dataSize > 0) {
+            /* Clear it: an empty retained message on its topic */
+            void mqttPublishRetained(mq, '', 0, 0, MQTT_WAIT_NONE, '%s', rp.topic)
+        }
+        if ((o.noRetained && rp.retain) || (o.randomFilter < 100 && Math.random() * 100 >= o.randomFilter)) {
+            return
+        }
+        const out = o.noNewline ? render(o, rp) : Buffer.concat([render(o, rp), Buffer.from('\n')])
+        if (o.debug) {
+            /* After the acknowledgement's trace line, as mosquitto_sub prints them (the ack is written first) */
+            queueMicrotask(() => process.stdout.write(out))
+        } else {
+            process.stdout.write(out)
         }
         if (o.count > 0 && ++received >= o.count) {
-            finish(0)
+            end(0)
         }
     }
-    for (const topic of o.topics) {
-        const rc = yield* mqttSubscribe(mq, print, o.qos, MQTT_WAIT_ACK, '%s', topic)
-        if (rc !== 0) {
-            throw new CliError(`Error: Subscribe to '${topic}' failed: ${mqttGetError(mq)}`)
-        }
-    }
-    const timer = o.timeout > 0 ? rStartEvent(() => finish(27), null, o.timeout * 1000) : 0
     mq.proc = (_mq, event) => {
-        if (event === 3) {
-            finish(-1)
+        if (event === MQTT_EVENT_DISCONNECT) {
+            wake.settle('lost')
         }
     }
-    const code = (yield* rYieldFiber()) as number
-    rStopEvent(timer)
-    mqttDisconnect(mq)
-    yield* mqttFree(mq)
-    rCloseSocket(sock)
-    if (code === 27) {
-        process.stderr.write('Timed out\n')
-    } else if (code === -1) {
-        throw new CliError(`Error: The connection was lost: ${mqttGetError(mq)}`)
+    const timer = o.timeout > 0 ? rStartEvent(() => end(27), null, o.timeout * 1000) : 0
+    let sock: RSocket | null = null
+    let first = true
+    try {
+        while (ended === null) {
+            wake = new Wait<Wake>()
+            try {
+                sock = yield* connectCli(o, mq)
+            } catch (err) {
+                if (ended !== null) {
+                    break
+                }
+                /* The first attempt's failure is the answer; later ones (the broker restarting) are retried */
+                if (first || !(err instanceof CliError) || (err.code >= 2 && err.code <= 5)) {
+                    throw err
+                }
+                yield* rSleep(1000)
+                continue
+            }
+            if (first) {
+                first = false
+                if (o.topics.length > 0) {
+                    const granted: number[] = []
+                    const rc = yield* mqttSubscribeMulti(mq, o.topics.map(topic => ({ topic, qos: o.qos, callback: print })), MQTT_WAIT_ACK, granted)
+                    if (rc !== 0 && !granted.includes(0x80) && ended === null) {
+                        throw new CliError(`Error: Subscribe failed: ${mqttGetError(mq)}`)
+                    }
+                }
+                if (o.unsubscribe.length > 0) {
+                    yield* mqttUnsubscribeMulti(mq, o.unsubscribe, o.exitAfterSubscribe ? MQTT_WAIT_NONE : MQTT_WAIT_ACK)
+                }
+                if (o.exitAfterSubscribe) {
+                    end(0)
+                }
+            }
+            const why = yield* wake
+            if (why === 'lost' && ended === null) {
+                rCloseSocket(sock)
+                sock = null
+                yield* rSleep(1000)
+            }
+        }
+    } finally {
+        rStopEvent(timer)
+        if (sock !== null && mqttIsConnected(mq)) {
+            yield* mqttDisconnect(mq, MQTT_WAIT_ACK)
+        }
+        yield* mqttFree(mq)
+        rCloseSocket(sock)
     }
-    return code
+    if (ended === 27) {
+        process.stderr.write('Timed out\n')
+    }
+    return ended ?? 0
 }

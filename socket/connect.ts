@@ -104,7 +104,7 @@ function expireConnect(w: ConnectWait): void {
 }
 
 /**
-    Connect to host:port; with TLS settings (rSetSocketCerts, rSetSocketVerify, rSetTlsAlpn) also run the
+    Connect to host:port (port 0 with a path for the host: a Unix domain socket); with TLS settings (rSetSocketCerts, rSetSocketVerify, rSetTlsAlpn) also run the
     handshake and verify the server. `deadline` is absolute ticks; 0 or less means 30 s from now.
     Evaluates to 0, R_ERR_BAD_ARGS (bad port, unknown host), R_ERR_CANT_CONNECT (refused, unreachable),
     R_ERR_CANT_COMPLETE (TLS failure) or R_ERR_TIMEOUT; the text is in rGetSocketError(sp).
@@ -121,15 +121,17 @@ export function rConnectSocket(sp: RSocket | null, host: string | null, port: nu
     if (!host) {
         return done(setSocketError(sp, 'Missing host name'))
     }
-    if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    /* Port 0 with a path for the host: a Unix domain socket */
+    const unix = port === 0 && host.includes('/')
+    if (!unix && (!Number.isInteger(port) || port <= 0 || port > 65535)) {
         setSocketError(sp, 'Bad port %s', port)
         return done(R_ERR_BAD_ARGS)
     }
     let stream: Socket
     try {
         stream = sp.tls !== null ?
-            tlsConnect({ host, port, ...clientTlsOptions(sp, host) }) :
-            netConnect({ host, port, allowHalfOpen: true })
+            tlsConnect({ ...(unix ? { path: host } : { host, port }), ...clientTlsOptions(sp, unix ? 'localhost' : host) }) :
+            unix ? netConnect({ path: host, allowHalfOpen: true }) : netConnect({ host, port, allowHalfOpen: true })
     } catch (err) {
         setSocketError(sp, '%s', err instanceof TlsSetupError ? err.message : `Cannot connect: ${(err as Error).message}`)
         return done(R_ERR_CANT_COMPLETE)

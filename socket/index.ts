@@ -14,6 +14,6 @@ export { rConnectSocket, SOCKET_DEFAULT_DEADLINE } from './connect.js'
 export { rReadSocket, rReadSocketSync, rWriteSocket, rWriteSocketSync, socketSend } from './io.js'
 export { rListenSocket, rSetSocketLimit } from './listen.js'
 export {
-    RTls, rSetSocketCerts, rSetSocketVerify, rSetTls, rSetSocketCiphers, rSetTlsAlpn, rSetTlsServerName, rSetSocketDefaultCerts,
+    RTls, rSetSocketCerts, rSetSocketVerify, rSetTls, rSetSocketCiphers, rSetTlsAlpn, rSetTlsServerName, rSetTlsHostCheck, rSetTlsVersion, rSetSocketDefaultCerts,
     rSetSocketDefaultVerify, rSetSocketDefaultCiphers, rSetTlsDefaultAlpn,
 } from './tls.js'

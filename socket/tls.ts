@@ -22,6 +22,11 @@ export class RTls {
     alpn: string[] | null = null
     /** The name sent as SNI and verified in the certificate (default: the host connected to) */
     serverName: string | null = null
+    /** Check the certificate's host name (with verifyPeer); off: the chain alone is verified */
+    checkHost = true
+    /** TLS protocol versions allowed, e.g. 'TLSv1.2' (null: Node's defaults) */
+    minVersion: string | null = null
+    maxVersion: string | null = null
 }
 
 const defaults = new RTls()
@@ -97,6 +102,25 @@ export function rSetTlsAlpn(target: RTls | RSocket | null, alpn: string | null):
  */
 export function rSetTlsServerName(sp: RSocket, name: string | null): void {
     tlsOf(sp).serverName = name === '' ? null : name
+}
+
+/**
+    Whether the server's host name is checked against its certificate (default on). Off, the certificate chain
+    is still verified (rSetSocketVerify's issuer check): what mosquitto's --insecure does. Makes the socket TLS.
+    @example rSetTlsHostCheck(sock, false)   // a broker reached by a name its certificate does not carry
+ */
+export function rSetTlsHostCheck(sp: RSocket, on: boolean): void {
+    tlsOf(sp).checkHost = on
+}
+
+/**
+    The TLS protocol versions to allow: 'TLSv1.1', 'TLSv1.2' or 'TLSv1.3' (null: Node's defaults). Makes the socket TLS.
+    @example rSetTlsVersion(sock, 'TLSv1.2', 'TLSv1.2')   // exactly TLS 1.2
+ */
+export function rSetTlsVersion(sp: RSocket, min: string | null, max: string | null): void {
+    const tls = tlsOf(sp)
+    tls.minVersion = min
+    tls.maxVersion = max
 }
 
 /**
@@ -178,6 +202,8 @@ export function clientTlsOptions(sp: RSocket, host: string): ConnectionOptions {
         ca: s.ca, key: s.key, cert: s.cert, crl: s.crl, ciphers: s.ciphers,
         ALPNProtocols: s.alpn,
         servername: sp.tls!.serverName ?? (isIP(host) ? undefined : host),
+        minVersion: (sp.tls!.minVersion ?? undefined) as ConnectionOptions['minVersion'],
+        maxVersion: (sp.tls!.maxVersion ?? undefined) as ConnectionOptions['maxVersion'],
         rejectUnauthorized: false,
         checkServerIdentity: () => undefined,
     }
@@ -210,7 +236,7 @@ export function verifyServer(sp: RSocket, socket: TLSSocket, host: string): stri
         if (s.verifyIssuer && !socket.authorized) {
             return `Certificate not trusted: ${String(socket.authorizationError)} (subject "${sp.peerSubject}")`
         }
-        const mismatch = checkServerIdentity(sp.tls!.serverName ?? host, cert)
+        const mismatch = sp.tls!.checkHost ? checkServerIdentity(sp.tls!.serverName ?? host, cert) : undefined
         if (mismatch) {
             return `Host name mismatch: ${mismatch.message}`
         }

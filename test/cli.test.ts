@@ -1,5 +1,6 @@
 import test from 'ava'
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -96,15 +97,16 @@ test('sub -v prints topics, -C stops after a count; pub -m, -f, -n, -s, -q and -
     const dir = mkdtempSync(join(tmpdir(), 'fiber-mqtt-cli-'))
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
     writeFileSync(join(dir, 'payload.txt'), 'from a file')
-    /* -d: the trace on stderr says when the subscription is in place */
-    const sub = start(cli, ['sub', ...at(), '-t', 'cli/#', '-v', '-q', '1', '-C', '4', '-d'])
-    t.true(await until(() => sub.err().includes('received SUBACK')), sub.err())
+    /* -d: the trace (on stdout, as mosquitto_sub prints it) says when the subscription is in place */
+    const sub = start(cli, ['sub', ...at(), '-t', 'cli/#', '-v', '-q', '1', '-C', '4', '-d', '-i', 'cli-sub'])
+    t.true(await until(() => sub.out().includes('Subscribed (mid: 1): 1')), sub.out())
     t.is((await run(['pub', ...at(), '-t', 'cli/m', '-m', 'hello', '-q', '1'])).code, 0)
     t.is((await run(['pub', ...at(), '-t', 'cli/f', '-f', join(dir, 'payload.txt'), '-q', '2'])).code, 0)
     t.is((await run(['pub', ...at(), '-t', 'cli/n', '-n'])).code, 0)
     t.is((await run(['pub', ...at(), '-t', 'cli/s', '-s'], 'all of\nstdin')).code, 0)
     t.is(await sub.done, 0, sub.err())
-    t.deepEqual(sub.out().split('\n').filter(Boolean).sort(), ['cli/f from a file', 'cli/m hello', 'cli/n ', 'cli/s all of', 'stdin'].sort())
+    const printed = sub.out().split('\n').filter(l => l && !l.startsWith('Client ') && !l.startsWith('Subscribed'))
+    t.deepEqual(printed.sort(), ['cli/f from a file', 'cli/m hello', 'cli/n (null)', 'cli/s all of', 'stdin'].sort())
     /* Retained: a later subscriber sees it, unless -R */
     t.is((await run(['pub', ...at(), '-t', 'cli/retained', '-m', 'kept', '-r', '-q', '1'])).code, 0)
     const r = await run(['sub', ...at(), '-t', 'cli/retained', '-C', '1', '-W', '5'])
@@ -116,51 +118,79 @@ test('sub -v prints topics, -C stops after a count; pub -m, -f, -n, -s, -q and -
 })
 
 test('-L URLs, -N, and -d packet traces', async t => {
-    const sub = start(cli, ['sub', '-L', `mqtt://127.0.0.1:${broker.port}/url/topic`, '-N', '-C', '2', '-d'])
-    t.true(await until(() => sub.err().includes('received SUBACK')), sub.err())
-    const pub = await run(['pub', '-L', `mqtt://127.0.0.1:${broker.port}/url/topic`, '-m', 'a', '-d', '-q', '1'])
+    const sub = start(cli, ['sub', '-L', `mqtt://127.0.0.1:${broker.port}/url/topic`, '-N', '-C', '2'])
+    await new Promise(r => setTimeout(r, 300))
+    const pub = await run(['pub', '-L', `mqtt://127.0.0.1:${broker.port}/url/topic`, '-m', 'a', '-d', '-q', '1', '-i', 'url-pub'])
     t.is(pub.code, 0)
-    t.regex(pub.err, /sending CONNECT/)
-    t.regex(pub.err, /sending PUBLISH \(q1, id 1, 'url\/topic', 1 bytes\)/)
-    t.regex(pub.err, /received PUBACK \(id 1\)/)
+    t.is(pub.out, [
+        'Client url-pub sending CONNECT', 'Client url-pub received CONNACK (0)',
+        "Client url-pub sending PUBLISH (d0, q1, r0, m1, 'url/topic', ... (1 bytes))", 'Client url-pub received PUBACK (Mid: 1, RC:0)',
+        'Client url-pub sending DISCONNECT', ''].join('\n'))
     await run(['pub', '-L', `mqtt://127.0.0.1:${broker.port}/url/topic`, '-m', 'b'])
     t.is(await sub.done, 0)
     t.is(sub.out(), 'ab')
     /* A wildcard in the URL's topic is kept (not taken as a URL fragment) */
     const wild = start(cli, ['sub', '-L', `mqtt://127.0.0.1:${broker.port}/alerts/#`, '-v', '-C', '1', '-d'])
-    t.true(await until(() => wild.err().includes('received SUBACK')), wild.err())
+    t.true(await until(() => wild.out().includes('Subscribed (mid: 1)')), wild.out())
     await run(['pub', '-L', `mqtt://127.0.0.1:${broker.port}/alerts/fire`, '-m', 'hot'])
     t.is(await wild.done, 0)
-    t.is(wild.out(), 'alerts/fire hot\n')
+    t.regex(wild.out(), /\nalerts\/fire hot\n/)
 })
 
-test('bad options and failed connections: a clear message and a non-zero exit', async t => {
+test('bad options and failed connections: a clear message, mosquitto\'s exit code, and never a hang', async t => {
     const cases: [string[], RegExp, number][] = [
         [['pub', '-Z'], /Error: Unknown option '-Z'\.\nUse 'fiber-mqtt pub --help' to see usage\./, 1],
-        [['pub', '-t', 'a'], /Nothing to publish: give one of -m, -f, -l, -n or -s/, 1],
-        [['pub', '-t', 'a', '-m', 'x', '-n'], /Only one of -m, -f, -l, -n and -s/, 1],
+        [['pub', '-t', 'a'], /Both topic and message must be supplied/, 1],
+        [['pub', '-t', 'a', '-m', 'x', '-n'], /Only one type of message can be sent at once/, 1],
         [['pub', '-t', 'a/+', '-m', 'x'], /Invalid publish topic 'a\/\+', does it contain '\+' or '#'\?/, 1],
         [['pub', '-t', 'a', '-m', 'x', '-q', '3'], /Invalid QoS given: 3/, 1],
-        [['pub', '-t', 'a', '-m', 'x', '-p', 'port'], /Invalid port value 'port'/, 1],
+        [['pub', '-t', 'a', '-m', 'x', '-p', 'port'], /Invalid port given: port/, 1],
+        [['pub', '-t', 'a', '-m', 'x', '-k', '0'], /keepalive given, it must be between 5 and 65535/, 1],
+        [['pub', '-t', 'a', '-m', 'x', '-c'], /You must provide a client id if you are using the -c option/, 1],
         [['pub', '-t'], /-t argument given but no topic specified/, 1],
+        [['pub', '-t', 'a', '-m', 'x', '-V', '5'], /MQTT v5 is not supported/, 1],
+        [['pub', '-t', 'a', '-m', 'x', '-D', 'publish', 'user-property', 'a'], /MQTT v5 option/, 1],
+        [['pub', '-t', 'a', '-m', 'x', '--will-payload', 'bye'], /no will topic given/, 1],
         [['sub'], /You must specify a topic to subscribe to/, 1],
+        [['sub', '-t', 'a/#/b'], /Invalid subscription topic 'a\/#\/b', are all '\+' and '#' wildcards correct\?/, 1],
         [['sub', '-t', 'a', '-P', 'x'], /A password \(-P\) needs a user name/, 1],
-        [['sub', '-t', 'a', '--cert', 'c.pem'], /Both --cert and --key/, 1],
+        [['sub', '-t', 'a', '--cert', 'c.pem'], /Both certfile and keyfile must be provided/, 1],
+        [['sub', '-t', 'a', '-m', 'x'], /Unknown option '-m'/, 1],
         [['sub', '-L', 'http://h/t'], /Unsupported URL scheme/, 1],
         [['sub', '-L', 'mqtt://u:hunter2@h:99999/t'], /Invalid URL for -L: Bad port "99999" in "mqtt:\/\/u:\*\*\*@h:99999\/t"/, 1],
         [['frobnicate'], /Unknown command 'frobnicate'/, 1],
         [['pub', '-h', '127.0.0.1', '-p', '1', '-t', 'a', '-m', 'x'], /Error: Connection refused/, 1],
+        [['sub', '-h', '127.0.0.1', '-p', '1', '-t', 'a'], /Error: Connection refused/, 1],
         [['pub', '-h', 'no-such-host.invalid', '-t', 'a', '-m', 'x'], /Unable to connect \(Lookup error\.\)/, 1],
-        [['pub', '-t', 'a', '-f', '/no/such/file', '-p', '1'], /Unable to read file "\/no\/such\/file"/, 1],
+        [['pub', '-t', 'a', '-f', '/no/such/file', '-p', '1'], /Unable to open file "\/no\/such\/file"/, 1],
+        [['pub', ...at(), '-t', 'a', '-s'], /Error: Zero length input\.\nError loading input from stdin\./, 1],
     ]
     for (const [args, pattern, code] of cases) {
-        const r = await run(args)
+        const r = await run(args, '')
         t.is(r.code, code, args.join(' '))
         t.regex(r.err, pattern, args.join(' '))
+        t.false(r.err.includes('hunter2'))
     }
+    const quiet = await run(['pub', '-h', '127.0.0.1', '-p', '1', '-t', 'a', '-m', 'x', '--quiet'])
+    t.is(quiet.code, 1)
+    t.is(quiet.err, '')
     const help = await run(['sub', '--help'])
-    t.is(help.code, 0)
+    t.is(help.code, 1)
     t.regex(help.out, /Usage: fiber-mqtt sub/)
+})
+
+test('a broker that never answers CONNECT: pub gives up after the keep-alive (19), sub ends at -W', async t => {
+    const silent = createServer(() => undefined)
+    await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => { silent.close() })
+    const port = String((silent.address() as { port: number }).port)
+    const began = Date.now()
+    const pub = await run(['pub', '-h', '127.0.0.1', '-p', port, '-t', 'a', '-m', 'x', '-k', '5'])
+    t.is(pub.code, 19, pub.err)
+    t.regex(pub.err, /No CONNACK/)
+    t.true(Date.now() - began < 15_000)
+    const sub = await run(['sub', '-h', '127.0.0.1', '-p', port, '-t', 'a', '-k', '60', '-W', '2'])
+    t.is(sub.code, 27, sub.err)
 })
 
 if (mosquittoPath() === null) {
@@ -168,25 +198,60 @@ if (mosquittoPath() === null) {
         t.fail('mosquitto is not installed: apt-get install -y mosquitto')
     })
 } else {
-    test('credentials and TLS against mosquitto: -u/-P, --cafile, --insecure, --alpn', async t => {
+    test('credentials and TLS against mosquitto: -u/-P, --cafile, --insecure (host name only), --alpn', async t => {
         const secured = await startMosquitto({ users: { alice: 'secret' }, tls: { ca: `${fixtures}ca.crt`, cert: `${fixtures}server.crt`, key: `${fixtures}server.key` } })
+        const misnamed = await startMosquitto({ tls: { ca: `${fixtures}ca.crt`, cert: `${fixtures}wrong-host.crt`, key: `${fixtures}wrong-host.key` } })
         try {
             const base = ['-h', '127.0.0.1', '-p', String(secured.port), '-t', 'sec/t', '-m', 'x']
             t.is((await run(['pub', ...base, '-u', 'alice', '-P', 'secret'])).code, 0)
             const wrong = await run(['pub', ...base, '-u', 'alice', '-P', 'nope'])
-            t.is(wrong.code, 1)
-            t.regex(wrong.err, /Connection error: Connection refused: (bad user name or password|not authorized) \(CONNACK [45]\)/)
+            t.is(wrong.code, 5)
+            t.regex(wrong.err, /Connection error: Connection Refused: not authorised\.\nError: The connection was refused\./)
+            const wrongSub = await run(['sub', ...base.slice(0, 6), '-u', 'alice', '-P', 'nope'])
+            t.is(wrongSub.code, 5)
             const tls = ['-h', 'localhost', '-p', String(secured.tlsPort), '-t', 'tls/t', '-m', 'x']
             t.is((await run(['pub', ...tls, '--cafile', `${fixtures}ca.crt`])).code, 0)
             const untrusted = await run(['pub', ...tls, '--cafile', `${fixtures}other-ca.crt`])
-            t.is(untrusted.code, 1)
-            t.regex(untrusted.err, /Certificate not trusted/)
-            t.is((await run(['pub', ...tls, '--cafile', `${fixtures}other-ca.crt`, '--insecure'])).code, 0)
+            t.is(untrusted.code, 8)
+            t.regex(untrusted.err, /A TLS error occurred/)
+            /* --insecure skips the host name check only: an untrusted chain is still refused */
+            t.is((await run(['pub', ...tls, '--cafile', `${fixtures}other-ca.crt`, '--insecure'])).code, 8)
+            const named = ['-h', '127.0.0.1', '-p', String(misnamed.tlsPort), '-t', 'tls/t', '-m', 'x', '--cafile', `${fixtures}ca.crt`]
+            t.is((await run(['pub', ...named])).code, 8)
+            t.is((await run(['pub', ...named, '--insecure'])).code, 0)
+            /* TLS to a plain port, plain to a TLS port */
+            t.is((await run(['pub', '-h', '127.0.0.1', '-p', String(secured.port), '-t', 'a', '-m', 'x', '--cafile', `${fixtures}ca.crt`])).code, 8)
+            const plain = await run(['pub', '-h', '127.0.0.1', '-p', String(secured.tlsPort), '-t', 'a', '-m', 'x'])
+            t.is(plain.code, 7)
+            t.regex(plain.err, /The connection was lost/)
             const alpn = await run(['pub', ...tls, '--cafile', `${fixtures}ca.crt`, '--alpn', 'x-amzn-mqtt-ca'])
-            t.is(alpn.code, 1)
-            t.regex(alpn.err, /ALPN/)
+            t.is(alpn.code, 8)
         } finally {
             await secured.stop()
+            await misnamed.stop()
+        }
+    })
+
+    test('sub stays through a broker restart, and a resumed -c session keeps what the broker queued meanwhile', async t => {
+        const persistent = await startMosquitto({ persistence: true })
+        try {
+            const at2 = ['-h', '127.0.0.1', '-p', String(persistent.port)]
+            const sub = start(cli, ['sub', ...at2, '-t', 'restart/#', '-q', '1', '-c', '-i', 'cli-keeper', '-C', '3', '-d'], 40_000)
+            t.true(await until(() => sub.out().includes('Subscribed (mid: 1): 1')), sub.out())
+            t.is((await run(['pub', ...at2, '-t', 'restart/a', '-m', 'before', '-q', '1'])).code, 0)
+            t.true(await until(() => sub.out().includes('before')))
+            await persistent.kill()
+            await persistent.restart()
+            /* Published while the subscriber is away: the broker queues it for the -c session */
+            t.is((await run(['pub', ...at2, '-t', 'restart/b', '-m', 'queued', '-q', '1'])).code, 0)
+            t.true(await until(() => sub.out().includes('queued'), 15_000), sub.out())
+            t.is((await run(['pub', ...at2, '-t', 'restart/c', '-m', 'after', '-q', '1'])).code, 0)
+            t.is(await sub.done, 0, sub.err())
+            const printed = sub.out().split('\n').filter(l => l && !l.startsWith('Client ') && !l.startsWith('Subscribed'))
+            t.deepEqual(printed, ['before', 'queued', 'after'])
+            t.true(sub.out().split('sending CONNECT').length >= 3, 'connected again')
+        } finally {
+            await persistent.stop()
         }
     })
 }

@@ -8,6 +8,7 @@ import { rGetTicks, MAXINT, TPS } from '../../runtime/time.js'
 import { Wait } from '../../runtime/waitable.js'
 import type { RSocket, SocketReceiver } from '../../socket/rsocket.js'
 import { MqttDecoder } from '../codec/decode.js'
+import type { Packet } from '../codec/packets.js'
 import { PacketWriter } from '../codec/writer.js'
 import type { TopicIndex, TopicEntry } from '../topic-index.js'
 import { utf8Length } from '../codec/utf8.js'
@@ -292,6 +293,8 @@ export class Mqtt {
     qos0Offline: 'queue' | 'drop' = 'drop'
     /** Log every packet sent and received (debug level, source "mqtt"); costs nothing when off */
     trace = false
+    /** With trace on: called with each packet instead of the log (a tool's own trace format) */
+    tracer: ((direction: 'sending' | 'received', packet: Packet) => void) | null = null
     /** The durable outbound store, if any */
     outbox: Outbox | null = null
     /** Told when a message is queued while disconnected (the agent connects on demand) */

@@ -65,6 +65,10 @@ export function flush(mq: Mqtt): void {
 
 /** Log a packet (mq.trace): "Client dev-1 sending PUBLISH (q1, id 7, 'a/b', 5 bytes)". */
 export function tracePacket(mq: Mqtt, direction: 'sending' | 'received', p: Packet): void {
+    if (mq.tracer !== null) {
+        mq.tracer(direction, p)
+        return
+    }
     let detail = ''
     if (p.type === 3) {
         detail = ` (q${p.qos}${p.retain ? ', r1' : ''}${p.dup ? ', d1' : ''}, id ${p.id}, '${p.topic}', ${p.payload.length} bytes)`
