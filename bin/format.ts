@@ -133,12 +133,13 @@ export function formatMessage(fmt: string, rp: MqttRecv, pretty = false, now = n
             case 't': field(rp.topic); break
             case 'l': field(String(rp.dataSize), true); break
             case 'm': field(String(rp.id), true); break
-            case 'q': field(String(rp.qos), true); break
-            case 'r': field(rp.retain ? '1' : '0', true); break
+            /* As mosquitto_sub: no width for %q, %r, %I and %U */
+            case 'q': text += String(rp.qos); break
+            case 'r': text += rp.retain ? '1' : '0'; break
             case 'x': field(hex(rp.data, false)); break
             case 'X': field(hex(rp.data, true)); break
-            case 'I': field(isoTime(now)); break
-            case 'U': field(`${Math.floor(now.getTime() / 1000)}.${String(now.getTime() % 1000 * 1000000 + micros % 1000 * 1000).padStart(9, '0')}`); break
+            case 'I': text += isoTime(now); break
+            case 'U': text += (`${Math.floor(now.getTime() / 1000)}.${String(now.getTime() % 1000 * 1000000 + micros % 1000 * 1000).padStart(9, '0')}`); break
             case 'j': text += jsonOf(rp, now, micros, false, pretty); break
             case 'J': text += jsonOf(rp, now, micros, true, pretty); break
             case 'p':

@@ -99,7 +99,8 @@ export function* pub(o: Options): Fiber<number> {
                 yield* publishOne(mq, o, line.value)
             }
         }
-        yield* mqttDisconnect(mq, MQTT_WAIT_ACK)
+        mqttDisconnect(mq)
+        mq.trace = false
     } finally {
         yield* mqttFree(mq)
         rCloseSocket(sock)

@@ -55,7 +55,9 @@ export function* sub(o: Options): Fiber<number> {
         if ((o.noRetained && rp.retain) || (o.randomFilter < 100 && Math.random() * 100 >= o.randomFilter)) {
             return
         }
-        const out = o.noNewline ? render(o, rp) : Buffer.concat([render(o, rp), Buffer.from('\n')])
+        /* An empty message prints nothing at all, unless -v or -F say what to print (as mosquitto_sub) */
+        const silent = rp.dataSize === 0 && !o.verbose && o.format === null
+        const out = silent ? Buffer.alloc(0) : o.noNewline ? render(o, rp) : Buffer.concat([render(o, rp), Buffer.from('\n')])
         if (o.debug) {
             /* After the acknowledgement's trace line, as mosquitto_sub prints them (the ack is written first) */
             queueMicrotask(() => process.stdout.write(out))
@@ -92,15 +94,16 @@ export function* sub(o: Options): Fiber<number> {
             }
             if (first) {
                 first = false
-                if (o.topics.length > 0) {
-                    const granted: number[] = []
-                    const rc = yield* mqttSubscribeMulti(mq, o.topics.map(topic => ({ topic, qos: o.qos, callback: print })), MQTT_WAIT_ACK, granted)
-                    if (rc !== 0 && !granted.includes(0x80) && ended === null) {
-                        throw new CliError(`Error: Subscribe failed: ${mqttGetError(mq)}`)
-                    }
-                }
+                /* SUBSCRIBE and UNSUBSCRIBE go out together (both calls act at once); then the SUBACK is awaited */
+                const granted: number[] = []
+                const subscribed = o.topics.length > 0 ?
+                    mqttSubscribeMulti(mq, o.topics.map(topic => ({ topic, qos: o.qos, callback: print })), MQTT_WAIT_ACK, granted) : null
                 if (o.unsubscribe.length > 0) {
-                    yield* mqttUnsubscribeMulti(mq, o.unsubscribe, o.exitAfterSubscribe ? MQTT_WAIT_NONE : MQTT_WAIT_ACK)
+                    mqttUnsubscribeMulti(mq, o.unsubscribe, MQTT_WAIT_NONE)
+                }
+                const rc = subscribed === null ? 0 : yield* subscribed
+                if (rc !== 0 && !granted.includes(0x80) && ended === null) {
+                    throw new CliError(`Error: Subscribe failed: ${mqttGetError(mq)}`)
                 }
                 if (o.exitAfterSubscribe) {
                     end(0)
@@ -116,7 +119,9 @@ export function* sub(o: Options): Fiber<number> {
     } finally {
         rStopEvent(timer)
         if (sock !== null && mqttIsConnected(mq)) {
-            yield* mqttDisconnect(mq, MQTT_WAIT_ACK)
+            /* As mosquitto_sub: DISCONNECT, then close (what the broker sends after it is not read) */
+            mqttDisconnect(mq)
+            mq.trace = false
         }
         yield* mqttFree(mq)
         rCloseSocket(sock)
