@@ -64,6 +64,11 @@ export interface Options {
     alpn: string | null
     tls: boolean
     will: Will | null
+    /** -A: the local address to connect from */
+    bind: string | null
+    /** --psk / --psk-identity: TLS with a pre-shared key */
+    psk: string | null
+    pskIdentity: string | null
     help: boolean
 }
 
@@ -119,7 +124,7 @@ export function defaults(): Options {
         verbose: false, count: 0, timeout: 0, debug: false, quiet: false, cleanSession: true, noNewline: false, noRetained: false,
         retainedOnly: false, removeRetained: false, exitAfterSubscribe: false, format: null, pretty: false, randomFilter: 100,
         repeat: 1, repeatDelay: 0, maxInflight: 20, cafile: null, capath: null, cert: null, key: null, ciphers: null, tlsVersion: null,
-        tlsUseOsCerts: false, insecure: false, alpn: null, tls: false, will: null, help: false,
+        tlsUseOsCerts: false, insecure: false, alpn: null, tls: false, will: null, bind: null, psk: null, pskIdentity: null, help: false,
     }
 }
 
@@ -235,9 +240,14 @@ export function parseArgs(argv: string[], command: Command): Options {
         case '--will-retain': willRetain = true; break
         case '-x': case '--session-expiry-interval': case '-D': case '--property': case '-e':
             throw new UsageError(`${flag} is an MQTT v5 option; fiber-mqtt speaks MQTT 3.1.1.`)
-        case '-A': throw new UsageError('-A (bind address) is not supported by fiber-mqtt.')
+        case '-A': o.bind = value; break
+        case '--psk':
+            if (!/^([0-9a-fA-F]{2})+$/.test(value)) throw new UsageError('Invalid --psk: a pre-shared key in hexadecimal (no leading 0x).')
+            o.psk = value
+            o.tls = true
+            break
+        case '--psk-identity': o.pskIdentity = value; o.tls = true; break
         case '--proxy': throw new UsageError('--proxy (SOCKS) is not supported by fiber-mqtt.')
-        case '--psk': case '--psk-identity': throw new UsageError('TLS-PSK (--psk, --psk-identity) is not supported by fiber-mqtt.')
         case '--tls-engine': case '--keyform': case '--tls-engine-kpass-sha1':
             throw new UsageError(`${flag} (TLS engines) is not supported by fiber-mqtt.`)
         case '--help': o.help = true; break
@@ -271,6 +281,12 @@ export function parseArgs(argv: string[], command: Command): Options {
     }
     if (o.password !== null && o.user === null) {
         throw new UsageError('A password (-P) needs a user name (-u).')
+    }
+    if ((o.psk === null) !== (o.pskIdentity === null)) {
+        throw new UsageError('--psk and --psk-identity must be given together.')
+    }
+    if (o.psk !== null && (o.cafile !== null || o.capath !== null || o.cert !== null)) {
+        throw new UsageError('Only one of --psk or --cafile/--capath/--cert may be used at once.')
     }
     if ((o.cert === null) !== (o.key === null)) {
         throw new UsageError(`Both certfile and keyfile must be provided if one of them is set.`)

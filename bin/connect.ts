@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import {
     mqttAlloc, mqttConnect, mqttGetConnackCode, mqttGetError, mqttSetConnectTimeout, mqttSetCredentials, mqttSetKeepAlive,
     mqttSetWill, rAllocSocket, rCloseSocket, rConnectSocket, rGetSocketError, rSetSocketCerts, rSetSocketCiphers,
-    rSetTlsAlpn, rSetTlsHostCheck, rSetTlsVersion, rSetTls, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_RETAIN,
+    rSetSocketBind, rSetTlsAlpn, rSetTlsHostCheck, rSetTlsPsk, rSetTlsVersion, rSetTls, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_RETAIN,
     MQTT_WAIT_ACK, R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, R_ERR_TIMEOUT, type Fiber, type Mqtt, type RSocket,
 } from '../index.js'
 import type { Options } from './args.js'
@@ -66,8 +66,14 @@ function caBundle(o: Options): string | null {
 /** Open the socket and connect the client; throws CliError with mosquitto's exit code. */
 export function* connectCli(o: Options, mq: Mqtt): Fiber<RSocket> {
     const sock = rAllocSocket()
+    if (o.bind !== null && rSetSocketBind(sock, o.bind) !== 0) {
+        throw new CliError(`Error: Invalid bind address '${o.bind}' (an IP address of this machine).`)
+    }
     if (o.tls) {
         rSetTls(sock)
+        if (o.psk !== null) {
+            rSetTlsPsk(sock, o.psk, o.pskIdentity!)
+        }
         rSetSocketCerts(sock, caBundle(o), o.key, o.cert, null)
         if (o.insecure) {
             /* As mosquitto: the chain is still verified, the host name is not */

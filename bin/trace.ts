@@ -28,8 +28,15 @@ export function traceLines(id: string, direction: 'sending' | 'received', p: Pac
 
 /** Turn on the trace for a client: each packet's lines go to stdout. */
 export function traceToStdout(mq: Mqtt): void {
+    /* mosquitto numbers every message it sends, QoS 0 ones too (their packets carry no id): so does the trace */
+    let mid = 0
     mq.trace = true
     mq.tracer = (direction, p) => {
+        if (direction === 'sending' && p.type === 3 && p.qos === 0) {
+            p = { ...p, id: ++mid }
+        } else if (direction === 'sending' && 'id' in p && p.id > mid) {
+            mid = p.id
+        }
         process.stdout.write(traceLines(mq.id, direction, p).join('\n') + '\n')
     }
 }

@@ -129,9 +129,10 @@ export function rConnectSocket(sp: RSocket | null, host: string | null, port: nu
     }
     let stream: Socket
     try {
+        const local = sp.bindAddress !== null ? { localAddress: sp.bindAddress } : {}
         stream = sp.tls !== null ?
-            tlsConnect({ ...(unix ? { path: host } : { host, port }), ...clientTlsOptions(sp, unix ? 'localhost' : host) }) :
-            unix ? netConnect({ path: host, allowHalfOpen: true }) : netConnect({ host, port, allowHalfOpen: true })
+            tlsConnect({ ...(unix ? { path: host } : { host, port, ...local }), ...clientTlsOptions(sp, unix ? 'localhost' : host) }) :
+            unix ? netConnect({ path: host, allowHalfOpen: true }) : netConnect({ host, port, allowHalfOpen: true, ...local })
     } catch (err) {
         setSocketError(sp, '%s', err instanceof TlsSetupError ? err.message : `Cannot connect: ${(err as Error).message}`)
         return done(R_ERR_CANT_COMPLETE)

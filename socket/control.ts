@@ -1,6 +1,7 @@
 /*
     Socket state and options: close, disconnect, free, reset, flags, errors, addresses, no-delay, linger.
  */
+import { isIP } from 'node:net'
 import { R_ERR_BAD_ARGS, R_ERR_CANT_READ, R_ERR_CANT_WRITE } from '../runtime/errors.js'
 import { stopTimer } from '../runtime/events.js'
 import { RingQueue } from '../runtime/queue.js'
@@ -222,3 +223,16 @@ export function rSetSocketLinger(sp: RSocket | null, seconds: number): void {
 
 /** Internal: route received chunks to a receiver (the MQTT client), without copies. */
 export { setReceiver as rSetSocketReceiver, type SocketReceiver }
+
+/**
+    Connect from this local address (an IP address of this machine; null: the system's choice), before
+    rConnectSocket. R_ERR_BAD_ARGS for a value that is not an IP address.
+    @example rSetSocketBind(sock, '127.0.0.1'); yield* rConnectSocket(sock, '127.0.0.1', 1883, 0)
+ */
+export function rSetSocketBind(sp: RSocket | null, address: string | null): number {
+    if (!(sp instanceof RSocket) || (address !== null && isIP(address) === 0)) {
+        return R_ERR_BAD_ARGS
+    }
+    sp.bindAddress = address
+    return 0
+}

@@ -8,12 +8,12 @@ export {
 export {
     rAllocSocket, rCloseSocket, rDisconnectSocket, rShutdownSocket, rFreeSocket, rResetSocket, rIsSocketClosed,
     rIsSocketEof, rIsSocketSecure, rIsSocketConnected, rGetSocketError, rSetSocketError, rGetSocketAddr,
-    rGetSocketAlpn, rGetSocketPeerSubject, rSetSocketNoDelay, rSetSocketLinger, rSetSocketReceiver,
+    rGetSocketAlpn, rGetSocketPeerSubject, rSetSocketNoDelay, rSetSocketLinger, rSetSocketReceiver, rSetSocketBind,
 } from './control.js'
 export { rConnectSocket, SOCKET_DEFAULT_DEADLINE } from './connect.js'
 export { rReadSocket, rReadSocketSync, rWriteSocket, rWriteSocketSync, socketSend } from './io.js'
 export { rListenSocket, rSetSocketLimit } from './listen.js'
 export {
-    RTls, rSetSocketCerts, rSetSocketVerify, rSetTls, rSetSocketCiphers, rSetTlsAlpn, rSetTlsServerName, rSetTlsHostCheck, rSetTlsVersion, rSetSocketDefaultCerts,
-    rSetSocketDefaultVerify, rSetSocketDefaultCiphers, rSetTlsDefaultAlpn,
+    RTls, rSetSocketCerts, rSetSocketVerify, rSetTls, rSetSocketCiphers, rSetTlsAlpn, rSetTlsServerName, rSetTlsHostCheck,
+    rSetTlsVersion, rSetTlsPsk, rSetSocketDefaultCerts, rSetSocketDefaultVerify, rSetSocketDefaultCiphers, rSetTlsDefaultAlpn,
 } from './tls.js'

@@ -123,6 +123,8 @@ export class RSocket {
     linger = -1
     noDelay = -1
     ciphers: string | null = null
+    /** The local address to connect from (null: the system's choice) */
+    bindAddress: string | null = null
     /** Negotiated ALPN protocol and the peer certificate's subject (TLS, after connect or accept). */
     alpn: string | null = null
     peerSubject: string | null = null

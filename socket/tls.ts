@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate, type TLSSocket, type TlsOptions } from 'node:tls'
+import { R_ERR_BAD_ARGS } from '../runtime/errors.js'
 import type { RSocket } from './rsocket.js'
 
 /**
@@ -24,6 +25,8 @@ export class RTls {
     serverName: string | null = null
     /** Check the certificate's host name (with verifyPeer); off: the chain alone is verified */
     checkHost = true
+    /** TLS-PSK: the pre-shared key and the identity sent (no certificates then) */
+    psk: { key: Buffer, identity: string } | null = null
     /** TLS protocol versions allowed, e.g. 'TLSv1.2' (null: Node's defaults) */
     minVersion: string | null = null
     maxVersion: string | null = null
@@ -102,6 +105,19 @@ export function rSetTlsAlpn(target: RTls | RSocket | null, alpn: string | null):
  */
 export function rSetTlsServerName(sp: RSocket, name: string | null): void {
     tlsOf(sp).serverName = name === '' ? null : name
+}
+
+/**
+    TLS with a pre-shared key instead of certificates (TLS 1.2 PSK cipher suites): the key in hexadecimal and
+    the identity to send. Returns 0, or R_ERR_BAD_ARGS for a key that is not hexadecimal. Makes the socket TLS.
+    @example rSetTlsPsk(sock, '0102030405060708090a0b0c0d0e0f10', 'dev-1')
+ */
+export function rSetTlsPsk(sp: RSocket, hexKey: string, identity: string): number {
+    if (!/^([0-9a-fA-F]{2})+$/.test(hexKey) || typeof identity !== 'string') {
+        return R_ERR_BAD_ARGS
+    }
+    tlsOf(sp).psk = { key: Buffer.from(hexKey, 'hex'), identity }
+    return 0
 }
 
 /**
@@ -195,6 +211,15 @@ function settings(sp: RSocket, server: boolean) {
     }
 }
 
+/* TLS-PSK: the key for the server's hint, PSK cipher suites, TLS 1.2 (Node offers PSK there) */
+function pskOptions(tls: RTls, ciphers: string | undefined): Partial<ConnectionOptions> {
+    const psk = tls.psk
+    if (psk === null) {
+        return {}
+    }
+    return { pskCallback: () => ({ psk: psk.key, identity: psk.identity }), ciphers: ciphers ?? 'PSK', maxVersion: 'TLSv1.2' }
+}
+
 /** Client options: verification is done after the handshake (verifyPeerCertificate) to give clear errors. */
 export function clientTlsOptions(sp: RSocket, host: string): ConnectionOptions {
     const s = settings(sp, false)
@@ -206,6 +231,7 @@ export function clientTlsOptions(sp: RSocket, host: string): ConnectionOptions {
         maxVersion: (sp.tls!.maxVersion ?? undefined) as ConnectionOptions['maxVersion'],
         rejectUnauthorized: false,
         checkServerIdentity: () => undefined,
+        ...pskOptions(sp.tls!, s.ciphers),
     }
 }
 
@@ -232,7 +258,7 @@ export function verifyServer(sp: RSocket, socket: TLSSocket, host: string): stri
     const cert = socket.getPeerCertificate()
     sp.alpn = socket.alpnProtocol || null
     sp.peerSubject = subjectOf(cert)
-    if (s.verifyPeer) {
+    if (s.verifyPeer && sp.tls!.psk === null) {
         if (s.verifyIssuer && !socket.authorized) {
             return `Certificate not trusted: ${String(socket.authorizationError)} (subject "${sp.peerSubject}")`
         }

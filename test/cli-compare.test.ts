@@ -122,6 +122,12 @@ if (mosquittoPath() === null) {
             out: ['sending CONNECT', 'received CONNACK (0)', "sending PUBLISH (d0, q2, r0, m1, 'T', ... (6 bytes))", 'received PUBREC (Mid: 1)',
                 'sending PUBREL (m1)', 'received PUBCOMP (Mid: 1, RC:0)', 'sending DISCONNECT'].map(l => `Client X ${l}\n`).join(''),
         },
+        {
+            name: 'd0', args: ['-m', 'q0', '--repeat', '2', '-d', '-i', 'cmp-pub0'], code: 0, sees: ['T|q0|q0|r0', 'T|q0|q0|r0'],
+            out: ['sending CONNECT', 'received CONNACK (0)', "sending PUBLISH (d0, q0, r0, m1, 'T', ... (2 bytes))",
+                "sending PUBLISH (d0, q0, r0, m2, 'T', ... (2 bytes))", 'sending DISCONNECT'].map(l => `Client X ${l}\n`).join(''),
+        },
+        { name: 'A', args: ['-m', 'bound', '-A', '127.0.0.1'], code: 0, sees: ['T|bound|q0|r0'] },
         { name: 'will', args: ['-m', 'w', '--will-topic', 'cmp/will', '--will-payload', 'gone', '--will-qos', '1'], code: 0, sees: ['T|w|q0|r0'] },
         { name: 'empty-s', args: ['-s'], stdin: '', code: 1, sees: [] },
         { name: 'k4', args: ['-m', 'x', '-k', '4'], code: 1, sees: [] },

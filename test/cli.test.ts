@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { mosquittoPath, startAedes, startMosquitto, type Broker } from '../examples/lib/broker.js'
+import { freePort, mosquittoPath, startAedes, startMosquitto, type Broker } from '../examples/lib/broker.js'
 import { quietLogs } from './helpers/quiet.js'
 
 quietLogs(test)
@@ -211,6 +211,9 @@ if (mosquittoPath() === null) {
             t.is(wrongSub.code, 5)
             const tls = ['-h', 'localhost', '-p', String(secured.tlsPort), '-t', 'tls/t', '-m', 'x']
             t.is((await run(['pub', ...tls, '--cafile', `${fixtures}ca.crt`])).code, 0)
+            t.is((await run(['pub', ...tls, '--capath', fixtures, '--tls-version', 'tlsv1.2'])).code, 0)
+            t.is((await run(['pub', ...tls, '--cafile', `${fixtures}ca.crt`, '--tls-version', 'tlsv1.3', '--ciphers', 'DEFAULT'])).code, 0)
+            t.is((await run(['pub', ...tls, '--cafile', `${fixtures}ca.crt`, '--tls-version', 'tlsv9'])).code, 1)
             const untrusted = await run(['pub', ...tls, '--cafile', `${fixtures}other-ca.crt`])
             t.is(untrusted.code, 8)
             t.regex(untrusted.err, /A TLS error occurred/)
@@ -229,6 +232,29 @@ if (mosquittoPath() === null) {
         } finally {
             await secured.stop()
             await misnamed.stop()
+        }
+    })
+
+    test('TLS-PSK (--psk, --psk-identity) and a bind address (-A)', async t => {
+        const dir = mkdtempSync(join(tmpdir(), 'fiber-mqtt-psk-'))
+        t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+        writeFileSync(join(dir, 'psk'), 'dev1:0102030405060708090a0b0c0d0e0f10\n')
+        const pskPort = await freePort()
+        const b = await startMosquitto({ extra: [`listener ${pskPort} 127.0.0.1`, 'allow_anonymous true', 'psk_hint fiber', `psk_file ${join(dir, 'psk')}`] })
+        try {
+            const psk = ['-h', '127.0.0.1', '-p', String(pskPort), '-t', 'psk/t', '-m', 'x']
+            const sub = start(cli, ['sub', ...psk.slice(0, 6), '--psk', '0102030405060708090a0b0c0d0e0f10', '--psk-identity', 'dev1', '-C', '1', '-d'])
+            t.true(await until(() => sub.out().includes('Subscribed (mid: 1)')), sub.out() + sub.err())
+            t.is((await run(['pub', ...psk, '--psk', '0102030405060708090a0b0c0d0e0f10', '--psk-identity', 'dev1', '-A', '127.0.0.1'])).code, 0)
+            t.is(await sub.done, 0)
+            t.regex(sub.out(), /\nx\n/)
+            const wrong = await run(['pub', ...psk, '--psk', '0102030405060708090a0b0c0d0e0f11', '--psk-identity', 'dev1'])
+            t.is(wrong.code, 8)
+            t.is((await run(['pub', ...psk, '--psk', 'xyz', '--psk-identity', 'dev1'])).code, 1)
+            t.is((await run(['pub', ...psk, '--psk', '0102'])).code, 1)
+            t.regex((await run(['pub', '-h', '127.0.0.1', '-p', String(b.port), '-t', 'a', '-m', 'x', '-A', 'not-an-ip'])).err, /Invalid bind address/)
+        } finally {
+            await b.stop()
         }
     })
 
