@@ -23,8 +23,14 @@ function fail(message: string, code = 1): void {
 
 function* main(): Fiber<void> {
     try {
+        if (command === undefined || command === '--help' || command === '-h') {
+            /* The usage of both commands on stdout; exit code 1, as mosquitto's tools answer --help */
+            process.stdout.write(`Usage: fiber-mqtt pub|sub [options]\n\n${USAGE.pub}\n\n${USAGE.sub}\n`)
+            process.exitCode = 1
+            return
+        }
         if (command !== 'pub' && command !== 'sub') {
-            fail(`Usage: fiber-mqtt pub|sub [options]  (fiber-mqtt pub --help)${command ? `\nError: Unknown command '${command}'.` : ''}`)
+            fail(`Usage: fiber-mqtt pub|sub [options]  (fiber-mqtt pub --help)\nError: Unknown command '${command}'.`)
             return
         }
         let options
