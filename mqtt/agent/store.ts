@@ -86,7 +86,14 @@ export class FileStore implements Outbox {
         try {
             this.compact()
         } catch (err) {
-            throw new StoreError(R_ERR_CANT_OPEN, `Cannot write the outbound store ${path}: ${cause(err)}`)
+            /* A full disk at start: keep the file as it is and append to it (framing finds any torn tail later) */
+            try {
+                this.fd = openSync(path, 'a')
+                this.fileBytes = statSync(path).size
+                rError('mqtt', 'Cannot compact the outbound store %s: %s (appending to it as it is)', path, cause(err))
+            } catch {
+                throw new StoreError(R_ERR_CANT_OPEN, `Cannot write the outbound store ${path}: ${cause(err)}`)
+            }
         }
     }
 

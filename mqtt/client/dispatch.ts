@@ -114,8 +114,11 @@ function hold(mq: Mqtt, rp: MqttRecv): void {
     }
     if (held.length >= mq.maxHeld) {
         const old = held.shift()!
-        mq.stats.unrouted++
-        rError('mqtt', 'Held messages full (%d): dropped the oldest, on "%s" (QoS %d)', mq.maxHeld, old.topic, old.qos)
+        const n = ++mq.stats.unrouted
+        /* Said for the first drop and every 100th after (a flood of unclaimed messages must not flood the log) */
+        if (n === 1 || n % 100 === 0) {
+            rError('mqtt', 'Held messages full (%d): dropped the oldest, on "%s" (QoS %d); %d dropped so far', mq.maxHeld, old.topic, old.qos, n)
+        }
     }
     mq.stats.held++
     const data = rp.data.slice()

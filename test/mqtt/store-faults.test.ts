@@ -66,6 +66,20 @@ test('a full disk (file-size limit): the publish that cannot be stored fails wit
     store.close()
 })
 
+test('a disk full from the start: the agent still opens its store (kept as it is), new publishes fail, nothing held is lost', async t => {
+    const path = join(tempDir(t), 'outbox.log')
+    const dead = await freePort()
+    const first = await run(process.execPath, [filler, path, String(dead), '6'])
+    t.is(first.lines.filter(l => l.startsWith('ok ')).length, 6, first.stderr)
+    /* 2 KiB allowed: compacting the 6 KiB of live records fails, appending fails */
+    const r = await run('bash', ['-c', `ulimit -f 2; exec "${process.execPath}" "${filler}" "${path}" ${dead} 3`])
+    t.is(r.code, 0, r.stderr)
+    t.regex(r.lines[0] ?? '', new RegExp(`^fail 0 ${R_ERR_CANT_WRITE} Cannot write the outbound store ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))
+    const store = new FileStore(path)
+    t.deepEqual(store.restored.map(m => Number(new TextDecoder().decode(m.payload).split(':')[0])), [0, 1, 2, 3, 4, 5])
+    store.close()
+})
+
 function exited(child: ChildProcess): Promise<void> {
     return new Promise(resolve => child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()))
 }
