@@ -3,10 +3,7 @@
         Client dev-1 sending PUBLISH (d0, q1, r0, m1, 'a/b', ... (5 bytes))
     A client whose id the broker assigns shows as "(null)".
  */
-import type { Mqtt, Packet } from '../index.js'
-
-const NAMES = ['', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE',
-    'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT']
+import { PACKET_NAMES, type Mqtt, type Packet } from '../index.js'
 
 /** The lines mosquitto prints for one packet (a SUBSCRIBE gives one per filter, and a SUBACK a "Subscribed" line). */
 export function traceLines(id: string, direction: 'sending' | 'received', p: Packet): string[] {
@@ -16,13 +13,13 @@ export function traceLines(id: string, direction: 'sending' | 'received', p: Pac
     case 3: return [`${who} PUBLISH (d${p.dup ? 1 : 0}, q${p.qos}, r${p.retain ? 1 : 0}, m${p.id}, '${p.topic}', ... (${p.payload.length} bytes))`]
     case 4: case 5: case 6: case 7: case 11:
         if (direction === 'received') {
-            return [`${who} ${NAMES[p.type]} (Mid: ${p.id}${p.type === 4 || p.type === 7 ? ', RC:0' : ''})`]
+            return [`${who} ${PACKET_NAMES[p.type]} (Mid: ${p.id}${p.type === 4 || p.type === 7 ? ', RC:0' : ''})`]
         }
-        return [`${who} ${NAMES[p.type]} (m${p.id}${p.type === 4 || p.type === 5 ? ', rc0' : ''})`]
+        return [`${who} ${PACKET_NAMES[p.type]} (m${p.id}${p.type === 4 || p.type === 5 ? ', rc0' : ''})`]
     case 8: return p.subscriptions.map(s => `${who} SUBSCRIBE (Mid: ${p.id}, Topic: ${s.topic}, QoS: ${s.qos}, Options: 0x00)`)
     case 9: return [`${who} SUBACK`, `Subscribed (mid: ${p.id}): ${p.granted.join(', ')}`]
     case 10: return p.topics.map(t => `${who} UNSUBSCRIBE (Mid: ${p.id}, Topic: ${t})`)
-    default: return [`${who} ${NAMES[p.type]}`]
+    default: return [`${who} ${PACKET_NAMES[p.type]}`]
     }
 }
 

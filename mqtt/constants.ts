@@ -53,6 +53,12 @@ export const MQTT_QOS_0 = 0
 export const MQTT_QOS_1 = 1
 export const MQTT_QOS_2 = 2
 
+/** First bytes (type and flags) of the acknowledgements a client sends: PUBACK, PUBREC, PUBREL (flags 0010), PUBCOMP */
+export const MQTT_HEADER_PUBACK = MQTT_PACKET_PUB_ACK << 4
+export const MQTT_HEADER_PUBREC = MQTT_PACKET_PUB_REC << 4
+export const MQTT_HEADER_PUBREL = (MQTT_PACKET_PUB_REL << 4) | 0x02
+export const MQTT_HEADER_PUBCOMP = MQTT_PACKET_PUB_COMP << 4
+
 /** Largest remaining length a 4-byte varint can carry [MQTT-2.2.3]. */
 export const MQTT_MAX_REMAINING = 268_435_455
 

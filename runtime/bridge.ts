@@ -2,7 +2,7 @@
     Bridges between fibers and promises, for code on both sides: run a fiber and await its result, or wait in a
     fiber for a promise.
  */
-import { allocFiber, schedule, type RFiberProc, type Waitable } from './scheduler.js'
+import { allocFiber, isBody, schedule, type RFiberProc, type Waitable } from './scheduler.js'
 import { Wait } from './waitable.js'
 
 /**
@@ -13,9 +13,8 @@ export function rRunFiber<T = unknown>(name: string, fn: RFiberProc, arg?: unkno
     return new Promise<T>((resolve, reject) => {
         schedule(allocFiber(name, function* () {
             try {
-                const r = fn(arg) as any
-                const value = r !== null && typeof r === 'object' && typeof r.next === 'function' && typeof r[Symbol.iterator] === 'function' ?
-                    yield* r : r
+                const r = fn(arg)
+                const value = isBody(r) ? yield* r : r
                 resolve(value as T)
             } catch (err) {
                 reject(err)

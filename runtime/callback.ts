@@ -6,16 +6,12 @@
  */
 import { rAwait } from './bridge.js'
 import { rError } from './log.js'
-import { allocFiber, schedule } from './scheduler.js'
+import { allocFiber, isBody, schedule } from './scheduler.js'
 
 /** A fiber body: what a generator function returns. */
 export type CallbackBody = Generator<unknown, unknown, unknown>
 
-/** Whether a callback's result is a fiber body (a generator) to run. */
-export function isBody(r: unknown): r is CallbackBody {
-    return r !== null && typeof r === 'object' && typeof (r as CallbackBody).next === 'function' &&
-        typeof (r as CallbackBody)[Symbol.iterator] === 'function'
-}
+export { isBody }
 
 /**
     Call fn(a, b): its plain result, or a fiber body (a generator, or a body that waits for a returned promise,

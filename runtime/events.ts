@@ -4,7 +4,7 @@
     housekeeping timers do not.
  */
 import { isBody, rCallback, rSpawnCallback } from './callback.js'
-import { allocFiber, currentFiber, F_NEW, F_PARKED, Parking, RFiber, schedule, type Waitable } from './scheduler.js'
+import { allocFiber, currentFiber, F_NEW, F_PARKED, F_STATE, Parking, RFiber, schedule, type Waitable } from './scheduler.js'
 import { TimerHeap, type HeapEntry } from './heap.js'
 import { MAXTIME, rGetTicks } from './time.js'
 import { done } from './waitable.js'
@@ -210,7 +210,7 @@ function service(): void {
 function dispatch(e: TimerEvent): void {
     const f = e.fiber
     if (f !== null) {
-        const state = f.state & 7
+        const state = f.state & F_STATE
         if (e.flags & E_SLEEP) {
             if (f.waiting === e) {
                 if (state === F_PARKED) {

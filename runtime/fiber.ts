@@ -3,7 +3,7 @@
  */
 import { R_ERR_BAD_ARGS, R_ERR_BAD_STATE } from './errors.js'
 import {
-    allocFiber, currentFiber, drainNow, F_DONE, F_NEW, F_PARKED, FiberError, isDraining, RFiber, schedule,
+    allocFiber, currentFiber, drainNow, F_DONE, F_NEW, F_PARKED, F_STATE, FiberError, isDraining, RFiber, schedule,
     scheduleCancel, type RFiberProc, type Waitable,
 } from './scheduler.js'
 
@@ -36,7 +36,7 @@ export function rAllocFiber(name: string | null, fn: RFiberProc, data?: unknown)
     @example rStartFiber(rAllocFiber('reader', readLoop, null)!, sock)
  */
 export function rStartFiber(fiber: RFiber, data?: unknown): void {
-    const state = fiber.state & 7
+    const state = fiber.state & F_STATE
     if (state === F_NEW) {
         schedule(fiber, undefined)
     } else if (state === F_PARKED) {
@@ -85,7 +85,7 @@ export function rResumeFiber(fiber: RFiber, result?: unknown): unknown {
     if (!(fiber instanceof RFiber)) {
         return R_ERR_BAD_ARGS
     }
-    const state = fiber.state & 7
+    const state = fiber.state & F_STATE
     if (state === F_NEW) {
         schedule(fiber, undefined)
     } else if (state === F_PARKED) {
@@ -107,7 +107,7 @@ export function rResumeFiber(fiber: RFiber, result?: unknown): unknown {
     @example rCancelFiber(reader)   // its finally blocks close the socket
  */
 export function rCancelFiber(fiber: RFiber): number {
-    const state = fiber.state & 7
+    const state = fiber.state & F_STATE
     if (state === F_DONE || fiber === currentFiber()) {
         return R_ERR_BAD_STATE
     }

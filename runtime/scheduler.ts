@@ -50,7 +50,8 @@ export const F_READY = 1
 export const F_RUNNING = 2
 export const F_PARKED = 3
 export const F_DONE = 4
-const F_STATE = 7
+/** The state bits of RFiber.state (the rest are flags) */
+export const F_STATE = 7
 const F_SUSPEND = 8
 
 /** Shared result object for a resumed suspension: yield* reads it at once, so one object serves every resume. */
@@ -266,17 +267,23 @@ function step(f: RFiber): void {
     }
 }
 
+/** Whether a value is a fiber body: what a generator function returns (an iterator that is also iterable). */
+export function isBody(r: unknown): r is Generator<unknown, unknown, unknown> {
+    return r !== null && typeof r === 'object' && typeof (r as Generator).next === 'function' &&
+        typeof (r as Generator)[Symbol.iterator] === 'function'
+}
+
 /* First step: call the proc; a generator becomes the fiber's body, anything else is its result (a promise's
    rejection is logged as the fiber's failure, never left unhandled) */
 function start(f: RFiber, fn: RFiberProc): IteratorResult<unknown, unknown> {
     const data = f.value
     f.value = undefined
-    const r = fn(data) as any
-    if (r !== null && typeof r === 'object' && typeof r.next === 'function' && typeof r[Symbol.iterator] === 'function') {
-        f.gen = r as Generator<unknown, unknown, unknown>
+    const r = fn(data)
+    if (isBody(r)) {
+        f.gen = r
         return f.gen.next()
     }
-    if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
+    if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
         const name = f.name
         ;(r as PromiseLike<unknown>).then(undefined, (err: unknown) => fiberFailed(name, err))
     }
@@ -338,6 +345,3 @@ export function liveFibers(): RFiber[] {
     return list
 }
 
-export function resetPeak(): void {
-    peak = active
-}

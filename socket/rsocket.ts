@@ -4,7 +4,7 @@
     Every 'error' event is caught here and becomes a return code plus the socket's error text.
  */
 import type { Server, Socket } from 'node:net'
-import { R_ERR_CANT_COMPLETE, R_ERR_CANT_READ, R_ERR_CANT_WRITE } from '../runtime/errors.js'
+import { R_ERR_CANT_COMPLETE, R_ERR_CANT_READ, R_ERR_CANT_WRITE, R_ERR_TIMEOUT } from '../runtime/errors.js'
 import { startTimer, stopTimer, type TimerEvent } from '../runtime/events.js'
 import { RingQueue } from '../runtime/queue.js'
 import { rGetTicks } from '../runtime/time.js'
@@ -96,7 +96,7 @@ function checkDeadlines(sp: RSocket): void {
     for (const w of [sp.reader, sp.writer]) {
         if (w !== null) {
             if (w.deadline <= now) {
-                w.finish(-38 /* R_ERR_TIMEOUT */)
+                w.finish(R_ERR_TIMEOUT)
             } else {
                 next = Math.min(next, w.deadline)
             }

@@ -4,10 +4,9 @@
     mqttAlloc(sock, clientId, proc) + mqttConnect(mq, username, password, flags, wait).
  */
 import { R_ERR_BAD_ARGS, R_ERR_CANT_CONNECT, R_ERR_CANT_WRITE, R_ERR_NOT_CONNECTED, R_ERR_TIMEOUT } from '../../runtime/errors.js'
-import { startTimer, stopTimer } from '../../runtime/events.js'
-import { rSleep } from '../../runtime/events.js'
+import { rSleep, startTimer, stopTimer } from '../../runtime/events.js'
 import type { Fiber, Waitable } from '../../runtime/scheduler.js'
-import { MAXINT64, rGetTicks, TPS } from '../../runtime/time.js'
+import { TPS } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
 import { rIsSocketClosed, rIsSocketEof, rSetSocketNoDelay } from '../../socket/control.js'
 import { RSocket, type SocketReceiver } from '../../socket/rsocket.js'
@@ -15,15 +14,13 @@ import { DISCONNECT_BYTES, encode } from '../codec/encode.js'
 import { MqttCodecError } from '../codec/errors.js'
 import { utf8Length } from '../codec/utf8.js'
 import { MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_RESERVED, MQTT_CONNECT_WILL_RETAIN, MQTT_PROTOCOL_LEVEL } from '../constants.js'
-import { topicNameProblem } from '../topic.js'
 import { onChunk } from './inbound.js'
 import { mqttSetCredentials } from './settings.js'
 import { connectionLost, fatal } from './link.js'
 import {
-    defaultLimits, Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_MESSAGE_SIZE, MQTT_TIMEOUT, MQTT_WAIT_ACK, MQTT_WAIT_SENT,
-    MqttWait, setMsg, type MqttEventProc, type MqttLimits, type QueuePolicy,
+    defaultLimits, Mqtt, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, setMsg, type MqttEventProc,
 } from './state.js'
-import { dropAll, msgsToSend, pump, wakeRoom } from './window.js'
+import { dropAll, pump, wakeRoom } from './window.js'
 import { attachLink, detachLink, flush, writeBytes } from './wire.js'
 
 /**

@@ -7,9 +7,13 @@ import {
     R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ERR_BAD_STATE, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_MEMORY, R_ERR_WONT_FIT,
 } from '../../runtime/errors.js'
 import { stopTimer } from '../../runtime/events.js'
-import { rError, rTrace } from '../../runtime/log.js'
+import { rError } from '../../runtime/log.js'
 import { rGetTicks } from '../../runtime/time.js'
-import { CONNACK_REASONS, PACKET_NAMES } from '../constants.js'
+import {
+    CONNACK_REASONS, MQTT_HEADER_PUBACK, MQTT_HEADER_PUBCOMP, MQTT_HEADER_PUBREC, MQTT_PACKET_CONN_ACK, MQTT_PACKET_PING_ACK,
+    MQTT_PACKET_PUB_ACK, MQTT_PACKET_PUB_COMP, MQTT_PACKET_PUB_REC, MQTT_PACKET_PUB_REL, MQTT_PACKET_PUBLISH, MQTT_PACKET_SUB_ACK,
+    MQTT_PACKET_UNSUB_ACK, PACKET_NAMES,
+} from '../constants.js'
 import { MqttCodecError } from '../codec/errors.js'
 import type { ConnackPacket, Packet, PublishPacket, SubackPacket } from '../codec/packets.js'
 import { filterCovers } from '../topic.js'
@@ -53,22 +57,22 @@ function handle(mq: Mqtt, p: Packet): void {
     if (mq.trace) {
         tracePacket(mq, 'received', p)
     }
-    if (!mq.connected && p.type !== 2) {
+    if (!mq.connected && p.type !== MQTT_PACKET_CONN_ACK) {
         /* The first packet from the server must be a CONNACK [MQTT-3.2.0-1] */
         fatal(mq, R_ERR_BAD_RESPONSE, `Expected CONNACK from the broker, got ${PACKET_NAMES[p.type]} [MQTT-3.2.0-1]`)
         return
     }
     switch (p.type) {
-    case 2:
+    case MQTT_PACKET_CONN_ACK:
         connack(mq, p)
         return
-    case 3:
+    case MQTT_PACKET_PUBLISH:
         receive(mq, p)
         return
-    case 4:
+    case MQTT_PACKET_PUB_ACK:
         acknowledged(mq, p.id, OUT_PUBLISH, 1, 'PUBACK')
         return
-    case 5: {
+    case MQTT_PACKET_PUB_REC: {
         const msg = mq.inflight.get(p.id)
         if (msg !== undefined && msg.type === OUT_PUBLISH && msg.qos === 2) {
             release(mq, msg)
@@ -80,22 +84,22 @@ function handle(mq: Mqtt, p: Packet): void {
         }
         return
     }
-    case 6:
+    case MQTT_PACKET_PUB_REL:
         /* PUBREL: release the held id and answer PUBCOMP, also for an id we no longer hold [MQTT-4.3.3-2] */
         mq.inboundQos2?.delete(p.id)
-        mq.writer.ack(0x70, p.id)
+        mq.writer.ack(MQTT_HEADER_PUBCOMP, p.id)
         scheduleFlush(mq)
         return
-    case 7:
+    case MQTT_PACKET_PUB_COMP:
         acknowledged(mq, p.id, OUT_PUBREL, -1, 'PUBCOMP')
         return
-    case 9:
+    case MQTT_PACKET_SUB_ACK:
         suback(mq, p)
         return
-    case 11:
+    case MQTT_PACKET_UNSUB_ACK:
         acknowledged(mq, p.id, OUT_UNSUB, -1, 'UNSUBACK')
         return
-    case 13: {
+    case MQTT_PACKET_PING_ACK: {
         mq.pingSent = 0
         const w = mq.pingWaiters?.shift()
         w?.settle(0)
@@ -223,10 +227,10 @@ function suback(mq: Mqtt, p: SubackPacket): void {
 function receive(mq: Mqtt, p: PublishPacket): void {
     mq.stats.received++
     if (p.qos === 1) {
-        mq.writer.ack(0x40, p.id)
+        mq.writer.ack(MQTT_HEADER_PUBACK, p.id)
         scheduleFlush(mq)
     } else if (p.qos === 2) {
-        mq.writer.ack(0x50, p.id)
+        mq.writer.ack(MQTT_HEADER_PUBREC, p.id)
         scheduleFlush(mq)
         mq.inboundQos2 ??= new Set()
         if (mq.inboundQos2.has(p.id)) {

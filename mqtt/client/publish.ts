@@ -18,7 +18,7 @@ import type { MqttCodecError } from '../codec/errors.js'
 import { sendPing } from './keepalive.js'
 import {
     Mqtt, MQTT_EVENT_ATTACH, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, OUT_PUBLISH, OutMsg,
-    setMsg,
+    setMsg, waitFor, waitKind,
 } from './state.js'
 import { dropOldest, enqueue, queueFull, sendPublish, windowOpen } from './window.js'
 import { scheduleFlush, waitSent, writeBlocked } from './wire.js'
@@ -88,7 +88,8 @@ function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number,
         return done(setMsg(mq, R_ERR_WONT_FIT, `Message of ${payload.length} bytes exceeds the maximum of ${mq.maxMessage}`))
     }
     if (mq.sock === null && mq.proc !== null && !mq.queueOffline) {
-        return attachThenPublish(mq, topic, topicBytes, payload, qos, waitFlags, retain)
+        const kept = payload.slice()
+        return attachThen(mq, () => send(mq, topic, topicBytes, kept, qos, waitFlags, retain))
     }
     if (mq.throttle > 0) {
         return throttled(mq, topic, topicBytes, payload, qos, waitFlags, retain)
@@ -133,8 +134,8 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
             return writeBlocked(mq) ? roomWait(mq) : done(0)
         }
         if (qos > 0 && windowOpen(mq)) {
-            const w = waitFlags & (MQTT_WAIT_SENT | MQTT_WAIT_ACK) ? new MqttWait() : null
-            const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload, w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT)
+            const w = waitFor(waitFlags)
+            const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload, w, waitKind(waitFlags))
             if (!stored(mq, msg)) {
                 return done(setMsg(mq, R_ERR_CANT_WRITE, mq.outbox!.lastError))
             }
@@ -162,8 +163,8 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
             dropOldest(mq)
         }
     }
-    const w = waitFlags & (MQTT_WAIT_SENT | MQTT_WAIT_ACK) ? new MqttWait() : null
-    const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload.slice(), w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT)
+    const w = waitFor(waitFlags)
+    const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload.slice(), w, waitKind(waitFlags))
     if (qos > 0 && !stored(mq, msg)) {
         return done(setMsg(mq, R_ERR_CANT_WRITE, mq.outbox!.lastError))
     }
@@ -193,15 +194,6 @@ function roomWait(mq: Mqtt): Waitable<number> {
     return w
 }
 
-function* attachThenPublish(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean): Fiber<number> {
-    yield* attach(mq)
-    if (mq.sock === null) {
-        return setMsg(mq, R_ERR_CANT_WRITE, 'No socket after MQTT_EVENT_ATTACH')
-    }
-    payload = payload.slice()
-    return yield* send(mq, topic, topicBytes, payload, qos, waitFlags, retain)
-}
-
 /**
     On-demand connection: with no socket, the event proc gets MQTT_EVENT_ATTACH and is expected to connect
     (a generator proc runs to completion first).
@@ -212,6 +204,15 @@ export function* attach(mq: Mqtt): Fiber<void> {
         return
     }
     yield* rRunResult(rCallback('mqtt', 'Event proc on MQTT_EVENT_ATTACH', proc, mq, MQTT_EVENT_ATTACH))
+}
+
+/** With no socket: attach (MQTT_EVENT_ATTACH), then make the call; R_ERR_CANT_WRITE when the proc did not connect. */
+export function* attachThen(mq: Mqtt, then: () => Waitable<number>): Fiber<number> {
+    yield* attach(mq)
+    if (mq.sock === null) {
+        return setMsg(mq, R_ERR_CANT_WRITE, 'No socket after MQTT_EVENT_ATTACH')
+    }
+    return yield* then()
 }
 
 /* Ioto's cloud throttle: sleep `throttle` ms before each publish (even with MQTT_WAIT_NONE), then let it decay */
@@ -239,7 +240,7 @@ export function mqttPing(mq: Mqtt | null, waitFlags = 0): Waitable<number> {
         return done(mq.error)
     }
     if (mq.sock === null) {
-        return mq.proc !== null ? attachThenPing(mq, waitFlags) : done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
+        return mq.proc !== null ? attachThen(mq, () => mqttPing(mq, waitFlags)) : done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
     }
     if (!mq.linkUp || !mq.connected) {
         return done(setMsg(mq, R_ERR_NOT_CONNECTED, 'Not connected'))
@@ -256,12 +257,4 @@ export function mqttPing(mq: Mqtt | null, waitFlags = 0): Waitable<number> {
         return w
     }
     return done(0)
-}
-
-function* attachThenPing(mq: Mqtt, waitFlags: number): Fiber<number> {
-    yield* attach(mq)
-    if (mq.sock === null) {
-        return setMsg(mq, R_ERR_CANT_WRITE, 'No socket after MQTT_EVENT_ATTACH')
-    }
-    return yield* mqttPing(mq, waitFlags)
 }

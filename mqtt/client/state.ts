@@ -12,6 +12,7 @@ import type { Packet } from '../codec/packets.js'
 import { PacketWriter } from '../codec/writer.js'
 import type { TopicIndex, TopicEntry } from '../topic-index.js'
 import { utf8Length } from '../codec/utf8.js'
+import { MQTT_PACKET_PUB_REL, MQTT_PACKET_PUBLISH, MQTT_PACKET_SUB, MQTT_PACKET_UNSUB } from '../constants.js'
 
 export const MQTT_WAIT_NONE = 0x0
 export const MQTT_WAIT_SENT = 0x1
@@ -148,10 +149,21 @@ export class MqttTopic {
 /** What a caller waits on: settled with 0 or an R_ERR_* code. */
 export class MqttWait extends Wait<number> {}
 
-export const OUT_PUBLISH = 3
-export const OUT_PUBREL = 6
-export const OUT_SUB = 8
-export const OUT_UNSUB = 10
+/** The wait a call returns for its flags: one to settle (SENT or ACK), or null (NONE: nothing to wait for). */
+export function waitFor(waitFlags: number): MqttWait | null {
+    return waitFlags & (MQTT_WAIT_SENT | MQTT_WAIT_ACK) ? new MqttWait() : null
+}
+
+/** What a tracked message's waiter waits for: MQTT_WAIT_ACK, MQTT_WAIT_SENT, or 0. */
+export function waitKind(waitFlags: number): number {
+    return waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT
+}
+
+/* An outbound message's kind is the packet type it sends (mqtt.h's MQTT_PACKET_*) */
+export const OUT_PUBLISH = MQTT_PACKET_PUBLISH
+export const OUT_PUBREL = MQTT_PACKET_PUB_REL
+export const OUT_SUB = MQTT_PACKET_SUB
+export const OUT_UNSUB = MQTT_PACKET_UNSUB
 
 /** An outbound message that needs tracking: queued, in flight, or awaiting its acknowledgement. */
 export class OutMsg {

@@ -11,10 +11,10 @@ import { utf8Length } from '../codec/utf8.js'
 import { filterCovers, topicFilterProblem } from '../topic.js'
 import { TopicIndex } from '../topic-index.js'
 import { releaseHeld } from './dispatch.js'
-import { attach } from './publish.js'
+import { attachThen } from './publish.js'
 import {
     Mqtt, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttTopic, MqttWait, OUT_SUB, OUT_UNSUB, setMsg,
-    type MqttCallback,
+    waitFor, waitKind, type MqttCallback,
 } from './state.js'
 import { sendControl } from './window.js'
 
@@ -74,31 +74,8 @@ export function mqttSubscribe(mq: Mqtt | null, cb: MqttCallback | null, maxQos: 
             return done(0)
         }
     }
-    return brokerSubscribe(mq, filter, maxQos, waitFlags)
-}
-
-function brokerSubscribe(mq: Mqtt, filter: string, maxQos: number, waitFlags: number): Waitable<number> {
-    if (mq.sock === null) {
-        return mq.proc !== null ? attachThen(mq, () => brokerSubscribe(mq, filter, maxQos, waitFlags)) :
-            done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
-    }
-    if (!mq.connected || !mq.linkUp) {
-        (mq.later ??= new Map()).set(filter, maxQos)
-        return done(setMsg(mq, R_ERR_NOT_CONNECTED, 'Not connected: the subscription is made when the connection comes up'))
-    }
-    const w = waitFlags & (MQTT_WAIT_ACK | MQTT_WAIT_SENT) ? new MqttWait() : null
-    if (sendControl(mq, OUT_SUB, [filter], maxQos, w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT) === null) {
-        return done(setMsg(mq, R_ERR_CANT_WRITE, 'No free packet id'))
-    }
-    return w ?? done(0)
-}
-
-function* attachThen(mq: Mqtt, then: () => Waitable<number>): Fiber<number> {
-    yield* attach(mq)
-    if (mq.sock === null) {
-        return setMsg(mq, R_ERR_CANT_WRITE, 'No socket after MQTT_EVENT_ATTACH')
-    }
-    return yield* then()
+    const one = [{ topic: filter, qos: maxQos }]
+    return brokerSubscribeMulti(mq, one, one, waitFlags)
 }
 
 /**
@@ -211,8 +188,8 @@ function brokerUnsubscribe(mq: Mqtt, topics: string[], waitFlags: number): Waita
         /* Nothing to undo at the broker now: a clean session starts without it, and it is not resubscribed */
         return done(waitFlags & (MQTT_WAIT_ACK | MQTT_WAIT_SENT) ? R_ERR_CANT_CONNECT : 0)
     }
-    const w = waitFlags & (MQTT_WAIT_ACK | MQTT_WAIT_SENT) ? new MqttWait() : null
-    if (sendControl(mq, OUT_UNSUB, topics, 0, w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT) === null) {
+    const w = waitFor(waitFlags)
+    if (sendControl(mq, OUT_UNSUB, topics, 0, w, waitKind(waitFlags)) === null) {
         return done(setMsg(mq, R_ERR_CANT_WRITE, 'No free packet id'))
     }
     return w === null ? done(0) : mapFailure(w)
@@ -301,8 +278,8 @@ function brokerSubscribeMulti(mq: Mqtt, all: MqttSubscription[], broker: MqttSub
         }
         return done(setMsg(mq, R_ERR_NOT_CONNECTED, 'Not connected: the subscriptions are made when the connection comes up'))
     }
-    const w = waitFlags & (MQTT_WAIT_ACK | MQTT_WAIT_SENT) ? new MqttWait() : null
-    const msg = sendControl(mq, OUT_SUB, broker.map(s => s.topic), broker.map(s => s.qos), w, waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT)
+    const w = waitFor(waitFlags)
+    const msg = sendControl(mq, OUT_SUB, broker.map(s => s.topic), broker.map(s => s.qos), w, waitKind(waitFlags))
     if (msg === null) {
         return done(setMsg(mq, R_ERR_CANT_WRITE, 'No free packet id'))
     }

@@ -4,6 +4,7 @@
  */
 import { R_ERR_NOT_CONNECTED, R_ERR_TOO_MANY } from '../../runtime/errors.js'
 import { rGetTicks } from '../../runtime/time.js'
+import { MQTT_HEADER_PUBREL } from '../constants.js'
 import { encode, setDup } from '../codec/encode.js'
 import {
     MQTT_AWAITING_ACK, MQTT_WAIT_SENT, OUT_PUBLISH, OUT_PUBREL, OUT_SUB, OUT_UNSUB, OutMsg,
@@ -137,7 +138,7 @@ export function complete(mq: Mqtt, msg: OutMsg, rc: number): void {
 /** A QoS 2 PUBLISH got its PUBREC: it becomes a PUBREL (same id, same place in the resend order). */
 export function release(mq: Mqtt, msg: OutMsg): void {
     msg.type = OUT_PUBREL
-    msg.bytes = Uint8Array.of(0x62, 2, msg.id >> 8, msg.id & 0xff)
+    msg.bytes = Uint8Array.of(MQTT_HEADER_PUBREL, 2, msg.id >> 8, msg.id & 0xff)
     msg.sent = rGetTicks()
     writeBytes(mq, msg.bytes)
 }

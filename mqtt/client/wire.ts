@@ -7,7 +7,7 @@ import { holdReceiver, setReceiver } from '../../socket/rsocket.js'
 import { socketSend } from '../../socket/io.js'
 import type { Packet } from '../codec/packets.js'
 import { MqttDecoder } from '../codec/decode.js'
-import { PACKET_NAMES } from '../constants.js'
+import { MQTT_PACKET_CONN_ACK, MQTT_PACKET_PUBLISH, PACKET_NAMES } from '../constants.js'
 import { rDebug } from '../../runtime/log.js'
 import { MQTT_WRITE_HIGH, type Mqtt, type MqttWait } from './state.js'
 import type { RSocket } from '../../socket/rsocket.js'
@@ -70,11 +70,11 @@ export function tracePacket(mq: Mqtt, direction: 'sending' | 'received', p: Pack
         return
     }
     let detail = ''
-    if (p.type === 3) {
+    if (p.type === MQTT_PACKET_PUBLISH) {
         detail = ` (q${p.qos}${p.retain ? ', r1' : ''}${p.dup ? ', d1' : ''}, id ${p.id}, '${p.topic}', ${p.payload.length} bytes)`
     } else if ('id' in p) {
         detail = ` (id ${p.id})`
-    } else if (p.type === 2) {
+    } else if (p.type === MQTT_PACKET_CONN_ACK) {
         detail = ` (session present ${p.sessionPresent ? 1 : 0}, code ${p.returnCode})`
     }
     rDebug('mqtt', 'Client %s %s %s%s', mq.id, direction, PACKET_NAMES[p.type], detail)

@@ -6,7 +6,7 @@
     header, before anything is buffered. Every violation throws MqttCodecError naming the rule; after one the
     decoder is spent and throws it again.
  */
-import { MQTT_MAX_REMAINING } from '../constants.js'
+import { MQTT_MAX_REMAINING, PACKET_NAMES } from '../constants.js'
 import { topicFilterProblem, topicNameProblem } from '../topic.js'
 import { fail, MqttCodecError } from './errors.js'
 import type { Packet, Subscription, Will } from './packets.js'
@@ -17,8 +17,6 @@ export type PacketSink = (packet: Packet) => void
 
 /* Required fixed-header flags per type [MQTT-2.2.2-1]; PUBLISH (3) is checked on its own; -1 marks reserved types */
 const FLAGS = [-1, 0, 0, 0, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, -1]
-const NAMES = ['Reserved', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE',
-    'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'Reserved']
 
 /* First allocation for a packet split across chunks; it grows as the rest arrives */
 const ASSEMBLE_MIN = 16 * 1024
@@ -166,7 +164,7 @@ export class MqttDecoder {
             if ((b & 0x80) === 0) {
                 const total = 1 + i + rem
                 if (total > this.maxPacketSize) {
-                    fail('MQTT_TOO_LARGE', '', `${NAMES[buf[pos] >> 4]} of ${total} bytes exceeds the maximum packet size of ${this.maxPacketSize}`)
+                    fail('MQTT_TOO_LARGE', '', `${PACKET_NAMES[buf[pos] >> 4]} of ${total} bytes exceeds the maximum packet size of ${this.maxPacketSize}`)
                 }
                 return total
             }
@@ -191,7 +189,7 @@ function checkFirstByte(b: number): void {
             fail('MQTT_BAD_FLAGS', '[MQTT-3.3.1-2]', 'DUP set on a QoS 0 PUBLISH')
         }
     } else if (flags !== required) {
-        fail('MQTT_BAD_FLAGS', '[MQTT-2.2.2-2]', `${NAMES[type]} with reserved flags 0x${flags.toString(16)}`)
+        fail('MQTT_BAD_FLAGS', '[MQTT-2.2.2-2]', `${PACKET_NAMES[type]} with reserved flags 0x${flags.toString(16)}`)
     }
 }
 
@@ -236,7 +234,7 @@ export function parse(buf: Uint8Array, start: number, end: number): Packet {
         return { type: 3, dup: (b & 8) !== 0, qos, retain: (b & 1) !== 0, topic, id, payload: view(buf, cursor, end) }
     }
     case 4: case 5: case 6: case 7: case 11:
-        fixed(rem, 2, NAMES[type])
+        fixed(rem, 2, PACKET_NAMES[type])
         return { type, id: readId(buf, end) } as Packet
     case 8: {
         const id = readId(buf, end)
@@ -287,7 +285,7 @@ export function parse(buf: Uint8Array, start: number, end: number): Packet {
         return { type: 10, id, topics }
     }
     default:
-        fixed(rem, 0, NAMES[type])
+        fixed(rem, 0, PACKET_NAMES[type])
         return { type } as Packet
     }
 }

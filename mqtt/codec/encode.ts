@@ -7,7 +7,7 @@ import { MQTT_MAX_REMAINING } from '../constants.js'
 import { topicFilterProblem, topicNameProblem } from '../topic.js'
 import { allocBytes } from './bytes.js'
 import { fail } from './errors.js'
-import type { ConnackPacket, ConnectPacket, Packet, PublishPacket, SubackPacket, SubscribePacket, UnsubscribePacket } from './packets.js'
+import type { ConnackPacket, ConnectPacket, Packet, SubackPacket, SubscribePacket, UnsubscribePacket } from './packets.js'
 import { utf8Length, writeUtf8 } from './utf8.js'
 
 /** PUBLISH fixed header bytes indexed [qos][dup][retain]. */
