@@ -4,12 +4,12 @@
     supervisor fiber that owns the connection lifecycle is in supervisor.ts. Publishes made while disconnected
     queue in order and are sent after the resends.
  */
-import { rCallback, rRunResult } from '../../runtime/callback.js'
+import { isBody, rCallback, rSpawnCallback, type CallbackBody } from '../../runtime/callback.js'
 import { stopTimer } from '../../runtime/events.js'
 import { rInfo } from '../../runtime/log.js'
 import { rCancelFiber } from '../../runtime/fiber.js'
-import { allocFiber, schedule, type Fiber, type RFiber } from '../../runtime/scheduler.js'
-import { Wait } from '../../runtime/waitable.js'
+import { allocFiber, schedule, type Fiber, type RFiber, type Waitable } from '../../runtime/scheduler.js'
+import { done, Wait } from '../../runtime/waitable.js'
 import type { RSocket } from '../../socket/rsocket.js'
 import { mqttAlloc, mqttFree } from '../client/connect.js'
 import { mqttGetStats, mqttSetInflight, mqttSetKeepWaits, mqttSetQueue } from '../client/settings.js'
@@ -19,7 +19,7 @@ import { MQTT_WAIT_NONE, type Mqtt, type MqttCallback } from '../client/state.js
 import { parseConfig, type AgentConfig } from './config.js'
 import type { BeforeConnect } from './identity.js'
 import { FileStore } from './store.js'
-import { drop, onEvent, supervise, type Wake, type WakeWait } from './supervisor.js'
+import { drop, onEvent, stopped, supervise, type Wake, type WakeWait } from './supervisor.js'
 
 export type AgentHook = (agent: Agent) => Generator<unknown, unknown, unknown> | unknown
 
@@ -70,6 +70,8 @@ export class Agent {
     attempts: AgentAttempt[] = []
     store: FileStore | null = null
     stopping = false
+    /** ioAgentStop was called (its ioStop hook may still be running) */
+    stopCalled = false
     idle = false
     /** Not connecting until ioConnect (Mongoose's mgos_mqtt_global_disconnect) */
     paused = false
@@ -207,17 +209,36 @@ export function ioAgentStats(agent: Agent) {
 }
 
 /**
-    Stop: run ioStop, disconnect (DISCONNECT, so no will), free the client, close the store. Waiters still
-    waiting settle with R_ERR_NOT_CONNECTED; QoS 1/2 messages not yet acknowledged stay in the store.
+    Stop, at once (as C's call, with or without yield*): run ioStop, disconnect (DISCONNECT, so no will), free
+    the client, close the store. Waiters still waiting settle with R_ERR_NOT_CONNECTED; QoS 1/2 messages not
+    yet acknowledged stay in the store. `yield*` waits until the agent has stopped (an ioStop hook that blocks
+    runs first, on a fiber of its own).
     @example yield* ioAgentStop(agent)
  */
-export function* ioAgentStop(agent: Agent): Fiber<void> {
-    if (agent.stopping) {
-        return
+export function ioAgentStop(agent: Agent): Waitable<void> {
+    if (agent.stopCalled) {
+        return done(undefined)
     }
-    if (agent.hooks.ioStop) {
-        yield* rRunResult(rCallback('agent', 'ioStop', agent.hooks.ioStop, agent))
+    agent.stopCalled = true
+    if (ioto.agent === agent) {
+        ioto.agent = null
+        ioto.mqtt = null
     }
+    const hook = agent.hooks.ioStop ? rCallback('agent', 'ioStop', agent.hooks.ioStop, agent) : undefined
+    if (isBody(hook)) {
+        rSpawnCallback('ioStop', afterHook(agent, hook))
+        return agent.stopped
+    }
+    stopNow(agent)
+    return agent.stopped
+}
+
+function* afterHook(agent: Agent, hook: CallbackBody): Fiber<void> {
+    yield* hook
+    stopNow(agent)
+}
+
+function stopNow(agent: Agent): void {
     agent.stopping = true
     /* Parked (online, backing off, paused) the supervisor has a wake; without one it is inside an attempt */
     const attempting = agent.wake === null
@@ -228,13 +249,6 @@ export function* ioAgentStop(agent: Agent): Fiber<void> {
     if (attempting && agent.fiber !== null && rCancelFiber(agent.fiber) === 0) {
         /* The supervisor is inside an attempt (its hook, the connect, the CONNACK): cancelled, it closes its socket */
         agent.connected = false
-        agent.stopped.settle(undefined)
-    }
-    yield* agent.stopped
-    yield* mqttFree(agent.mqtt)
-    agent.store?.close()
-    if (ioto.agent === agent) {
-        ioto.agent = null
-        ioto.mqtt = null
+        stopped(agent)
     }
 }

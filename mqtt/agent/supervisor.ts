@@ -13,7 +13,7 @@ import { Wait } from '../../runtime/waitable.js'
 import { rAllocSocket, rCloseSocket, rGetSocketError } from '../../socket/control.js'
 import { rConnectSocket } from '../../socket/connect.js'
 import { rSetSocketCerts, rSetSocketCiphers, rSetSocketVerify, rSetTlsAlpn, rSetTlsServerName } from '../../socket/tls.js'
-import { mqttConnect, mqttDisconnect } from '../client/connect.js'
+import { mqttConnect, mqttDisconnect, mqttFree } from '../client/connect.js'
 import { mqttGetError, mqttSetConnectTimeout } from '../client/settings.js'
 import { MQTT_EVENT_DISCONNECT, MQTT_EVENT_TIMEOUT, MQTT_WAIT_ACK, MQTT_WAIT_NONE } from '../client/state.js'
 import { mqttSubscribeMasterMulti } from '../client/subscribe.js'
@@ -62,7 +62,7 @@ export function* supervise(agent: Agent): Fiber<void> {
     while (!agent.stopping) {
         while (agent.paused) {
             if ((yield* wakeUp(agent, 0)) === 'stop') {
-                agent.stopped.settle(undefined)
+                stopped(agent)
                 return
             }
         }
@@ -105,6 +105,13 @@ export function* supervise(agent: Agent): Fiber<void> {
         const why = yield* wakeUp(agent, wait)
         if (why === 'stop') break
     }
+    stopped(agent)
+}
+
+/** The agent's end (the supervisor's, or ioAgentStop's when it cancelled the supervisor): free the client, close the store. */
+export function stopped(agent: Agent): void {
+    void mqttFree(agent.mqtt)
+    agent.store?.close()
     agent.stopped.settle(undefined)
 }
 

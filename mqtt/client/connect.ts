@@ -220,13 +220,14 @@ function closeLinger(mq: Mqtt): void {
 }
 
 /**
-    Free the client: every waiter settles with R_ERR_NOT_CONNECTED, queues and timers are dropped, and the
-    call waits (at most 100 turns) for message callbacks still running. The socket is not closed.
+    Free the client, at once (as C's call, with or without yield*): every waiter settles with
+    R_ERR_NOT_CONNECTED, queues, timers and subscriptions are dropped. Waited for, the call also lets message
+    callbacks still running finish (at most 100 turns). The socket is not closed.
     @example yield* mqttFree(mq)
  */
-export function* mqttFree(mq: Mqtt | null): Fiber<void> {
+export function mqttFree(mq: Mqtt | null): Waitable<void> {
     if (!(mq instanceof Mqtt) || mq.destroyed) {
-        return
+        return done(undefined)
     }
     mq.destroyed = true
     detachLink(mq)
@@ -235,11 +236,16 @@ export function* mqttFree(mq: Mqtt | null): Fiber<void> {
     stopTimer(mq.connectTimer)
     mq.keepAliveEvent = mq.connectTimer = null
     dropAll(mq, R_ERR_NOT_CONNECTED)
-    for (let i = 0; i < 100 && mq.fiberCount > 0; i++) {
-        yield* rSleep(0)
-    }
     mq.topics = []
     mq.index = null
     mq.routes = null
     mq.masterTopics = []
+    mq.held = mq.backlog = null
+    return mq.fiberCount > 0 ? callbacksDone(mq) : done(undefined)
+}
+
+function* callbacksDone(mq: Mqtt): Fiber<void> {
+    for (let i = 0; i < 100 && mq.fiberCount > 0; i++) {
+        yield* rSleep(0)
+    }
 }

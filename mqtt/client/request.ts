@@ -9,7 +9,7 @@ import { rDebug, rError } from '../../runtime/log.js'
 import type { Fiber, Waitable } from '../../runtime/scheduler.js'
 import { sfmtv } from '../../runtime/sfmt.js'
 import { TPS } from '../../runtime/time.js'
-import { Wait } from '../../runtime/waitable.js'
+import { Done, done, Wait } from '../../runtime/waitable.js'
 import { mqttPublish } from './publish.js'
 import { Mqtt, MQTT_WAIT_NONE, setMsg, type MqttRecv } from './state.js'
 import { mqttSubscribe } from './subscribe.js'
@@ -45,16 +45,17 @@ function expire(w: RequestWait): void {
 }
 
 /**
-    Send a request and wait for its response: the response text, or null on timeout or failure.
+    Send a request and wait for its response: the response text, or null on timeout or failure. The request
+    goes out at once (as C's call); the caller's `yield*` waits for the answer.
     @example const value = yield* mqttRequest(mq, '{"key":"counter"}', 0, 'store/get')
  */
-export function* mqttRequest(mq: Mqtt | null, data: string, timeout: number, topic: string, ...args: unknown[]): Fiber<string | null> {
+export function mqttRequest(mq: Mqtt | null, data: string, timeout: number, topic: string, ...args: unknown[]): Waitable<string | null> {
     if (!(mq instanceof Mqtt) || typeof topic !== 'string') {
-        return null
+        return done(null)
     }
     if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
         setMsg(mq, R_ERR_BAD_ARGS, `Bad timeout ${String(timeout)}: ticks, or 0 for 30 s`)
-        return null
+        return done(null)
     }
     const name = args.length > 0 ? sfmtv(topic, args) : topic
     const sub = `ioto/device/${mq.id}/${name}`
@@ -63,23 +64,53 @@ export function* mqttRequest(mq: Mqtt | null, data: string, timeout: number, top
         subs = new Set()
         subscribed.set(mq, subs)
     }
-    if (!subs.has(sub) || !mq.topics.some(t => t.topic === `${sub}/+`)) {
-        const rc = yield* mqttSubscribe(mq, response, 1, MQTT_WAIT_NONE, '%s/+', sub)
-        if (rc !== 0) {
-            rError('mqtt', 'Cannot subscribe for the response to %s: %s', name, mq.errorMsg)
-            return null
-        }
-        subs.add(sub)
+    if (subs.has(sub) && mq.topics.some(t => t.topic === `${sub}/+`)) {
+        return request(mq, data, timeout, sub, name)
     }
+    const subscribing = mqttSubscribe(mq, response, 1, MQTT_WAIT_NONE, '%s/+', sub)
+    if (subscribing instanceof Done) {
+        return afterSubscribe(mq, subscribing.value, subs, data, timeout, sub, name)
+    }
+    /* No socket yet (MQTT_EVENT_ATTACH connects first): the request follows the subscription */
+    return later(mq, subscribing, subs, data, timeout, sub, name)
+}
+
+function* later(mq: Mqtt, subscribing: Waitable<number>, subs: Set<string>, data: string, timeout: number, sub: string, name: string): Fiber<string | null> {
+    const rc = yield* subscribing
+    return yield* afterSubscribe(mq, rc, subs, data, timeout, sub, name)
+}
+
+function afterSubscribe(mq: Mqtt, rc: number, subs: Set<string>, data: string, timeout: number, sub: string, name: string): Waitable<string | null> {
+    if (rc !== 0) {
+        rError('mqtt', 'Cannot subscribe for the response to %s: %s', name, mq.errorMsg)
+        return done(null)
+    }
+    subs.add(sub)
+    return request(mq, data, timeout, sub, name)
+}
+
+/* Publish the request now; the waitable settles with the answer, or null */
+function request(mq: Mqtt, data: string, timeout: number, sub: string, name: string): Waitable<string | null> {
     seq = seq >= 0x7fffffff ? 1 : seq + 1
     const w = new RequestWait(`${sub}#${seq}`)
     pending.set(w.key, w)
     w.timer = startTimer(expire, w, timeout > 0 ? timeout : 30 * TPS, true)
-    const rc = yield* mqttPublish(mq, data, 0, 1, MQTT_WAIT_NONE, 'ioto/service/%s/%s/%d', mq.id, name, seq)
-    if (rc !== 0) {
-        pending.delete(w.key)
-        stopTimer(w.timer)
-        return null
+    const publishing = mqttPublish(mq, data, 0, 1, MQTT_WAIT_NONE, 'ioto/service/%s/%s/%d', mq.id, name, seq)
+    if (publishing instanceof Done) {
+        return publishing.value === 0 ? w : failed(w)
+    }
+    return afterPublish(w, publishing)
+}
+
+function* afterPublish(w: RequestWait, publishing: Waitable<number>): Fiber<string | null> {
+    if ((yield* publishing) !== 0) {
+        return yield* failed(w)
     }
     return yield* (w as Waitable<string | null>)
+}
+
+function failed(w: RequestWait): Waitable<null> {
+    pending.delete(w.key)
+    stopTimer(w.timer)
+    return done(null)
 }

@@ -51,7 +51,8 @@ export function mqttSubscribe(mq: Mqtt | null, cb: MqttCallback | null, maxQos: 
     if (!(mq instanceof Mqtt)) {
         return done(R_ERR_BAD_ARGS)
     }
-    if (mq.error !== 0 && mq.linkUp) {
+    /* The sticky error of a lost connection, as Ioto's (the agent, which queues offline, keeps the filter for later) */
+    if (mq.error !== 0 && !mq.queueOffline) {
         return done(mq.error)
     }
     const filter = formatFilter(mq, topic, args)
@@ -219,7 +220,8 @@ export function mqttSubscribeMulti(mq: Mqtt | null, subs: MqttSubscription[], wa
     if (!(mq instanceof Mqtt)) {
         return done(R_ERR_BAD_ARGS)
     }
-    if (mq.error !== 0 && mq.linkUp) {
+    /* The sticky error of a lost connection, as Ioto's (the agent, which queues offline, keeps the filter for later) */
+    if (mq.error !== 0 && !mq.queueOffline) {
         return done(mq.error)
     }
     if (!Array.isArray(subs) || subs.length === 0) {
