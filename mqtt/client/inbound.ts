@@ -20,7 +20,9 @@ import { filterCovers } from '../topic.js'
 import { startKeepAlive } from './keepalive.js'
 import { fatal, notify, setError } from './link.js'
 import { deliver } from './dispatch.js'
-import { MQTT_EVENT_CONNECTED, MQTT_MAX_SUBSCRIBE_FILTERS, OUT_PUBLISH, OUT_PUBREL, OUT_SUB, OUT_UNSUB, type Mqtt } from './state.js'
+import {
+    MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_EVENT_CONNECTED, MQTT_MAX_SUBSCRIBE_FILTERS, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, type Mqtt,
+} from './state.js'
 import { complete, pump, release, restartSession, resendSession, sendControl } from './window.js'
 import { scheduleFlush, tracePacket, writeBytes } from './wire.js'
 
@@ -70,13 +72,13 @@ function handle(mq: Mqtt, p: Packet): void {
         receive(mq, p)
         return
     case MQTT_PACKET_PUB_ACK:
-        acknowledged(mq, p.id, OUT_PUBLISH, 1, 'PUBACK')
+        acknowledged(mq, p.id, OUT_PUBLISH, 1, MQTT_AWAITING_ACK, 'PUBACK')
         return
     case MQTT_PACKET_PUB_REC: {
         const msg = mq.inflight.get(p.id)
-        if (msg !== undefined && msg.type === OUT_PUBLISH && msg.qos === 2) {
+        if (msg !== undefined && msg.type === OUT_PUBLISH && msg.qos === 2 && msg.state === MQTT_AWAITING_ACK) {
             release(mq, msg)
-        } else if (msg !== undefined && msg.type === OUT_PUBREL) {
+        } else if (msg !== undefined && msg.state === MQTT_AWAITING_PUBCOMP) {
             /* A repeated PUBREC: answer with the PUBREL again */
             writeBytes(mq, msg.bytes!)
         } else {
@@ -91,13 +93,13 @@ function handle(mq: Mqtt, p: Packet): void {
         scheduleFlush(mq)
         return
     case MQTT_PACKET_PUB_COMP:
-        acknowledged(mq, p.id, OUT_PUBREL, -1, 'PUBCOMP')
+        acknowledged(mq, p.id, OUT_PUBLISH, 2, MQTT_AWAITING_PUBCOMP, 'PUBCOMP')
         return
     case MQTT_PACKET_SUB_ACK:
         suback(mq, p)
         return
     case MQTT_PACKET_UNSUB_ACK:
-        acknowledged(mq, p.id, OUT_UNSUB, -1, 'UNSUBACK')
+        acknowledged(mq, p.id, OUT_UNSUB, -1, MQTT_AWAITING_ACK, 'UNSUBACK')
         return
     case MQTT_PACKET_PING_ACK: {
         mq.pingSent = 0
@@ -110,10 +112,10 @@ function handle(mq: Mqtt, p: Packet): void {
     }
 }
 
-/** The final acknowledgement of an in-flight request of this type (and QoS, unless -1) completes it. */
-function acknowledged(mq: Mqtt, id: number, type: number, qos: number, what: string): void {
+/** The final acknowledgement of an in-flight request of this type and state (and QoS, unless -1) completes it. */
+function acknowledged(mq: Mqtt, id: number, type: number, qos: number, state: number, what: string): void {
     const msg = mq.inflight.get(id)
-    if (msg === undefined || msg.type !== type || (qos >= 0 && msg.qos !== qos)) {
+    if (msg === undefined || msg.type !== type || msg.state !== state || (qos >= 0 && msg.qos !== qos)) {
         unknown(mq, what, id)
     } else {
         complete(mq, msg, 0)

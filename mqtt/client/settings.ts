@@ -8,7 +8,7 @@ import { rIsSocketClosed } from '../../socket/control.js'
 import { utf8Length } from '../codec/utf8.js'
 import { topicNameProblem } from '../topic.js'
 import {
-    defaultLimits, Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_MESSAGE_SIZE, MQTT_TIMEOUT, OUT_PUBLISH, OUT_PUBREL, setMsg, type MqttLimits,
+    defaultLimits, Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_MESSAGE_SIZE, MQTT_TIMEOUT, OUT_PUBLISH, setMsg, type MqttLimits,
     type QueuePolicy,
 } from './state.js'
 import { msgsToSend, pump } from './window.js'
@@ -250,7 +250,7 @@ export function mqttCheckQueue(mq: Mqtt | null): boolean {
     }
     let publishes = 0
     for (const msg of mq.inflight.values()) {
-        if (msg.type === OUT_PUBLISH || msg.type === OUT_PUBREL) {
+        if (msg.type === OUT_PUBLISH) {
             publishes++
         }
     }

@@ -12,7 +12,7 @@ import type { Packet } from '../codec/packets.js'
 import { PacketWriter } from '../codec/writer.js'
 import type { TopicIndex, TopicEntry } from '../topic-index.js'
 import { utf8Length } from '../codec/utf8.js'
-import { MQTT_PACKET_PUB_REL, MQTT_PACKET_PUBLISH, MQTT_PACKET_SUB, MQTT_PACKET_UNSUB } from '../constants.js'
+import { MQTT_PACKET_PUBLISH, MQTT_PACKET_SUB, MQTT_PACKET_UNSUB } from '../constants.js'
 
 export const MQTT_WAIT_NONE = 0x0
 export const MQTT_WAIT_SENT = 0x1
@@ -24,9 +24,13 @@ export const MQTT_EVENT_CONNECTED = 2
 export const MQTT_EVENT_DISCONNECT = 3
 export const MQTT_EVENT_TIMEOUT = 4
 
+/* An outbound message's lifecycle (Ioto's MqttMsgState; the last is this client's, for QoS 2 after PUBREC) */
 export const MQTT_UNSENT = 1
+/** Sent: waiting for PUBACK (QoS 1), PUBREC (QoS 2), SUBACK or UNSUBACK */
 export const MQTT_AWAITING_ACK = 2
 export const MQTT_COMPLETE = 3
+/** QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP */
+export const MQTT_AWAITING_PUBCOMP = 4
 
 export const MQTT_INLINE_BUF_SIZE = 128
 export const MQTT_BUF_SIZE = 4096
@@ -159,15 +163,14 @@ export function waitKind(waitFlags: number): number {
     return waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT
 }
 
-/* An outbound message's kind is the packet type it sends (mqtt.h's MQTT_PACKET_*) */
+/* An outbound message's kind is the packet type it sends (mqtt.h's MQTT_PACKET_*); its progress is its state */
 export const OUT_PUBLISH = MQTT_PACKET_PUBLISH
-export const OUT_PUBREL = MQTT_PACKET_PUB_REL
 export const OUT_SUB = MQTT_PACKET_SUB
 export const OUT_UNSUB = MQTT_PACKET_UNSUB
 
 /** An outbound message that needs tracking: queued, in flight, or awaiting its acknowledgement. */
 export class OutMsg {
-    /** 3 PUBLISH, 6 PUBREL (a QoS 2 message after PUBREC), 8 SUBSCRIBE, 10 UNSUBSCRIBE */
+    /** OUT_PUBLISH, OUT_SUB or OUT_UNSUB (the packet type it sends) */
     type: number
     id = 0
     qos: number

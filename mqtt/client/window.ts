@@ -7,7 +7,7 @@ import { rGetTicks } from '../../runtime/time.js'
 import { MQTT_HEADER_PUBREL } from '../constants.js'
 import { encode, setDup } from '../codec/encode.js'
 import {
-    MQTT_AWAITING_ACK, MQTT_WAIT_SENT, OUT_PUBLISH, OUT_PUBREL, OUT_SUB, OUT_UNSUB, OutMsg,
+    MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_UNSENT, MQTT_WAIT_SENT, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, OutMsg,
     type Mqtt, type MqttWait,
 } from './state.js'
 import { scheduleFlush, waitSent, writeBytes } from './wire.js'
@@ -119,7 +119,7 @@ export function wakeRoom(mq: Mqtt): void {
 /** An acknowledgement completed msg: forget it, tell its waiter, let the next message in. */
 export function complete(mq: Mqtt, msg: OutMsg, rc: number): void {
     mq.inflight.delete(msg.id)
-    if (msg.type === OUT_PUBLISH || msg.type === OUT_PUBREL) {
+    if (msg.type === OUT_PUBLISH) {
         mq.inflightPublishes--
         mq.stats.acknowledged++
         if (msg.storeSeq) {
@@ -135,9 +135,9 @@ export function complete(mq: Mqtt, msg: OutMsg, rc: number): void {
     }
 }
 
-/** A QoS 2 PUBLISH got its PUBREC: it becomes a PUBREL (same id, same place in the resend order). */
+/** A QoS 2 PUBLISH got its PUBREC: its PUBREL goes out (same id, same place in the resend order). */
 export function release(mq: Mqtt, msg: OutMsg): void {
-    msg.type = OUT_PUBREL
+    msg.state = MQTT_AWAITING_PUBCOMP
     msg.bytes = Uint8Array.of(MQTT_HEADER_PUBREL, 2, msg.id >> 8, msg.id & 0xff)
     msg.sent = rGetTicks()
     writeBytes(mq, msg.bytes)
@@ -172,12 +172,12 @@ export function sendControl(mq: Mqtt, type: number, filters: string[], qos: numb
  */
 export function resendSession(mq: Mqtt): void {
     for (const msg of mq.inflight.values()) {
-        if (msg.type === OUT_PUBLISH) {
-            resend(mq, msg)
-        } else if (msg.type === OUT_PUBREL) {
+        if (msg.state === MQTT_AWAITING_PUBCOMP) {
             msg.sent = rGetTicks()
             writeBytes(mq, msg.bytes!)
             mq.stats.resent++
+        } else if (msg.type === OUT_PUBLISH) {
+            resend(mq, msg)
         }
     }
 }
@@ -198,13 +198,13 @@ function resend(mq: Mqtt, msg: OutMsg): void {
 export function restartSession(mq: Mqtt): void {
     const again: OutMsg[] = []
     for (const msg of mq.inflight.values()) {
-        if (msg.type === OUT_PUBLISH) {
+        if (msg.state === MQTT_AWAITING_ACK && msg.type === OUT_PUBLISH) {
             msg.payload = payloadOf(msg.bytes!, msg.topicBytes!.length, msg.qos)
             msg.bytes = null
-            msg.state = 1
+            msg.state = MQTT_UNSENT
             msg.id = 0
             again.push(msg)
-        } else if (msg.type === OUT_PUBREL) {
+        } else if (msg.state === MQTT_AWAITING_PUBCOMP) {
             mq.stats.acknowledged++
             if (msg.storeSeq) {
                 mq.outbox?.removed(msg)
@@ -244,7 +244,7 @@ function payloadOf(bytes: Uint8Array, topicLength: number, qos: number): Uint8Ar
 export function retransmitOverdue(mq: Mqtt, now: number): void {
     for (const msg of mq.inflight.values()) {
         if (msg.sent + mq.msgTimeout <= now) {
-            if (msg.type === OUT_PUBLISH) {
+            if (msg.type === OUT_PUBLISH && msg.state === MQTT_AWAITING_ACK) {
                 resend(mq, msg)
             } else {
                 msg.sent = now

@@ -8,7 +8,7 @@ import { rGetTicks, rSetLogHandler, rSleep, R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE,
 import { rAllocSocket, rCloseSocket, rConnectSocket, rIsSocketEof, type RSocket } from '../../socket/index.js'
 import {
     mqttAlloc, mqttConnect, mqttConnectUrl, mqttDisconnect, mqttGetConnackCode, mqttGetError, mqttGetGranted,
-    mqttIsConnected, mqttSetCredentials, mqttSetKeepAlive, mqttSetWill, mqttSubscribe, mqttSubscribeMaster,
+    mqttIsConnected, mqttPublish, mqttSetCredentials, mqttSetKeepAlive, mqttSetWill, mqttSubscribe, mqttSubscribeMaster,
     mqttSubscribeMulti, mqttUnsubscribeMulti, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE,
     type ConnectPacket, type Mqtt, type MqttRecv, type Packet,
 } from '../../mqtt/index.js'
@@ -321,6 +321,34 @@ test.serial('the agent makes its configured subscriptions in one SUBSCRIBE, each
         yield* rSleep(100)
         t.deepEqual(subscribes, [[{ topic: 'dev/cmd/#', qos: 1 }, { topic: 'fleet/all', qos: 2 }]])
         yield* ioAgentStop(agent)
+        rCloseSocket(listener)
+    })
+})
+
+test.serial('a QoS 2 message waiting for PUBCOMP resends its PUBREL (not its PUBLISH) when overdue; PUBCOMP completes it', async t => {
+    await inFiber(function* () {
+        const seen: string[] = []
+        const { port, listener } = yield* scripted(function* (peer: Peer) {
+            yield* peer.accept()
+            let rels = 0
+            for (;;) {
+                const p = yield* peer.next(4000)
+                if (p === null) return
+                seen.push(`${p.type}:${'id' in p ? p.id : ''}${p.type === 3 ? `:dup${p.dup ? 1 : 0}` : ''}`)
+                if (p.type === 3) yield* peer.send({ type: 5, id: p.id })
+                if (p.type === 6 && ++rels === 2) yield* peer.send({ type: 7, id: p.id })
+            }
+        })
+        const mq = mqttAlloc('pubrel-again', null)!
+        mq.msgTimeout = 300
+        const c = yield* dial(port, mq)
+        t.is(c.rc, 0)
+        const start = rGetTicks()
+        t.is(yield* mqttPublish(mq, 'two', 0, 2, MQTT_WAIT_ACK, 'q2/overdue'), 0)
+        t.true(rGetTicks() - start >= 250)
+        t.deepEqual(seen.filter(s => !s.startsWith('12')), ['3:1:dup0', '6:1', '6:1'])
+        t.true(mqttIsConnected(mq))
+        rCloseSocket(c.sock)
         rCloseSocket(listener)
     })
 })
