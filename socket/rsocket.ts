@@ -10,7 +10,7 @@ import { RingQueue } from '../runtime/queue.js'
 import { rGetTicks } from '../runtime/time.js'
 import { sfmtv } from '../runtime/sfmt.js'
 import { Wait } from '../runtime/waitable.js'
-import type { RTls } from './tls.js'
+import type { RTls } from './tls-settings.js'
 
 export const R_SOCKET_CLOSED = 0x1
 export const R_SOCKET_EOF = 0x2

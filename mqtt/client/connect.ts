@@ -9,18 +9,18 @@ import type { Fiber, Waitable } from '../../runtime/scheduler.js'
 import { TPS } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
 import { rIsSocketClosed, rIsSocketEof, rSetSocketNoDelay } from '../../socket/control.js'
-import { RSocket, type SocketReceiver } from '../../socket/rsocket.js'
+import { RSocket } from '../../socket/rsocket.js'
 import { DISCONNECT_BYTES, encode } from '../codec/encode.js'
 import { MqttCodecError } from '../codec/errors.js'
 import { utf8Length } from '../codec/utf8.js'
 import { MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_RESERVED, MQTT_CONNECT_WILL_RETAIN, MQTT_PROTOCOL_LEVEL } from '../constants.js'
-import { onChunk } from './inbound.js'
+import { Receiver } from './receiver.js'
 import { mqttSetCredentials } from './settings.js'
 import { connectionLost, fatal } from './link.js'
 import {
     defaultLimits, Mqtt, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, setMsg, type MqttEventProc,
 } from './state.js'
-import { dropAll, pump, wakeRoom } from './window.js'
+import { dropAll } from './window.js'
 import { attachLink, detachLink, flush, writeBytes } from './wire.js'
 
 /**
@@ -141,25 +141,6 @@ function connackTimeout(mq: Mqtt): void {
     mq.connectTimer = null
     if (mq.linkUp && !mq.connected) {
         fatal(mq, R_ERR_TIMEOUT, `No CONNACK from the broker within ${mq.connectTimeout / 1000} s`)
-    }
-}
-
-/** What the socket tells the client: chunks, the end, drain (one object per client, methods shared). */
-class Receiver implements SocketReceiver {
-    constructor(readonly mq: Mqtt) {}
-
-    onData(chunk: Buffer): void {
-        onChunk(this.mq, chunk)
-    }
-
-    onEnd(code: number, reason: string): void {
-        connectionLost(this.mq, code, reason)
-    }
-
-    /* The socket drained: queued messages and waiting publishers may go on */
-    onDrain(): void {
-        pump(this.mq)
-        wakeRoom(this.mq)
     }
 }
 
