@@ -5,115 +5,19 @@
     queue in order and are sent after the resends.
  */
 import { isBody, rCallback, rSpawnCallback, type CallbackBody } from '../../runtime/callback.js'
-import { stopTimer } from '../../runtime/events.js'
 import { rInfo } from '../../runtime/log.js'
 import { rCancelFiber } from '../../runtime/fiber.js'
-import { allocFiber, schedule, type Fiber, type RFiber, type Waitable } from '../../runtime/scheduler.js'
-import { done, Wait } from '../../runtime/waitable.js'
-import type { RSocket } from '../../socket/rsocket.js'
-import { mqttAlloc } from '../client/connect.js'
-import { mqttGetStats, mqttSetInflight, mqttSetKeepWaits, mqttSetQueue } from '../client/settings.js'
+import { allocFiber, schedule, type Fiber, type Waitable } from '../../runtime/scheduler.js'
+import { done } from '../../runtime/waitable.js'
+import { mqttGetStats } from '../client/settings.js'
 import { mqttPublish } from '../client/publish.js'
-import { mqttOnMessage } from '../client/dispatch.js'
-import { MQTT_WAIT_NONE, type Mqtt, type MqttCallback } from '../client/state.js'
+import { MQTT_WAIT_NONE, type Mqtt } from '../client/state.js'
 import { parseConfig, type AgentConfig } from './config.js'
-import type { BeforeConnect } from './identity.js'
 import { FileStore } from './store.js'
-import { drop, onEvent, stopped, supervise, type Wake, type WakeWait } from './supervisor.js'
+import { drop, onEvent, stopped, supervise, wake } from './supervisor.js'
+import { Agent, type AgentHooks } from './state.js'
 
-export type AgentHook = (agent: Agent) => Generator<unknown, unknown, unknown> | unknown
-
-export interface AgentHooks {
-    /** Runs on a fiber of its own after the first connection (Ioto's ioStart) */
-    ioStart?: AgentHook
-    /** Runs before the agent disconnects on shutdown (Ioto's ioStop) */
-    ioStop?: AgentHook
-    /**
-        Runs on the agent's fiber before every connection attempt with this attempt's copy of the server's
-        settings: set `user`, `pass`, `clientId`, the will or the TLS files there (a fresh token, a rotated
-        certificate). A generator may block (to fetch a token). A negative return or a throw abandons the
-        attempt, which backs off like any failure and is recorded with the reason.
-        @example ioAgent(config, { *beforeConnect(agent, server) { server.pass = yield* fetchToken() } })
-     */
-    beforeConnect?: BeforeConnect<Agent>
-    /**
-        The default message handler (mqttOnMessage): messages that no subscription with a callback takes, such
-        as those a resumed session delivers before the app subscribes again. Without it they are held.
-        @example ioAgent(config, { onMessage: (rp) => rInfo('app', '%s: %s', rp.topic, rp.text) })
-     */
-    onMessage?: MqttCallback
-}
-
-export interface AgentAttempt {
-    /** Ticks when the attempt began and when it ended */
-    began: number
-    at: number
-    server: string
-    rc: number
-    error: string
-}
-
-/**
-    The connection agent made by ioAgent: `mqtt` is the client (usable at once), `attempts` the recent connection attempts.
-    @example const agent: Agent = ioAgent('device.json'); yield* mqttPublish(agent.mqtt, 'up', 0, 1, MQTT_WAIT_NONE, 'dev/status')
- */
-export class Agent {
-    readonly config: AgentConfig
-    /** The client, connected or not (Ioto's ioto->mqtt) */
-    readonly mqtt: Mqtt
-    /** The server in use: 0 the primary, 1 the backup */
-    server = 0
-    sock: RSocket | null = null
-    connected = false
-    reconnects = 0
-    /** Recent connection attempts (at most 100), for diagnostics */
-    attempts: AgentAttempt[] = []
-    store: FileStore | null = null
-    stopping = false
-    /** ioAgentStop was called (its ioStop hook may still be running) */
-    stopCalled = false
-    idle = false
-    /** Not connecting until ioConnect (Mongoose's mgos_mqtt_global_disconnect) */
-    paused = false
-    started = false
-    everConnected = false
-    wake: WakeWait | null = null
-    fiber: RFiber | null = null
-    stopped: Wait<void> = new Wait<void>()
-
-    constructor(config: AgentConfig, readonly hooks: AgentHooks) {
-        this.config = config
-        const primary = config.servers[0]
-        const mq = mqttAlloc(primary.clientId, (_mq, event) => onEvent(this, event))
-        if (mq === null) {
-            throw new Error(`Bad client id "${primary.clientId}"`)
-        }
-        this.mqtt = mq
-        mqttSetKeepWaits(mq, true)
-        mq.qos0Offline = config.queue.qos0Offline
-        mqttSetQueue(mq, config.queue.maxMessages, config.queue.maxBytes, config.queue.overflow)
-        mqttSetInflight(mq, config.maxInflight)
-        mq.onQueued = () => this.signal('demand')
-        if (hooks.onMessage) {
-            mqttOnMessage(mq, hooks.onMessage)
-        }
-    }
-
-    /** "host:port" of the server in use */
-    get serverName(): string {
-        const s = this.config.servers[this.server]
-        return `${s.host}:${s.port}`
-    }
-
-    signal(why: Wake): void {
-        const w = this.wake
-        if (w !== null && (why !== 'demand' || this.idle)) {
-            this.wake = null
-            stopTimer(w.timer)
-            w.settle(why)
-        }
-    }
-}
+export { Agent, type AgentAttempt, type AgentHook, type AgentHooks } from './state.js'
 
 /**
     The agent started last: ported Ioto code reads ioto.mqtt.
@@ -129,6 +33,9 @@ export const ioto: { mqtt: Mqtt | null, agent: Agent | null } = { mqtt: null, ag
 export function ioAgent(config: string | Record<string, unknown> | AgentConfig, hooks: AgentHooks = {}): Agent {
     const parsed = typeof config === 'object' && 'servers' in config ? config as AgentConfig : parseConfig(config as string | Record<string, unknown>)
     const agent = new Agent(parsed, hooks)
+    /* The supervisor hears the client's events, and a publish while idle brings the link back */
+    agent.mqtt.proc = (_mq, event) => onEvent(agent, event)
+    agent.mqtt.onQueued = () => wake(agent, 'demand')
     if (parsed.store !== null) {
         agent.store = new FileStore(parsed.store.path, parsed.store.fsync)
         agent.mqtt.outbox = agent.store
@@ -163,7 +70,7 @@ export function ioConnect(agent: Agent | null = ioto.agent): void {
     if (agent !== null) {
         agent.idle = false
         agent.paused = false
-        agent.signal('kick')
+        wake(agent, 'kick')
     }
 }
 
@@ -187,7 +94,7 @@ export function ioPause(agent: Agent | null = ioto.agent): void {
         if (agent.connected) {
             drop(agent)
         } else {
-            agent.signal('kick')
+            wake(agent, 'kick')
         }
     }
 }
@@ -245,7 +152,7 @@ function stopNow(agent: Agent): void {
     if (agent.connected) {
         drop(agent)
     }
-    agent.signal('stop')
+    wake(agent, 'stop')
     if (attempting && agent.fiber !== null && rCancelFiber(agent.fiber) === 0) {
         /* The supervisor is inside an attempt (its hook, the connect, the CONNACK): cancelled, it closes its socket */
         agent.connected = false

@@ -4,12 +4,11 @@
     fail over, reconnect; every attempt is recorded with its reason.
  */
 import { R_ERR_CANT_CONNECT } from '../../runtime/errors.js'
-import { startTimer, type TimerEvent } from '../../runtime/events.js'
+import { startTimer, stopTimer } from '../../runtime/events.js'
 import { rError, rInfo } from '../../runtime/log.js'
 import { allocFiber, schedule, type Fiber, type Waitable } from '../../runtime/scheduler.js'
 import { rGetTicks } from '../../runtime/time.js'
 import { rSignal } from '../../runtime/watch.js'
-import { Wait } from '../../runtime/waitable.js'
 import { rAllocSocket, rCloseSocket, rGetSocketError } from '../../socket/control.js'
 import { rConnectSocket } from '../../socket/connect.js'
 import { rSetSocketCerts, rSetSocketCiphers, rSetSocketVerify, rSetTlsAlpn, rSetTlsServerName } from '../../socket/tls.js'
@@ -18,21 +17,25 @@ import { mqttGetError, mqttSetConnectTimeout } from '../client/settings.js'
 import { MQTT_EVENT_DISCONNECT, MQTT_EVENT_TIMEOUT, MQTT_WAIT_ACK, MQTT_WAIT_NONE } from '../client/state.js'
 import { mqttSubscribeMasterMulti } from '../client/subscribe.js'
 import { MQTT_CONNECT_CLEAN_SESSION } from '../constants.js'
-import type { Agent } from './agent.js'
+import { WakeWait, type Agent, type Wake } from './state.js'
 import { Backoff } from './backoff.js'
 import type { ServerConfig } from './config.js'
 import { attemptSettings, applySettings } from './identity.js'
 
-/** Why the supervisor woke */
-export type Wake = 'down' | 'kick' | 'timer' | 'demand' | 'stop'
 
-export class WakeWait extends Wait<Wake> {
-    timer: TimerEvent | null = null
+/** Wake the supervisor (parked in wakeUp) for a reason; a publish while idle wakes it only when it is idle. */
+export function wake(agent: Agent, why: Wake): void {
+    const w = agent.wake
+    if (w !== null && (why !== 'demand' || agent.idle)) {
+        agent.wake = null
+        stopTimer(w.timer)
+        w.settle(why)
+    }
 }
 
 export function onEvent(agent: Agent, event: number): void {
     if (event === MQTT_EVENT_DISCONNECT) {
-        agent.signal('down')
+        wake(agent, 'down')
     } else if (event === MQTT_EVENT_TIMEOUT) {
         /* Idle: let the link go; the next publish brings it back */
         agent.idle = true
