@@ -19,8 +19,8 @@ export { isBody }
     @example const r = rInvoke(hook, agent, server); const rc = isBody(r) ? yield* r : r
  */
 export function rInvoke(fn: (a: any, b: any) => unknown, a?: unknown, b?: unknown): unknown {
-    const r = fn(a, b) as any
-    if (r !== null && typeof r === 'object' && typeof r.then === 'function' && !isBody(r)) {
+    const r = fn(a, b)
+    if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function' && !isBody(r)) {
         return awaitBody(rAwait(r as PromiseLike<unknown>))
     }
     return r

@@ -116,7 +116,7 @@ export class RFiber {
         return (this.state & F_STATE) === F_DONE
     }
 }
-(RFiber.prototype as any)[WAITABLE] = true
+(RFiber.prototype as unknown as Record<symbol, boolean>)[WAITABLE] = true
 
 /**
     Thrown for programming errors: waiting outside a fiber, yielding a waitable without `*`.
@@ -297,7 +297,7 @@ function fiberFailed(name: string, err: unknown): void {
 /* A yield that is not a runtime suspension: a bare `yield value` parks like rYieldFiber(value) */
 function rawYield(f: RFiber, result: IteratorResult<unknown, unknown>): IteratorResult<unknown, unknown> {
     while (!result.done && result.value !== PARK) {
-        const v = result.value as any
+        const v = result.value as { [WAITABLE]?: boolean, then?: unknown } | null
         if (v !== null && (typeof v === 'object' || typeof v === 'function') && (v[WAITABLE] || typeof v.then === 'function')) {
             /* `yield w` where `yield* w` was meant: tell the fiber instead of parking it forever */
             result = (f.gen as Generator).throw(new FiberError(typeof v.then === 'function' ?

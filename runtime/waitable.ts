@@ -34,7 +34,7 @@ export class Done<T> {
         return true
     }
 }
-(Done.prototype as any)[WAITABLE] = true
+(Done.prototype as unknown as Record<symbol, boolean>)[WAITABLE] = true
 
 const SMALL = 128
 const small: Done<number>[] = []
@@ -168,12 +168,12 @@ export class Wait<T = number> implements Parking {
         this.cancelled()
     }
 }
-(Wait.prototype as any)[WAITABLE] = true
+(Wait.prototype as unknown as Record<symbol, boolean>)[WAITABLE] = true
 
 /**
     Whether v is one of the runtime's waitables.
     @example const r = isWaitable(v) ? yield* v : v
  */
 export function isWaitable(v: unknown): v is Waitable<unknown> {
-    return v !== null && typeof v === 'object' && (v as any)[WAITABLE] === true
+    return v !== null && typeof v === 'object' && (v as Record<symbol, unknown>)[WAITABLE] === true
 }

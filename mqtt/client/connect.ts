@@ -30,6 +30,16 @@ import { attachLink, detachLink, flush, writeBytes } from './wire.js'
     socket now.
     @example const mq = mqttAlloc('device-42', onEvent)
  */
+export function mqttAlloc(clientId: string | null, proc?: MqttEventProc | null): Mqtt | null
+/**
+    The seed pages' form: a connected socket first, bound to the client now.
+    @example const mq = mqttAlloc(sock, 'device-42', onEvent)
+ */
+export function mqttAlloc(sock: RSocket, clientId: string | null, proc?: MqttEventProc | null): Mqtt | null
+/**
+    Both forms, told apart by the first argument's type.
+    @example const mq = mqttAlloc('device-42', null)
+ */
 export function mqttAlloc(clientId: string | RSocket | null, proc?: MqttEventProc | string | null, oldProc?: MqttEventProc | null): Mqtt | null {
     let sock: RSocket | null = null
     if (clientId instanceof RSocket) {
@@ -58,11 +68,21 @@ export function mqttAlloc(clientId: string | RSocket | null, proc?: MqttEventPro
     flags: MQTT_CONNECT_CLEAN_SESSION, will QoS (MQTT_CONNECT_WILL_QOS_1/2) and MQTT_CONNECT_WILL_RETAIN.
     @example if ((yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK)) !== 0) rError('app', '%s', mqttGetError(mq))
  */
+export function mqttConnect(mq: Mqtt | null, sock: RSocket | null, flags: number, waitFlags: number): Waitable<number>
+/**
+    The seed pages' form: credentials, with the socket given to mqttAlloc(sock, clientId, proc).
+    @example yield* mqttConnect(mq, 'user', 'password', MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK)
+ */
+export function mqttConnect(mq: Mqtt | null, username: string | null, password: string | null, flags: number, waitFlags: number): Waitable<number>
+/**
+    Both forms, told apart by the second argument's type and the argument count.
+    @example yield* mqttConnect(mq, sock, 0, MQTT_WAIT_ACK)
+ */
 export function mqttConnect(mq: Mqtt | null, sock: RSocket | string | null, flags: number | string | null, waitFlags?: number, oldWait?: number): Waitable<number> {
     if (!(mq instanceof Mqtt)) {
         return done(R_ERR_BAD_ARGS)
     }
-    if (!(sock instanceof RSocket) && arguments.length === 5) {
+    if (!(sock instanceof RSocket) && oldWait !== undefined) {
         /* Seed-page form: mqttConnect(mq, username, password, flags, waitFlags) with the socket from mqttAlloc */
         if (mqttSetCredentials(mq, sock as string | null, flags as string | null) !== 0) {
             return done(R_ERR_BAD_ARGS)

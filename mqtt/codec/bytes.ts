@@ -2,7 +2,7 @@
     Byte helpers that use Node's Buffer when it is there (pooled allocation without zero-filling, native
     Latin-1 slicing) and plain Uint8Array / TextDecoder elsewhere. Still no I/O.
  */
-const NodeBuffer = (globalThis as any).Buffer as { allocUnsafe(n: number): Uint8Array, prototype: any } | undefined
+const NodeBuffer = (globalThis as { Buffer?: unknown }).Buffer as { allocUnsafe(n: number): Uint8Array, prototype: Record<string, unknown> } | undefined
 const latin1Slice = NodeBuffer?.prototype.latin1Slice as ((this: Uint8Array, start: number, end: number) => string) | undefined
 const ascii = new TextDecoder('utf-8', { ignoreBOM: true })
 
