@@ -1,6 +1,8 @@
 /*
     MQTT constants with Ioto's names and values (mqtt.h), plus MQTT_QOS_0..2.
  */
+import { MAXINT, TPS } from '../runtime/time.js'
+
 export const MQTT_PROTOCOL_LEVEL = 0x04
 
 export const MQTT_PACKET_CONNECT = 1
@@ -58,6 +60,42 @@ export const MQTT_HEADER_PUBACK = MQTT_PACKET_PUB_ACK << 4
 export const MQTT_HEADER_PUBREC = MQTT_PACKET_PUB_REC << 4
 export const MQTT_HEADER_PUBREL = (MQTT_PACKET_PUB_REL << 4) | 0x02
 export const MQTT_HEADER_PUBCOMP = MQTT_PACKET_PUB_COMP << 4
+
+/* Wait flags, events, message states and sizes (mqtt.h) */
+export const MQTT_WAIT_NONE = 0x0
+export const MQTT_WAIT_SENT = 0x1
+export const MQTT_WAIT_ACK = 0x2
+export const MQTT_WAIT_FAST = 0x4
+
+export const MQTT_EVENT_ATTACH = 1
+export const MQTT_EVENT_CONNECTED = 2
+export const MQTT_EVENT_DISCONNECT = 3
+export const MQTT_EVENT_TIMEOUT = 4
+
+/* An outbound message's lifecycle (Ioto's MqttMsgState; the last is this client's, for QoS 2 after PUBREC) */
+export const MQTT_UNSENT = 1
+/** Sent: waiting for PUBACK (QoS 1), PUBREC (QoS 2), SUBACK or UNSUBACK */
+export const MQTT_AWAITING_ACK = 2
+export const MQTT_COMPLETE = 3
+/** QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP */
+export const MQTT_AWAITING_PUBCOMP = 4
+
+export const MQTT_INLINE_BUF_SIZE = 128
+export const MQTT_BUF_SIZE = 4096
+export const MQTT_KEEP_ALIVE = 20 * 60 * TPS
+export const MQTT_TIMEOUT = MAXINT
+export const MQTT_MSG_TIMEOUT = 30 * TPS
+export const MQTT_MAX_TOPIC_SIZE = 128
+export const MQTT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
+/** Largest inbound packet by default (Ioto: 256 MiB); mqttSetMessageSize sets it with the outbound maximum. */
+export const MQTT_MAX_INBOUND_SIZE = 16 * 1024 * 1024
+/** Message callbacks that may block at once (generator or async) before reading pauses (TCP back-pressure). */
+export const MQTT_MAX_HANDLERS = 256
+/** Messages held for want of a subscription or default handler (beyond it the oldest is dropped, with a warning). */
+export const MQTT_MAX_HELD = 1000
+export const MQTT_MAX_CLIENT_ID_SIZE = 23
+export const MQTT_MAX_USERNAME_SIZE = 128
+export const MQTT_MAX_PASSWORD_SIZE = 128
 
 /** Largest remaining length a 4-byte varint can carry [MQTT-2.2.3]. */
 export const MQTT_MAX_REMAINING = 268_435_455

@@ -22,6 +22,6 @@ export { rDeadline } from './deadline.js'
 export {
     rInit, rServiceEvents, rStop, rGracefulStop, rTerm, rGetState, rSetState,
     R_STARTED, R_INITIALIZED, R_READY, R_RUNNING, R_STOPPING, R_STOPPED, R_RESTART,
-} from './state.js'
+} from './lifecycle.js'
 export { rRunFiber, rAwait, rAwaitWaitable } from './bridge.js'
 export { Done, Wait, done, isWaitable } from './waitable.js'

@@ -7,7 +7,7 @@ import { R_ERR_CANT_CONNECT, R_ERR_NOT_CONNECTED } from '../../runtime/errors.js
 import { stopTimer } from '../../runtime/events.js'
 import { isBody, rCallback, rSpawnCallback } from '../../runtime/callback.js'
 import { rTrace } from '../../runtime/log.js'
-import { R_STOPPING, rGetState } from '../../runtime/state.js'
+import { R_STOPPING, rGetState } from '../../runtime/lifecycle.js'
 import { rDisconnectSocket } from '../../socket/control.js'
 import { MQTT_EVENT_DISCONNECT, type Mqtt } from './state.js'
 import { failWaiters } from './window.js'

@@ -4,7 +4,7 @@
  */
 import { RingQueue } from '../../runtime/queue.js'
 import type { TimerEvent } from '../../runtime/events.js'
-import { rGetTicks, MAXINT, TPS } from '../../runtime/time.js'
+import { rGetTicks, TPS } from '../../runtime/time.js'
 import { Wait } from '../../runtime/waitable.js'
 import type { RSocket, SocketReceiver } from '../../socket/rsocket.js'
 import { MqttDecoder } from '../codec/decode.js'
@@ -14,40 +14,19 @@ import type { TopicIndex, TopicEntry } from '../topic-index.js'
 import { utf8Length } from '../codec/utf8.js'
 import { MQTT_PACKET_PUBLISH, MQTT_PACKET_SUB, MQTT_PACKET_UNSUB } from '../constants.js'
 
-export const MQTT_WAIT_NONE = 0x0
-export const MQTT_WAIT_SENT = 0x1
-export const MQTT_WAIT_ACK = 0x2
-export const MQTT_WAIT_FAST = 0x4
-
-export const MQTT_EVENT_ATTACH = 1
-export const MQTT_EVENT_CONNECTED = 2
-export const MQTT_EVENT_DISCONNECT = 3
-export const MQTT_EVENT_TIMEOUT = 4
-
-/* An outbound message's lifecycle (Ioto's MqttMsgState; the last is this client's, for QoS 2 after PUBREC) */
-export const MQTT_UNSENT = 1
-/** Sent: waiting for PUBACK (QoS 1), PUBREC (QoS 2), SUBACK or UNSUBACK */
-export const MQTT_AWAITING_ACK = 2
-export const MQTT_COMPLETE = 3
-/** QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP */
-export const MQTT_AWAITING_PUBCOMP = 4
-
-export const MQTT_INLINE_BUF_SIZE = 128
-export const MQTT_BUF_SIZE = 4096
-export const MQTT_KEEP_ALIVE = 20 * 60 * TPS
-export const MQTT_TIMEOUT = MAXINT
-export const MQTT_MSG_TIMEOUT = 30 * TPS
-export const MQTT_MAX_TOPIC_SIZE = 128
-export const MQTT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
-/** Largest inbound packet by default (Ioto: 256 MiB); mqttSetMessageSize sets it with the outbound maximum. */
-export const MQTT_MAX_INBOUND_SIZE = 16 * 1024 * 1024
-/** Message callbacks that may block at once (generator or async) before reading pauses (TCP back-pressure). */
-export const MQTT_MAX_HANDLERS = 256
-/** Messages held for want of a subscription or default handler (beyond it the oldest is dropped, with a warning). */
-export const MQTT_MAX_HELD = 1000
-export const MQTT_MAX_CLIENT_ID_SIZE = 23
-export const MQTT_MAX_USERNAME_SIZE = 128
-export const MQTT_MAX_PASSWORD_SIZE = 128
+/* mqtt.h's constants live in ../constants.ts; the client's modules take them from here too */
+export {
+    MQTT_WAIT_NONE, MQTT_WAIT_SENT, MQTT_WAIT_ACK, MQTT_WAIT_FAST, MQTT_EVENT_ATTACH, MQTT_EVENT_CONNECTED,
+    MQTT_EVENT_DISCONNECT, MQTT_EVENT_TIMEOUT, MQTT_UNSENT, MQTT_AWAITING_ACK, MQTT_COMPLETE, MQTT_AWAITING_PUBCOMP,
+    MQTT_INLINE_BUF_SIZE, MQTT_BUF_SIZE, MQTT_KEEP_ALIVE, MQTT_TIMEOUT, MQTT_MSG_TIMEOUT, MQTT_MAX_TOPIC_SIZE,
+    MQTT_MAX_MESSAGE_SIZE, MQTT_MAX_INBOUND_SIZE, MQTT_MAX_HANDLERS, MQTT_MAX_HELD, MQTT_MAX_CLIENT_ID_SIZE,
+    MQTT_MAX_USERNAME_SIZE, MQTT_MAX_PASSWORD_SIZE,
+} from '../constants.js'
+import {
+    MQTT_WAIT_SENT, MQTT_WAIT_ACK, MQTT_UNSENT, MQTT_KEEP_ALIVE, MQTT_TIMEOUT,
+    MQTT_MSG_TIMEOUT, MQTT_MAX_TOPIC_SIZE, MQTT_MAX_MESSAGE_SIZE, MQTT_MAX_INBOUND_SIZE, MQTT_MAX_HANDLERS,
+    MQTT_MAX_HELD, MQTT_MAX_CLIENT_ID_SIZE, MQTT_MAX_USERNAME_SIZE, MQTT_MAX_PASSWORD_SIZE,
+} from '../constants.js'
 
 /** Sizes in bytes the client accepts: client id, topic name or filter, user name, password. */
 export interface MqttLimits {
