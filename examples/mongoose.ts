@@ -37,7 +37,7 @@ function* main(): Fiber<void> {
         const res = MQTT.pub('my/topic', JSON.stringify({ a: 1, b: 2 }), 1)
         print('Published:', res ? 'yes' : 'no')
     }
-    mgos_mqtt_pub('devices/mongoose-dev/cmd', 'reboot', 0, 1, false)
+    mgos_mqtt_pub('devices/mongoose-dev/cmd', 'reboot', 6, 1, false)
     /* AWS Greengrass accepts QoS 0 only: downgrade transparently */
     mgos_mqtt_set_max_qos(0)
     const id = mgos_mqtt_pubf('my/topic/state', 1, false, '{temp: %.1f, on: %B, name: %Q}', 21.5, true, 'kitchen')

@@ -4,12 +4,14 @@
  */
 import { readFileSync } from 'node:fs'
 import { isBody, rCallback, rSpawnCallback } from '../runtime/callback.js'
+import { rSpawnFiber } from '../runtime/fiber.js'
 import { sfmt } from '../runtime/sfmt.js'
+import { Done } from '../runtime/waitable.js'
 import { rWatch } from '../runtime/watch.js'
 import { Agent, ioAgent, ioConnect, ioConnected, ioPause } from './agent/agent.js'
 import { parseConfig, type AgentConfig, type ServerConfig } from './agent/config.js'
 import { mqttPublish, mqttPublishRetained } from './client/publish.js'
-import { MQTT_WAIT_NONE, type Mqtt, type MqttRecv } from './client/state.js'
+import { MQTT_WAIT_ACK, MQTT_WAIT_NONE, type Mqtt, type MqttRecv } from './client/state.js'
 import { mqttSubscribe } from './client/subscribe.js'
 import { topicMatches } from './topic.js'
 
@@ -222,11 +224,27 @@ export function mgos_mqtt_pub(topic: string, message: Uint8Array | string, len: 
     if (!mgos_mqtt_global_is_connected()) {
         return 0
     }
+    const mq = agent!.mqtt
     const publish = retain ? mqttPublishRetained : mqttPublish
     const bytes = typeof message === 'string' ? Buffer.from(message) : message
-    const size = len > 0 ? Math.min(len, bytes.length) : bytes.length
-    const w = publish(agent!.mqtt, bytes.subarray(0, size), size || 0, Math.min(qos, maxQos), MQTT_WAIT_NONE, '%s', topic)
-    return (w as { value?: number }).value === 0 || !(w as { settled?: boolean }).settled ? mgos_mqtt_get_packet_id() : 0
+    /* `len` bytes of the message, as Mongoose sends them: 0 is an empty payload */
+    const payload = bytes.subarray(0, Math.max(0, Math.min(len, bytes.length)))
+    const q = Math.min(qos, maxQos)
+    const sentBefore = mq.lastPublishId
+    const w = publish(mq, payload, payload.length, q, q > 0 ? MQTT_WAIT_ACK : MQTT_WAIT_NONE, '%s', topic)
+    if (w instanceof Done && w.value !== 0) {
+        return 0
+    }
+    /* The packet id on the wire (QoS 1/2 sent at once), or the next number for QoS 0 and queued ones */
+    const id = q > 0 && mq.lastPublishId !== sentBefore ? mq.lastPublishId : mgos_mqtt_get_packet_id()
+    if (!(w instanceof Done)) {
+        rSpawnFiber('mg-puback', function* () {
+            if ((yield* w) === 0) {
+                emit(MG_EV_MQTT_PUBACK, { message_id: id })
+            }
+        })
+    }
+    return id
 }
 
 /**
@@ -243,7 +261,8 @@ export function mgos_mqtt_pubf(topic: string, qos: number, retain: boolean, json
     @example mgos_mqtt_pubv('dev/state', 1, false, '{temp: %.1f}', [21.5])
  */
 export function mgos_mqtt_pubv(topic: string, qos: number, retain: boolean, jsonFmt: string, args: unknown[]): number {
-    return mgos_mqtt_pub(topic, jsonPrintf(jsonFmt, args), 0, qos, retain)
+    const json = jsonPrintf(jsonFmt, args)
+    return mgos_mqtt_pub(topic, json, Buffer.byteLength(json), qos, retain)
 }
 
 /**
@@ -291,8 +310,17 @@ function guarded(fn: (...args: any[]) => unknown, ...args: unknown[]): void {
 function subscribe(filter: string, s: Sub): void {
     subs.push(s)
     if (agent !== null) {
-        /* Every filter goes to the same dispatcher, which calls each matching handler (Mongoose's way) */
-        mqttSubscribe(agent.mqtt, dispatch, Math.min(1, maxQos), MQTT_WAIT_NONE, '%s', filter)
+        /* Every filter goes to the same dispatcher, which calls each matching handler (Mongoose's way); an event
+           handler hears SUBACK when the broker has it */
+        const w = mqttSubscribe(agent.mqtt, dispatch, Math.min(1, maxQos), s.event ? MQTT_WAIT_ACK : MQTT_WAIT_NONE, '%s', filter)
+        const event = s.event
+        if (event !== null && !(w instanceof Done)) {
+            rSpawnFiber('mg-suback', function* () {
+                if ((yield* w) === 0) {
+                    guarded(event, agent?.mqtt ?? null, MG_EV_MQTT_SUBACK, { topic: filter }, s.ud)
+                }
+            })
+        }
     }
 }
 
@@ -345,7 +373,7 @@ export const MQTT = {
 
     /** Publish: 1 on success, 0 on failure (e.g. no connection). qos defaults to 0, retain to false. */
     pub(topic: string, message: string, qos = 0, retain = false): number {
-        return mgos_mqtt_pub(topic, message, 0, qos, retain) > 0 ? 1 : 0
+        return mgos_mqtt_pub(topic, message, Buffer.byteLength(message), qos, retain) > 0 ? 1 : 0
     },
 
     /** Subscribe: handler(conn, topic, msg, userdata). */

@@ -232,6 +232,8 @@ export class Mqtt {
     keepAliveEvent: TimerEvent | null = null
     /** CONNACK's session-present flag */
     hasSession = false
+    /** The packet id of the last QoS 1/2 PUBLISH put on the wire */
+    lastPublishId = 0
 
     /* Session and flow control */
     cleanSession = true

@@ -36,6 +36,7 @@ export function sendPublish(mq: Mqtt, msg: OutMsg): boolean {
         return false
     }
     msg.id = id
+    mq.lastPublishId = id
     msg.bytes = mq.writer.publishKept(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, false, id)
     msg.payload = null
     msg.state = MQTT_AWAITING_ACK

@@ -5,7 +5,7 @@ import {
     mgos_mqtt_global_connect, mgos_mqtt_global_disconnect, mgos_mqtt_global_is_connected, mgos_mqtt_global_subscribe,
     mgos_mqtt_init, mgos_mqtt_num_unsent_bytes, mgos_mqtt_pub, mgos_mqtt_pubf, mgos_mqtt_reset, mgos_mqtt_set_max_qos,
     mgos_mqtt_sub, mgos_mqtt_set_connect_fn, mg_send_mqtt_handshake_opt, jsonPrintf, MG_EV_MQTT_CONNACK, MG_EV_MQTT_PUBLISH,
-    MG_EV_CLOSE, MG_MQTT_CLEAN_SESSION, type MgSendMqttHandshakeOpts,
+    MG_EV_CLOSE, MG_MQTT_CLEAN_SESSION, MG_EV_MQTT_PUBACK, MG_EV_MQTT_SUBACK, type MgSendMqttHandshakeOpts,
 } from '../../mqtt/mongoose.js'
 import { ioAgentStop } from '../../mqtt/agent/index.js'
 import {
@@ -54,7 +54,7 @@ test.serial('Mongoose OS API: return values as its page documents, QoS downgrade
         t.not(mgos_mqtt_get_global_conn(), null)
         t.true(yield* until(() => events.includes(MG_EV_MQTT_CONNACK)))
         yield* rSleep(100)
-        const id = mgos_mqtt_pub('mg/a', 'hello', 0, 1, false)
+        const id = mgos_mqtt_pub('mg/a', 'hello', 5, 1, false)
         t.true(id > 0)
         t.is(MQTT.pub('mg/b', 'from js', 1), 1)
         t.true(mgos_mqtt_num_unsent_bytes() >= 0)
@@ -68,7 +68,7 @@ test.serial('Mongoose OS API: return values as its page documents, QoS downgrade
         const seenQos: number[] = []
         mgos_mqtt_global_subscribe('mg/q', (_c, ev, data) => { if (ev === MG_EV_MQTT_PUBLISH) seenQos.push((data as { qos: number }).qos) })
         yield* rSleep(100)
-        mgos_mqtt_pub('mg/q', 'down', 0, 1, false)
+        mgos_mqtt_pub('mg/q', 'down', 4, 1, false)
         t.true(yield* until(() => seenQos.length === 1))
         t.deepEqual(seenQos, [0])
         const a = mgos_mqtt_get_packet_id()
@@ -170,7 +170,7 @@ test.serial('Mongoose handlers that throw or reject are logged; the handlers aft
         mgos_mqtt_sub('mgx/#', (_c, topic, _tl, msg) => { got.push(`${topic} ${msg}`) })
         t.true(yield* until(() => mgos_mqtt_global_is_connected()))
         yield* rSleep(100)
-        t.true(mgos_mqtt_pub('mgx/a', 'still delivered', 0, 1, false) > 0)
+        t.true(mgos_mqtt_pub('mgx/a', 'still delivered', 15, 1, false) > 0)
         t.true(yield* until(() => got.length === 1 && lines.some(l => l.includes('async handler bug'))), lines.join('\n'))
         t.deepEqual(got, ['mgx/a still delivered'])
         t.true(lines.some(l => l.includes('Mongoose handler failed: Error: sub handler bug')), lines.join('\n'))
@@ -197,4 +197,28 @@ test.serial('promise facade: connect by URL, one SUBSCRIBE for several filters, 
     t.is(await mqttDisconnectAsync(mq), 0)
     t.false(mq.linkUp)
     rCloseSocket(mq.sock)
+})
+
+test.serial('Mongoose events: SUBACK to a subscription\'s handler, PUBACK with the packet id mgos_mqtt_pub returned; len 0 sends an empty message', async t => {
+    mgos_mqtt_reset()
+    t.true(mgos_mqtt_init({ mqtt: { server: `127.0.0.1:${broker.port}`, client_id: clientId('mgev'), reconnect_timeout_min: 0.05 } }))
+    await inFiber(function* () {
+        const events: string[] = []
+        const got: string[] = []
+        mgos_mqtt_add_global_handler((_c, ev, data) => { if (ev === MG_EV_MQTT_PUBACK) events.push(`puback ${(data as { message_id: number }).message_id}`) })
+        t.true(yield* until(() => mgos_mqtt_global_is_connected()))
+        mgos_mqtt_global_subscribe('mgev/#', (_c, ev, data) => {
+            if (ev === MG_EV_MQTT_SUBACK) events.push(`suback ${(data as { topic: string }).topic}`)
+            if (ev === MG_EV_MQTT_PUBLISH) got.push(`[${(data as { payload: string }).payload}]`)
+        })
+        t.true(yield* until(() => events.includes('suback mgev/#')), events.join())
+        const id = mgos_mqtt_pub('mgev/a', 'hello', 5, 1, false)
+        t.true(id > 0)
+        t.true(yield* until(() => events.includes(`puback ${id}`)), events.join())
+        t.true(mgos_mqtt_pub('mgev/b', 'ignored', 0, 0, false) > 0)
+        t.true(yield* until(() => got.length === 2))
+        t.deepEqual(got, ['[hello]', '[]'])
+        yield* ioAgentStop(mgos_mqtt_agent()!)
+    })
+    mgos_mqtt_reset()
 })
