@@ -119,41 +119,55 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
         return done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
     }
     if (qos === 0) {
+        /* QoS 0 has no acknowledgement: as in C, ACK is dropped (SENT stays) */
         waitFlags &= ~MQTT_WAIT_ACK
     }
-    mq.stats.published++
     if (mq.connected && mq.linkUp) {
         if (qos === 0 && mq.pending.length === 0) {
-            mq.writer.publish(topicBytes, payload, 0, retain, false, 0)
-            scheduleFlush(mq)
-            if (waitFlags & MQTT_WAIT_SENT) {
-                const w = new MqttWait()
-                waitSent(mq, w)
-                return w
-            }
-            return writeBlocked(mq) ? roomWait(mq) : done(0)
+            return writeQos0(mq, topicBytes, payload, retain, waitFlags)
         }
         if (qos > 0 && windowOpen(mq)) {
-            const w = waitFor(waitFlags)
-            const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload, w, waitKind(waitFlags))
-            if (!stored(mq, msg)) {
-                return done(setMsg(mq, R_ERR_CANT_WRITE, mq.outbox!.lastError))
-            }
-            if (sendPublish(mq, msg)) {
-                return w ?? done(0)
-            }
-            enqueue(mq, msg)
-            msg.payload = payload.slice()
-            return w ?? done(0)
+            return sendNow(mq, topic, topicBytes, payload, qos, waitFlags, retain)
         }
     } else if (!mq.queueOffline || (qos === 0 && mq.qos0Offline === 'drop')) {
-        mq.stats.published--
         return done(setMsg(mq, R_ERR_NOT_CONNECTED, 'Not connected'))
     }
-    /* Behind the window, or offline: queue it (copying the payload, which the caller may reuse) */
+    return queue(mq, topic, topicBytes, payload, qos, waitFlags, retain)
+}
+
+/* QoS 0 with nothing queued: into the write buffer now */
+function writeQos0(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array, retain: boolean, waitFlags: number): Waitable<number> {
+    mq.stats.published++
+    mq.writer.publish(topicBytes, payload, 0, retain, false, 0)
+    scheduleFlush(mq)
+    if (waitFlags & MQTT_WAIT_SENT) {
+        const w = new MqttWait()
+        waitSent(mq, w)
+        return w
+    }
+    return writeBlocked(mq) ? roomWait(mq) : done(0)
+}
+
+/* QoS 1/2 with room in the window: stored (if there is a store), then on the wire now */
+function sendNow(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean): Waitable<number> {
+    const w = waitFor(waitFlags)
+    const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload, w, waitKind(waitFlags))
+    if (!stored(mq, msg)) {
+        return done(setMsg(mq, R_ERR_CANT_WRITE, mq.outbox!.lastError))
+    }
+    mq.stats.published++
+    if (!sendPublish(mq, msg)) {
+        /* No free packet id: it waits in the queue */
+        enqueue(mq, msg)
+        msg.payload = payload.slice()
+    }
+    return w ?? done(0)
+}
+
+/* Behind the window, or offline: queue it (copying the payload, which the caller may reuse); the policy decides when full */
+function queue(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean): Waitable<number> {
     if (queueFull(mq)) {
         if (mq.queuePolicy === 'reject' || mq.queuePolicy === 'drop-newest') {
-            mq.stats.published--
             if (mq.queuePolicy === 'drop-newest') {
                 mq.stats.dropped++
             }
@@ -168,6 +182,7 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
     if (qos > 0 && !stored(mq, msg)) {
         return done(setMsg(mq, R_ERR_CANT_WRITE, mq.outbox!.lastError))
     }
+    mq.stats.published++
     enqueue(mq, msg)
     if (!mq.connected) {
         mq.onQueued?.(mq)
@@ -180,11 +195,7 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
 
 /* Keep a QoS 1/2 message in the durable store first, if there is one: false (and nothing sent) when it cannot be */
 function stored(mq: Mqtt, msg: OutMsg): boolean {
-    if (mq.outbox === null || mq.outbox.added(msg) === 0) {
-        return true
-    }
-    mq.stats.published--
-    return false
+    return mq.outbox === null || mq.outbox.added(msg) === 0
 }
 
 /** Park the publisher until the queue or the socket has room. */
