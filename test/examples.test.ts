@@ -31,7 +31,8 @@ function run(name: string, args: string[] = [], env: Record<string, string> = {}
 }
 
 test('examples/ioto-mqtt: the seed pages and Ioto sample run on the embedded broker', async t => {
-    const r = await run('ioto-mqtt').done
+    /* The sample logs with rtrace, as the C: trace lines shown */
+    const r = await run('ioto-mqtt', [], { LOG_FILTER: 'stderr:error,info,trace:all' }).done
     t.is(r.code, 0, r.out)
     t.regex(r.out, /shadow: Received from topic myDevice\/change: blue/)
     t.regex(r.out, /done: 1 message\(s\) received/)
