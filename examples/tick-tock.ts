@@ -10,9 +10,9 @@
         mosquitto_sub -t 'tock/#'
  */
 import {
-    mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttPublish, mqttSubscribe, rAllocSocket,
+    mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttPublish, mqttSetKeepAlive, mqttSubscribe, rAllocSocket,
     rCloseSocket, rConnectSocket, rError, rGetSocketError, rGetTicks, rInfo, rInit, rServiceEvents, rStop, rTerm,
-    MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type Fiber, type MqttRecv,
+    MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE, TPS, type Fiber, type MqttRecv,
 } from '../index.js'
 
 const named = process.env.MQTT_BROKER?.split(':')
@@ -44,7 +44,10 @@ function* main(): Fiber<void> {
         rStop()
         return
     }
-    const mq = mqttAlloc(`tick-tock-${pid}`, null)!
+    /* As the libmosquitto client: no id of its own (mosquitto_new(NULL, true, ...): the broker assigns one, with a
+       clean session) and a keep-alive of 60 s (mosquitto_connect(mosq, host, port, 60)) */
+    const mq = mqttAlloc('', null)!
+    mqttSetKeepAlive(mq, 60 * TPS)
     if ((yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK)) !== 0) {
         rError('tick-tock', 'MQTT connect failed: %s', mqttGetError(mq))
         process.exitCode = 1
