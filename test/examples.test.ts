@@ -1,4 +1,5 @@
 import test from 'ava'
+import { readFileSync } from 'node:fs'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { startAedes } from '../examples/lib/broker.js'
@@ -93,4 +94,27 @@ test('examples/tick-tock: an unreachable broker is a clear error and a non-zero 
     const r = await run('tick-tock', ['127.0.0.1', '1']).done
     t.is(r.code, 1)
     t.regex(r.out, /Cannot connect to 127.0.0.1:1: Connection refused/)
+})
+
+/*
+    The port is line for line: each C line of Ioto's MQTT page and sample, after the mechanical rewrite of a port
+    (yield* before calls that can wait, '.' for '->', quotes, no ';', a TypeScript signature, the README's listed
+    renames: Ioto's agent->mqtt is ioto.mqtt, rtrace is rTrace), is a line of examples/ioto-mqtt.ts.
+ */
+test('examples/ioto-mqtt matches its C original line for line after the mechanical rewrite', t => {
+    const c = readFileSync(fileURLToPath(new URL('../../test/fixtures/ioto-mqtt.c', import.meta.url)), 'utf8')
+    const ts = readFileSync(fileURLToPath(new URL('../../examples/ioto-mqtt.ts', import.meta.url)), 'utf8').split('\n').map(l => l.trim())
+    const rewrite = (line: string): string => line.trim()
+        .replace(/^static void (\w+)\((\w+) \*(\w+)\)$/, 'function $1($3: $2): void {')
+        .replace(/\b(agent|ioto)->mqtt\b/g, 'ioto.mqtt')
+        .replace(/->/g, '.')
+        .replace(/"((?:[^"\\]|\\.)*)"/g, "'$1'")
+        .replace(/^rtrace\(/, 'rTrace(')
+        .replace(/;$/, '')
+        .replace(/^(mqttPublish|mqttSubscribe|mqttUnsubscribe|mqttConnect|mqttPing|mqttRequest)\(/, 'yield* $1(')
+    const lines = c.split('\n').filter(l => l.trim() && !l.trim().startsWith('/*'))
+    t.true(lines.length >= 8)
+    for (const line of lines) {
+        t.true(ts.includes(rewrite(line)), `${line.trim()}  ->  ${rewrite(line)}`)
+    }
 })
