@@ -14,7 +14,7 @@ import { mqttConnectUrl } from './client/connect-url.js'
 import { mqttGetError } from './client/settings.js'
 import { mqttPing, mqttPublish, mqttPublishRetained } from './client/publish.js'
 import { mqttRequest } from './client/request.js'
-import { MQTT_WAIT_ACK, type Mqtt, type MqttRecv } from './client/state.js'
+import { MQTT_WAIT_ACK, type Mqtt, type MqttCallback, type MqttRecv } from './client/state.js'
 import { mqttSubscribe, mqttSubscribeMulti, mqttUnsubscribe, type MqttSubscription } from './client/subscribe.js'
 
 /** Await a waitable: a complete one resolves without a fiber. */
@@ -65,7 +65,7 @@ export function mqttPublishRetainedAsync(mq: Mqtt, msg: Uint8Array | string, siz
     mqttSubscribe, awaited.
     @example await mqttSubscribeAsync(mq, rp => console.log(rp.topic, rp.text), 1, MQTT_WAIT_ACK, 'sensors/#')
  */
-export function mqttSubscribeAsync(mq: Mqtt, cb: ((rp: MqttRecv) => unknown) | null, maxQos: number, waitFlags: number, topic: string, ...args: unknown[]): Promise<number> {
+export function mqttSubscribeAsync(mq: Mqtt, cb: MqttCallback | null, maxQos: number, waitFlags: number, topic: string, ...args: unknown[]): Promise<number> {
     return settle(mqttSubscribe(mq, cb, maxQos, waitFlags, topic, ...args))
 }
 

@@ -123,4 +123,4 @@ function detach(fiber: RFiber): void {
     }
 }
 
-export { RFiber, FiberError, rGetFiberStats, type RFiberProc, type Fiber, type Waitable } from './scheduler.js'
+export { RFiber, FiberError, rGetFiberStats, type RFiberProc, type Fiber, type Waitable, type CallbackResult } from './scheduler.js'

@@ -10,7 +10,7 @@ export {
 } from './log.js'
 export {
     rSpawnFiber, rAllocFiber, rStartFiber, rGetFiber, rIsMain, rYieldFiber, rResumeFiber, rCancelFiber,
-    RFiber, FiberError, rGetFiberStats, type RFiberProc, type Fiber, type Waitable,
+    RFiber, FiberError, rGetFiberStats, type RFiberProc, type Fiber, type Waitable, type CallbackResult,
 } from './fiber.js'
 export {
     rAllocEvent, rStartEvent, rStartFastEvent, rStopEvent, rRunEvent, rLookupEvent, rGetNextDueEvent, rSleep,

@@ -7,6 +7,12 @@ import { rError } from './log.js'
 import { RingQueue } from './queue.js'
 
 /** What a fiber runs: a generator function (may block with yield*) or a plain function (runs to completion). */
+/**
+    What an application callback returns: nothing (it ran inline), a generator (its body runs on a fiber and may
+    block), a promise (awaited, its rejection logged), or a value (a C return code, where the call reads one).
+ */
+export type CallbackResult = void | number | boolean | string | null | Generator<unknown, unknown, unknown> | PromiseLike<unknown>
+
 export type RFiberProc = (data?: any) => Generator<unknown, unknown, unknown> | unknown
 
 /** A fiber's body: `function* (): Fiber<number> { ... }`. */

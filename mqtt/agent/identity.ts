@@ -4,14 +4,14 @@
     certificate), then handed to the client.
  */
 import { rInvoke, rRunResult } from '../../runtime/callback.js'
-import type { Fiber } from '../../runtime/scheduler.js'
+import type { CallbackResult, Fiber } from '../../runtime/scheduler.js'
 import { utf8Length } from '../codec/utf8.js'
 import { mqttGetError, mqttSetCredentials, mqttSetKeepAlive, mqttSetTimeout, mqttSetWill } from '../client/settings.js'
 import { defaultLimits, type Mqtt, type MqttLimits } from '../client/state.js'
 import type { ServerConfig } from './config.js'
 
 /** Runs before every connection attempt with this attempt's copy of the server's settings. */
-export type BeforeConnect<A> = (agent: A, server: ServerConfig) => Generator<unknown, unknown, unknown> | unknown
+export type BeforeConnect<A> = (agent: A, server: ServerConfig) => CallbackResult
 
 
 /**

@@ -4,7 +4,7 @@
     lifecycle fiber), which both read this.
  */
 import type { TimerEvent } from '../../runtime/events.js'
-import type { RFiber } from '../../runtime/scheduler.js'
+import type { CallbackResult, RFiber } from '../../runtime/scheduler.js'
 import { Wait } from '../../runtime/waitable.js'
 import type { RSocket } from '../../socket/rsocket.js'
 import { mqttAlloc } from '../client/connect.js'
@@ -22,7 +22,7 @@ export class WakeWait extends Wait<Wake> {
     timer: TimerEvent | null = null
 }
 
-export type AgentHook = (agent: Agent) => Generator<unknown, unknown, unknown> | unknown
+export type AgentHook = (agent: Agent) => CallbackResult
 
 export interface AgentHooks {
     /** Runs on a fiber of its own after the first connection (Ioto's ioStart) */

@@ -6,6 +6,7 @@ import { RingQueue } from '../../runtime/queue.js'
 import type { TimerEvent } from '../../runtime/events.js'
 import { rGetTicks, TPS } from '../../runtime/time.js'
 import { Wait } from '../../runtime/waitable.js'
+import type { CallbackResult } from '../../runtime/scheduler.js'
 import type { RSocket, SocketReceiver } from '../../socket/rsocket.js'
 import { MqttDecoder } from '../codec/decode.js'
 import type { Packet } from '../codec/packets.js'
@@ -76,9 +77,9 @@ export interface Outbox {
 }
 
 /** A message handler: plain functions run inline (as with MQTT_WAIT_FAST); generator functions on a fiber of their own. */
-export type MqttCallback = (rp: MqttRecv) => Generator<unknown, unknown, unknown> | unknown
+export type MqttCallback = (rp: MqttRecv) => CallbackResult
 /** Connection events: MQTT_EVENT_ATTACH, _CONNECTED, _DISCONNECT, _TIMEOUT. */
-export type MqttEventProc = (mq: Mqtt, event: number) => Generator<unknown, unknown, unknown> | unknown
+export type MqttEventProc = (mq: Mqtt, event: number) => CallbackResult
 
 const textDecoder = new TextDecoder()
 

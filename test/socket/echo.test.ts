@@ -1,7 +1,7 @@
 import test from 'ava'
 import { rGetTicks, rSleep, rSpawnFiber, type Fiber } from '../../runtime/index.js'
 import {
-    rAllocSocket, rCloseSocket, rConnectSocket, rGetSocketAddr, rIsSocketEof, rReadSocket, rReadSocketSync,
+    rAllocSocket, rCloseSocket, rConnectSocket, rGetSocketAddr, rGetSocketError, rIsSocketEof, rReadSocket, rReadSocketSync,
     rShutdownSocket, rWriteSocket, rIsSocketConnected, rSetSocketNoDelay, type RSocket,
 } from '../../socket/index.js'
 import { inFiber } from '../helpers/fiber.js'
@@ -98,7 +98,8 @@ test('half-close: the peer reads to end of stream and still answers', async t =>
 
 test('1,000 concurrent connections, each in its own fiber', async t => {
     const N = 1000
-    const result = await inFiber<{ ok: number, peak: number }>(function* () {
+    const result = await inFiber<{ ok: number, peak: number, failures: string[] }>(function* () {
+        const failures: string[] = []
         let open = 0
         let peak = 0
         const { listener, port } = yield* listen(function* (_arg: unknown, sp: RSocket) {
@@ -115,11 +116,13 @@ test('1,000 concurrent connections, each in its own fiber', async t => {
                 const sp = rAllocSocket()
                 try {
                     if ((yield* rConnectSocket(sp, '127.0.0.1', port, rGetTicks() + 30_000)) !== 0) {
+                        failures.push(rGetSocketError(sp) ?? 'connect failed')
                         return
                     }
                     connected++
-                    /* Hold every connection open until all are up on both sides */
-                    while (connected < N || open < N) {
+                    /* Hold every connection open until all are up on both sides (bounded: a failed one ends the wait) */
+                    const until = rGetTicks() + 60_000
+                    while ((connected + failures.length < N || open < connected) && rGetTicks() < until) {
                         yield* rSleep(10)
                     }
                     const msg = `client ${id}`
@@ -139,8 +142,9 @@ test('1,000 concurrent connections, each in its own fiber', async t => {
             yield* rSleep(20)
         }
         rCloseSocket(listener)
-        return { ok, peak }
+        return { ok, peak, failures }
     })
+    t.deepEqual(result.failures, [])
     t.is(result.ok, N)
     t.is(result.peak, N)
 })
