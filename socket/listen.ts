@@ -13,6 +13,9 @@ import { noteAccepted, serverTlsOptions, TlsSetupError } from './tls.js'
 
 let socketLimit = 0
 
+/** Pending connections the kernel may queue for a listener before it accepts them. */
+const LISTEN_BACKLOG = 4096
+
 /**
     Cap the connections each listener accepts at once (0: no cap). Applies to later rListenSocket calls.
     @example rSetSocketLimit(100)
@@ -74,7 +77,8 @@ export function rListenSocket(sp: RSocket | null, host: string | null, port: num
         w.settle(0)
     })
     const bindHost = host === 'localhost' ? '127.0.0.1' : host || undefined
-    server.listen(port, bindHost)
+    /* A deep accept queue (the kernel caps it at somaxconn): a burst of connects is not dropped and retried */
+    server.listen(port, bindHost, LISTEN_BACKLOG)
     return w
 }
 
