@@ -201,7 +201,7 @@ export class Mqtt {
     proc: MqttEventProc | null
     topics: MqttTopic[] = []
     masterTopics: string[] = []
-    /** Requested QoS of each master subscription (made on first use) */
+    /** @internal Requested QoS of each master subscription (made on first use) */
     masterQos: Map<string, number> | null = null
     willTopic: string | null = null
     willMsg: Uint8Array | null = null
@@ -209,7 +209,7 @@ export class Mqtt {
     nextId = 1
     msgTimeout = MQTT_MSG_TIMEOUT
     maxMessage = MQTT_MAX_MESSAGE_SIZE
-    /** Largest inbound packet, in bytes */
+    /** @internal Largest inbound packet, in bytes */
     maxInbound = MQTT_MAX_INBOUND_SIZE
     fiberCount = 0
     keepAlive = MQTT_KEEP_ALIVE
@@ -224,92 +224,111 @@ export class Mqtt {
     username = ''
     /** Binary data, as the spec has it [MQTT-3.1.3.5]: a string is sent as UTF-8 */
     password: string | Uint8Array = ''
-    /** Size limits (MQTT_LIMITS_SPEC unless mqttSetLimits says otherwise) */
+    /** @internal Size limits (MQTT_LIMITS_SPEC unless mqttSetLimits says otherwise) */
     limits: Readonly<MqttLimits> = defaultLimits.value
-    /** The last CONNACK's return code (-1: none yet) */
+    /** @internal The last CONNACK's return code (-1: none yet) */
     connackCode = -1
-    /** Settled when the connection is closed after mqttDisconnect(mq, MQTT_WAIT_ACK) */
+    /** @internal Settled when the connection is closed after mqttDisconnect(mq, MQTT_WAIT_ACK) */
     disconnectWait: MqttWait | null = null
     keepAliveEvent: TimerEvent | null = null
     /** CONNACK's session-present flag */
     hasSession = false
-    /** The packet id of the last QoS 1/2 PUBLISH put on the wire */
+    /** @internal The packet id of the last QoS 1/2 PUBLISH put on the wire */
     lastPublishId = 0
 
     /* Session and flow control */
+    /** @internal */
     cleanSession = true
+    /** @internal */
     maxInflight = MQTT_MAX_INFLIGHT
+    /** @internal */
     maxQueue = MQTT_MAX_QUEUE
+    /** @internal */
     maxQueueBytes = MQTT_MAX_QUEUE_BYTES
-    /** Queue publishes made while disconnected (the agent turns this on) instead of returning R_ERR_NOT_CONNECTED */
+    /** @internal Queue publishes made while disconnected (the agent turns this on) instead of returning R_ERR_NOT_CONNECTED */
     queueOffline = false
-    /** Keep waiters waiting across a lost connection (the agent turns this on) */
+    /** @internal Keep waiters waiting across a lost connection (the agent turns this on) */
     keepWaits = false
-    /** In flight: QoS 1/2 PUBLISH, PUBREL, SUBSCRIBE, UNSUBSCRIBE by packet id, in send order (made on first use) */
+    /** @internal In flight: QoS 1/2 PUBLISH, PUBREL, SUBSCRIBE, UNSUBSCRIBE by packet id, in send order (made on first use) */
     private tracked: Map<number, OutMsg> | null = null
-    /** Publishes in flight (the window's fill) */
+    /** @internal Publishes in flight (the window's fill) */
     inflightPublishes = 0
-    /** Waiting for the window or a connection */
+    /** @internal Waiting for the window or a connection */
     pending = new RingQueue<OutMsg>(64)
+    /** @internal */
     pendingBytes = 0
-    /** Inbound QoS 2 ids held until PUBREL (made on first use) */
+    /** @internal Inbound QoS 2 ids held until PUBREL (made on first use) */
     inboundQos2: Set<number> | null = null
-    /** Broker subscriptions asked for while disconnected: made at the next connect, session or not */
+    /** @internal Broker subscriptions asked for while disconnected: made at the next connect, session or not */
     later: Map<string, number> | null = null
-    /** The broker's return code for each filter subscribed (its granted QoS, or 0x80), from the last SUBACK */
+    /** @internal The broker's return code for each filter subscribed (its granted QoS, or 0x80), from the last SUBACK */
     granted: Map<string, number> | null = null
-    /** Local subscriptions by filter (made on first use) */
+    /** @internal Local subscriptions by filter (made on first use) */
     index: TopicIndex<MqttTopic> | null = null
-    /** Topic -> the subscription that gets it (or null): messages come on few topics; cleared on any change */
+    /** @internal Topic -> the subscription that gets it (or null): messages come on few topics; cleared on any change */
     routes: Map<string, MqttTopic | null> | null = null
-    /** Publishers parked until the queue or the socket has room */
+    /** @internal Publishers parked until the queue or the socket has room */
     roomWaiters: MqttWait[] | null = null
-    /** WAIT_SENT waiters settled when their bytes go to the socket */
+    /** @internal WAIT_SENT waiters settled when their bytes go to the socket */
     flushWaiters: MqttWait[] | null = null
+    /** @internal */
     pingWaiters: MqttWait[] | null = null
+    /** @internal */
     connectWait: MqttWait | null = null
-    /** Longest wait for the CONNACK, in ticks */
+    /** @internal Longest wait for the CONNACK, in ticks */
     connectTimeout = MQTT_CONNECT_TIMEOUT
+    /** @internal */
     connectTimer: TimerEvent | null = null
 
     /* The link */
+    /** @internal */
     idleNotified = false
+    /** @internal */
     receiver: SocketReceiver | null = null
+    /** @internal */
     decoder = new MqttDecoder()
     /* Slabs of up to 128 KiB, flushed at 64 KiB: a write always fits without moving what is pending */
+    /** @internal */
     writer = new PacketWriter(128 * 1024)
+    /** @internal */
     flushScheduled = false
+    /** @internal */
     linkUp = false
+    /** @internal */
     disconnecting = false
+    /** @internal */
     lastSend = 0
+    /** @internal */
     lastRecv = 0
+    /** @internal */
     pingSent = 0
-    /** When the queue is full: 'wait' (the publisher waits for room), 'reject' (R_ERR_TOO_MANY) or 'drop-oldest' */
+    /** @internal When the queue is full: 'wait' (the publisher waits for room), 'reject' (R_ERR_TOO_MANY) or 'drop-oldest' */
     queuePolicy: QueuePolicy = 'wait'
-    /** QoS 0 publishes while disconnected (with queueOffline): 'queue' or 'drop' (R_ERR_NOT_CONNECTED) */
+    /** @internal QoS 0 publishes while disconnected (with queueOffline): 'queue' or 'drop' (R_ERR_NOT_CONNECTED) */
     qos0Offline: 'queue' | 'drop' = 'drop'
     /** Log every packet sent and received (debug level, source "mqtt"); costs nothing when off */
     trace = false
     /** With trace on: called with each packet instead of the log (a tool's own trace format) */
     tracer: ((direction: 'sending' | 'received', packet: Packet) => void) | null = null
-    /** The durable outbound store, if any */
+    /** @internal The durable outbound store, if any */
     outbox: Outbox | null = null
-    /** Told when a message is queued while disconnected (the agent connects on demand) */
+    /** @internal Told when a message is queued while disconnected (the agent connects on demand) */
     onQueued: ((mq: Mqtt) => void) | null = null
-    /** The default message handler (mqttOnMessage): messages no subscription with a callback matches */
+    /** @internal The default message handler (mqttOnMessage): messages no subscription with a callback matches */
     onMessage: MqttCallback | null = null
-    /** Messages nobody could take yet, oldest first (made on first use) */
+    /** @internal Messages nobody could take yet, oldest first (made on first use) */
     held: MqttRecv[] | null = null
+    /** @internal */
     maxHeld = MQTT_MAX_HELD
-    /** Callbacks running on fibers of their own (fiberCount) beyond which reading pauses */
+    /** @internal Callbacks running on fibers of their own (fiberCount) beyond which reading pauses */
     maxHandlers = MQTT_MAX_HANDLERS
-    /** Received messages waiting for a handler slot (made when maxHandlers callbacks are busy) */
+    /** @internal Received messages waiting for a handler slot (made when maxHandlers callbacks are busy) */
     backlog: MqttRecv[] | null = null
-    /** Reading is paused because maxHandlers callbacks are busy */
+    /** @internal Reading is paused because maxHandlers callbacks are busy */
     readHeld = false
-    /** Held messages are being handed out: new ones queue behind them */
+    /** @internal Held messages are being handed out: new ones queue behind them */
     releasing = false
-    /** Counters: messages published, acknowledged, dropped by the queue policy, resent, received; received
+    /** @internal Counters (read them with mqttGetStats): messages published, acknowledged, dropped by the queue policy, resent, received; received
         messages held for a handler, and held ones dropped when the hold was full */
     stats = { published: 0, acknowledged: 0, dropped: 0, resent: 0, received: 0, held: 0, unrouted: 0 }
 
@@ -319,12 +338,12 @@ export class Mqtt {
         this.lastActivity = rGetTicks()
     }
 
-    /** The in-flight map for reading (empty until something is in flight) */
+    /** @internal The in-flight map for reading (empty until something is in flight) */
     get inflight(): ReadonlyMap<number, OutMsg> & Pick<Map<number, OutMsg>, 'delete' | 'clear'> {
         return this.tracked ?? NOTHING
     }
 
-    /** Track a message in flight */
+    /** @internal Track a message in flight */
     track(id: number, msg: OutMsg): void {
         (this.tracked ??= new Map()).set(id, msg)
     }
