@@ -13,7 +13,7 @@ export function rRunFiber<T = unknown>(name: string, fn: RFiberProc, arg?: unkno
     return new Promise<T>((resolve, reject) => {
         schedule(allocFiber(name, function* () {
             try {
-                const r = fn(arg)
+                const r = fn(arg as never)
                 const value = isBody(r) ? yield* r : r
                 resolve(value as T)
             } catch (err) {

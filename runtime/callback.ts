@@ -18,8 +18,8 @@ export { isBody }
     whose rejection handler is attached at once). Throws what fn throws.
     @example const r = rInvoke(hook, agent, server); const rc = isBody(r) ? yield* r : r
  */
-export function rInvoke(fn: (a: any, b: any) => unknown, a?: unknown, b?: unknown): unknown {
-    const r = fn(a, b)
+export function rInvoke(fn: (a: never, b: never) => unknown, a?: unknown, b?: unknown): unknown {
+    const r = fn(a as never, b as never)
     if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function' && !isBody(r)) {
         return awaitBody(rAwait(r as PromiseLike<unknown>))
     }
@@ -35,10 +35,10 @@ function* awaitBody(w: ReturnType<typeof rAwait>): CallbackBody {
     logged as "`what` failed" under `source` and the result is undefined.
     @example const body = rCallback('mqtt', 'Event proc', mq.proc, mq, MQTT_EVENT_CONNECTED); if (isBody(body)) rSpawnCallback('mqtt-event', body)
  */
-export function rCallback(source: string, what: string, fn: (a: any, b: any) => unknown, a?: unknown, b?: unknown): unknown {
+export function rCallback(source: string, what: string, fn: (a: never, b: never) => unknown, a?: unknown, b?: unknown): unknown {
     let r: unknown
     try {
-        r = fn(a, b)
+        r = fn(a as never, b as never)
     } catch (err) {
         rCallbackFailed(source, what, err)
         return undefined

@@ -4,13 +4,13 @@
     housekeeping timers do not.
  */
 import { isBody, rCallback, rSpawnCallback } from './callback.js'
-import { allocFiber, currentFiber, F_NEW, F_PARKED, F_STATE, Parking, RFiber, schedule, type Waitable } from './scheduler.js'
+import { allocFiber, currentFiber, F_NEW, F_PARKED, F_STATE, type CallbackResult, Parking, RFiber, schedule, type Waitable } from './scheduler.js'
 import { TimerHeap, type HeapEntry } from './heap.js'
 import { MAXTIME, rGetTicks } from './time.js'
 import { done } from './waitable.js'
 
 /** An event procedure: runs on a fiber of its own (it may block), or inline on the main context with R_EVENT_FAST. */
-export type REventProc = (data: any) => Generator<unknown, unknown, unknown> | unknown
+export type REventProc = (data: never) => CallbackResult
 /** An event id: positive; 0 means "no event". */
 export type REvent = number
 
@@ -29,11 +29,11 @@ export class TimerEvent implements Parking {
     slot = 0
     id = 0
     fiber: RFiber | null
-    proc: ((data: any) => unknown) | null
+    proc: REventProc | null
     data: unknown
     flags: number
 
-    constructor(fiber: RFiber | null, proc: ((data: any) => unknown) | null, data: unknown, flags: number) {
+    constructor(fiber: RFiber | null, proc: REventProc | null, data: unknown, flags: number) {
         this.fiber = fiber
         this.proc = proc
         this.data = data

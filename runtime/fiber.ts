@@ -66,7 +66,7 @@ export function rIsMain(): boolean {
     `value` is what rResumeFiber returns to a resumer on the main context.
     @example const reply = yield* rYieldFiber()
  */
-export function rYieldFiber(value?: unknown): Waitable<any> {
+export function rYieldFiber(value?: unknown): Waitable<unknown> {
     const f = currentFiber()
     if (f === null) {
         throw new FiberError('rYieldFiber: cannot yield outside a fiber')

@@ -13,7 +13,8 @@ import { RingQueue } from './queue.js'
  */
 export type CallbackResult = void | number | boolean | string | null | Generator<unknown, unknown, unknown> | PromiseLike<unknown>
 
-export type RFiberProc = (data?: any) => Generator<unknown, unknown, unknown> | unknown
+/** A fiber's body: a generator function (it may block) or a plain one; its return value is the fiber's result. */
+export type RFiberProc = (data: never) => unknown
 
 /** A fiber's body: `function* (): Fiber<number> { ... }`. */
 export type Fiber<T = void> = Generator<unknown, T, unknown>
@@ -284,7 +285,7 @@ export function isBody(r: unknown): r is Generator<unknown, unknown, unknown> {
 function start(f: RFiber, fn: RFiberProc): IteratorResult<unknown, unknown> {
     const data = f.value
     f.value = undefined
-    const r = fn(data)
+    const r = fn(data as never)
     if (isBody(r)) {
         f.gen = r
         return f.gen.next()

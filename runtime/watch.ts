@@ -7,7 +7,8 @@ import { allocFiber, schedule, type Waitable } from './scheduler.js'
 import { done } from './waitable.js'
 
 /** A watcher: called as proc(data, arg). A generator function may block. */
-export type RWatchProc = (data: any, arg: any) => Generator<unknown, unknown, unknown> | unknown
+/* Any function of (data, arg) fits (as rResumeFiber, Ioto's idiom); a generator's body blocks, a promise is awaited, other results are ignored */
+export type RWatchProc = (data: never, arg: never) => unknown
 
 interface Watcher {
     proc: RWatchProc
@@ -62,7 +63,7 @@ export function rSignal(name: string, arg: unknown = null): void {
 }
 
 function runWatcher([w, arg]: [Watcher, unknown]): unknown {
-    return w.proc(w.data, arg)
+    return w.proc(w.data as never, arg as never)
 }
 
 /**

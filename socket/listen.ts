@@ -26,7 +26,7 @@ export function rSetSocketLimit(limit: number): void {
 
 /**
     Listen on host:port (port 0 picks a free port; read it with rGetSocketAddr or sp.port once this settles).
-    Every accepted connection runs `handler(arg, sock)` on a fiber of its own; the handler owns the socket and
+    Every accepted connection runs `handler(arg as never, sock)` on a fiber of its own; the handler owns the socket and
     must close it. With certificates set on `sp` the listener is TLS. Evaluates to 0 once listening, or
     R_ERR_CANT_OPEN (address in use, no permission) or R_ERR_BAD_ARGS.
     @example yield* rListenSocket(listener, '127.0.0.1', 0, echo, null)
@@ -101,5 +101,5 @@ function accept(listener: RSocket, conn: Socket, verifyPeer: number): void {
 }
 
 function runHandler([listener, sp]: [RSocket, RSocket]): unknown {
-    return listener.handler!(listener.arg, sp)
+    return listener.handler!(listener.arg as never, sp)
 }

@@ -10,6 +10,7 @@ import { RingQueue } from '../runtime/queue.js'
 import { rGetTicks } from '../runtime/time.js'
 import { sfmtv } from '../runtime/sfmt.js'
 import { Wait } from '../runtime/waitable.js'
+import type { CallbackResult } from '../runtime/scheduler.js'
 import type { RTls } from './tls-settings.js'
 
 export const R_SOCKET_CLOSED = 0x1
@@ -24,7 +25,7 @@ const RX_HIGH = 256 * 1024
 const RX_LOW = 64 * 1024
 
 /** A connection handler for rListenSocket: runs on a fiber of its own and owns (must free) the socket. */
-export type RSocketProc = (arg: any, sp: RSocket) => Generator<unknown, unknown, unknown> | unknown
+export type RSocketProc = (arg: never, sp: RSocket) => CallbackResult
 
 /**
     The internal receive path: chunks are handed over as Node delivered them (no copy), end-of-stream and
