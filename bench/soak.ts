@@ -10,8 +10,8 @@ import {
     rServiceEvents, rSleep, rSpawnFiber, rStop, MQTT_WAIT_ACK, MQTT_WAIT_NONE, mqttAlloc, mqttConnect,
     MQTT_CONNECT_CLEAN_SESSION, rSetLogFilter, type Fiber, type MqttRecv,
 } from '../index.js'
-import { FaultProxy } from '../examples/lib/fault-proxy.js'
-import { mosquittoPath, startAedes, startMosquitto } from '../examples/lib/broker.js'
+import { FaultProxy } from '../brokers/fault-proxy.js'
+import { mosquittoPath, startAedes, startMosquitto } from '../brokers/broker.js'
 
 const minutes = Number(process.argv[2] ?? 1)
 const broker = mosquittoPath() !== null ? await startMosquitto() : await startAedes()

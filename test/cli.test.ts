@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort, mosquittoPath, startAedes, startMosquitto, type Broker } from '../examples/lib/broker.js'
+import { freePort, mosquittoPath, startAedes, startMosquitto, type Broker } from '../brokers/broker.js'
 import { quietLogs } from './helpers/quiet.js'
 
 quietLogs(test)

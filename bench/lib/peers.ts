@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { mosquittoPath, startAedes, startMosquitto, type Broker } from '../../examples/lib/broker.js'
+import { mosquittoPath, startAedes, startMosquitto, type Broker } from '../../brokers/broker.js'
 
 const here = (name: string) => fileURLToPath(new URL(`./${name}.js`, import.meta.url))
 

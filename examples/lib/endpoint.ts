@@ -2,7 +2,7 @@
     Where the examples connect: the broker named by MQTT_BROKER ("host:port"), or, when none is named, the
     embedded aedes broker started for the run (and stopped after it).
  */
-import { startAedes } from './broker.js'
+import { startAedes } from '../../brokers/broker.js'
 
 export interface Endpoint {
     host: string

@@ -8,7 +8,7 @@ import { rGetTicks, rSetLogHandler, rSleep, R_ERR_TIMEOUT, type Fiber } from '..
 import { rCloseSocket } from '../../socket/index.js'
 import { mqttOnMessage, mqttSubscribe, MQTT_WAIT_ACK, type MqttRecv } from '../../mqtt/index.js'
 import { ioAgent, ioAgentStop, ioConnected, type Agent } from '../../mqtt/agent/index.js'
-import { freePort, mosquittoPath, startAedes, startMosquitto } from '../../examples/lib/broker.js'
+import { freePort, mosquittoPath, startAedes, startMosquitto } from '../../brokers/broker.js'
 import { inFiber } from '../helpers/fiber.js'
 import { scripted } from '../helpers/peer.js'
 import { clientId, connectClient } from '../helpers/client.js'

@@ -1,5 +1,5 @@
 import test from 'ava'
-import { startAedes } from '../../examples/lib/broker.js'
+import { startAedes } from '../../brokers/broker.js'
 import { brokerSuite } from './suite.js'
 import { quietLogs } from '../helpers/quiet.js'
 

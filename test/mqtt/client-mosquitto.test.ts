@@ -1,5 +1,5 @@
 import test from 'ava'
-import { mosquittoPath, startMosquitto } from '../../examples/lib/broker.js'
+import { mosquittoPath, startMosquitto } from '../../brokers/broker.js'
 import { brokerSuite } from './suite.js'
 import { quietLogs } from '../helpers/quiet.js'
 

@@ -14,7 +14,7 @@ import {
     rWriteSocketAsync, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type MqttRecv,
 } from '../../index.js'
 import { mqttConnectUrlAsync, mqttDisconnectAsync, mqttSubscribeMultiAsync } from '../../mqtt/promise.js'
-import { startAedes, type Broker } from '../../examples/lib/broker.js'
+import { startAedes, type Broker } from '../../brokers/broker.js'
 import { inFiber } from '../helpers/fiber.js'
 import { clientId } from '../helpers/client.js'
 import { until } from './suite.js'

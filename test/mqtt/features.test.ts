@@ -7,7 +7,7 @@ import {
     mqttUnsubscribeMaster, MQTT_CONNECT_CLEAN_SESSION, MQTT_EVENT_ATTACH, MQTT_EVENT_TIMEOUT, MQTT_WAIT_ACK,
     MQTT_WAIT_NONE, type Mqtt, type MqttRecv,
 } from '../../mqtt/index.js'
-import { startAedes, type Broker } from '../../examples/lib/broker.js'
+import { startAedes, type Broker } from '../../brokers/broker.js'
 import { inFiber } from '../helpers/fiber.js'
 import { clientId, connectClient } from '../helpers/client.js'
 import { scripted } from '../helpers/peer.js'

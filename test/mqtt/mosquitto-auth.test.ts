@@ -13,7 +13,7 @@ import {
     mqttGetConnackCode, mqttGetGranted, mqttPublish, mqttSetCredentials, mqttSubscribeMulti, R_ERR_CANT_COMPLETE,
     R_ERR_CANT_CONNECT, MQTT_WAIT_ACK, type MqttRecv,
 } from '../../index.js'
-import { mosquittoPath, startMosquitto, type Broker } from '../../examples/lib/broker.js'
+import { mosquittoPath, startMosquitto, type Broker } from '../../brokers/broker.js'
 import { inFiber } from '../helpers/fiber.js'
 import { connectClient } from '../helpers/client.js'
 import { until } from './suite.js'

@@ -10,7 +10,7 @@ import {
     MQTT_EVENT_DISCONNECT, MQTT_WAIT_ACK, MQTT_WAIT_NONE, MQTT_WAIT_SENT, type Mqtt, type MqttRecv,
 } from '../../mqtt/index.js'
 import { OUT_SUB } from '../../mqtt/client/state.js'
-import type { Broker, BrokerOptions } from '../../examples/lib/broker.js'
+import type { Broker, BrokerOptions } from '../../brokers/broker.js'
 import { inFiber } from '../helpers/fiber.js'
 import { clientId, connectClient } from '../helpers/client.js'
 

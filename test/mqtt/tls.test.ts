@@ -8,7 +8,7 @@ import {
     mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttPublish, mqttSubscribe,
     MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, type MqttRecv,
 } from '../../mqtt/index.js'
-import { mosquittoPath, startMosquitto, type Broker } from '../../examples/lib/broker.js'
+import { mosquittoPath, startMosquitto, type Broker } from '../../brokers/broker.js'
 import { inFiber } from '../helpers/fiber.js'
 import { fixtures, listen } from '../helpers/net.js'
 import { until } from './suite.js'

@@ -2,8 +2,8 @@
     A fault proxy on rListenSocket between a client and a broker: it forwards both ways, and on demand cuts
     every link (abortive close), or black-holes them (keeps the sockets open, forwards nothing).
  */
-import { rGetTicks, rSpawnFiber, type Fiber } from '../../runtime/index.js'
-import { rAllocSocket, rCloseSocket, rConnectSocket, rListenSocket, rReadSocket, rSetSocketLinger, rWriteSocket, type RSocket } from '../../socket/index.js'
+import { rGetTicks, rSpawnFiber, type Fiber } from '../runtime/index.js'
+import { rAllocSocket, rCloseSocket, rConnectSocket, rListenSocket, rReadSocket, rSetSocketLinger, rWriteSocket, type RSocket } from '../socket/index.js'
 
 export class FaultProxy {
     port = 0
