@@ -4,7 +4,7 @@
     of the wrong type is an AgentConfigError naming the key.
  */
 import { readFileSync } from 'node:fs'
-import { defaultLimits, type QueuePolicy } from '../client/state.js'
+import { clientIdProblem, defaultLimits, type QueuePolicy } from '../client/state.js'
 import { topicNameProblem } from '../topic.js'
 import { isUrl, parseMqttUrl, type MqttUrl } from '../url.js'
 
@@ -184,12 +184,10 @@ function server(section: string, raw: Record<string, unknown>, id: string): Serv
         throw new AgentConfigError(k('reconnect_timeout_max'), 'reconnect_timeout_min must be > 0 and not above reconnect_timeout_max')
     }
     const clientId = raw.client_id === '' ? '' : str('client_id') ?? id
-    if (Buffer.byteLength(clientId) > defaultLimits.value.clientId) {
-        throw new AgentConfigError(k('client_id'), `must be at most ${defaultLimits.value.clientId} bytes`)
-    }
     const cleanSession = bool('clean_session', true)
-    if (clientId.length === 0 && !cleanSession) {
-        throw new AgentConfigError(k('client_id'), 'an empty client id needs clean_session: true [MQTT-3.1.3-7]')
+    const idProblem = clientIdProblem(clientId, defaultLimits.value, cleanSession)
+    if (idProblem !== null) {
+        throw new AgentConfigError(k('client_id'), idProblem)
     }
     return {
         host, port, clientId,

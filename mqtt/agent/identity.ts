@@ -7,7 +7,7 @@ import { rInvoke, rRunResult } from '../../runtime/callback.js'
 import type { CallbackResult, Fiber } from '../../runtime/scheduler.js'
 import { utf8Length } from '../codec/utf8.js'
 import { mqttGetError, mqttSetCredentials, mqttSetKeepAlive, mqttSetTimeout, mqttSetWill } from '../client/settings.js'
-import { defaultLimits, type Mqtt, type MqttLimits } from '../client/state.js'
+import { clientIdProblem, defaultLimits, type Mqtt, type MqttLimits } from '../client/state.js'
 import type { ServerConfig } from './config.js'
 
 /** Runs before every connection attempt with this attempt's copy of the server's settings. */
@@ -31,10 +31,9 @@ export function* attemptSettings<A>(agent: A, hook: BeforeConnect<A> | undefined
     } catch (err) {
         return `beforeConnect failed: ${err instanceof Error ? err.message : String(err)}`
     }
-    const id = server.clientId
-    const max = agentLimits(agent).clientId
-    if (typeof id !== 'string' || utf8Length(id) > max || (id.length === 0 && !server.cleanSession)) {
-        return `Bad client id "${id}": at most ${max} bytes, and empty only with a clean session`
+    const problem = clientIdProblem(server.clientId, agentLimits(agent), server.cleanSession)
+    if (problem !== null) {
+        return `Bad client id "${server.clientId}": ${problem}`
     }
     return server
 }

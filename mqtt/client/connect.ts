@@ -12,13 +12,12 @@ import { rIsSocketClosed, rIsSocketEof, rSetSocketNoDelay } from '../../socket/c
 import { RSocket } from '../../socket/rsocket.js'
 import { DISCONNECT_BYTES, encode } from '../codec/encode.js'
 import { MqttCodecError } from '../codec/errors.js'
-import { utf8Length } from '../codec/utf8.js'
 import { MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_RESERVED, MQTT_CONNECT_WILL_RETAIN, MQTT_PROTOCOL_LEVEL } from '../constants.js'
 import { Receiver } from './receiver.js'
 import { mqttSetCredentials } from './settings.js'
 import { connectionLost, fatal } from './link.js'
 import {
-    defaultLimits, Mqtt, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, setMsg, type MqttEventProc,
+    clientIdProblem, defaultLimits, Mqtt, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, setMsg, type MqttEventProc,
 } from './state.js'
 import { dropAll } from './window.js'
 import { attachLink, detachLink, flush, writeBytes } from './wire.js'
@@ -47,8 +46,7 @@ export function mqttAlloc(clientId: string | RSocket | null, proc?: MqttEventPro
         clientId = typeof proc === 'string' ? proc : null
         proc = oldProc ?? null
     }
-    const limits = defaultLimits.value
-    if (typeof clientId !== 'string' || utf8Length(clientId) > limits.clientId || (clientId.length === 0 && !limits.emptyClientId)) {
+    if (typeof clientId !== 'string' || clientIdProblem(clientId, defaultLimits.value, true) !== null) {
         return null
     }
     if (proc !== null && proc !== undefined && typeof proc !== 'function') {
@@ -109,11 +107,9 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
     }
     flags &= ~MQTT_CONNECT_RESERVED
     mq.cleanSession = (flags & MQTT_CONNECT_CLEAN_SESSION) !== 0
-    if (mq.id.length === 0 && (!mq.cleanSession || !mq.limits.emptyClientId)) {
-        return done(setMsg(mq, R_ERR_BAD_ARGS, 'An empty client id needs a clean session [MQTT-3.1.3-7]'))
-    }
-    if (utf8Length(mq.id) > mq.limits.clientId) {
-        return done(setMsg(mq, R_ERR_BAD_ARGS, `Client id longer than ${mq.limits.clientId} bytes`))
+    const idProblem = clientIdProblem(mq.id, mq.limits, mq.cleanSession)
+    if (idProblem !== null) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad client id: ${idProblem}`))
     }
     mq.connackCode = -1
     let bytes: Uint8Array

@@ -46,6 +46,20 @@ export const MQTT_LIMITS_IOTO: Readonly<MqttLimits> = Object.freeze({
     clientId: MQTT_MAX_CLIENT_ID_SIZE, topic: MQTT_MAX_TOPIC_SIZE - 1, username: MQTT_MAX_USERNAME_SIZE, password: MQTT_MAX_PASSWORD_SIZE,
     emptyClientId: false,
 })
+/** Why a client id cannot be used under these limits (with or without a clean session), or null. */
+export function clientIdProblem(id: unknown, limits: Readonly<MqttLimits>, cleanSession: boolean): string | null {
+    if (typeof id !== 'string') {
+        return 'it must be a string'
+    }
+    if (utf8Length(id) > limits.clientId) {
+        return `longer than ${limits.clientId} bytes`
+    }
+    if (id.length === 0 && (!cleanSession || !limits.emptyClientId)) {
+        return limits.emptyClientId ? 'an empty client id needs a clean session [MQTT-3.1.3-7]' : 'an empty client id is not allowed'
+    }
+    return null
+}
+
 /** The limits new clients get (mqttSetLimits(null, ...) changes them). */
 export const defaultLimits: { value: Readonly<MqttLimits> } = { value: MQTT_LIMITS_SPEC }
 

@@ -4,7 +4,7 @@
  */
 import { R_ERR_NOT_CONNECTED, R_ERR_TOO_MANY } from '../../runtime/errors.js'
 import { rGetTicks } from '../../runtime/time.js'
-import { MQTT_HEADER_PUBREL } from '../constants.js'
+import { MQTT_PACKET_PUB_REL } from '../constants.js'
 import { encode, setDup } from '../codec/encode.js'
 import {
     MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_UNSENT, MQTT_WAIT_SENT, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, OutMsg,
@@ -139,7 +139,7 @@ export function complete(mq: Mqtt, msg: OutMsg, rc: number): void {
 /** A QoS 2 PUBLISH got its PUBREC: its PUBREL goes out (same id, same place in the resend order). */
 export function release(mq: Mqtt, msg: OutMsg): void {
     msg.state = MQTT_AWAITING_PUBCOMP
-    msg.bytes = Uint8Array.of(MQTT_HEADER_PUBREL, 2, msg.id >> 8, msg.id & 0xff)
+    msg.bytes = encode({ type: MQTT_PACKET_PUB_REL, id: msg.id })
     msg.sent = rGetTicks()
     writeBytes(mq, msg.bytes)
 }

@@ -227,7 +227,7 @@ test('a beforeConnect that throws, refuses, or leaves a bad password or client i
         t.regex(agent.attempts[0].error, /^beforeConnect failed: no token service/)
         t.regex(agent.attempts[1].error, /^beforeConnect abandoned the attempt \(-1\)/)
         t.regex(agent.attempts[2].error, /^User name and password must be strings \(or bytes\) of at most 65535 and 65535 bytes/)
-        t.regex(agent.attempts[3].error, /^Bad client id "x+": at most 65535 bytes/)
+        t.regex(agent.attempts[3].error, /^Bad client id "x+": longer than 65535 bytes/)
         t.true(agent.attempts.every(a => a.rc < 0))
     })
 })
