@@ -10,9 +10,9 @@
         mosquitto_sub -t 'tock/#'
  */
 import {
-    mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttPublish, mqttSetKeepAlive, mqttSubscribe, rAllocSocket,
+    mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttPublish, mqttSetKeepAlive, mqttSubscribe, rAllocSocket, rSleep, Wait,
     rCloseSocket, rConnectSocket, rError, rGetSocketError, rGetTicks, rInfo, rInit, rServiceEvents, rStop, rTerm,
-    MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE, TPS, type Fiber, type MqttRecv,
+    MQTT_CONNECT_CLEAN_SESSION, MQTT_EVENT_DISCONNECT, MQTT_WAIT_ACK, MQTT_WAIT_NONE, TPS, type Fiber, type Mqtt, type MqttRecv,
 } from '../index.js'
 
 const named = process.env.MQTT_BROKER?.split(':')
@@ -26,9 +26,12 @@ function* onTick(rp: MqttRecv): Fiber<void> {
     yield* mqttPublish(rp.mq, `${pid} ${uptime}`, 0, 0, MQTT_WAIT_NONE, 'tock/%d', pid)
 }
 
+let halted = false
+
 function* onControl(rp: MqttRecv): Fiber<void> {
     if (rp.text === 'halt') {
         rInfo('tick-tock', 'halt received on %s', rp.topic)
+        halted = true
         mqttDisconnect(rp.mq)
         yield* mqttFree(rp.mq)
         rCloseSocket(rp.mq.sock)
@@ -36,28 +39,59 @@ function* onControl(rp: MqttRecv): Fiber<void> {
     }
 }
 
-function* main(): Fiber<void> {
-    const sock = rAllocSocket()
-    if ((yield* rConnectSocket(sock, host, port, 0)) !== 0) {
-        rError('tick-tock', 'Cannot connect to %s:%d: %s', host, port, rGetSocketError(sock))
-        process.exitCode = 1
-        rStop()
-        return
-    }
-    /* As the libmosquitto client: no id of its own (mosquitto_new(NULL, true, ...): the broker assigns one, with a
-       clean session) and a keep-alive of 60 s (mosquitto_connect(mosq, host, port, 60)) */
-    const mq = mqttAlloc('', null)!
-    mqttSetKeepAlive(mq, 60 * TPS)
-    if ((yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK)) !== 0) {
-        rError('tick-tock', 'MQTT connect failed: %s', mqttGetError(mq))
-        process.exitCode = 1
-        rStop()
-        return
-    }
+/* As the libmosquitto client's on_connect: subscribe on every connection */
+function* onConnect(mq: Mqtt): Fiber<void> {
     yield* mqttSubscribe(mq, onTick, 0, MQTT_WAIT_ACK, 'tick')
     yield* mqttSubscribe(mq, onControl, 0, MQTT_WAIT_ACK, 'control/%d', pid)
     yield* mqttSubscribe(mq, onControl, 0, MQTT_WAIT_ACK, 'control/all')
+}
+
+/* Connect the socket and MQTT: 0, or why not (logged) */
+function* connect(mq: Mqtt): Fiber<number> {
+    const sock = rAllocSocket()
+    if ((yield* rConnectSocket(sock, host, port, 0)) !== 0) {
+        rError('tick-tock', 'Cannot connect to %s:%d: %s', host, port, rGetSocketError(sock))
+        return -1
+    }
+    if ((yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK)) !== 0) {
+        rError('tick-tock', 'MQTT connect failed: %s', mqttGetError(mq))
+        rCloseSocket(sock)
+        return -1
+    }
+    return 0
+}
+
+function* main(): Fiber<void> {
+    /* As the libmosquitto client: no id of its own (mosquitto_new(NULL, true, ...): the broker assigns one, with a
+       clean session) and a keep-alive of 60 s (mosquitto_connect(mosq, host, port, 60)) */
+    let lost = new Wait<number>()
+    const mq = mqttAlloc('', (_mq, event) => {
+        if (event === MQTT_EVENT_DISCONNECT) lost.settle(0)
+    })!
+    mqttSetKeepAlive(mq, 60 * TPS)
+    /* The first connection must work (mosquitto_connect's error ends the program) */
+    if ((yield* connect(mq)) !== 0) {
+        process.exitCode = 1
+        rStop()
+        return
+    }
+    yield* onConnect(mq)
     rInfo('tick-tock', 'ready: pid %d', pid)
+    /* mosquitto_loop_forever: a lost connection is made again, every second, and on_connect subscribes */
+    for (;;) {
+        yield* lost
+        if (halted) {
+            return
+        }
+        rCloseSocket(mq.sock)
+        lost = new Wait<number>()
+        while (!halted && (yield* connect(mq)) !== 0) {
+            yield* rSleep(1000)
+        }
+        if (!halted) {
+            yield* onConnect(mq)
+        }
+    }
 }
 
 rInit(main, null)

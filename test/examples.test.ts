@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { startAedes } from '../brokers/broker.js'
 import { mqttPublish, mqttSubscribe, MQTT_WAIT_ACK, type MqttRecv } from '../mqtt/index.js'
+import { rAwait } from '../runtime/index.js'
 import { inFiber } from './helpers/fiber.js'
 import { connectClient } from './helpers/client.js'
 import { until } from './mqtt/suite.js'
@@ -62,7 +63,18 @@ test('examples/tick-tock: tick in, tock out, halt stops it', async t => {
             }
             t.true(yield* until(() => tocks.length === 3))
             t.true(tocks.every(line => new RegExp(`^tock/${pid} ${pid} \\d+$`).test(line)), tocks.join('; '))
-            yield* mqttPublish(c.mq, 'halt', 0, 0, MQTT_WAIT_ACK, 'control/all')
+            /* As the libmosquitto client (loop_forever, on_connect): the broker restarts, it connects and subscribes again */
+            c.sock.handle?.destroy()
+            yield* rAwait(broker.kill().then(() => broker.restart()))
+            const c2 = yield* connectClient(broker.port)
+            yield* mqttSubscribe(c2.mq, (rp: MqttRecv) => { tocks.push(`${rp.topic} ${rp.text}`) }, 0, MQTT_WAIT_ACK, 'tock/#')
+            let sent = 0
+            while (tocks.length < 4 && sent++ < 100) {
+                yield* mqttPublish(c2.mq, 'tick', 0, 0, MQTT_WAIT_ACK, 'tick')
+                yield* until(() => tocks.length >= 4, 100)
+            }
+            t.true(tocks.length >= 4, 'a tock after the restart')
+            yield* mqttPublish(c2.mq, 'halt', 0, 0, MQTT_WAIT_ACK, 'control/all')
         })
         const r = await child.done
         t.is(r.code, 0, r.out)
