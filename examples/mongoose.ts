@@ -22,11 +22,12 @@ function* main(): Fiber<void> {
             reconnect_timeout_min: 2, reconnect_timeout_max: 60, will_topic: 'devices/mongoose-dev/status', will_message: 'offline' },
         mqtt1: { enable: true, server: `${broker.host}:${broker.port}` },
     })
-    MQTT.setEventHandler((_conn, ev) => {
+    MQTT.setEventHandler((conn, ev, edata) => {
         if (ev !== 0) print('MQTT event handler: got', ev)
     }, null)
-    /* MQTT.sub('my/topic/#', function(conn, topic, msg) { print('Topic:', topic, 'message:', msg); }, null); */
-    MQTT.sub('my/topic/#', (_conn, topic, msg) => { print('Topic:', topic, 'message:', msg) }, null)
+    MQTT.sub('my/topic/#', (conn, topic, msg) => {
+        print('Topic:', topic, 'message:', msg)
+    }, null)
     mgos_mqtt_sub('devices/mongoose-dev/cmd', (_nc, topic, _tl, msg) => { rInfo('C', 'command on %s: %s', topic, msg) }, null)
     while (!mgos_mqtt_global_is_connected()) {
         yield* rSleep(10)

@@ -113,9 +113,28 @@ test('examples/tick-tock: an unreachable broker is a clear error and a non-zero 
     (yield* before calls that can wait, '.' for '->', quotes, no ';', a TypeScript signature, the README's listed
     renames: Ioto's agent->mqtt is ioto.mqtt, rtrace is rTrace), is a line of examples/ioto-mqtt.ts.
  */
+/** The example's lines, and the original's non-comment lines, trimmed */
+function sources(original: string, example: string): { lines: string[], ts: string[] } {
+    const text = readFileSync(fileURLToPath(new URL(`../../test/fixtures/${original}`, import.meta.url)), 'utf8')
+    const ts = readFileSync(fileURLToPath(new URL(`../../examples/${example}`, import.meta.url)), 'utf8').split('\n').map(l => l.trim())
+    return { lines: text.split('\n').filter(l => l.trim() && !l.trim().startsWith('/*')), ts }
+}
+
+test('examples/mongoose matches the Mongoose OS page\'s mJS line for line after the mechanical rewrite', t => {
+    const { lines, ts } = sources('mongoose.js', 'mongoose.ts')
+    /* mJS to TypeScript: arrow functions for function expressions, const for let, no ';' */
+    const rewrite = (line: string): string => line.trim()
+        .replace(/function\(([^)]*)\) \{$/, '($1) => {')
+        .replace(/^let /, 'const ')
+        .replace(/;$/, '')
+    t.true(lines.length >= 8)
+    for (const line of lines) {
+        t.true(ts.includes(rewrite(line)), `${line.trim()}  ->  ${rewrite(line)}`)
+    }
+})
+
 test('examples/ioto-mqtt matches its C original line for line after the mechanical rewrite', t => {
-    const c = readFileSync(fileURLToPath(new URL('../../test/fixtures/ioto-mqtt.c', import.meta.url)), 'utf8')
-    const ts = readFileSync(fileURLToPath(new URL('../../examples/ioto-mqtt.ts', import.meta.url)), 'utf8').split('\n').map(l => l.trim())
+    const { lines: cLines, ts } = sources('ioto-mqtt.c', 'ioto-mqtt.ts')
     const rewrite = (line: string): string => line.trim()
         .replace(/^static void (\w+)\((\w+) \*(\w+)\)$/, 'function $1($3: $2): void {')
         .replace(/\b(agent|ioto)->mqtt\b/g, 'ioto.mqtt')
@@ -124,7 +143,7 @@ test('examples/ioto-mqtt matches its C original line for line after the mechanic
         .replace(/^rtrace\(/, 'rTrace(')
         .replace(/;$/, '')
         .replace(/^(mqttPublish|mqttSubscribe|mqttUnsubscribe|mqttConnect|mqttPing|mqttRequest)\(/, 'yield* $1(')
-    const lines = c.split('\n').filter(l => l.trim() && !l.trim().startsWith('/*'))
+    const lines = cLines
     t.true(lines.length >= 8)
     for (const line of lines) {
         t.true(ts.includes(rewrite(line)), `${line.trim()}  ->  ${rewrite(line)}`)
