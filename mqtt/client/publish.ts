@@ -20,8 +20,8 @@ import {
     Mqtt, MQTT_EVENT_ATTACH, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, OUT_PUBLISH, OutMsg,
     setMsg, waitFor, waitKind,
 } from './state.js'
-import { dropOldest, enqueue, queueFull, sendPublish, windowOpen } from './window.js'
-import { scheduleFlush, waitSent, writeBlocked } from './wire.js'
+import { dropOldest, enqueue, queueFull, roomWait, sendPublish, windowOpen, writeQos0 } from './window.js'
+import { waitSent } from './wire.js'
 
 const encoder = new TextEncoder()
 
@@ -135,19 +135,6 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
     return queue(mq, topic, topicBytes, payload, qos, waitFlags, retain)
 }
 
-/* QoS 0 with nothing queued: into the write buffer now */
-function writeQos0(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array, retain: boolean, waitFlags: number): Waitable<number> {
-    mq.stats.published++
-    mq.writer.publish(topicBytes, payload, 0, retain, false, 0)
-    scheduleFlush(mq)
-    if (waitFlags & MQTT_WAIT_SENT) {
-        const w = new MqttWait()
-        waitSent(mq, w)
-        return w
-    }
-    return writeBlocked(mq) ? roomWait(mq) : done(0)
-}
-
 /* QoS 1/2 with room in the window: stored (if there is a store), then on the wire now */
 function sendNow(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean): Waitable<number> {
     const w = waitFor(waitFlags)
@@ -196,13 +183,6 @@ function queue(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Ar
 /* Keep a QoS 1/2 message in the durable store first, if there is one: false (and nothing sent) when it cannot be */
 function stored(mq: Mqtt, msg: OutMsg): boolean {
     return mq.outbox === null || mq.outbox.added(msg) === 0
-}
-
-/** Park the publisher until the queue or the socket has room. */
-function roomWait(mq: Mqtt): Waitable<number> {
-    const w = new MqttWait()
-    ;(mq.roomWaiters ??= []).push(w)
-    return w
 }
 
 /**

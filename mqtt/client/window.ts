@@ -1,16 +1,19 @@
 /*
-    Outbound flow: the in-flight window, packet ids, the queue behind the window, resends and acknowledgements.
+    Outbound flow: every PUBLISH written (QoS 0 at once, QoS 1/2 through the in-flight window), packet ids, the
+    queue behind the window, resends and acknowledgements.
     Ids are taken when a message enters the window, never while in use; the queue keeps publish order.
  */
 import { R_ERR_NOT_CONNECTED, R_ERR_TOO_MANY } from '../../runtime/errors.js'
+import type { Waitable } from '../../runtime/scheduler.js'
 import { rGetTicks } from '../../runtime/time.js'
+import { done } from '../../runtime/waitable.js'
 import { MQTT_PACKET_PUB_REL } from '../constants.js'
 import { encode, setDup } from '../codec/encode.js'
 import {
-    MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_UNSENT, MQTT_WAIT_SENT, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, OutMsg,
-    type Mqtt, type MqttWait,
+    MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_UNSENT, MQTT_WAIT_SENT, MqttWait, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, OutMsg,
+    type Mqtt,
 } from './state.js'
-import { scheduleFlush, waitSent, writeBytes } from './wire.js'
+import { scheduleFlush, waitSent, writeBlocked, writeBytes } from './wire.js'
 
 /** A free packet id (1..65535, skipping ids in use), or 0 when all are in use. */
 export function allocId(mq: Mqtt): number {
@@ -27,6 +30,26 @@ export function allocId(mq: Mqtt): number {
 /** Whether a message can enter the window now. */
 export function windowOpen(mq: Mqtt): boolean {
     return mq.connected && mq.linkUp && mq.inflightPublishes < mq.maxInflight && mq.pending.length === 0
+}
+
+/** A QoS 0 PUBLISH with nothing queued: into the write buffer now (SENT waits for the socket). */
+export function writeQos0(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array, retain: boolean, waitFlags: number): Waitable<number> {
+    mq.stats.published++
+    mq.writer.publish(topicBytes, payload, 0, retain, false, 0)
+    scheduleFlush(mq)
+    if (waitFlags & MQTT_WAIT_SENT) {
+        const w = new MqttWait()
+        waitSent(mq, w)
+        return w
+    }
+    return writeBlocked(mq) ? roomWait(mq) : done(0)
+}
+
+/** Park the publisher until the queue or the socket has room. */
+export function roomWait(mq: Mqtt): Waitable<number> {
+    const w = new MqttWait()
+    ;(mq.roomWaiters ??= []).push(w)
+    return w
 }
 
 /** Put a QoS 1/2 PUBLISH on the wire: id, encode once (bytes kept for resends), track it. */
