@@ -87,7 +87,11 @@ if (mosquittoPath() === null) {
     /** What the third subscriber saw on a run's topic, with the run's own part of the topic masked */
     const seenOn = (prefix: string) => seen.filter(s => s.startsWith(`${prefix}/`) || s.startsWith(`${prefix}|`)).map(s => s.replace(prefix, 'T'))
 
-    async function settle(): Promise<void> {
+    /** Wait until the third subscriber has seen what a run should have sent (bounded), then a little for extras */
+    async function settle(prefix: string, want: number): Promise<void> {
+        for (let i = 0; i < 500 && seenOn(prefix).length < want; i++) {
+            await new Promise(r => setTimeout(r, 20))
+        }
         await new Promise(r => setTimeout(r, 300))
     }
 
@@ -144,7 +148,7 @@ if (mosquittoPath() === null) {
                 const topic = `cmp/pub/${c.name}/${tool}`
                 const args = [...at(), ...(c.args.includes('-t') ? [] : ['-t', topic]), ...c.args]
                 const r = await launch(tool, 'pub', args, c.stdin).done
-                await settle()
+                await settle(`cmp/pub/${c.name}/${tool}`, c.sees?.length ?? 0)
                 results[tool] = { r, sees: seenOn(`cmp/pub/${c.name}/${tool}`) }
             }
             const ours = results.ours!

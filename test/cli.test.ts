@@ -118,8 +118,9 @@ test('sub -v prints topics, -C stops after a count; pub -m, -f, -n, -s, -q and -
 })
 
 test('-L URLs, -N, and -d packet traces', async t => {
-    const sub = start(cli, ['sub', '-L', `mqtt://127.0.0.1:${broker.port}/url/topic`, '-N', '-C', '2'])
-    await new Promise(r => setTimeout(r, 300))
+    /* -d says when the subscription is in place (no fixed sleep: it would not hold on a loaded machine) */
+    const sub = start(cli, ['sub', '-L', `mqtt://127.0.0.1:${broker.port}/url/topic`, '-N', '-C', '2', '-d'])
+    t.true(await until(() => sub.out().includes('Subscribed (mid: 1)')), sub.out())
     const pub = await run(['pub', '-L', `mqtt://127.0.0.1:${broker.port}/url/topic`, '-m', 'a', '-d', '-q', '1', '-i', 'url-pub'])
     t.is(pub.code, 0)
     t.is(pub.out, [
@@ -128,7 +129,8 @@ test('-L URLs, -N, and -d packet traces', async t => {
         'Client url-pub sending DISCONNECT', ''].join('\n'))
     await run(['pub', '-L', `mqtt://127.0.0.1:${broker.port}/url/topic`, '-m', 'b'])
     t.is(await sub.done, 0)
-    t.is(sub.out(), 'ab')
+    /* Without the trace lines, -N leaves the two payloads side by side */
+    t.is(sub.out().replace(/(Client \S+|Subscribed) [^\n]*\n/g, ''), 'ab')
     /* A wildcard in the URL's topic is kept (not taken as a URL fragment) */
     const wild = start(cli, ['sub', '-L', `mqtt://127.0.0.1:${broker.port}/alerts/#`, '-v', '-C', '1', '-d'])
     t.true(await until(() => wild.out().includes('Subscribed (mid: 1)')), wild.out())

@@ -45,7 +45,7 @@ export function* mqttConnectUrl(mq: Mqtt | null, url: string, flags: number, wai
         return setMsg(mq, rc, rGetSocketError(sock) ?? 'Cannot connect')
     }
     const result = yield* mqttConnect(mq, sock, flags, waitFlags)
-    if (result !== 0 && !mq.linkUp) {
+    if (result !== 0 && !mq.processing) {
         rCloseSocket(sock)
     }
     return result

@@ -94,7 +94,7 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
     if (sock === null) {
         return done(setMsg(mq, R_ERR_BAD_ARGS, 'mqttConnect needs a connected socket'))
     }
-    if (mq.linkUp) {
+    if (mq.processing) {
         connectionLost(mq, R_ERR_NOT_CONNECTED, 'Reconnecting')
     }
     mq.error = 0
@@ -135,7 +135,7 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
     rSetSocketNoDelay(sock, 1)
     mq.receiver ??= new Receiver(mq)
     attachLink(mq, sock)
-    if (!mq.linkUp) {
+    if (!mq.processing) {
         /* The socket ended as it was attached */
         return w
     }
@@ -155,7 +155,7 @@ function passwordBytes(password: string | Uint8Array): Uint8Array {
 
 function connackTimeout(mq: Mqtt): void {
     mq.connectTimer = null
-    if (mq.linkUp && !mq.connected) {
+    if (mq.processing && !mq.connected) {
         fatal(mq, R_ERR_TIMEOUT, `No CONNACK from the broker within ${mq.connectTimeout / 1000} s`)
     }
 }
@@ -183,7 +183,7 @@ export function mqttDisconnect(mq: Mqtt | null, waitFlags?: number): number | Wa
     if (!(mq instanceof Mqtt)) {
         return waitFlags === undefined ? R_ERR_BAD_ARGS : done(R_ERR_BAD_ARGS)
     }
-    if (mq.sock === null || !mq.linkUp) {
+    if (mq.sock === null || !mq.processing) {
         const rc = setMsg(mq, R_ERR_CANT_WRITE, 'Not connected')
         return waitFlags === undefined ? rc : done(rc)
     }
@@ -211,7 +211,7 @@ export const MQTT_DISCONNECT_TIMEOUT = 5 * TPS
 /* The broker did not close the connection after DISCONNECT: shut it down from this side */
 function closeLinger(mq: Mqtt): void {
     mq.connectTimer = null
-    if (mq.linkUp) {
+    if (mq.processing) {
         connectionLost(mq, 0, 'Disconnected')
     }
 }

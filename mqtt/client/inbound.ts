@@ -53,7 +53,7 @@ export function onChunk(mq: Mqtt, chunk: Buffer): void {
 }
 
 function handle(mq: Mqtt, p: Packet): void {
-    if (!mq.linkUp) {
+    if (!mq.processing) {
         return
     }
     if (mq.trace) {

@@ -35,7 +35,7 @@ export function sendPing(mq: Mqtt): void {
 
 function check(mq: Mqtt): void {
     mq.keepAliveEvent = null
-    if (!mq.linkUp || !mq.connected) {
+    if (!mq.processing || !mq.connected) {
         return
     }
     const now = rGetTicks()
@@ -55,7 +55,7 @@ function check(mq: Mqtt): void {
         mq.idleNotified = true
         rInfo('mqtt', 'Idle connection has timed out')
         notify(mq, MQTT_EVENT_TIMEOUT)
-        if (!mq.linkUp) {
+        if (!mq.processing) {
             return
         }
     }

@@ -32,7 +32,7 @@ export function fatal(mq: Mqtt, code: number, msg: string): number {
 
 /** End the connection (once): tell every waiter, shut the socket down, raise MQTT_EVENT_DISCONNECT. */
 export function connectionLost(mq: Mqtt, code: number, reason: string): void {
-    if (!mq.linkUp) {
+    if (!mq.processing) {
         return
     }
     detachLink(mq)

@@ -122,7 +122,7 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
         /* QoS 0 has no acknowledgement: as in C, ACK is dropped (SENT stays) */
         waitFlags &= ~MQTT_WAIT_ACK
     }
-    if (mq.connected && mq.linkUp) {
+    if (mq.connected && mq.processing) {
         if (qos === 0 && mq.pending.length === 0) {
             return writeQos0(mq, topicBytes, payload, retain, waitFlags)
         }
@@ -233,7 +233,7 @@ export function mqttPing(mq: Mqtt | null, waitFlags = 0): Waitable<number> {
     if (mq.sock === null) {
         return mq.proc !== null ? attachThen(mq, () => mqttPing(mq, waitFlags)) : done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
     }
-    if (!mq.linkUp || !mq.connected) {
+    if (!mq.processing || !mq.connected) {
         return done(setMsg(mq, R_ERR_NOT_CONNECTED, 'Not connected'))
     }
     sendPing(mq)

@@ -230,6 +230,7 @@ export class Mqtt {
     timeout = MQTT_TIMEOUT
     lastActivity: number
     connected = false
+    /** True while the client listens to its socket (C: the wait handler is installed); false after an error */
     processing = false
     destroyed = false
     throttle = 0
@@ -306,8 +307,6 @@ export class Mqtt {
     writer = new PacketWriter(128 * 1024)
     /** @internal */
     flushScheduled = false
-    /** @internal */
-    linkUp = false
     /** @internal */
     disconnecting = false
     /** @internal */

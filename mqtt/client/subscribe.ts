@@ -185,7 +185,7 @@ function brokerUnsubscribe(mq: Mqtt, topics: string[], waitFlags: number): Waita
         return mq.proc !== null ? attachThen(mq, () => brokerUnsubscribe(mq, topics, waitFlags)) :
             done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
     }
-    if (!mq.connected || !mq.linkUp) {
+    if (!mq.connected || !mq.processing) {
         /* Nothing to undo at the broker now: a clean session starts without it, and it is not resubscribed */
         return done(waitFlags & (MQTT_WAIT_ACK | MQTT_WAIT_SENT) ? R_ERR_CANT_CONNECT : 0)
     }
@@ -274,7 +274,7 @@ function brokerSubscribeMulti(mq: Mqtt, all: MqttSubscription[], broker: MqttSub
         return mq.proc !== null ? attachThen(mq, () => brokerSubscribeMulti(mq, all, broker, waitFlags, granted)) :
             done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
     }
-    if (!mq.connected || !mq.linkUp) {
+    if (!mq.connected || !mq.processing) {
         for (const s of broker) {
             (mq.later ??= new Map()).set(s.topic, s.qos)
         }

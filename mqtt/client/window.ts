@@ -29,7 +29,7 @@ export function allocId(mq: Mqtt): number {
 
 /** Whether a message can enter the window now. */
 export function windowOpen(mq: Mqtt): boolean {
-    return mq.connected && mq.linkUp && mq.inflightPublishes < mq.maxInflight && mq.pending.length === 0
+    return mq.connected && mq.processing && mq.inflightPublishes < mq.maxInflight && mq.pending.length === 0
 }
 
 /** A QoS 0 PUBLISH with nothing queued: into the write buffer now (SENT waits for the socket). */
@@ -101,7 +101,7 @@ export function dropOldest(mq: Mqtt): void {
 
 /** Move queued messages into the window while it has room. */
 export function pump(mq: Mqtt): void {
-    if (!mq.connected || !mq.linkUp) {
+    if (!mq.connected || !mq.processing) {
         return
     }
     let moved = false

@@ -47,7 +47,7 @@ export function scheduleFlush(mq: Mqtt): void {
 export function flush(mq: Mqtt): void {
     mq.flushScheduled = false
     const bytes = mq.writer.take()
-    if (bytes !== null && mq.linkUp && mq.sock !== null) {
+    if (bytes !== null && mq.processing && mq.sock !== null) {
         if (mq.trace) {
             traceBytes(mq, bytes)
         }
@@ -113,7 +113,7 @@ export function writeBlocked(mq: Mqtt): boolean {
 /** Route the socket's received chunks, end and drain to the client's receiver (mq.receiver). */
 export function attachLink(mq: Mqtt, sock: RSocket): void {
     mq.sock = sock
-    mq.linkUp = true
+    mq.processing = true
     mq.decoder.reset()
     mq.decoder.maxPacketSize = mq.maxInbound + 5
     mq.lastRecv = mq.lastSend = mq.lastActivity = rGetTicks()
@@ -124,7 +124,7 @@ export function attachLink(mq: Mqtt, sock: RSocket): void {
 
 /** Stop listening to the socket (it stays open: the caller owns it). */
 export function detachLink(mq: Mqtt): void {
-    mq.linkUp = false
+    mq.processing = false
     if (mq.sock !== null && mq.sock.receiver === mq.receiver) {
         setReceiver(mq.sock, null)
         holdReceiver(mq.sock, false)

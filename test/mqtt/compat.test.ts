@@ -9,7 +9,7 @@ import {
 } from '../../mqtt/mongoose.js'
 import { ioAgentStop } from '../../mqtt/agent/index.js'
 import {
-    mqttAlloc, mqttConnectAsync, mqttFreeAsync, mqttMessages, mqttPingAsync, mqttPublishAsync, mqttRequestAsync,
+    mqttAlloc, mqttConnectAsync, mqttFreeAsync, mqttGetGranted, mqttMessages, mqttPingAsync, mqttPublishAsync, mqttRequestAsync,
     mqttSubscribeAsync, mqttUnsubscribeAsync, rAllocSocket, rCloseSocket, rConnectSocketAsync, rReadSocketAsync,
     rWriteSocketAsync, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type MqttRecv,
 } from '../../index.js'
@@ -133,7 +133,11 @@ test('promise facade: awaitable calls and async iteration over a subscription, o
             }
         }
     })()
-    await new Promise(r => setTimeout(r, 200))
+    /* Publish once the broker has granted the filter (no fixed sleep: it would not hold on a loaded machine) */
+    for (let i = 0; i < 1000 && mqttGetGranted(mq, `${topic}/#`) < 0; i++) {
+        await new Promise(r => setTimeout(r, 10))
+    }
+    t.is(mqttGetGranted(mq, `${topic}/#`), 1)
     for (let i = 0; i < 3; i++) {
         t.is(await mqttPublishAsync(mq, `n${i}`, 0, 1, MQTT_WAIT_ACK, '%s/%d', topic, i), 0)
     }
@@ -195,7 +199,7 @@ test.serial('promise facade: connect by URL, one SUBSCRIBE for several filters, 
     await inFiber(function* () { yield* until(() => got.length === 2, 3000) })
     t.deepEqual(got.sort(), ['one', 'two'])
     t.is(await mqttDisconnectAsync(mq), 0)
-    t.false(mq.linkUp)
+    t.false(mq.processing)
     rCloseSocket(mq.sock)
 })
 
