@@ -138,8 +138,11 @@ function release(mq: Mqtt): void {
     const held = mq.held!
     mq.held = null
     const kept: MqttRecv[] = []
+    /* Once one message on a topic stays held, the later ones on it stay too (their order is kept) */
+    const stays = new Set<string>()
     for (const rp of held) {
-        if (kept.length > 0 && kept.some(k => k.topic === rp.topic) || !handOut(mq, rp)) {
+        if (stays.has(rp.topic) || !handOut(mq, rp)) {
+            stays.add(rp.topic)
             kept.push(rp)
         }
     }
