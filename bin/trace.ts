@@ -4,6 +4,7 @@
     A client whose id the broker assigns shows as "(null)".
  */
 import { PACKET_NAMES, type Mqtt, type Packet } from '../index.js'
+import { ownConfig } from '../mqtt/client/state.js'
 
 /** The lines mosquitto prints for one packet (a SUBSCRIBE gives one per filter, and a SUBACK a "Subscribed" line). */
 export function traceLines(id: string, direction: 'sending' | 'received', p: Packet): string[] {
@@ -28,7 +29,7 @@ export function traceToStdout(mq: Mqtt): void {
     /* mosquitto numbers every message it sends, QoS 0 ones too (their packets carry no id): so does the trace */
     let mid = 0
     mq.trace = true
-    mq.tracer = (direction, p) => {
+    ownConfig(mq).tracer = (direction, p) => {
         if (direction === 'sending' && p.type === 3 && p.qos === 0) {
             p = { ...p, id: ++mid }
         } else if (direction === 'sending' && 'id' in p && p.id > mid) {

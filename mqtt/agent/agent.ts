@@ -11,7 +11,7 @@ import { allocFiber, schedule, type Fiber, type Waitable } from '../../runtime/s
 import { done } from '../../runtime/waitable.js'
 import { mqttGetStats } from '../client/settings.js'
 import { mqttPublish } from '../client/publish.js'
-import { MQTT_WAIT_NONE, type Mqtt } from '../client/state.js'
+import { MQTT_WAIT_NONE, ownConfig, type Mqtt } from '../client/state.js'
 import { parseConfig, type AgentConfig } from './config.js'
 import { FileStore } from './store.js'
 import { drop, onEvent, stopped, supervise, wake } from './supervisor.js'
@@ -35,10 +35,10 @@ export function ioAgent(config: string | Record<string, unknown> | AgentConfig, 
     const agent = new Agent(parsed, hooks)
     /* The supervisor hears the client's events, and a publish while idle brings the link back */
     agent.mqtt.proc = (_mq, event) => onEvent(agent, event)
-    agent.mqtt.onQueued = () => wake(agent, 'demand')
+    ownConfig(agent.mqtt).onQueued = () => wake(agent, 'demand')
     if (parsed.store !== null) {
         agent.store = new FileStore(parsed.store.path, parsed.store.fsync)
-        agent.mqtt.outbox = agent.store
+        ownConfig(agent.mqtt).outbox = agent.store
         restore(agent)
     }
     ioto.mqtt = agent.mqtt

@@ -4,7 +4,7 @@
     of the wrong type is an AgentConfigError naming the key.
  */
 import { readFileSync } from 'node:fs'
-import { clientIdProblem, defaultLimits, type QueuePolicy } from '../client/state.js'
+import { clientIdProblem, defaultConfig, type QueuePolicy } from '../client/state.js'
 import { topicNameProblem } from '../topic.js'
 import { isUrl, parseMqttUrl, type MqttUrl } from '../url.js'
 
@@ -185,7 +185,7 @@ function server(section: string, raw: Record<string, unknown>, id: string): Serv
     }
     const clientId = raw.client_id === '' ? '' : str('client_id') ?? id
     const cleanSession = bool('clean_session', true)
-    const idProblem = clientIdProblem(clientId, defaultLimits.value, cleanSession)
+    const idProblem = clientIdProblem(clientId, defaultConfig.value.limits, cleanSession)
     if (idProblem !== null) {
         throw new AgentConfigError(k('client_id'), idProblem)
     }

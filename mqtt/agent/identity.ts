@@ -7,7 +7,7 @@ import { rInvoke, rRunResult } from '../../runtime/callback.js'
 import type { CallbackResult, Fiber } from '../../runtime/scheduler.js'
 import { utf8Length } from '../codec/utf8.js'
 import { mqttGetError, mqttSetCredentials, mqttSetKeepAlive, mqttSetTimeout, mqttSetWill } from '../client/settings.js'
-import { clientIdProblem, defaultLimits, type Mqtt, type MqttLimits } from '../client/state.js'
+import { clientIdProblem, defaultConfig, type Mqtt, type MqttLimits } from '../client/state.js'
 import type { ServerConfig } from './config.js'
 
 /** Runs before every connection attempt with this attempt's copy of the server's settings. */
@@ -39,7 +39,7 @@ export function* attemptSettings<A>(agent: A, hook: BeforeConnect<A> | undefined
 }
 
 function agentLimits(agent: unknown): MqttLimits {
-    return (agent as { mqtt?: Mqtt }).mqtt?.limits ?? defaultLimits.value
+    return (agent as { mqtt?: Mqtt }).mqtt?.cfg.limits ?? defaultConfig.value.limits
 }
 
 /** Give the client this attempt's identity; null, or why the settings cannot be used. */

@@ -10,7 +10,7 @@ import type { RSocket } from '../../socket/rsocket.js'
 import { mqttAlloc } from '../client/connect.js'
 import { mqttOnMessage } from '../client/dispatch.js'
 import { mqttSetInflight, mqttSetKeepWaits, mqttSetQueue } from '../client/settings.js'
-import type { Mqtt, MqttCallback } from '../client/state.js'
+import { ownConfig, type Mqtt, type MqttCallback } from '../client/state.js'
 import type { AgentConfig } from './config.js'
 import type { BeforeConnect } from './identity.js'
 import type { FileStore } from './store.js'
@@ -91,7 +91,7 @@ export class Agent {
         }
         this.mqtt = mq
         mqttSetKeepWaits(mq, true)
-        mq.qos0Offline = config.queue.qos0Offline
+        ownConfig(mq).qos0Offline = config.queue.qos0Offline
         mqttSetQueue(mq, config.queue.maxMessages, config.queue.maxBytes, config.queue.overflow)
         mqttSetInflight(mq, config.maxInflight)
         if (hooks.onMessage) {

@@ -39,7 +39,7 @@ export function* mqttConnectUrl(mq: Mqtt | null, url: string, flags: number, wai
         rSetTls(sock)
     }
     prepare?.(sock)
-    const rc = yield* rConnectSocket(sock, u.host, u.port, rGetTicks() + mq.connectTimeout)
+    const rc = yield* rConnectSocket(sock, u.host, u.port, rGetTicks() + mq.cfg.connectTimeout)
     if (rc !== 0) {
         rCloseSocket(sock)
         return setMsg(mq, rc, rGetSocketError(sock) ?? 'Cannot connect')

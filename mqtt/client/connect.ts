@@ -17,7 +17,7 @@ import { Receiver } from './receiver.js'
 import { mqttSetCredentials } from './settings.js'
 import { connectionLost, fatal } from './link.js'
 import {
-    clientIdProblem, defaultLimits, Mqtt, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, setMsg, type MqttEventProc,
+    clientIdProblem, defaultConfig, Mqtt, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, setMsg, type MqttEventProc,
 } from './state.js'
 import { dropAll } from './window.js'
 import { attachLink, detachLink, flush, writeBytes } from './wire.js'
@@ -46,7 +46,7 @@ export function mqttAlloc(clientId: string | RSocket | null, proc?: MqttEventPro
         clientId = typeof proc === 'string' ? proc : null
         proc = oldProc ?? null
     }
-    if (typeof clientId !== 'string' || clientIdProblem(clientId, defaultLimits.value, true) !== null) {
+    if (typeof clientId !== 'string' || clientIdProblem(clientId, defaultConfig.value.limits, true) !== null) {
         return null
     }
     if (proc !== null && proc !== undefined && typeof proc !== 'function') {
@@ -107,7 +107,7 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
     }
     flags &= ~MQTT_CONNECT_RESERVED
     mq.cleanSession = (flags & MQTT_CONNECT_CLEAN_SESSION) !== 0
-    const idProblem = clientIdProblem(mq.id, mq.limits, mq.cleanSession)
+    const idProblem = clientIdProblem(mq.id, mq.cfg.limits, mq.cleanSession)
     if (idProblem !== null) {
         return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad client id: ${idProblem}`))
     }
@@ -139,7 +139,7 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
         /* The socket ended as it was attached */
         return w
     }
-    mq.connectTimer = startTimer(connackTimeout, mq, mq.connectTimeout)
+    mq.connectTimer = startTimer(connackTimeout, mq, mq.cfg.connectTimeout)
     writeBytes(mq, bytes)
     flush(mq)
     if (waitFlags & MQTT_WAIT_ACK) {
@@ -156,7 +156,7 @@ function passwordBytes(password: string | Uint8Array): Uint8Array {
 function connackTimeout(mq: Mqtt): void {
     mq.connectTimer = null
     if (mq.processing && !mq.connected) {
-        fatal(mq, R_ERR_TIMEOUT, `No CONNACK from the broker within ${mq.connectTimeout / 1000} s`)
+        fatal(mq, R_ERR_TIMEOUT, `No CONNACK from the broker within ${mq.cfg.connectTimeout / 1000} s`)
     }
 }
 

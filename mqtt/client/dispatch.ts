@@ -14,11 +14,11 @@ import { rError, rInfo } from '../../runtime/log.js'
 import { allocFiber, schedule } from '../../runtime/scheduler.js'
 import { holdReceiver } from '../../socket/rsocket.js'
 import type { PublishPacket } from '../codec/packets.js'
-import { Mqtt, MqttRecv, setMsg, type MqttCallback, type MqttTopic } from './state.js'
+import { Mqtt, MqttRecv, ownConfig, setMsg, type MqttCallback, type MqttTopic } from './state.js'
 
 /** Hand a received message to its subscription, the default handler, or the hold. */
 export function deliver(mq: Mqtt, p: PublishPacket): void {
-    if (mq.backlog === null && mq.fiberCount < mq.maxHandlers && !mq.releasing) {
+    if (mq.backlog === null && mq.fiberCount < mq.cfg.maxHandlers && !mq.releasing) {
         /* The common case: a handler takes it now (one record, made with its subscription) */
         const sub = route(mq, p.topic)
         const cb = sub?.callback ?? mq.onMessage
@@ -28,27 +28,27 @@ export function deliver(mq: Mqtt, p: PublishPacket): void {
         }
     }
     const rp = new MqttRecv(mq, p.topic, p.payload, p.payload.length, p.qos, p.retain, p.dup, p.id, null)
-    if (mq.backlog !== null || mq.fiberCount >= mq.maxHandlers) {
-        (mq.backlog ??= []).push(rp)
+    if (mq.backlog !== null) {
+        mq.backlog.push(rp)
+    } else if (mq.fiberCount >= mq.cfg.maxHandlers) {
+        mq.backlog = [rp]
         holdReading(mq, true)
     } else if (mq.releasing || !handOut(mq, rp)) {
         hold(mq, rp)
     }
 }
 
+/* Reading pauses when a backlog starts and resumes when it ends */
 function holdReading(mq: Mqtt, on: boolean): void {
-    if (mq.readHeld !== on) {
-        mq.readHeld = on
-        if (mq.sock !== null) {
-            holdReceiver(mq.sock, on)
-        }
+    if (mq.sock !== null) {
+        holdReceiver(mq.sock, on)
     }
 }
 
 /* A handler slot came free: the backlog goes on, in order; reading resumes once it is empty */
 function drainBacklog(mq: Mqtt): void {
     const backlog = mq.backlog
-    while (backlog !== null && backlog.length > 0 && mq.fiberCount < mq.maxHandlers) {
+    while (backlog !== null && backlog.length > 0 && mq.fiberCount < mq.cfg.maxHandlers) {
         const rp = backlog.shift()!
         if (mq.releasing || !handOut(mq, rp)) {
             hold(mq, rp)
@@ -112,12 +112,12 @@ function hold(mq: Mqtt, rp: MqttRecv): void {
     if (held.length === 0 && !mq.releasing) {
         rInfo('mqtt', 'Holding messages on "%s" (no subscription or default handler takes them yet)', rp.topic)
     }
-    if (held.length >= mq.maxHeld) {
+    if (held.length >= mq.cfg.maxHeld) {
         const old = held.shift()!
         const n = ++mq.stats.unrouted
         /* Said for the first drop and every 100th after (a flood of unclaimed messages must not flood the log) */
         if (n === 1 || n % 100 === 0) {
-            rError('mqtt', 'Held messages full (%d): dropped the oldest, on "%s" (QoS %d); %d dropped so far', mq.maxHeld, old.topic, old.qos, n)
+            rError('mqtt', 'Held messages full (%d): dropped the oldest, on "%s" (QoS %d); %d dropped so far', mq.cfg.maxHeld, old.topic, old.qos, n)
         }
     }
     mq.stats.held++
@@ -201,7 +201,8 @@ export function mqttSetDelivery(mq: Mqtt | null, handlers: number, held: number)
     if (!Number.isFinite(handlers) || handlers < 1 || !Number.isFinite(held) || held < 1) {
         return setMsg(mq, R_ERR_BAD_ARGS, `Handler and hold limits must be finite and at least 1 (got ${handlers}, ${held})`)
     }
-    mq.maxHandlers = Math.floor(handlers)
-    mq.maxHeld = Math.floor(held)
+    const cfg = ownConfig(mq)
+    cfg.maxHandlers = Math.floor(handlers)
+    cfg.maxHeld = Math.floor(held)
     return 0
 }

@@ -40,7 +40,7 @@ function check(mq: Mqtt): void {
     }
     const now = rGetTicks()
     const k = mq.keepAlive
-    if (mq.readHeld) {
+    if (mq.backlog !== null) {
         /* Reading is paused for busy handlers: silence is ours, not the broker's */
         mq.lastRecv = now
     }

@@ -60,7 +60,7 @@ function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number,
     }
     /* Ioto's sticky error: after a fatal error, publishing fails until the next connect (not for retained
        publishes, nor when the agent queues offline) */
-    if (mq.error !== 0 && !retain && !mq.queueOffline) {
+    if (mq.error !== 0 && !retain && !mq.cfg.queueOffline) {
         return done(mq.error)
     }
     /* A topic without arguments is literal: "fmt/50%off" is that topic (C would format it) */
@@ -71,8 +71,8 @@ function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number,
     } catch (err) {
         return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad topic "${topic}": ${(err as MqttCodecError).message}`))
     }
-    if (topicBytes.length - 2 > mq.limits.topic) {
-        return done(setMsg(mq, R_ERR_BAD_ARGS, `Topic longer than ${mq.limits.topic} bytes`))
+    if (topicBytes.length - 2 > mq.cfg.limits.topic) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, `Topic longer than ${mq.cfg.limits.topic} bytes`))
     }
     if (qos !== 0 && qos !== 1 && qos !== 2) {
         return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad QoS ${qos}: must be 0, 1 or 2`))
@@ -87,7 +87,7 @@ function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number,
     if (payload.length > mq.maxMessage || topicBytes.length + 2 + payload.length >= mq.maxMessage + 2) {
         return done(setMsg(mq, R_ERR_WONT_FIT, `Message of ${payload.length} bytes exceeds the maximum of ${mq.maxMessage}`))
     }
-    if (mq.sock === null && mq.proc !== null && !mq.queueOffline) {
+    if (mq.sock === null && mq.proc !== null && !mq.cfg.queueOffline) {
         const kept = payload.slice()
         return attachThen(mq, () => send(mq, topic, topicBytes, kept, qos, waitFlags, retain))
     }
@@ -115,7 +115,7 @@ function bytesOf(msg: Uint8Array | string, size: number): Uint8Array | null {
 }
 
 function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean): Waitable<number> {
-    if (mq.sock === null && !mq.queueOffline) {
+    if (mq.sock === null && !mq.cfg.queueOffline) {
         return done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
     }
     if (qos === 0) {
@@ -129,7 +129,7 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
         if (qos > 0 && windowOpen(mq)) {
             return sendNow(mq, topic, topicBytes, payload, qos, waitFlags, retain)
         }
-    } else if (!mq.queueOffline || (qos === 0 && mq.qos0Offline === 'drop')) {
+    } else if (!mq.cfg.queueOffline || (qos === 0 && mq.cfg.qos0Offline === 'drop')) {
         return done(setMsg(mq, R_ERR_NOT_CONNECTED, 'Not connected'))
     }
     return queue(mq, topic, topicBytes, payload, qos, waitFlags, retain)
@@ -140,7 +140,7 @@ function sendNow(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8
     const w = waitFor(waitFlags)
     const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload, w, waitKind(waitFlags))
     if (!stored(mq, msg)) {
-        return done(setMsg(mq, R_ERR_CANT_WRITE, mq.outbox!.lastError))
+        return done(setMsg(mq, R_ERR_CANT_WRITE, mq.cfg.outbox!.lastError))
     }
     mq.stats.published++
     if (!sendPublish(mq, msg)) {
@@ -154,35 +154,35 @@ function sendNow(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8
 /* Behind the window, or offline: queue it (copying the payload, which the caller may reuse); the policy decides when full */
 function queue(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean): Waitable<number> {
     if (queueFull(mq)) {
-        if (mq.queuePolicy === 'reject' || mq.queuePolicy === 'drop-newest') {
-            if (mq.queuePolicy === 'drop-newest') {
+        if (mq.cfg.queuePolicy === 'reject' || mq.cfg.queuePolicy === 'drop-newest') {
+            if (mq.cfg.queuePolicy === 'drop-newest') {
                 mq.stats.dropped++
             }
             return done(setMsg(mq, R_ERR_TOO_MANY, `Outbound queue full (${mq.pending.length} messages, ${mq.pendingBytes} bytes)`))
         }
-        if (mq.queuePolicy === 'drop-oldest') {
+        if (mq.cfg.queuePolicy === 'drop-oldest') {
             dropOldest(mq)
         }
     }
     const w = waitFor(waitFlags)
     const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload.slice(), w, waitKind(waitFlags))
     if (qos > 0 && !stored(mq, msg)) {
-        return done(setMsg(mq, R_ERR_CANT_WRITE, mq.outbox!.lastError))
+        return done(setMsg(mq, R_ERR_CANT_WRITE, mq.cfg.outbox!.lastError))
     }
     mq.stats.published++
     enqueue(mq, msg)
     if (!mq.connected) {
-        mq.onQueued?.(mq)
+        mq.cfg.onQueued?.(mq)
     }
     if (w !== null) {
         return w
     }
-    return queueFull(mq) && mq.queuePolicy === 'wait' ? roomWait(mq) : done(0)
+    return queueFull(mq) && mq.cfg.queuePolicy === 'wait' ? roomWait(mq) : done(0)
 }
 
 /* Keep a QoS 1/2 message in the durable store first, if there is one: false (and nothing sent) when it cannot be */
 function stored(mq: Mqtt, msg: OutMsg): boolean {
-    return mq.outbox === null || mq.outbox.added(msg) === 0
+    return mq.cfg.outbox === null || mq.cfg.outbox.added(msg) === 0
 }
 
 /**

@@ -8,7 +8,7 @@ import { rIsSocketClosed } from '../../socket/control.js'
 import { utf8Length } from '../codec/utf8.js'
 import { topicNameProblem } from '../topic.js'
 import {
-    defaultLimits, Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_MESSAGE_SIZE, MQTT_TIMEOUT, OUT_PUBLISH, setMsg, type MqttLimits,
+    defaultConfig, MqttConfig, ownConfig, Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_MESSAGE_SIZE, MQTT_TIMEOUT, OUT_PUBLISH, setMsg, type MqttLimits,
     type QueuePolicy,
 } from './state.js'
 import { msgsToSend, pump } from './window.js'
@@ -59,9 +59,9 @@ export function mqttSetCredentials(mq: Mqtt | null, username: string | null, pas
     const pass = password ?? ''
     const passLength = typeof pass === 'string' ? utf8Length(pass) : pass instanceof Uint8Array ? pass.length : -1
     const userLength = typeof user === 'string' ? utf8Length(user) : -1
-    if (userLength < 0 || passLength < 0 || userLength > mq.limits.username || passLength > mq.limits.password) {
+    if (userLength < 0 || passLength < 0 || userLength > mq.cfg.limits.username || passLength > mq.cfg.limits.password) {
         mq.username = mq.password = ''
-        return setMsg(mq, R_ERR_BAD_ARGS, `User name and password must be strings (or bytes) of at most ${mq.limits.username} and ${mq.limits.password} bytes`)
+        return setMsg(mq, R_ERR_BAD_ARGS, `User name and password must be strings (or bytes) of at most ${mq.cfg.limits.username} and ${mq.cfg.limits.password} bytes`)
     }
     mq.username = user
     mq.password = typeof pass === 'string' ? pass : pass.slice()
@@ -84,9 +84,11 @@ export function mqttSetLimits(mq: Mqtt | null, limits: MqttLimits): number {
         clientId: limits.clientId, topic: limits.topic, username: limits.username, password: limits.password, emptyClientId: limits.emptyClientId,
     })
     if (mq instanceof Mqtt) {
-        mq.limits = frozen
+        ownConfig(mq).limits = frozen
     } else {
-        defaultLimits.value = frozen
+        const defaults = Object.assign(new MqttConfig(), defaultConfig.value)
+        defaults.limits = frozen
+        defaultConfig.value = defaults
     }
     return 0
 }
@@ -97,8 +99,8 @@ export function mqttSetLimits(mq: Mqtt | null, limits: MqttLimits): number {
  */
 export function mqttSetMessageSize(mq: Mqtt | null, size: number): void {
     if (mq instanceof Mqtt && size > 0) {
-        mq.maxMessage = mq.maxInbound = Math.floor(Math.min(size, MQTT_MAX_MESSAGE_SIZE))
-        mq.decoder.maxPacketSize = mq.maxInbound + 5
+        mq.maxMessage = ownConfig(mq).maxInbound = Math.floor(Math.min(size, MQTT_MAX_MESSAGE_SIZE))
+        mq.decoder.maxPacketSize = mq.cfg.maxInbound + 5
     }
 }
 
@@ -116,8 +118,8 @@ export function mqttSetWill(mq: Mqtt | null, topic: string | null, msg: Uint8Arr
         return setMsg(mq, R_ERR_BAD_ARGS, 'A will needs a topic, a message and a size (0: the whole message)')
     }
     const problem = topicNameProblem(topic)
-    if (problem !== null || utf8Length(topic) > mq.limits.topic) {
-        return setMsg(mq, R_ERR_BAD_ARGS, `Bad will topic: ${problem?.message ?? `longer than ${mq.limits.topic} bytes`}`)
+    if (problem !== null || utf8Length(topic) > mq.cfg.limits.topic) {
+        return setMsg(mq, R_ERR_BAD_ARGS, `Bad will topic: ${problem?.message ?? `longer than ${mq.cfg.limits.topic} bytes`}`)
     }
     const bytes = typeof msg === 'string' ? new TextEncoder().encode(msg) : msg
     const length = size === 0 ? bytes.length : size
@@ -175,7 +177,7 @@ export function mqttSetConnectTimeout(mq: Mqtt | null, ticks: number): number {
     if (typeof ticks !== 'number' || !(ticks > 0) || ticks === Infinity) {
         return setMsg(mq, R_ERR_BAD_ARGS, `Bad connect timeout ${String(ticks)}: a positive number of ticks`)
     }
-    mq.connectTimeout = ticks
+    ownConfig(mq).connectTimeout = ticks
     return 0
 }
 
@@ -188,7 +190,8 @@ export function mqttSetKeepWaits(mq: Mqtt | null, on: boolean): number {
     if (!(mq instanceof Mqtt) || typeof on !== 'boolean') {
         return R_ERR_BAD_ARGS
     }
-    mq.keepWaits = mq.queueOffline = on
+    const cfg = ownConfig(mq)
+    cfg.keepWaits = cfg.queueOffline = on
     return 0
 }
 
@@ -207,7 +210,7 @@ export function mqttGetConnackCode(mq: Mqtt | null): number {
  */
 export function mqttSetInflight(mq: Mqtt | null, max: number): void {
     if (mq instanceof Mqtt && max >= 1 && max !== Infinity) {
-        mq.maxInflight = Math.min(65535, Math.floor(max))
+        ownConfig(mq).maxInflight = Math.min(65535, Math.floor(max))
         pump(mq)
     }
 }
@@ -223,9 +226,10 @@ export function mqttSetQueue(mq: Mqtt | null, maxMessages: number, maxBytes: num
     if (!(mq instanceof Mqtt) || !(maxMessages >= 1) || !(maxBytes >= 1) || !Number.isFinite(maxMessages + maxBytes) || !['wait', 'reject', 'drop-oldest', 'drop-newest'].includes(policy)) {
         return R_ERR_BAD_ARGS
     }
-    mq.maxQueue = maxMessages
-    mq.maxQueueBytes = maxBytes
-    mq.queuePolicy = policy
+    const cfg = ownConfig(mq)
+    cfg.maxQueue = maxMessages
+    cfg.maxQueueBytes = maxBytes
+    cfg.queuePolicy = policy
     return 0
 }
 

@@ -60,9 +60,6 @@ export function clientIdProblem(id: unknown, limits: Readonly<MqttLimits>, clean
     return null
 }
 
-/** The limits new clients get (mqttSetLimits(null, ...) changes them). */
-export const defaultLimits: { value: Readonly<MqttLimits> } = { value: MQTT_LIMITS_SPEC }
-
 /** Filters in one SUBSCRIBE the client sends when it resubscribes by itself (AWS IoT accepts at most 8). */
 export const MQTT_MAX_SUBSCRIBE_FILTERS = 8
 
@@ -203,6 +200,57 @@ export class OutMsg {
 }
 
 /**
+    @internal
+    The settings a client has beyond C's fields. Clients that keep the defaults share one object (an idle
+    client stays small); ownConfig(mq) gives a client its own copy before a change.
+ */
+export class MqttConfig {
+    /** The client that owns this copy (null: the shared defaults, never written) */
+    owner: Mqtt | null = null
+    /** Size limits (MQTT_LIMITS_SPEC unless mqttSetLimits says otherwise) */
+    limits: Readonly<MqttLimits> = MQTT_LIMITS_SPEC
+    /** Largest inbound packet, in bytes */
+    maxInbound = MQTT_MAX_INBOUND_SIZE
+    /** QoS 1/2 publishes in flight at once */
+    maxInflight = MQTT_MAX_INFLIGHT
+    maxQueue = MQTT_MAX_QUEUE
+    maxQueueBytes = MQTT_MAX_QUEUE_BYTES
+    /** When the queue is full: 'wait' (the publisher waits for room), 'reject' (R_ERR_TOO_MANY), 'drop-oldest' or 'drop-newest' */
+    queuePolicy: QueuePolicy = 'wait'
+    /** Queue publishes made while disconnected (the agent turns this on) instead of returning R_ERR_NOT_CONNECTED */
+    queueOffline = false
+    /** QoS 0 publishes while disconnected (with queueOffline): 'queue' or 'drop' (R_ERR_NOT_CONNECTED) */
+    qos0Offline: 'queue' | 'drop' = 'drop'
+    /** Keep waiters waiting across a lost connection (the agent turns this on) */
+    keepWaits = false
+    /** Longest wait for the CONNACK, in ticks */
+    connectTimeout = MQTT_CONNECT_TIMEOUT
+    /** The durable outbound store, if any (the agent's) */
+    outbox: Outbox | null = null
+    /** Told when a message is queued while disconnected (the agent connects on demand) */
+    onQueued: ((mq: Mqtt) => void) | null = null
+    /** With trace on: called with each packet instead of the log (the CLI's own trace format) */
+    tracer: ((direction: 'sending' | 'received', packet: Packet) => void) | null = null
+    /** Callbacks running on fibers of their own (fiberCount) beyond which reading pauses */
+    maxHandlers = MQTT_MAX_HANDLERS
+    /** Messages held for want of a handler before the oldest is dropped */
+    maxHeld = MQTT_MAX_HELD
+}
+
+/** @internal The settings new clients share (mqttSetLimits(null, ...) replaces them; clients made before keep theirs). */
+export const defaultConfig: { value: MqttConfig } = { value: new MqttConfig() }
+
+/** @internal The client's own settings, to change one (copied from the shared defaults on the first change). */
+export function ownConfig(mq: Mqtt): MqttConfig {
+    let cfg = mq.cfg
+    if (cfg.owner !== mq) {
+        cfg = mq.cfg = Object.assign(new MqttConfig(), cfg)
+        cfg.owner = mq
+    }
+    return cfg
+}
+
+/**
     The MQTT client instance (C's struct Mqtt).
     @example const mq: Mqtt = mqttAlloc('dev-1', onEvent)!
  */
@@ -217,14 +265,14 @@ export class Mqtt {
     masterTopics: string[] = []
     /** @internal Requested QoS of each master subscription (made on first use) */
     masterQos: Map<string, number> | null = null
+    /** @internal Settings without C names (shared with other clients until changed: write through ownConfig(mq)) */
+    cfg: MqttConfig = defaultConfig.value
     willTopic: string | null = null
     willMsg: Uint8Array | null = null
     willMsgSize = 0
     nextId = 1
     msgTimeout = MQTT_MSG_TIMEOUT
     maxMessage = MQTT_MAX_MESSAGE_SIZE
-    /** @internal Largest inbound packet, in bytes */
-    maxInbound = MQTT_MAX_INBOUND_SIZE
     fiberCount = 0
     keepAlive = MQTT_KEEP_ALIVE
     timeout = MQTT_TIMEOUT
@@ -239,8 +287,6 @@ export class Mqtt {
     username = ''
     /** Binary data, as the spec has it [MQTT-3.1.3.5]: a string is sent as UTF-8 */
     password: string | Uint8Array = ''
-    /** @internal Size limits (MQTT_LIMITS_SPEC unless mqttSetLimits says otherwise) */
-    limits: Readonly<MqttLimits> = defaultLimits.value
     /** @internal The last CONNACK's return code (-1: none yet) */
     connackCode = -1
     /** @internal Settled when the connection is closed after mqttDisconnect(mq, MQTT_WAIT_ACK) */
@@ -254,16 +300,6 @@ export class Mqtt {
     /* Session and flow control */
     /** @internal */
     cleanSession = true
-    /** @internal */
-    maxInflight = MQTT_MAX_INFLIGHT
-    /** @internal */
-    maxQueue = MQTT_MAX_QUEUE
-    /** @internal */
-    maxQueueBytes = MQTT_MAX_QUEUE_BYTES
-    /** @internal Queue publishes made while disconnected (the agent turns this on) instead of returning R_ERR_NOT_CONNECTED */
-    queueOffline = false
-    /** @internal Keep waiters waiting across a lost connection (the agent turns this on) */
-    keepWaits = false
     /** @internal In flight: QoS 1/2 PUBLISH, PUBREL, SUBSCRIBE, UNSUBSCRIBE by packet id, in send order (made on first use) */
     private tracked: Map<number, OutMsg> | null = null
     /** @internal Publishes in flight (the window's fill) */
@@ -290,8 +326,6 @@ export class Mqtt {
     pingWaiters: MqttWait[] | null = null
     /** @internal */
     connectWait: MqttWait | null = null
-    /** @internal Longest wait for the CONNACK, in ticks */
-    connectTimeout = MQTT_CONNECT_TIMEOUT
     /** @internal */
     connectTimer: TimerEvent | null = null
 
@@ -315,30 +349,14 @@ export class Mqtt {
     lastRecv = 0
     /** @internal */
     pingSent = 0
-    /** @internal When the queue is full: 'wait' (the publisher waits for room), 'reject' (R_ERR_TOO_MANY) or 'drop-oldest' */
-    queuePolicy: QueuePolicy = 'wait'
-    /** @internal QoS 0 publishes while disconnected (with queueOffline): 'queue' or 'drop' (R_ERR_NOT_CONNECTED) */
-    qos0Offline: 'queue' | 'drop' = 'drop'
     /** Log every packet sent and received (debug level, source "mqtt"); costs nothing when off */
     trace = false
-    /** With trace on: called with each packet instead of the log (a tool's own trace format) */
-    tracer: ((direction: 'sending' | 'received', packet: Packet) => void) | null = null
-    /** @internal The durable outbound store, if any */
-    outbox: Outbox | null = null
-    /** @internal Told when a message is queued while disconnected (the agent connects on demand) */
-    onQueued: ((mq: Mqtt) => void) | null = null
     /** @internal The default message handler (mqttOnMessage): messages no subscription with a callback matches */
     onMessage: MqttCallback | null = null
     /** @internal Messages nobody could take yet, oldest first (made on first use) */
     held: MqttRecv[] | null = null
-    /** @internal */
-    maxHeld = MQTT_MAX_HELD
-    /** @internal Callbacks running on fibers of their own (fiberCount) beyond which reading pauses */
-    maxHandlers = MQTT_MAX_HANDLERS
-    /** @internal Received messages waiting for a handler slot (made when maxHandlers callbacks are busy) */
+    /** @internal Received messages waiting for a handler slot (made when maxHandlers callbacks are busy; reading the socket is paused while there is one) */
     backlog: MqttRecv[] | null = null
-    /** @internal Reading is paused because maxHandlers callbacks are busy */
-    readHeld = false
     /** @internal Held messages are being handed out: new ones queue behind them */
     releasing = false
     /** @internal Counters (read them with mqttGetStats): messages published, acknowledged, dropped by the queue policy, resent, received; received

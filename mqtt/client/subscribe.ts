@@ -30,8 +30,8 @@ function formatFilter(mq: Mqtt, topic: unknown, args: unknown[]): string | numbe
 }
 
 function checkFilter(mq: Mqtt, filter: string): number {
-    if (utf8Length(filter) > mq.limits.topic) {
-        return setMsg(mq, R_ERR_BAD_ARGS, `Topic filter longer than ${mq.limits.topic} bytes`)
+    if (utf8Length(filter) > mq.cfg.limits.topic) {
+        return setMsg(mq, R_ERR_BAD_ARGS, `Topic filter longer than ${mq.cfg.limits.topic} bytes`)
     }
     const problem = topicFilterProblem(filter)
     if (problem !== null) {
@@ -52,7 +52,7 @@ export function mqttSubscribe(mq: Mqtt | null, cb: MqttCallback | null, maxQos: 
         return done(R_ERR_BAD_ARGS)
     }
     /* The sticky error of a lost connection, as Ioto's (the agent, which queues offline, keeps the filter for later) */
-    if (mq.error !== 0 && !mq.queueOffline) {
+    if (mq.error !== 0 && !mq.cfg.queueOffline) {
         return done(mq.error)
     }
     const filter = formatFilter(mq, topic, args)
@@ -221,7 +221,7 @@ export function mqttSubscribeMulti(mq: Mqtt | null, subs: MqttSubscription[], wa
         return done(R_ERR_BAD_ARGS)
     }
     /* The sticky error of a lost connection, as Ioto's (the agent, which queues offline, keeps the filter for later) */
-    if (mq.error !== 0 && !mq.queueOffline) {
+    if (mq.error !== 0 && !mq.cfg.queueOffline) {
         return done(mq.error)
     }
     if (!Array.isArray(subs) || subs.length === 0) {

@@ -29,7 +29,7 @@ export function allocId(mq: Mqtt): number {
 
 /** Whether a message can enter the window now. */
 export function windowOpen(mq: Mqtt): boolean {
-    return mq.connected && mq.processing && mq.inflightPublishes < mq.maxInflight && mq.pending.length === 0
+    return mq.connected && mq.processing && mq.inflightPublishes < mq.cfg.maxInflight && mq.pending.length === 0
 }
 
 /** A QoS 0 PUBLISH with nothing queued: into the write buffer now (SENT waits for the socket). */
@@ -82,7 +82,7 @@ export function enqueue(mq: Mqtt, msg: OutMsg): void {
 
 /** Whether the queue is over its limits. */
 export function queueFull(mq: Mqtt): boolean {
-    return mq.pending.length >= mq.maxQueue || mq.pendingBytes >= mq.maxQueueBytes
+    return mq.pending.length >= mq.cfg.maxQueue || mq.pendingBytes >= mq.cfg.maxQueueBytes
 }
 
 /** Make room by the 'drop-oldest' policy: the oldest queued message is dropped and its waiter told. */
@@ -92,7 +92,7 @@ export function dropOldest(mq: Mqtt): void {
         mq.pendingBytes -= old.size
         mq.stats.dropped++
         if (old.storeSeq) {
-            mq.outbox?.removed(old)
+            mq.cfg.outbox?.removed(old)
         }
         old.wait?.settle(R_ERR_TOO_MANY)
         old.wait = null
@@ -105,7 +105,7 @@ export function pump(mq: Mqtt): void {
         return
     }
     let moved = false
-    while (mq.pending.length > 0 && mq.inflightPublishes < mq.maxInflight) {
+    while (mq.pending.length > 0 && mq.inflightPublishes < mq.cfg.maxInflight) {
         const msg = mq.pending.peek()!
         if (msg.qos === 0) {
             mq.pending.shift()
@@ -147,7 +147,7 @@ export function complete(mq: Mqtt, msg: OutMsg, rc: number): void {
         mq.inflightPublishes--
         mq.stats.acknowledged++
         if (msg.storeSeq) {
-            mq.outbox?.removed(msg)
+            mq.cfg.outbox?.removed(msg)
         }
     }
     if (msg.wait !== null) {
@@ -231,7 +231,7 @@ export function restartSession(mq: Mqtt): void {
         } else if (msg.state === MQTT_AWAITING_PUBCOMP) {
             mq.stats.acknowledged++
             if (msg.storeSeq) {
-                mq.outbox?.removed(msg)
+                mq.cfg.outbox?.removed(msg)
             }
             msg.wait?.settle(0)
             msg.wait = null
@@ -301,12 +301,12 @@ export function failWaiters(mq: Mqtt, rc: number): void {
             mq.inflight.delete(id)
             msg.wait?.settle(rc)
             msg.wait = null
-        } else if (!mq.keepWaits && msg.wait !== null) {
+        } else if (!mq.cfg.keepWaits && msg.wait !== null) {
             msg.wait.settle(rc)
             msg.wait = null
         }
     }
-    if (!mq.keepWaits) {
+    if (!mq.cfg.keepWaits) {
         /* Queued messages whose callers were told of the failure are withdrawn: the caller decides */
         const keep: OutMsg[] = []
         while (mq.pending.length > 0) {

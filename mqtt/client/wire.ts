@@ -65,8 +65,9 @@ export function flush(mq: Mqtt): void {
 
 /** Log a packet (mq.trace): "Client dev-1 sending PUBLISH (q1, id 7, 'a/b', 5 bytes)". */
 export function tracePacket(mq: Mqtt, direction: 'sending' | 'received', p: Packet): void {
-    if (mq.tracer !== null) {
-        mq.tracer(direction, p)
+    const tracer = mq.cfg.tracer
+    if (tracer !== null) {
+        tracer(direction, p)
         return
     }
     let detail = ''
@@ -115,10 +116,9 @@ export function attachLink(mq: Mqtt, sock: RSocket): void {
     mq.sock = sock
     mq.processing = true
     mq.decoder.reset()
-    mq.decoder.maxPacketSize = mq.maxInbound + 5
+    mq.decoder.maxPacketSize = mq.cfg.maxInbound + 5
     mq.lastRecv = mq.lastSend = mq.lastActivity = rGetTicks()
-    mq.readHeld = mq.backlog !== null
-    holdReceiver(sock, mq.readHeld)
+    holdReceiver(sock, mq.backlog !== null)
     setReceiver(sock, mq.receiver)
 }
 
@@ -129,6 +129,5 @@ export function detachLink(mq: Mqtt): void {
         setReceiver(mq.sock, null)
         holdReceiver(mq.sock, false)
     }
-    mq.readHeld = false
     mq.writer.take()
 }

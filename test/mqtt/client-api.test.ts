@@ -47,6 +47,31 @@ test('constants have the C values', t => {
     t.is(MqttResp, MqttRecv)
 })
 
+test('Settings: clients keep the defaults in one shared object; a change is the changed client\'s alone', t => {
+    const a = mqttAlloc('shared-a', null)!
+    const b = mqttAlloc('shared-b', null)!
+    t.is(a.cfg, b.cfg)
+    mqttSetInflight(a, 7)
+    t.not(a.cfg, b.cfg)
+    t.is(a.cfg.maxInflight, 7)
+    t.is(b.cfg.maxInflight, 100)
+    const own = a.cfg
+    t.is(mqttSetQueue(a, 10, 1000, 'reject'), 0)
+    t.is(a.cfg, own, 'a second change writes the same copy')
+    t.is(a.cfg.maxInflight, 7)
+    t.is(b.cfg.queuePolicy, 'wait')
+    /* New process defaults reach clients made after them; clients made before keep what they had */
+    t.is(mqttSetLimits(null, MQTT_LIMITS_IOTO), 0)
+    try {
+        const c = mqttAlloc('shared-c', null)!
+        t.deepEqual(c.cfg.limits, MQTT_LIMITS_IOTO)
+        t.deepEqual(b.cfg.limits, MQTT_LIMITS_SPEC)
+        t.deepEqual(a.cfg.limits, MQTT_LIMITS_SPEC)
+    } finally {
+        mqttSetLimits(null, MQTT_LIMITS_SPEC)
+    }
+})
+
 test('mqttAlloc: defaults; null, empty and over-long ids give null', t => {
     t.is(mqttAlloc(null, null), null)
     /* The spec's limits by default: ids up to 65,535 bytes, an empty one for the broker to assign */
@@ -60,7 +85,7 @@ test('mqttAlloc: defaults; null, empty and over-long ids give null', t => {
         t.is(mqttAlloc('x'.repeat(24), null), null)
         t.is(mqttAlloc('é'.repeat(12), null), null)
         t.not(mqttAlloc('x'.repeat(23), null), null)
-        t.deepEqual(mqttAlloc('x'.repeat(23), null)!.limits, MQTT_LIMITS_IOTO)
+        t.deepEqual(mqttAlloc('x'.repeat(23), null)!.cfg.limits, MQTT_LIMITS_IOTO)
     } finally {
         mqttSetLimits(null, MQTT_LIMITS_SPEC)
     }
@@ -177,7 +202,7 @@ test('credentials, will, keep-alive, timeout and message size setters', t => {
     }
     t.is(mq.throttle, 30_000)
     mqttSetInflight(mq, 1000)
-    t.is(mq.maxInflight, 1000)
+    t.is(mq.cfg.maxInflight, 1000)
     t.is(mqttSetQueue(mq, 10, 1000, 'reject'), 0)
     t.is(mqttSetQueue(mq, 10, 1000, 'bogus' as any), R_ERR_BAD_ARGS)
     t.like(mqttGetStats(mq), { queued: 0, inflight: 0, published: 0 })

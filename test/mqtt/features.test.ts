@@ -8,6 +8,7 @@ import {
     MQTT_WAIT_NONE, type Mqtt, type MqttRecv,
 } from '../../mqtt/index.js'
 import { startAedes, type Broker } from '../../brokers/broker.js'
+import { ownConfig } from '../../mqtt/client/state.js'
 import { inFiber } from '../helpers/fiber.js'
 import { clientId, connectClient } from '../helpers/client.js'
 import { scripted } from '../helpers/peer.js'
@@ -156,8 +157,8 @@ test('queueOffline: publishes made while disconnected are sent in order after th
         const sub = yield* connectClient(broker.port)
         yield* mqttSubscribe(sub.mq, (rp: MqttRecv) => { got.push(rp.text) }, 1, MQTT_WAIT_ACK, topic)
         const c = yield* connectClient(broker.port)
-        c.mq.queueOffline = true
-        c.mq.qos0Offline = 'queue'
+        ownConfig(c.mq).queueOffline = true
+        ownConfig(c.mq).qos0Offline = 'queue'
         rSetSocketLinger(c.sock, 0)
         rCloseSocket(c.sock)
         t.true(yield* until(() => !mqttIsConnected(c.mq)))
@@ -177,8 +178,8 @@ test('queueOffline: publishes made while disconnected are sent in order after th
 test('queue policies: reject, drop-oldest and wait (back-pressure) when the queue is full', async t => {
     await inFiber(function* () {
         const mq = mqttAlloc(clientId('policy'), null)!
-        mq.queueOffline = true
-        mq.qos0Offline = 'queue'
+        ownConfig(mq).queueOffline = true
+        ownConfig(mq).qos0Offline = 'queue'
         mq.sock = rAllocSocket()
         mqttSetQueue(mq, 2, 1_000_000, 'reject')
         t.is(yield* mqttPublish(mq, 'a', 0, 1, MQTT_WAIT_NONE, 'p/a'), 0)

@@ -219,7 +219,7 @@ test.serial('blocking callbacks are bounded: past the limit, messages wait in or
                 throw new Error(`handler bug on ${rp.text}`)
             }
         }, 0, MQTT_WAIT_ACK, 'load/#'), 0)
-        t.true(yield* until(() => c.mq.fiberCount === 4 && c.mq.readHeld, 3000))
+        t.true(yield* until(() => c.mq.fiberCount === 4 && c.mq.sock!.held, 3000))
         yield* rSleep(50)
         t.is(c.mq.fiberCount, 4)
         t.true(c.mq.backlog!.length > 0)
@@ -227,7 +227,7 @@ test.serial('blocking callbacks are bounded: past the limit, messages wait in or
         t.true(yield* until(() => got.length === count, 5000), `${got.length} of ${count}`)
         t.is(peak, 4)
         t.deepEqual(got.slice().sort((a, b) => a - b), Array.from({ length: count }, (_, i) => i))
-        t.false(c.mq.readHeld)
+        t.false(c.mq.sock!.held)
         t.is(c.mq.backlog, null)
         t.is(lines.filter(l => /Message callback for "load\/#" failed: Error: handler bug/.test(l)).length, 3, lines.join('\n'))
         t.true(mqttIsConnected(c.mq))

@@ -3,7 +3,7 @@ import { rGetTicks, rSleep, rSpawnFiber, R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ER
 import { rAllocSocket, rCloseSocket, rConnectSocket, type RSocket } from '../../socket/index.js'
 import {
     encode, mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttIsConnected, mqttPing, mqttPublish,
-    mqttSetKeepAlive, mqttSubscribe, mqttSetInflight, mqttGetStats, mqttMsgsToSend, mqttSetMessageSize,
+    mqttSetKeepAlive, mqttSubscribe, mqttSetInflight, mqttGetStats, mqttMsgsToSend, mqttSetMessageSize, mqttSetConnectTimeout,
     MQTT_CONNECT_CLEAN_SESSION, MQTT_EVENT_DISCONNECT, MQTT_WAIT_ACK, MQTT_WAIT_NONE, MQTT_WAIT_SENT,
     type Mqtt, type MqttRecv, type Packet, type PublishPacket,
 } from '../../mqtt/index.js'
@@ -117,7 +117,7 @@ test('no CONNACK: the connect times out; a packet before CONNACK is a protocol e
             yield* peer.next(2000)
         })
         const mq = mqttAlloc('silent', null)!
-        mq.connectTimeout = 200
+        mqttSetConnectTimeout(mq, 200)
         const sock = rAllocSocket()
         yield* rConnectSocket(sock, '127.0.0.1', port, 0)
         const start = rGetTicks()
