@@ -9,6 +9,7 @@ import { parseArgs, UsageError, USAGE } from './args.js'
 import { CliError } from './connect.js'
 import { pub } from './pub.js'
 import { sub } from './sub.js'
+import { bench } from './bench/index.js'
 
 const [command, ...rest] = process.argv.slice(2)
 
@@ -23,14 +24,18 @@ function fail(message: string, code = 1): void {
 
 function* main(): Fiber<void> {
     try {
+        if (command === 'bench') {
+            process.exitCode = yield* bench(rest)
+            return
+        }
         if (command === undefined || command === '--help' || command === '-h') {
             /* The usage of both commands on stdout; exit code 1, as mosquitto's tools answer --help */
-            process.stdout.write(`Usage: fiber-mqtt pub|sub [options]\n\n${USAGE.pub}\n\n${USAGE.sub}\n`)
+            process.stdout.write(`Usage: fiber-mqtt pub|sub|bench [options]\n\n${USAGE.pub}\n\n${USAGE.sub}\n`)
             process.exitCode = 1
             return
         }
         if (command !== 'pub' && command !== 'sub') {
-            fail(`Usage: fiber-mqtt pub|sub [options]  (fiber-mqtt pub --help)\nError: Unknown command '${command}'.`)
+            fail(`Usage: fiber-mqtt pub|sub|bench [options]  (fiber-mqtt pub --help)\nError: Unknown command '${command}'.`)
             return
         }
         let options
