@@ -14,7 +14,7 @@ import { addTicks, checkTick, totalsOf, type Tick } from './meter.js'
 import { LocalRun, Series, shareOf, WORKER_ENV, workerMain } from './local.js'
 import { BENCH_USAGE, parseBenchArgs, parseJoinArgs, type BenchOptions } from './options.js'
 import { progressLine, seriesChart, seriesCsv, summaryOf, summaryText } from './report.js'
-import { HOST } from './source.js'
+import { addResources, checkResources, HOST, type Resources } from './source.js'
 import { wallMs } from './stamp.js'
 
 /** The bench command: exit code 0 when the run happened (failures are in its figures), 1 for bad usage or setup. */
@@ -161,8 +161,19 @@ function* alone(o: BenchOptions): Fiber<number> {
         off()
     }
     yield* progress.end()
-    report(o, run.series.list(), o.count, { workers })
+    report(o, run.series.list(), o.count, { workers, ...usage(run.resources, run.series.list()) })
     return 0
+}
+
+/** CPU per message and memory per connection, from what the parts used */
+function usage(r: Resources, series: Tick[]): Record<string, number> {
+    const t = totalsOf(series)
+    const messages = t.sent + t.received
+    const peak = Math.max(1, t.peakConnected)
+    return {
+        cpuMs: Math.round(r.cpuMs), cpuUsPerMessage: messages > 0 ? Number((r.cpuMs * 1000 / messages).toFixed(2)) : 0,
+        heapPerConnection: Math.round(r.heapBytes / peak), rssPerConnection: Math.round(r.rssBytes / peak),
+    }
 }
 
 function report(o: BenchOptions, series: Tick[], clients: number, extra: Record<string, unknown>, errors: Record<string, number> = {}): void {
@@ -194,6 +205,7 @@ function* coordinate(o: BenchOptions, argv: string[]): Fiber<number> {
     const gotJoins = new Wait<number>()
     const live = new Map<number, Series>()
     const finals = new Map<number, Tick[]>()
+    let resources: Resources = { cpuMs: 0, heapBytes: 0, rssBytes: 0 }
     let allFinals: Wait<number> | null = null
     let members: string[] = []
     let received = 0
@@ -227,9 +239,10 @@ function* coordinate(o: BenchOptions, argv: string[]): Fiber<number> {
         })
         yield* control.on('final/+', (value, topic) => {
             const index = Number(topic.slice(6))
-            const f = value as { series?: unknown[] }
+            const f = value as { series?: unknown[], resources?: unknown }
             try {
                 finals.set(index, (f?.series ?? []).map(checkTick))
+                resources = addResources(resources, checkResources(f.resources))
             } catch {
                 finals.set(index, [])
             }
@@ -286,7 +299,8 @@ function* coordinate(o: BenchOptions, argv: string[]): Fiber<number> {
                 all.push(f)
             }
         }
-        report(o, Series.merge(all), o.count, { members: members.length, run: o.run }, errors)
+        const series = Series.merge(all)
+        report(o, series, o.count, { members: members.length, run: o.run, ...usage(addResources(resources, run.resources), series) }, errors)
         return 0
     } finally {
         yield* control.close()
@@ -370,8 +384,8 @@ function* join(argv: string[]): Fiber<number> {
             })
             yield* local.run()
             yield* progress.end()
-            yield* control.send(`final/${index}`, { series: local.series.list() })
-            report(o, local.series.list(), share.count, { member: index })
+            yield* control.send(`final/${index}`, { series: local.series.list(), resources: local.resources })
+            report(o, local.series.list(), share.count, { member: index, ...usage(local.resources, local.series.list()) })
             return 0
         } finally {
             off()

@@ -7,7 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { rAwait, Wait, type Fiber } from '../../runtime/index.js'
 import { addTicks, checkTick, emptyTick, type Tick } from './meter.js'
-import { newOrigin, Source, type SourcePlan } from './source.js'
+import { addResources, checkResources, newOrigin, Source, type Resources, type SourcePlan } from './source.js'
 import type { BenchOptions } from './options.js'
 
 export const WORKER_ENV = 'FIBER_MQTT_BENCH_WORKER'
@@ -51,6 +51,8 @@ export function shareOf(first: number, count: number, part: number, parts: numbe
 /** This process's clients, in this process or in workers: run() until every part is done. */
 export class LocalRun {
     readonly series = new Series()
+    /** What every part used (known once run() returns) */
+    resources: Resources = { cpuMs: 0, heapBytes: 0, rssBytes: 0 }
     private source: Source | null = null
     private children: ChildProcess[] = []
     private stopped = false
@@ -82,6 +84,7 @@ export class LocalRun {
             this.source = new Source(plan, t => this.add(t))
             if (this.stopped) this.source.stop()
             yield* this.source.run()
+            this.resources = this.source.resources()
             return
         }
         const all = new Wait<number>()
@@ -106,9 +109,10 @@ export class LocalRun {
                     if (--left === 0) all.settle(0)
                 }
             }
-            child.on('message', (m: { tick?: unknown, done?: boolean, error?: string }) => {
+            child.on('message', (m: { tick?: unknown, done?: boolean, error?: string, resources?: unknown }) => {
                 try {
                     if (m.tick !== undefined) this.add(checkTick(m.tick))
+                    if (m.resources !== undefined) this.resources = addResources(this.resources, checkResources(m.resources))
                     if (m.error !== undefined) end(`worker ${k}: ${m.error}`)
                     if (m.done) end(null)
                 } catch (err) {
@@ -141,7 +145,7 @@ export function* workerMain(planText: string): Fiber<number> {
     yield* source.run()
     if (process.connected) {
         /* The last message is on its way before the worker exits */
-        yield* rAwait(new Promise<void>(resolve => process.send!({ done: true }, undefined, {}, () => resolve())))
+        yield* rAwait(new Promise<void>(resolve => process.send!({ done: true, resources: source.resources() }, undefined, {}, () => resolve())))
     }
     return 0
 }

@@ -23,6 +23,9 @@ export interface Tick {
     gaps: number
     /** Failures and errors by reason */
     errors: Record<string, number>
+    /** When the first and the last message of the second was sent or received (ms since the epoch; 0: none) */
+    firstMs: number
+    lastMs: number
     /** Connect latency (TCP, TLS and CONNACK) and end-to-end message latency, in microseconds */
     connLat: SparseHistogram | null
     e2eLat: SparseHistogram | null
@@ -34,7 +37,7 @@ const GAUGES = ['connected', 'subscribed', 'peak'] as const
 export function emptyTick(second: number): Tick {
     return {
         second, connected: 0, subscribed: 0, peak: 0, connects: 0, failures: 0, sent: 0, acked: 0, received: 0, dups: 0, gaps: 0,
-        errors: {}, connLat: null, e2eLat: null,
+        errors: {}, firstMs: 0, lastMs: 0, connLat: null, e2eLat: null,
     }
 }
 
@@ -51,6 +54,8 @@ export class Meter {
     dups = 0
     gaps = 0
     errors: Record<string, number> = {}
+    firstMs = 0
+    lastMs = 0
     connLat = new Histogram()
     e2eLat = new Histogram()
 
@@ -62,6 +67,12 @@ export class Meter {
         this.connected--
     }
 
+    /** A message went out or came in at this time */
+    message(ms: number): void {
+        if (this.firstMs === 0) this.firstMs = ms
+        this.lastMs = ms
+    }
+
     error(reason: string): void {
         this.errors[reason] = (this.errors[reason] ?? 0) + 1
     }
@@ -71,12 +82,14 @@ export class Meter {
         const t: Tick = {
             second, connected: this.connected, subscribed: this.subscribed, peak: this.peak, connects: this.connects, failures: this.failures,
             sent: this.sent, acked: this.acked, received: this.received, dups: this.dups, gaps: this.gaps, errors: this.errors,
+            firstMs: this.firstMs, lastMs: this.lastMs,
             connLat: this.connLat.count > 0 ? this.connLat.toJSON() : null,
             e2eLat: this.e2eLat.count > 0 ? this.e2eLat.toJSON() : null,
         }
         this.peak = this.connected
         this.connects = this.failures = this.sent = this.acked = this.received = this.dups = this.gaps = 0
         this.errors = {}
+        this.firstMs = this.lastMs = 0
         this.connLat = new Histogram()
         this.e2eLat = new Histogram()
         return t
@@ -102,6 +115,8 @@ export function addTicks(a: Tick, b: Tick): Tick {
     for (const [k, v] of Object.entries(b.errors)) {
         t.errors[k] = (t.errors[k] ?? 0) + v
     }
+    t.firstMs = a.firstMs === 0 || b.firstMs === 0 ? a.firstMs || b.firstMs : Math.min(a.firstMs, b.firstMs)
+    t.lastMs = Math.max(a.lastMs, b.lastMs)
     t.connLat = mergeHist(a.connLat, b.connLat)
     t.e2eLat = mergeHist(a.e2eLat, b.e2eLat)
     return t
@@ -118,6 +133,8 @@ export function checkTick(x: unknown): Tick {
             throw new TypeError(`Malformed tick: ${k}`)
         }
     }
+    t.firstMs = Number(t.firstMs) || 0
+    t.lastMs = Number(t.lastMs) || 0
     if (t.errors === null || typeof t.errors !== 'object') {
         throw new TypeError('Malformed tick: errors')
     }
@@ -141,6 +158,8 @@ export interface Totals {
     dups: number
     gaps: number
     errors: Record<string, number>
+    /** From the first message sent or received to the last, in ms (0: fewer than two) */
+    activeMs: number
     connLat: Histogram
     e2eLat: Histogram
 }
@@ -148,8 +167,10 @@ export interface Totals {
 export function totalsOf(series: Tick[]): Totals {
     const total: Totals = {
         seconds: series.length, connected: 0, peakConnected: 0, subscribed: 0, connects: 0, failures: 0, sent: 0, acked: 0,
-        received: 0, dups: 0, gaps: 0, errors: {}, connLat: new Histogram(), e2eLat: new Histogram(),
+        received: 0, dups: 0, gaps: 0, errors: {}, activeMs: 0, connLat: new Histogram(), e2eLat: new Histogram(),
     }
+    let first = 0
+    let last = 0
     for (const t of series) {
         for (const k of COUNTS) {
             total[k] += t[k]
@@ -160,8 +181,11 @@ export function totalsOf(series: Tick[]): Totals {
         if (t.connLat !== null) total.connLat.add(Histogram.from(t.connLat))
         if (t.e2eLat !== null) total.e2eLat.add(Histogram.from(t.e2eLat))
         total.peakConnected = Math.max(total.peakConnected, t.peak ?? t.connected)
+        if (t.firstMs > 0 && (first === 0 || t.firstMs < first)) first = t.firstMs
+        last = Math.max(last, t.lastMs)
         total.connected = t.connected
         total.subscribed = t.subscribed
     }
+    total.activeMs = first > 0 ? last - first : 0
     return total
 }

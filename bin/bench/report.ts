@@ -56,6 +56,8 @@ export function summaryOf(o: BenchOptions, series: Tick[], clients: number, extr
         sent: t.sent, acked: t.acked, sendRate: Math.round(t.sent / active('sent')),
         received: t.received, receiveRate: Math.round(t.received / active('received')), duplicates: t.dups, gaps: t.gaps,
         errors: t.errors,
+        activeMs: Math.round(t.activeMs),
+        messageRate: t.activeMs > 0 ? Math.round((t.sent + t.received) / (t.activeMs / 1000)) : 0,
         connectLatencyUs: percentiles(t.connLat),
         latencyUs: percentiles(t.e2eLat),
         ...extra,
@@ -69,7 +71,7 @@ function latLine(name: string, p: Record<string, number>): string {
 
 /** The summary as text. */
 export function summaryText(s: Record<string, any>): string {
-    const lines = [`fiber-mqtt bench ${s.mode}: ${n(s.clients)} clients, ${s.host}:${s.port}${s.tls ? ' (TLS)' : ''}, ${n(s.seconds)} s` +
+    const lines = [`fiber-mqtt bench ${s.mode}: ${n(s.clients)} client${s.clients === 1 ? '' : 's'}, ${s.host}:${s.port}${s.tls ? ' (TLS)' : ''}, ${n(s.seconds)} s` +
         (s.members ? `, ${s.members} processes` : '')]
     lines.push(`  connections: ${n(s.connects)} made (${n(s.connectRate)}/s), ${n(s.failures)} failed, peak ${n(s.peakConnected)} open`)
     lines.push(`  ${latLine('connect latency', s.connectLatencyUs)}`)
@@ -79,6 +81,10 @@ export function summaryText(s: Record<string, any>): string {
     if (s.mode === 'sub') {
         lines.push(`  received: ${n(s.received)} (${n(s.receiveRate)}/s), ${n(s.duplicates)} duplicates, ${n(s.gaps)} missing in sequence`)
         lines.push(`  ${latLine('end-to-end latency', s.latencyUs)}`)
+    }
+    if (s.cpuMs !== undefined) {
+        lines.push(`  resources: ${n(s.cpuMs)} ms CPU` + (s.sent + s.received > 0 ? ` (${s.cpuUsPerMessage} us per message)` : '') +
+            (s.mode === 'conn' && s.peakConnected > 0 ? `, ${n(s.heapPerConnection)} bytes of heap and ${n(s.rssPerConnection)} of RSS per connection` : ''))
     }
     const errors = Object.entries(s.errors as Record<string, number>).sort((a, b) => b[1] - a[1])
     lines.push(errors.length === 0 ? '  errors: none' : `  errors: ${errors.map(([k, v]) => `${k} x${n(v)}`).join(', ')}`)

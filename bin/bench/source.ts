@@ -36,6 +36,25 @@ const REFUSED = ['', 'unacceptable protocol version', 'identifier rejected', 'br
 const CONNECT_TIMEOUT = 30_000
 const DRAIN_TIMEOUT = 10_000
 
+/** What a source used: CPU (user + system) and the growth of heap and resident memory at their peak. */
+export interface Resources {
+    cpuMs: number
+    heapBytes: number
+    rssBytes: number
+}
+
+export function addResources(a: Resources, b: Resources): Resources {
+    return { cpuMs: a.cpuMs + b.cpuMs, heapBytes: a.heapBytes + b.heapBytes, rssBytes: a.rssBytes + b.rssBytes }
+}
+
+export function checkResources(x: unknown): Resources {
+    const r = x as Resources
+    if (r === null || typeof r !== 'object' || ![r.cpuMs, r.heapBytes, r.rssBytes].every(v => typeof v === 'number' && Number.isFinite(v))) {
+        throw new TypeError('Malformed resource figures')
+    }
+    return r
+}
+
 /** The clients' shared stop: set once, every waiter woken. */
 class Gate {
     stopped = false
@@ -70,6 +89,10 @@ export class Source {
     private ended = new Wait<number>()
     private ticked = new Wait<number>()
     private tls: { ca: string | null, key: string | null, cert: string | null } | null = null
+    private readonly cpu0 = process.cpuUsage()
+    private readonly mem0 = process.memoryUsage()
+    private peakHeap = 0
+    private peakRss = 0
 
     constructor(readonly plan: SourcePlan, private readonly emit: (tick: Tick) => void) {
         const o = plan.options
@@ -135,7 +158,23 @@ export class Source {
         return this.launched && this.running === 0
     }
 
+    /** CPU used so far and memory growth at its peak (sampled each second; with --expose-gc, after a collection in conn runs) */
+    resources(): Resources {
+        const cpu = process.cpuUsage(this.cpu0)
+        return { cpuMs: (cpu.user + cpu.system) / 1000, heapBytes: Math.max(0, this.peakHeap), rssBytes: Math.max(0, this.peakRss) }
+    }
+
+    private sample(): void {
+        if (this.plan.options.mode === 'conn') {
+            (globalThis as { gc?: () => void }).gc?.()
+        }
+        const m = process.memoryUsage()
+        this.peakHeap = Math.max(this.peakHeap, m.heapUsed - this.mem0.heapUsed)
+        this.peakRss = Math.max(this.peakRss, m.rss - this.mem0.rss)
+    }
+
     private take(second: number): Tick {
+        this.sample()
         /* Acknowledgements are counted from each publisher's stats */
         for (const [mq, before] of this.acked) {
             const now = mqttGetStats(mq).acknowledged
@@ -279,6 +318,7 @@ export class Source {
                 }
             } else {
                 meter.sent++
+                meter.message(wallMs())
             }
             seq++
             if (o.pubInterval > 0) {
@@ -308,11 +348,13 @@ export class Source {
         const stamp: Stamp = { key: 0, seq: 0, sentMs: 0 }
         const rc = yield* mqttSubscribe(mq, (rp: MqttRecv) => {
             meter.received++
+            const now = wallMs()
+            meter.message(now)
             const s = readStamp(rp.data, stamp)
             if (s === null) {
                 return
             }
-            meter.e2eLat.record((wallMs() - s.sentMs) * 1000)
+            meter.e2eLat.record((now - s.sentMs) * 1000)
             const prev = last.get(s.key)
             if (prev === undefined || s.seq > prev) {
                 if (prev !== undefined && s.seq > prev + 1) {

@@ -241,3 +241,20 @@ test.serial('bench over TLS and with credentials (URL or options); a refusal is 
         await secure.stop()
     }
 })
+
+test.serial('bench on a terminal: one progress line, rewritten in place', async t => {
+    const script = ['/usr/bin/script', '/bin/script'].find(p => { try { readFileSync(p); return true } catch { return false } })
+    if (script === undefined) {
+        t.pass('no script(1) to give the command a terminal')
+        return
+    }
+    const command = [process.execPath, cli, 'bench', 'conn', '-h', '127.0.0.1', '-p', String(mosquitto.port), '-c', '2', '-i', '0', '-d', '2', '-w', '1']
+    const child = spawn(script, ['-qec', command.map(a => `'${a}'`).join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', d => { out += d })
+    const code = await new Promise(resolve => child.on('exit', resolve))
+    t.is(code, 0, out)
+    t.regex(out, /\r\x1b\[K\[ {3}1s\] conn 2\/2/)
+    t.regex(out, /\r\x1b\[K\[ {3}2s\] conn/)
+    t.notRegex(out, /\[ {3}1s\][^\r]*\n\[ {3}2s\]/, 'seconds share one line')
+})
