@@ -28,7 +28,7 @@ test('npm pack: the tarball installs, every entry point type-checks (node16), th
     /* dist is built by npm test; prepack would build it again */
     const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' }))
     const files: string[] = packed[0].files.map((f: { path: string }) => f.path)
-    for (const needed of ['LICENSE', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/bin/fiber-mqtt.js', 'dist/bin/args.js',
+    for (const needed of ['LICENSE', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/bin/fiber-mqtt.js', 'dist/bin/args.js', 'dist/bin/bench/index.js',
         'dist/mqtt/url.js', 'dist/mqtt/agent/index.d.ts', 'dist/mqtt/promise.js', 'dist/mqtt/mongoose.js']) {
         t.true(files.includes(needed), needed)
     }
@@ -81,4 +81,9 @@ export function* app(): Fiber<number> {
     const pub = spawnSync(join(app, 'node_modules', '.bin', 'fiber-mqtt'), ['pub', '-h', '127.0.0.1', '-p', '1', '-t', 'a', '-m', 'x'], { cwd: app, encoding: 'utf8' })
     t.regex(pub.stderr, /Error: Connection refused/)
     t.is(pub.status, 1)
+    /* The load generator from the installed package, its workers forked from there too */
+    const bench = spawnSync(join(app, 'node_modules', '.bin', 'fiber-mqtt'), ['bench', 'conn', '-h', '127.0.0.1', '-p', '1', '-c', '2', '-i', '0', '-d', '1', '-w', '2', '--json'],
+        { cwd: app, encoding: 'utf8', timeout: 30_000 })
+    t.is(bench.status, 0, bench.stderr)
+    t.like(JSON.parse(bench.stdout), { connects: 0, failures: 2, workers: 2, errors: { 'connection refused': 2 } })
 })

@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os'
 import { isIP } from 'node:net'
+import { readFileSync } from 'node:fs'
 import { MqttUrlError, parseMqttUrl } from '../../mqtt/url.js'
 import { topicFilterProblem, topicNameProblem } from '../../mqtt/topic.js'
 import { UsageError } from '../args.js'
@@ -202,6 +203,15 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     }
     if (o.certfile !== null && o.keyfile === null) {
         throw new UsageError('--certfile needs --keyfile.')
+    }
+    for (const [name, file] of [['--cafile', o.cafile], ['--certfile', o.certfile], ['--keyfile', o.keyfile]] as const) {
+        if (file !== null) {
+            try {
+                readFileSync(file)
+            } catch (err) {
+                throw new UsageError(`Cannot read ${name} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`)
+            }
+        }
     }
     /* The pattern with its placeholders filled as a client would fill them must be a valid topic or filter */
     const sample = fillTopic(o.topic, o.startNumber, clientIdOf(o, o.startNumber), o.username ?? '')

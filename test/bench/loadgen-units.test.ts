@@ -155,6 +155,7 @@ test('Options: emqtt-bench letters, defaults, URLs and clear errors', t => {
         [['pub', '--ifaddr', 'nothere'], /--ifaddr takes IP addresses/],
         [['pub', '--url', 'http://x'], /http/],
         [['pub', '--certfile', 'c.pem'], /--certfile needs --keyfile/],
+        [['pub', '-S', '--cafile', '/nonexistent/ca.pem'], /Cannot read --cafile \/nonexistent\/ca.pem: ENOENT/],
         [['pub', '-C', 'maybe'], /true or false/],
         [['pub', '--run', 'a/b'], /--run takes a name/],
         [['pub', '--nope'], /Unknown option '--nope'/],

@@ -258,3 +258,22 @@ test.serial('bench on a terminal: one progress line, rewritten in place', async 
     t.regex(out, /\r\x1b\[K\[ {3}2s\] conn/)
     t.notRegex(out, /\[ {3}1s\][^\r]*\n\[ {3}2s\]/, 'seconds share one line')
 })
+
+test.serial('bench: a worker killed mid-run is reported by name; the others\' figures still make the summary', async t => {
+    const child = spawn(process.execPath, [cli, 'bench', 'conn', '-h', '127.0.0.1', '-p', String(mosquitto.port), '-c', '4', '-i', '0', '-w', '2', '--json'],
+        { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = '', err = ''
+    child.stdout.on('data', d => { out += d })
+    child.stderr.on('data', d => { err += d })
+    const done = new Promise(resolve => child.on('exit', resolve))
+    t.true(await until(() => /conn 4\/4/.test(err)), err)
+    const workers = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number)
+    t.is(workers.length, 2)
+    process.kill(workers[0], 'SIGKILL')
+    t.true(await until(() => /conn 2\/4/.test(err)), err)
+    child.kill('SIGINT')
+    t.is(await done, 0, err)
+    const s = JSON.parse(out)
+    t.is(s.connects, 4)
+    t.regex(Object.keys(s.errors).join(), /worker \d ended early \(SIGKILL\)/)
+})
