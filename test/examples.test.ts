@@ -53,7 +53,7 @@ test('examples/tick-tock: tick in, tock out, halt stops it', async t => {
     try {
         const child = run('tick-tock', ['127.0.0.1', String(broker.port)])
         await inFiber(function* () {
-            t.true(yield* until(() => child.output().includes('ready: pid'), 10_000), child.output())
+            t.true(yield* until(() => child.output().includes('ready: pid'), 30_000), child.output())
             const pid = /ready: pid (\d+)/.exec(child.output())![1]
             const tocks: string[] = []
             const c = yield* connectClient(broker.port)
