@@ -176,11 +176,12 @@ test.serial('bench --coordinate: processes join through the broker, share the cl
     t.regex(lead.err(), /member 2 of 2 joined/)
 })
 
-test.serial('bench --coordinate sub: the subscribers\' limit over all members stops every member', async t => {
+test.serial('bench --coordinate sub, coordinated through another broker (--control): the subscribers\' limit over all members stops every member', async t => {
     const run2 = `s${process.pid}`
-    const joiner = start(['join', '-h', '127.0.0.1', '-p', String(mosquitto.port), '--run', run2, '-w', '1'])
+    const control = `mqtt://127.0.0.1:${aedes.port}`
+    const joiner = start(['join', '-h', '127.0.0.1', '-p', String(mosquitto.port), '--control', control, '--run', run2, '-w', '1'])
     const lead = start(['sub', '-h', '127.0.0.1', '-p', String(mosquitto.port), '-c', '2', '-q', '1', '-t', 'lg/cs/#', '-L', '400',
-        '--coordinate', '--members', '1', '--run', run2, '-w', '1', '--json'])
+        '--coordinate', '--members', '1', '--run', run2, '--control', control, '-w', '1', '--json'])
     t.true(await until(() => /conn 1\/1/.test(joiner.err()) && /conn 2\/2/.test(lead.err())), lead.err() + joiner.err())
     const pub = await run(['pub', '-h', '127.0.0.1', '-p', String(mosquitto.port), '-c', '2', '-I', '5', '-q', '1', '-t', 'lg/cs/%i', '-L', '200', '-w', '1', '--json'])
     t.is(pub.code, 0, pub.err)
