@@ -19,6 +19,8 @@ export interface Options {
     host: string
     port: number
     unix: string | null
+    /** -L ws:// or wss://: MQTT over WebSocket with this HTTP path */
+    websocket: string | null
     topics: string[]
     /** sub -T: topics not to print */
     filterOut: string[]
@@ -112,6 +114,7 @@ function url(o: Options, value: string): void {
     o.tls = o.tls || u.tls
     o.host = u.host
     o.port = u.port
+    o.websocket = u.websocket
     if (u.username !== null) o.user = u.username
     if (u.password !== null) o.password = u.password
     if (u.topic !== null) o.topics.push(u.topic)
@@ -119,7 +122,7 @@ function url(o: Options, value: string): void {
 
 export function defaults(): Options {
     return {
-        host: 'localhost', port: 0, unix: null, topics: [], filterOut: [], unsubscribe: [], message: null, file: null, lines: false,
+        host: 'localhost', port: 0, unix: null, websocket: null, topics: [], filterOut: [], unsubscribe: [], message: null, file: null, lines: false,
         nullMessage: false, stdin: false, qos: 0, retain: false, id: null, idPrefix: null, user: null, password: null, keepAlive: 60,
         verbose: false, count: 0, timeout: 0, debug: false, quiet: false, cleanSession: true, noNewline: false, noRetained: false,
         retainedOnly: false, removeRetained: false, exitAfterSubscribe: false, format: null, pretty: false, randomFilter: 100,

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import {
     mqttAlloc, mqttConnect, mqttGetConnackCode, mqttGetError, mqttSetConnectTimeout, mqttSetCredentials, mqttSetKeepAlive,
     mqttSetWill, rAllocSocket, rCloseSocket, rConnectSocket, rGetSocketError, rSetSocketCerts, rSetSocketCiphers,
-    rSetSocketBind, rSetTlsAlpn, rSetTlsHostCheck, rSetTlsPsk, rSetTlsVersion, rSetTls, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_RETAIN,
+    rSetSocketBind, rSetTlsAlpn, rSetTlsHostCheck, rSetTlsPsk, rSetTlsVersion, rSetTls, rSetWebSocket, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_RETAIN,
     MQTT_WAIT_ACK, R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, R_ERR_TIMEOUT, type Fiber, type Mqtt, type RSocket,
 } from '../index.js'
 import type { Options } from './args.js'
@@ -68,6 +68,9 @@ export function* connectCli(o: Options, mq: Mqtt): Fiber<RSocket> {
     const sock = rAllocSocket()
     if (o.bind !== null && rSetSocketBind(sock, o.bind) !== 0) {
         throw new CliError(`Error: Invalid bind address '${o.bind}' (an IP address of this machine).`)
+    }
+    if (o.websocket !== null) {
+        rSetWebSocket(sock, o.websocket)
     }
     if (o.tls) {
         rSetTls(sock)

@@ -15,6 +15,8 @@ export interface Broker {
     port: number
     /** A TLS listener's port (mosquitto with tls options) */
     tlsPort: number
+    /** The MQTT over WebSocket port (aedes with the websocket option), or 0 */
+    wsPort: number
     process: ChildProcess
     /** Stop and wait for the process to end (SIGTERM) */
     stop(): Promise<void>
@@ -35,6 +37,8 @@ export interface BrokerOptions {
     persistence?: boolean
     /** mosquitto: extra configuration lines */
     extra?: string[]
+    /** aedes: also MQTT over WebSocket (ws, or wss with tls: PEM file paths) */
+    websocket?: { tls?: { cert: string, key: string } }
 }
 
 const aedesMain = fileURLToPath(new URL('./aedes-main.js', import.meta.url))
@@ -74,10 +78,10 @@ function exited(child: ChildProcess): Promise<void> {
 
 /** A Broker around a child process that `launch` (re)starts; `cleanup` runs after a final stop. */
 function handle(kind: Broker['kind'], port: number, tlsPort: number, launch: () => Promise<ChildProcess>, first: ChildProcess,
-    cleanup: () => void): Broker {
+    cleanup: () => void, wsPort = 0): Broker {
     let child = first
     return {
-        kind, host: '127.0.0.1', port, tlsPort,
+        kind, host: '127.0.0.1', port, tlsPort, wsPort,
         get process() {
             return child
         },
@@ -118,14 +122,17 @@ async function waitForPort(port: number, child: ChildProcess, ms: number): Promi
 /** The embedded broker: aedes in a child process. */
 export async function startAedes(options: BrokerOptions = {}): Promise<Broker> {
     let port = options.port ?? 0
+    let wsPort = 0
     const launch = () => new Promise<ChildProcess>((resolve, reject) => {
-        const child = spawn(process.execPath, [aedesMain, JSON.stringify({ port, users: options.users })], { stdio: ['pipe', 'pipe', 'inherit'] })
+        const websocket = options.websocket ? { ...options.websocket, port: wsPort } : undefined
+        const child = spawn(process.execPath, [aedesMain, JSON.stringify({ port, users: options.users, websocket })], { stdio: ['pipe', 'pipe', 'inherit'] })
         let out = ''
         child.stdout!.on('data', (d: Buffer) => {
             out += d.toString()
             const m = /port (\d+)/.exec(out)
             if (m) {
                 port = Number(m[1])
+                wsPort = Number(/ws (\d+)/.exec(out)?.[1] ?? 0)
                 resolve(child)
             }
         })
@@ -133,7 +140,7 @@ export async function startAedes(options: BrokerOptions = {}): Promise<Broker> {
         child.once('error', reject)
     })
     const child = await launch()
-    return handle('aedes', port, 0, launch, child, () => undefined)
+    return handle('aedes', port, 0, launch, child, () => undefined, wsPort)
 }
 
 /** mosquitto from a generated configuration (throws when it is not installed). */

@@ -1,7 +1,8 @@
 /*
     Broker URLs, one parser for the library, the agent's configuration and the command line:
         scheme://[user[:password]@]host[:port][/topic]
-    mqtt:// and tcp:// are plain (port 1883), mqtts://, ssl:// and tls:// are TLS (port 8883). The user name and
+    mqtt:// and tcp:// are plain (port 1883), mqtts://, ssl:// and tls:// are TLS (port 8883); ws:// (port 80) and
+    wss:// (TLS, port 443) are MQTT over WebSocket, where the path is the HTTP path (default "/mqtt"). The user name and
     password are percent-decoded; an IPv6 address goes in brackets; the topic is everything after the first
     '/' as written ('#' and '+' kept, no decoding). Errors never show the password.
  */
@@ -12,8 +13,10 @@ export interface MqttUrl {
     port: number
     username: string | null
     password: string | null
-    /** The path after the host, or null */
+    /** The path after the host, or null (mqtt schemes) */
     topic: string | null
+    /** WebSocket (ws, wss): the HTTP path of the upgrade; null for the mqtt schemes */
+    websocket: string | null
 }
 
 /**
@@ -24,7 +27,7 @@ export class MqttUrlError extends Error {
     override name = 'MqttUrlError'
 }
 
-const SCHEMES: Record<string, boolean> = { mqtt: false, tcp: false, mqtts: true, ssl: true, tls: true }
+const SCHEMES: Record<string, boolean> = { mqtt: false, tcp: false, mqtts: true, ssl: true, tls: true, ws: false, wss: true }
 
 /**
     The URL with any password replaced by "***", for messages.
@@ -57,13 +60,22 @@ export function parseMqttUrl(url: string): MqttUrl {
     const scheme = m[1].toLowerCase()
     const tls = SCHEMES[scheme]
     if (tls === undefined) {
-        throw new MqttUrlError(`Unsupported URL scheme "${scheme}" in "${maskUrl(url)}" (mqtt, mqtts, tcp, ssl, tls)`)
+        throw new MqttUrlError(`Unsupported URL scheme "${scheme}" in "${maskUrl(url)}" (mqtt, mqtts, tcp, ssl, tls, ws, wss)`)
     }
     let rest = m[2]
     let topic: string | null = null
+    const ws = scheme === 'ws' || scheme === 'wss'
+    let websocket: string | null = ws ? '/mqtt' : null
     const slash = rest.indexOf('/')
     if (slash >= 0) {
-        topic = rest.slice(slash + 1) || null
+        if (ws) {
+            websocket = rest.slice(slash)
+            if (/[\s\0]/.test(websocket)) {
+                throw new MqttUrlError(`Bad WebSocket path in "${maskUrl(url)}"`)
+            }
+        } else {
+            topic = rest.slice(slash + 1) || null
+        }
         rest = rest.slice(0, slash)
     }
     let username: string | null = null
@@ -100,14 +112,14 @@ export function parseMqttUrl(url: string): MqttUrl {
     if (host === '') {
         throw new MqttUrlError(`No host in "${maskUrl(url)}"`)
     }
-    let port = tls ? 8883 : 1883
+    let port = ws ? (tls ? 443 : 80) : tls ? 8883 : 1883
     if (portText !== null) {
         port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0
         if (port < 1 || port > 65535) {
             throw new MqttUrlError(`Bad port "${portText}" in "${maskUrl(url)}"`)
         }
     }
-    return { tls, host, port, username, password, topic }
+    return { tls, host, port, username, password, topic, websocket }
 }
 
 /**

@@ -12,6 +12,7 @@ import { sfmtv } from '../runtime/sfmt.js'
 import { Wait } from '../runtime/waitable.js'
 import type { CallbackResult } from '../runtime/scheduler.js'
 import type { RTls } from './tls-settings.js'
+import type { WsSettings } from './ws-settings.js'
 
 export const R_SOCKET_CLOSED = 0x1
 export const R_SOCKET_EOF = 0x2
@@ -126,6 +127,8 @@ export class RSocket {
     ciphers: string | null = null
     /** The local address to connect from (null: the system's choice) */
     bindAddress: string | null = null
+    /** WebSocket transport settings (rSetWebSocket), or null for plain TCP/TLS */
+    ws: WsSettings | null = null
     /** Negotiated ALPN protocol and the peer certificate's subject (TLS, after connect or accept). */
     alpn: string | null = null
     peerSubject: string | null = null

@@ -18,6 +18,8 @@ export interface BenchOptions {
     host: string
     port: number
     tls: boolean
+    /** MQTT over WebSocket (--url ws:// or wss://): the HTTP path */
+    websocket: string | null
     cafile: string | null
     certfile: string | null
     keyfile: string | null
@@ -62,7 +64,7 @@ A load generator for MQTT brokers: many clients on fibers, in one or more proces
 
  -h, --host HOST        broker host (localhost)
  -p, --port PORT        broker port (1883; 8883 with --ssl)
- --url URL              the broker as a URL: mqtt[s]://[user[:password]@]host[:port]
+ --url URL              the broker as a URL: mqtt[s]://[user[:password]@]host[:port], or ws[s]://...[/path]
  -u, --username USER    user name, %i is the client number
  -P, --password PASS    password
  -k, --keepalive SEC    keep-alive in seconds (300)
@@ -97,7 +99,7 @@ const VALUE = new Set(['-h', '--host', '-p', '--port', '--url', '-u', '--usernam
 
 export function benchDefaults(mode: Mode): BenchOptions {
     return {
-        mode, host: 'localhost', port: 0, tls: false, cafile: null, certfile: null, keyfile: null, insecure: false, alpn: null,
+        mode, host: 'localhost', port: 0, tls: false, websocket: null, cafile: null, certfile: null, keyfile: null, insecure: false, alpn: null,
         username: null, password: null, keepAlive: 300, clean: true, count: 200, startNumber: 0, interval: 10, prefix: 'fmb',
         topic: mode === 'sub' ? 'bench/#' : 'bench/%i', qos: 0, retain: false, pubInterval: 1000, size: 256, limit: 0,
         inflight: 100, ifaddr: [], workers: availableParallelism(), duration: 0, json: false, csv: null, chart: null,
@@ -146,6 +148,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
                 o.host = u.host
                 o.port = u.port
                 o.tls = u.tls
+                o.websocket = u.websocket
                 portGiven = true
                 if (u.username !== null) o.username = u.username
                 if (u.password !== null) o.password = u.password

@@ -14,7 +14,7 @@ import {
 } from '../../mqtt/index.js'
 import {
     rAllocSocket, rCloseSocket, rConnectSocket, rGetSocketError, rSetSocketBind, rSetSocketCerts, rSetTls, rSetTlsAlpn,
-    rSetTlsHostCheck,
+    rSetTlsHostCheck, rSetWebSocket,
 } from '../../socket/index.js'
 import { rGetTicks, rSleep, rSpawnFiber, Wait, R_ERR_CANT_COMPLETE, R_ERR_TIMEOUT, type Fiber } from '../../runtime/index.js'
 import { clientIdOf, fillTopic, type BenchOptions } from './options.js'
@@ -267,6 +267,9 @@ export class Source {
         const sock = rAllocSocket()
         if (o.ifaddr.length > 0) {
             rSetSocketBind(sock, o.ifaddr[g % o.ifaddr.length])
+        }
+        if (o.websocket !== null) {
+            rSetWebSocket(sock, o.websocket)
         }
         if (this.tls !== null) {
             rSetTls(sock)

@@ -31,6 +31,8 @@ export interface ServerConfig {
     pass: string
     willTopic: string | null
     willMessage: string | null
+    /** MQTT over WebSocket: the HTTP path (a ws:// or wss:// server URL), or null */
+    websocket: string | null
     /** TLS (null: plain TCP) */
     tls: { ca: string | null, cert: string | null, key: string | null, alpn: string | null, ciphers: string | null, verify: boolean, serverName: string | null } | null
     /** Reconnect interval bounds, ms */
@@ -196,6 +198,7 @@ function server(section: string, raw: Record<string, unknown>, id: string): Serv
         user: str('user') ?? url?.username ?? '',
         pass: str('pass') ?? url?.password ?? '',
         willTopic, willMessage,
+        websocket: url?.websocket ?? null,
         tls: tls ? { ca, cert, key, alpn, ciphers: str('ssl_cipher_suites'), verify: bool('verify', true), serverName } : null,
         reconnectMin: min,
         reconnectMax: max,

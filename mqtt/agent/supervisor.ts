@@ -11,6 +11,7 @@ import { rGetTicks } from '../../runtime/time.js'
 import { rSignal } from '../../runtime/watch.js'
 import { rAllocSocket, rCloseSocket, rGetSocketError } from '../../socket/control.js'
 import { rConnectSocket } from '../../socket/connect.js'
+import { rSetWebSocket } from '../../socket/websocket.js'
 import { rSetSocketCerts, rSetSocketCiphers, rSetSocketVerify, rSetTlsAlpn, rSetTlsServerName } from '../../socket/tls.js'
 import { mqttConnect, mqttDisconnect, mqttFree } from '../client/connect.js'
 import { mqttGetError, mqttSetConnectTimeout } from '../client/settings.js'
@@ -138,6 +139,9 @@ function* attempt(agent: Agent, configured: ServerConfig): Fiber<number> {
         return record(agent, began, server, R_ERR_CANT_CONNECT, bad)
     }
     const sock = rAllocSocket()
+    if (server.websocket !== null) {
+        rSetWebSocket(sock, server.websocket)
+    }
     if (server.tls) {
         rSetSocketCerts(sock, server.tls.ca, server.tls.key, server.tls.cert, null)
         rSetSocketVerify(sock, server.tls.verify, server.tls.verify)

@@ -7,6 +7,7 @@ import { rGetTicks } from '../../runtime/time.js'
 import { rAllocSocket, rCloseSocket, rGetSocketError } from '../../socket/control.js'
 import { rConnectSocket } from '../../socket/connect.js'
 import { rSetTls } from '../../socket/tls.js'
+import { rSetWebSocket } from '../../socket/websocket.js'
 import type { RSocket } from '../../socket/rsocket.js'
 import { MqttUrlError, parseMqttUrl } from '../url.js'
 import { mqttConnect } from './connect.js'
@@ -37,6 +38,9 @@ export function* mqttConnectUrl(mq: Mqtt | null, url: string, flags: number, wai
     const sock = rAllocSocket()
     if (u.tls) {
         rSetTls(sock)
+    }
+    if (u.websocket !== null) {
+        rSetWebSocket(sock, u.websocket)
     }
     prepare?.(sock)
     const rc = yield* rConnectSocket(sock, u.host, u.port, rGetTicks() + mq.cfg.connectTimeout)

@@ -6,8 +6,8 @@ import { quietLogs } from '../helpers/quiet.js'
 quietLogs(test)
 
 test('broker URLs: schemes, default ports, credentials, IPv6, topics with wildcards', t => {
-    t.deepEqual(parseMqttUrl('mqtt://broker.local'), { tls: false, host: 'broker.local', port: 1883, username: null, password: null, topic: null })
-    t.deepEqual(parseMqttUrl('mqtts://broker.local'), { tls: true, host: 'broker.local', port: 8883, username: null, password: null, topic: null })
+    t.deepEqual(parseMqttUrl('mqtt://broker.local'), { tls: false, host: 'broker.local', port: 1883, username: null, password: null, topic: null, websocket: null })
+    t.deepEqual(parseMqttUrl('mqtts://broker.local'), { tls: true, host: 'broker.local', port: 8883, username: null, password: null, topic: null, websocket: null })
     t.like(parseMqttUrl('tcp://h:1884'), { tls: false, port: 1884 })
     t.like(parseMqttUrl('ssl://h'), { tls: true, port: 8883 })
     t.like(parseMqttUrl('TLS://h:443'), { tls: true, port: 443 })
@@ -20,6 +20,11 @@ test('broker URLs: schemes, default ports, credentials, IPv6, topics with wildca
     t.like(parseMqttUrl('mqtt://h/sensors/+/temp'), { topic: 'sensors/+/temp' })
     t.like(parseMqttUrl('mqtt://h/a/b?c'), { topic: 'a/b?c' })
     t.like(parseMqttUrl('mqtt://h/'), { topic: null })
+    /* WebSocket: the path is the HTTP path, not a topic */
+    t.deepEqual(parseMqttUrl('ws://broker.local'), { tls: false, host: 'broker.local', port: 80, username: null, password: null, topic: null, websocket: '/mqtt' })
+    t.like(parseMqttUrl('wss://u:p@h/'), { tls: true, port: 443, websocket: '/', username: 'u', password: 'p', topic: null })
+    t.like(parseMqttUrl('WSS://h:8084/mqtt/v1?token=x'), { tls: true, port: 8084, websocket: '/mqtt/v1?token=x' })
+    t.throws(() => parseMqttUrl('ws://h/a b'), { instanceOf: MqttUrlError, message: /Bad WebSocket path/ })
 })
 
 test('bad URLs get a clear error that never shows the password', t => {
