@@ -6,7 +6,7 @@
     that breaks the protocol (a masked or text frame, a bad control frame, reserved bits) ends the
     connection with a close frame and an error that says which rule.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes, randomFillSync } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { Duplex } from 'node:stream'
 import { R_ERR_BAD_ARGS } from '../runtime/errors.js'
@@ -173,20 +173,43 @@ function header(opcode: number, length: number, mask: Buffer): Buffer {
     return h
 }
 
-/** One masked frame carrying the chunks' bytes. */
+/* Masking keys come from a pool of random bytes (crypto-strong, as RFC 6455 10.3 asks), refilled when used up */
+const keys = Buffer.allocUnsafe(4096)
+let keyAt = keys.length
+
+function maskKey(): Buffer {
+    if (keyAt === keys.length) {
+        randomFillSync(keys)
+        keyAt = 0
+    }
+    keyAt += 4
+    return keys.subarray(keyAt - 4, keyAt)
+}
+
+/** One masked frame carrying the chunks' bytes (the payload laid out 4-aligned and masked a word at a time). */
 export function frame(opcode: number, chunks: readonly Uint8Array[]): Buffer {
     let length = 0
     for (const c of chunks) length += c.length
-    const mask = randomBytes(4)
+    const mask = maskKey()
     const h = header(opcode, length, mask)
-    const out = Buffer.allocUnsafe(h.length + length)
+    const pad = (4 - h.length % 4) % 4
+    const ab = new ArrayBuffer(pad + h.length + length)
+    const out = Buffer.from(ab, pad, h.length + length)
     h.copy(out)
     let at = h.length
-    let i = 0
     for (const c of chunks) {
-        for (let j = 0; j < c.length; j++, i++) {
-            out[at++] = c[j] ^ mask[i & 3]
-        }
+        out.set(c, at)
+        at += c.length
+    }
+    const words = length >>> 2
+    /* The key as a word in this machine's byte order, so that word i masks bytes 4i..4i+3 with key bytes 0..3 */
+    const m32 = new Uint32Array(Uint8Array.from(mask).buffer)[0]
+    const w = new Uint32Array(ab, pad + h.length, words)
+    for (let i = 0; i < words; i++) {
+        w[i] ^= m32
+    }
+    for (let i = words * 4; i < length; i++) {
+        out[h.length + i] ^= mask[i & 3]
     }
     return out
 }
@@ -301,18 +324,36 @@ export class WebSocketStream extends Duplex {
         }
     }
 
+    /* Payload gathered from the frames of one chunk, handed on at once (many small frames, one read) */
+    private pieces: Buffer[] = []
+
+    private flush(): void {
+        const pieces = this.pieces
+        if (pieces.length > 0 && !this.eof) {
+            this.pieces = []
+            if (!this.push(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces))) {
+                this.raw.pause()
+            }
+        }
+    }
+
     private parse(): void {
+        try {
+            this.frames()
+        } finally {
+            this.flush()
+        }
+    }
+
+    private frames(): void {
         let buf = this.buf
         while (buf.length > 0 && !this.destroyed) {
             if (this.left > 0) {
-                /* Inside a data frame: its payload goes straight through */
+                /* Inside a data frame: its payload goes on as it is */
                 const take = Math.min(this.left, buf.length)
                 this.left -= take
-                const more = this.push(buf.subarray(0, take))
+                this.pieces.push(buf.subarray(0, take))
                 buf = buf.subarray(take)
-                if (!more) {
-                    this.raw.pause()
-                }
                 continue
             }
             if (buf.length < 2) {
@@ -344,6 +385,7 @@ export class WebSocketStream extends Duplex {
                 if (buf.length < at + length) {
                     break
                 }
+                this.flush()
                 this.control(opcode, buf.subarray(at, at + length))
                 buf = buf.subarray(at + length)
                 continue
