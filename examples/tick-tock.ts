@@ -66,7 +66,8 @@ function* main(): Fiber<void> {
        clean session) and a keep-alive of 60 s (mosquitto_connect(mosq, host, port, 60)) */
     let lost = new Wait<number>()
     const mq = mqttAlloc('', (_mq, event) => {
-        if (event === MQTT_EVENT_DISCONNECT) lost.settle(0)
+        /* The connection held was lost (a failed attempt to make a new one is not a loss: it is retried) */
+        if (event === MQTT_EVENT_DISCONNECT && !lost.settled) lost.settle(0)
     })!
     mqttSetKeepAlive(mq, 60 * TPS)
     /* The first connection must work (mosquitto_connect's error ends the program) */
@@ -84,10 +85,11 @@ function* main(): Fiber<void> {
             return
         }
         rCloseSocket(mq.sock)
-        lost = new Wait<number>()
         while (!halted && (yield* connect(mq)) !== 0) {
             yield* rSleep(1000)
         }
+        /* From here on, a loss is this new connection's */
+        lost = new Wait<number>()
         if (!halted) {
             yield* onConnect(mq)
         }

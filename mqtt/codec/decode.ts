@@ -28,7 +28,7 @@ let cursor = 0
     Incremental decoder: push chunks of any size, get complete packets; only a partial tail is kept.
     @example const d = new MqttDecoder(64 * 1024); d.push(chunk, p => { if (p.type === 3) handle(p.topic, p.payload) })
  */
-export class MqttDecoder {
+export class MqttDecoder<P = Packet> {
     /** Largest packet accepted, in bytes including the fixed header. */
     maxPacketSize: number
     private partial: Uint8Array | null = null
@@ -59,7 +59,7 @@ export class MqttDecoder {
     }
 
     /** Decode a chunk; sink receives each complete packet, in order. */
-    push(chunk: Uint8Array, sink: PacketSink): void {
+    push(chunk: Uint8Array, sink: (packet: P) => void): void {
         if (this.failure !== null) {
             throw this.failure
         }
@@ -83,7 +83,17 @@ export class MqttDecoder {
         this.failure = null
     }
 
-    private run(chunk: Uint8Array, sink: PacketSink): void {
+    /** The fixed header's first byte checked (MQTT 3.1.1's rules here) */
+    protected firstByte(b: number): void {
+        checkFirstByte(b)
+    }
+
+    /** One whole packet parsed (MQTT 3.1.1 here) */
+    protected parsePacket(buf: Uint8Array, start: number, end: number): P {
+        return parse(buf, start, end) as P
+    }
+
+    private run(chunk: Uint8Array, sink: (packet: P) => void): void {
         const len = chunk.length
         let pos = 0
         if (this.headLen > 0) {
@@ -110,7 +120,7 @@ export class MqttDecoder {
                 return
             }
             this.partial = null
-            sink(parse(buf, 0, this.total))
+            sink(this.parsePacket(buf, 0, this.total))
         }
         while (pos < len) {
             const total = this.header(chunk, pos, len)
@@ -121,7 +131,7 @@ export class MqttDecoder {
                 return
             }
             if (total <= len - pos) {
-                const packet = parse(chunk, pos, pos + total)
+                const packet = this.parsePacket(chunk, pos, pos + total)
                 pos += total
                 sink(packet)
             } else {
@@ -152,7 +162,7 @@ export class MqttDecoder {
 
     /* Validate a fixed header at pos: the packet's total size, or -1 when more bytes are needed */
     private header(buf: Uint8Array, pos: number, end: number): number {
-        checkFirstByte(buf[pos])
+        this.firstByte(buf[pos])
         let rem = 0
         let mul = 1
         for (let i = 1; i <= 4; i++) {
