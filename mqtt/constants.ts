@@ -19,6 +19,8 @@ export const MQTT_PACKET_UNSUB_ACK = 11
 export const MQTT_PACKET_PING = 12
 export const MQTT_PACKET_PING_ACK = 13
 export const MQTT_PACKET_DISCONNECT = 14
+/** MQTT 5.0 only: AUTH (enhanced authentication) */
+export const MQTT_PACKET_AUTH = 15
 
 export const MQTT_SUBACK_SUCCESS_MAX_QOS_0 = 0
 export const MQTT_SUBACK_SUCCESS_MAX_QOS_1 = 1

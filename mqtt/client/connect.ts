@@ -3,6 +3,7 @@
     Both API forms of the seed pages work: mqttAlloc(clientId, proc) + mqttConnect(mq, sock, flags, wait), and
     mqttAlloc(sock, clientId, proc) + mqttConnect(mq, username, password, flags, wait).
  */
+import { encode5 } from '../codec/encode5.js'
 import { R_ERR_BAD_ARGS, R_ERR_CANT_CONNECT, R_ERR_CANT_WRITE, R_ERR_NOT_CONNECTED, R_ERR_TIMEOUT } from '../../runtime/errors.js'
 import { rSleep, startTimer, stopTimer } from '../../runtime/events.js'
 import type { Fiber, Waitable } from '../../runtime/scheduler.js'
@@ -119,13 +120,18 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
         if (hasWill && willQos === 3) {
             return done(setMsg(mq, R_ERR_BAD_ARGS, 'Will QoS flags 0x18 both set'))
         }
-        bytes = encode({
+        const connect = {
             type: 1, protocolName: 'MQTT', protocolLevel: MQTT_PROTOCOL_LEVEL, clean: mq.cleanSession,
             keepAlive: mq.keepAlive > 0 ? Math.min(65535, Math.max(1, Math.floor(mq.keepAlive / 1000))) : 0,
             clientId: mq.id,
             will: hasWill ? { topic: mq.willTopic!, payload: mq.willMsg!, qos: willQos, retain: (flags & MQTT_CONNECT_WILL_RETAIN) !== 0 } : null,
             username: mq.username ? mq.username : null,
             password: mq.username && mq.password.length > 0 ? passwordBytes(mq.password) : null,
+        } as const
+        const v5 = mq.cfg.v5
+        bytes = v5 === null ? encode(connect) : encode5({
+            ...connect, protocolLevel: 5, properties: v5.connect,
+            will: connect.will === null ? null : { ...connect.will, properties: {} },
         })
     } catch (err) {
         return done(setMsg(mq, R_ERR_BAD_ARGS, err instanceof MqttCodecError ? err.message : String(err)))

@@ -3,6 +3,9 @@
     until PUBREL), the acknowledgements of what we sent, PINGRESP. Anything else, or an acknowledgement for
     an unknown id, is a protocol violation: the connection ends with an error naming it.
  */
+import type { Packet5 } from '../codec/packets5.js'
+import type { Properties } from '../codec/properties.js'
+import { reasonName } from '../codec/reasons.js'
 import {
     R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ERR_BAD_STATE, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_MEMORY, R_ERR_WONT_FIT,
 } from '../../runtime/errors.js'
@@ -12,7 +15,7 @@ import { rGetTicks } from '../../runtime/time.js'
 import {
     CONNACK_REASONS, MQTT_HEADER_PUBACK, MQTT_HEADER_PUBCOMP, MQTT_HEADER_PUBREC, MQTT_PACKET_CONN_ACK, MQTT_PACKET_PING_ACK,
     MQTT_PACKET_PUB_ACK, MQTT_PACKET_PUB_COMP, MQTT_PACKET_PUB_REC, MQTT_PACKET_PUB_REL, MQTT_PACKET_PUBLISH, MQTT_PACKET_SUB_ACK,
-    MQTT_PACKET_UNSUB_ACK, PACKET_NAMES,
+    MQTT_PACKET_UNSUB_ACK, PACKET_NAMES, MQTT_PACKET_DISCONNECT, MQTT_PACKET_AUTH,
 } from '../constants.js'
 import { MqttCodecError } from '../codec/errors.js'
 import type { ConnackPacket, Packet, PublishPacket, SubackPacket } from '../codec/packets.js'
@@ -39,7 +42,12 @@ export function onChunk(mq: Mqtt, chunk: Buffer): void {
     const prior = target
     target = mq
     try {
-        mq.decoder.push(chunk, sink)
+        const v5 = mq.cfg.v5
+        if (v5 === null) {
+            mq.decoder.push(chunk, sink)
+        } else {
+            v5.decoder.push(chunk, sink5)
+        }
     } catch (err) {
         if (err instanceof MqttCodecError) {
             fatal(mq, err.code === 'MQTT_TOO_LARGE' ? R_ERR_WONT_FIT : R_ERR_BAD_RESPONSE, `Protocol error from the broker: ${err.message}`)
@@ -50,6 +58,97 @@ export function onChunk(mq: Mqtt, chunk: Buffer): void {
     } finally {
         target = prior
     }
+}
+
+function sink5(p: Packet5): void {
+    handle5(target!, p)
+}
+
+/* MQTT 5.0: what 3.1.1 does not have is dealt with here (reason codes, properties, topic aliases, AUTH, the
+   server's DISCONNECT); the rest goes on as the 3.1.1 packet it is */
+function handle5(mq: Mqtt, p: Packet5): void {
+    if (!mq.processing) {
+        return
+    }
+    const v5 = mq.cfg.v5!
+    switch (p.type) {
+    case MQTT_PACKET_CONN_ACK:
+        if (p.reasonCode >= 0x80) {
+            mq.connackCode = p.reasonCode
+            refused(mq, p.reasonCode === 0x85 ? R_ERR_CANT_COMPLETE : R_ERR_CANT_CONNECT,
+                `${reasonName(p.reasonCode)} (CONNACK 0x${p.reasonCode.toString(16)})${because(p.properties)}`)
+            return
+        }
+        if (!mq.connected) {
+            v5.connack = p.properties
+            /* The server's Receive Maximum bounds the window on this connection [MQTT-3.3.4-7] */
+            const cfg = mq.cfg
+            if (v5.inflight === 0) v5.inflight = cfg.maxInflight
+            cfg.maxInflight = Math.min(v5.inflight, p.properties.receiveMaximum ?? 65535)
+        }
+        handle(mq, { type: 2, sessionPresent: p.sessionPresent, returnCode: 0 })
+        return
+    case MQTT_PACKET_PUBLISH: {
+        let topic = p.topic
+        const alias = p.properties.topicAlias
+        if (alias !== undefined) {
+            if (alias > (v5.connect.topicAliasMaximum ?? 0)) {
+                fatal(mq, R_ERR_BAD_RESPONSE, `Topic Alias ${alias} over the maximum this client allows (${v5.connect.topicAliasMaximum ?? 0}) [MQTT-3.3.2-10]`)
+                return
+            }
+            if (topic !== '') {
+                v5.aliases.set(alias, topic)
+            } else {
+                const known = v5.aliases.get(alias)
+                if (known === undefined) {
+                    fatal(mq, R_ERR_BAD_RESPONSE, `Topic Alias ${alias} was never set on this connection [MQTT5-3.3.2.3.4]`)
+                    return
+                }
+                topic = known
+            }
+        }
+        handle(mq, { type: 3, dup: p.dup, qos: p.qos, retain: p.retain, topic, id: p.id, payload: p.payload })
+        return
+    }
+    case MQTT_PACKET_PUB_ACK: case MQTT_PACKET_PUB_REC: case MQTT_PACKET_PUB_COMP:
+        if (p.reasonCode >= 0x80) {
+            /* The broker refused the message: a failed publish, not a success */
+            const msg = mq.inflight.get(p.id)
+            if (msg === undefined || msg.type !== OUT_PUBLISH) {
+                unknown(mq, PACKET_NAMES[p.type], p.id)
+                return
+            }
+            mq.errorMsg = `Publish to "${msg.topic}" refused by the broker: ${reasonName(p.reasonCode)} (${PACKET_NAMES[p.type]} 0x${p.reasonCode.toString(16)})${because(p.properties)}`
+            rError('mqtt', '%s', mq.errorMsg)
+            complete(mq, msg, R_ERR_CANT_COMPLETE)
+            return
+        }
+        handle(mq, { type: p.type, id: p.id })
+        return
+    case MQTT_PACKET_PUB_REL:
+        handle(mq, { type: 6, id: p.id })
+        return
+    case MQTT_PACKET_SUB_ACK:
+        handle(mq, { type: 9, id: p.id, granted: p.reasonCodes })
+        return
+    case MQTT_PACKET_UNSUB_ACK:
+        handle(mq, { type: 11, id: p.id })
+        return
+    case MQTT_PACKET_DISCONNECT:
+        fatal(mq, R_ERR_CANT_CONNECT, `The broker disconnected: ${reasonName(p.reasonCode)} (DISCONNECT 0x${p.reasonCode.toString(16)})${because(p.properties)}`)
+        return
+    case MQTT_PACKET_AUTH:
+        fatal(mq, R_ERR_BAD_RESPONSE, 'AUTH from the broker: enhanced authentication is not supported by this client')
+        return
+    default:
+        handle(mq, p as Packet)
+    }
+}
+
+/* The broker's words: its reason string and server reference, when it gave them */
+function because(props: Properties): string {
+    return (props.reasonString !== undefined ? `: ${props.reasonString}` : '') +
+        (props.serverReference !== undefined ? ` (use another server: ${props.serverReference})` : '')
 }
 
 function handle(mq: Mqtt, p: Packet): void {
@@ -126,6 +225,17 @@ function unknown(mq: Mqtt, what: string, id: number): void {
     fatal(mq, R_ERR_BAD_ACK, `${what} for unknown packet id ${id}`)
 }
 
+/* The broker refused the connection: the error, the end of the link, the connect call told */
+function refused(mq: Mqtt, code: number, message: string): void {
+    stopTimer(mq.connectTimer)
+    mq.connectTimer = null
+    const w = mq.connectWait
+    mq.connectWait = null
+    setError(mq, code, message)
+    fatal(mq, code, mq.errorMsg)
+    w?.settle(code)
+}
+
 function connack(mq: Mqtt, p: ConnackPacket): void {
     if (mq.connected) {
         fatal(mq, R_ERR_BAD_RESPONSE, 'A second CONNACK from the broker')
@@ -137,10 +247,8 @@ function connack(mq: Mqtt, p: ConnackPacket): void {
     mq.connectWait = null
     mq.connackCode = p.returnCode
     if (p.returnCode !== 0) {
-        const code = p.returnCode === 2 ? R_ERR_CANT_COMPLETE : R_ERR_CANT_CONNECT
-        setError(mq, code, `${CONNACK_REASONS[p.returnCode]} (CONNACK ${p.returnCode})`)
-        fatal(mq, code, mq.errorMsg)
-        w?.settle(code)
+        mq.connectWait = w
+        refused(mq, p.returnCode === 2 ? R_ERR_CANT_COMPLETE : R_ERR_CANT_CONNECT, `${CONNACK_REASONS[p.returnCode]} (CONNACK ${p.returnCode})`)
         return
     }
     mq.connected = true
@@ -217,9 +325,9 @@ function suback(mq: Mqtt, p: SubackPacket): void {
                 t.granted = code
             }
         }
-        if (code === 0x80) {
+        if (code >= 0x80) {
             rc = R_ERR_CANT_COMPLETE
-            mq.errorMsg = `Subscribe to "${filters[i]}" refused by the broker (SUBACK 0x80)`
+            mq.errorMsg = `Subscribe to "${filters[i]}" refused by the broker (SUBACK 0x${code.toString(16)}${mq.cfg.v5 !== null ? `: ${reasonName(code)}` : ''})`
             rError('mqtt', '%s', mq.errorMsg)
         }
     }

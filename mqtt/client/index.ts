@@ -16,7 +16,7 @@ export { mqttConnectUrl } from './connect-url.js'
 export {
     mqttGetError, mqttGetLastActivity, mqttMsgsToSend, mqttIsConnected, mqttSetCredentials, mqttSetMessageSize,
     mqttSetWill, mqttSetKeepAlive, mqttSetTimeout, mqttSetInflight, mqttSetQueue, mqttThrottle, mqttCheckQueue,
-    mqttGetStats, mqttSetLimits, mqttSetConnectTimeout, mqttSetKeepWaits, mqttGetConnackCode, type MqttStats,
+    mqttGetStats, mqttSetLimits, mqttSetConnectTimeout, mqttSetKeepWaits, mqttGetConnackCode, mqttSetProtocol, mqttGetConnackProperties, type MqttStats,
 } from './settings.js'
 export { mqttOnMessage, mqttSetDelivery } from './dispatch.js'
 export { mqttPublish, mqttPublishRetained, mqttPing } from './publish.js'

@@ -9,6 +9,8 @@ import { Wait } from '../../runtime/waitable.js'
 import type { CallbackResult } from '../../runtime/scheduler.js'
 import type { RSocket, SocketReceiver } from '../../socket/rsocket.js'
 import { MqttDecoder } from '../codec/decode.js'
+import { Mqtt5Decoder } from '../codec/decode5.js'
+import type { Properties } from '../codec/properties.js'
 import type { Packet } from '../codec/packets.js'
 import { PacketWriter } from '../codec/writer.js'
 import type { TopicIndex, TopicEntry } from '../topic-index.js'
@@ -229,12 +231,31 @@ export class MqttConfig {
     outbox: Outbox | null = null
     /** Told when a message is queued while disconnected (the agent connects on demand) */
     onQueued: ((mq: Mqtt) => void) | null = null
+    /** MQTT 5.0: the client's protocol state (null: MQTT 3.1.1, the default). A 5.0 client owns its config. */
+    v5: Mqtt5State | null = null
     /** With trace on: called with each packet instead of the log (the CLI's own trace format) */
     tracer: ((direction: 'sending' | 'received', packet: Packet) => void) | null = null
     /** Callbacks running on fibers of their own (fiberCount) beyond which reading pauses */
     maxHandlers = MQTT_MAX_HANDLERS
     /** Messages held for want of a handler before the oldest is dropped */
     maxHeld = MQTT_MAX_HELD
+}
+
+/**
+    @internal
+    What an MQTT 5.0 client keeps (mqttSetProtocol): its CONNECT properties, the decoder, what the server said
+    in its CONNACK, and the topic aliases the server set up on this connection.
+ */
+export class Mqtt5State {
+    decoder = new Mqtt5Decoder()
+    /** The server's CONNACK properties (null until connected) */
+    connack: Properties | null = null
+    /** Topic aliases from the server: alias -> topic (this connection's) */
+    aliases = new Map<number, string>()
+    /** The in-flight window the user asked for; the server's Receive Maximum may lower it per connection */
+    inflight = 0
+
+    constructor(readonly connect: Properties) {}
 }
 
 /** @internal The settings new clients share (mqttSetLimits(null, ...) replaces them; clients made before keep theirs). */

@@ -3,6 +3,7 @@
     queue behind the window, resends and acknowledgements.
     Ids are taken when a message enters the window, never while in use; the queue keeps publish order.
  */
+import { encode5, encodePublish5 } from '../codec/encode5.js'
 import { R_ERR_NOT_CONNECTED, R_ERR_TOO_MANY } from '../../runtime/errors.js'
 import type { Waitable } from '../../runtime/scheduler.js'
 import { rGetTicks } from '../../runtime/time.js'
@@ -35,7 +36,7 @@ export function windowOpen(mq: Mqtt): boolean {
 /** A QoS 0 PUBLISH with nothing queued: into the write buffer now (SENT waits for the socket). */
 export function writeQos0(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array, retain: boolean, waitFlags: number): Waitable<number> {
     mq.stats.published++
-    mq.writer.publish(topicBytes, payload, 0, retain, false, 0)
+    writeQos0Packet(mq, topicBytes, payload, retain)
     scheduleFlush(mq)
     if (waitFlags & MQTT_WAIT_SENT) {
         const w = new MqttWait()
@@ -43,6 +44,15 @@ export function writeQos0(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array,
         return w
     }
     return writeBlocked(mq) ? roomWait(mq) : done(0)
+}
+
+/* A QoS 0 PUBLISH into the write buffer, in the connection's protocol */
+function writeQos0Packet(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array, retain: boolean): void {
+    if (mq.cfg.v5 === null) {
+        mq.writer.publish(topicBytes, payload, 0, retain, false, 0)
+    } else {
+        mq.writer.bytes(encodePublish5(topicBytes, payload, 0, retain, false, 0))
+    }
 }
 
 /** Park the publisher until the queue or the socket has room. */
@@ -60,7 +70,12 @@ export function sendPublish(mq: Mqtt, msg: OutMsg): boolean {
     }
     msg.id = id
     mq.lastPublishId = id
-    msg.bytes = mq.writer.publishKept(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, false, id)
+    if (mq.cfg.v5 === null) {
+        msg.bytes = mq.writer.publishKept(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, false, id)
+    } else {
+        msg.bytes = encodePublish5(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, false, id)
+        mq.writer.bytes(msg.bytes)
+    }
     msg.payload = null
     msg.state = MQTT_AWAITING_ACK
     msg.sent = rGetTicks()
@@ -110,7 +125,7 @@ export function pump(mq: Mqtt): void {
         if (msg.qos === 0) {
             mq.pending.shift()
             mq.pendingBytes -= msg.size
-            mq.writer.publish(msg.topicBytes!, msg.payload!, 0, msg.retain, false, 0)
+            writeQos0Packet(mq, msg.topicBytes!, msg.payload!, msg.retain)
             if (msg.wait !== null) {
                 waitSent(mq, msg.wait)
             }
@@ -176,9 +191,14 @@ export function sendControl(mq: Mqtt, type: number, filters: string[], qos: numb
     const msg = new OutMsg(type, typeof qos === 'number' ? qos : 0, false, filters.join(','), null, null, wait, waitFlags)
     msg.id = id
     msg.filters = filters
-    msg.bytes = type === OUT_SUB ?
-        encode({ type: 8, id, subscriptions: filters.map((topic, i) => ({ topic, qos: typeof qos === 'number' ? qos : qos[i] })) }) :
-        encode({ type: 10, id, topics: filters })
+    const qosOf = (i: number) => typeof qos === 'number' ? qos : qos[i]
+    msg.bytes = mq.cfg.v5 !== null ?
+        type === OUT_SUB ?
+            encode5({ type: 8, id, properties: {}, subscriptions: filters.map((topic, i) => ({ topic, qos: qosOf(i), noLocal: false, retainAsPublished: false, retainHandling: 0 })) }) :
+            encode5({ type: 10, id, topics: filters, properties: {} }) :
+        type === OUT_SUB ?
+            encode({ type: 8, id, subscriptions: filters.map((topic, i) => ({ topic, qos: qosOf(i) })) }) :
+            encode({ type: 10, id, topics: filters })
     msg.state = MQTT_AWAITING_ACK
     msg.sent = rGetTicks()
     mq.track(id, msg)

@@ -117,6 +117,13 @@ export function attachLink(mq: Mqtt, sock: RSocket): void {
     mq.processing = true
     mq.decoder.reset()
     mq.decoder.maxPacketSize = mq.cfg.maxInbound + 5
+    const v5 = mq.cfg.v5
+    if (v5 !== null) {
+        v5.decoder.reset()
+        v5.decoder.maxPacketSize = mq.cfg.maxInbound + 5
+        v5.aliases.clear()
+        v5.connack = null
+    }
     mq.lastRecv = mq.lastSend = mq.lastActivity = rGetTicks()
     holdReceiver(sock, mq.backlog !== null)
     setReceiver(sock, mq.receiver)

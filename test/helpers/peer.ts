@@ -4,17 +4,20 @@
  */
 import { rGetTicks, type Fiber } from '../../runtime/index.js'
 import { rCloseSocket, rReadSocket, rSetSocketLinger, rWriteSocket, type RSocket } from '../../socket/index.js'
-import { encode, MqttDecoder, type Packet } from '../../mqtt/index.js'
+import { encode, MqttDecoder, Mqtt5Decoder, type Packet } from '../../mqtt/index.js'
 import { listen } from './net.js'
 
 export class Peer {
-    private decoder = new MqttDecoder()
+    private decoder: MqttDecoder<any>
     private queue: Packet[] = []
     private buf = new Uint8Array(64 * 1024)
     /** Every packet received, in order */
     readonly log: Packet[] = []
 
-    constructor(readonly sp: RSocket) {}
+    /** version 5: the client's packets are read as MQTT 5.0 (Packet5 objects, typed here as Packet) */
+    constructor(readonly sp: RSocket, version: 4 | 5 = 4) {
+        this.decoder = version === 5 ? new Mqtt5Decoder() : new MqttDecoder()
+    }
 
     /** The next packet from the client, or null at end of stream or after `ms`. */
     *next(ms = 5000): Fiber<Packet | null> {
@@ -66,10 +69,10 @@ export class Peer {
     Listen for the client and run `script` for each connection on a fiber of its own. Returns the port and the
     listener (close it when done).
  */
-export function* scripted(script: (peer: Peer, index: number) => Fiber<void>): Fiber<{ port: number, listener: RSocket }> {
+export function* scripted(script: (peer: Peer, index: number) => Fiber<void>, version: 4 | 5 = 4): Fiber<{ port: number, listener: RSocket }> {
     let count = 0
     return yield* listen(function* (_arg: unknown, sp: RSocket) {
-        const peer = new Peer(sp)
+        const peer = new Peer(sp, version)
         try {
             yield* script(peer, count++)
         } finally {

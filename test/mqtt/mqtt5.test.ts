@@ -1,0 +1,251 @@
+/*
+    The client speaking MQTT 5.0 (mqttSetProtocol(mq, 5, properties)): against mosquitto in MQTT 5, with
+    MQTT.js in version 5 on the other end, and against scripted MQTT 5 peers for what a broker will not do on
+    demand (a refused publish, a server DISCONNECT, topic aliases, a receive maximum of 1, AUTH, refusals).
+ */
+import test from 'ava'
+import mqtt from 'mqtt'
+import { rAwait, R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, type Fiber } from '../../runtime/index.js'
+import { rCloseSocket } from '../../socket/index.js'
+import {
+    encode5, mqttAlloc, mqttConnectUrl, mqttDisconnect, mqttFree, mqttGetConnackCode, mqttGetConnackProperties, mqttGetError,
+    mqttIsConnected, mqttPublish, mqttSetCredentials, mqttSetProtocol, mqttSubscribe, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK,
+    MQTT_WAIT_NONE, type Connect5, type Mqtt, type MqttRecv, type Packet5, type Publish5,
+} from '../../mqtt/index.js'
+import { startMosquitto, type Broker } from '../../brokers/broker.js'
+import { inFiber } from '../helpers/fiber.js'
+import { clientId, connectClient } from '../helpers/client.js'
+import { scripted, type Peer } from '../helpers/peer.js'
+import { until } from './suite.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
+
+let broker: Broker
+test.before(async () => {
+    broker = await startMosquitto({ users: { dev: 'secret' } })
+})
+test.after.always(async () => {
+    await broker?.stop()
+})
+
+function* open5(user = 'dev', pass = 'secret', props = {}): Fiber<{ mq: Mqtt, rc: number }> {
+    const mq = mqttAlloc(clientId('v5'), null)!
+    t5(mqttSetProtocol(mq, 5, props))
+    mqttSetCredentials(mq, user, pass)
+    const rc = yield* mqttConnectUrl(mq, `mqtt://127.0.0.1:${broker.port}`, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK)
+    return { mq, rc }
+}
+
+function t5(rc: number): void {
+    if (rc !== 0) throw new Error(`mqttSetProtocol: ${rc}`)
+}
+
+function* close(mq: Mqtt): Fiber<void> {
+    const sock = mq.sock
+    yield* mqttDisconnect(mq, MQTT_WAIT_ACK)
+    yield* mqttFree(mq)
+    rCloseSocket(sock)
+}
+
+test('mosquitto in MQTT 5: connect with properties, CONNACK properties, QoS 0, 1 and 2 both ways', async t => {
+    await inFiber(function* () {
+        const { mq, rc } = yield* open5('dev', 'secret', { sessionExpiryInterval: 30, receiveMaximum: 50, topicAliasMaximum: 4, userProperties: [['app', 'test']] })
+        t.is(rc, 0, mqttGetError(mq) ?? '')
+        t.is(mqttGetConnackCode(mq), 0)
+        t.is(typeof mqttGetConnackProperties(mq), 'object')
+        const got: string[] = []
+        t.is(yield* mqttSubscribe(mq, (rp: MqttRecv) => { got.push(`${rp.topic} ${rp.text} ${rp.qos}`) }, 2, MQTT_WAIT_ACK, 'v5/#'), 0)
+        for (const qos of [0, 1, 2]) {
+            t.is(yield* mqttPublish(mq, `m${qos}`, 0, qos, MQTT_WAIT_ACK, 'v5/q'), 0)
+        }
+        t.true(yield* until(() => got.length === 3))
+        t.deepEqual(got, ['v5/q m0 0', 'v5/q m1 1', 'v5/q m2 2'])
+        yield* close(mq)
+    })
+})
+
+test('mosquitto in MQTT 5: a bad password is refused with the 5.0 reason', async t => {
+    await inFiber(function* () {
+        const { mq, rc } = yield* open5('dev', 'wrong')
+        t.is(rc, R_ERR_CANT_CONNECT)
+        t.true([0x86, 0x87].includes(mqttGetConnackCode(mq)))
+        t.regex(mqttGetError(mq) ?? '', /(Bad User Name or Password|Not authorized) \(CONNACK 0x8[67]\)/)
+        yield* mqttFree(mq)
+    })
+})
+
+test('interop in MQTT 5 through mosquitto: MQTT.js (version 5, with properties) and fiber-mqtt each publish, the other receives', async t => {
+    const other = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { protocolVersion: 5, clientId: clientId('js5'), username: 'dev', password: 'secret', reconnectPeriod: 0 })
+    const theirs: string[] = []
+    other.on('message', (topic, payload) => theirs.push(`${topic} ${payload}`))
+    await other.subscribeAsync('i5/to-js', { qos: 1 })
+    try {
+        await inFiber(function* () {
+            const { mq } = yield* open5()
+            const ours: string[] = []
+            yield* mqttSubscribe(mq, (rp: MqttRecv) => { ours.push(`${rp.topic} ${rp.text}`) }, 1, MQTT_WAIT_ACK, 'i5/to-fiber')
+            yield* rAwait(other.publishAsync('i5/to-fiber', 'from MQTT.js', { qos: 1, properties: { userProperties: { k: 'v' }, contentType: 'text/plain', messageExpiryInterval: 60 } }))
+            t.is(yield* mqttPublish(mq, 'from fiber-mqtt', 0, 1, MQTT_WAIT_ACK, 'i5/to-js'), 0)
+            t.true(yield* until(() => ours.length === 1 && theirs.length === 1))
+            t.deepEqual(ours, ['i5/to-fiber from MQTT.js'])
+            t.deepEqual(theirs, ['i5/to-js from fiber-mqtt'])
+            yield* close(mq)
+        })
+    } finally {
+        await other.endAsync()
+    }
+})
+
+test('mqttSetProtocol: versions other than 4 and 5, and properties CONNECT may not carry, are R_ERR_BAD_ARGS', t => {
+    const mq = mqttAlloc('p', null)!
+    t.is(mqttSetProtocol(null, 5), R_ERR_BAD_ARGS)
+    t.is(mqttSetProtocol(mq, 3), R_ERR_BAD_ARGS)
+    t.regex(mqttGetError(mq) ?? '', /4 \(MQTT 3.1.1\) or 5 \(MQTT 5.0\)/)
+    t.is(mqttSetProtocol(mq, 5, { topicAlias: 1 }), R_ERR_BAD_ARGS)
+    t.regex(mqttGetError(mq) ?? '', /topicAlias may not appear in CONNECT/)
+    t.is(mqttSetProtocol(mq, 5, { receiveMaximum: 0 }), R_ERR_BAD_ARGS)
+    t.is(mqttSetProtocol(mq, 5), 0)
+    t.is(mqttSetProtocol(mq, 4), 0)
+    t.is(mq.cfg.v5, null)
+})
+
+const send = (peer: Peer, p: Packet5) => peer.send(encode5(p))
+const connack = (peer: Peer, properties = {}) => send(peer, { type: 2, sessionPresent: false, reasonCode: 0, properties })
+
+function* client5(port: number, props = {}): Fiber<Mqtt> {
+    const c = yield* connectClient(port, { prepare: mq => t5(mqttSetProtocol(mq, 5, props)), allowFailure: true })
+    return c.mq
+}
+
+test('scripted: a PUBACK or PUBREC with a failure reason fails the publish with the broker\'s words; the connection stays', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer) {
+            const c = (yield* peer.expect(1)) as unknown as Connect5
+            t.is(c.protocolLevel, 5)
+            yield* connack(peer)
+            const p1 = (yield* peer.expect(3)) as unknown as Publish5
+            yield* send(peer, { type: 4, id: p1.id, reasonCode: 0x87, properties: { reasonString: 'topic is read-only' } })
+            const p2 = (yield* peer.expect(3)) as unknown as Publish5
+            yield* send(peer, { type: 5, id: p2.id, reasonCode: 0x97, properties: {} })
+            const p3 = (yield* peer.expect(3)) as unknown as Publish5
+            yield* send(peer, { type: 4, id: p3.id, reasonCode: 0x10, properties: {} })
+            yield* peer.next(3000)
+        }, 5)
+        const mq = yield* client5(port)
+        t.is(yield* mqttPublish(mq, 'x', 0, 1, MQTT_WAIT_ACK, 'ro/t'), R_ERR_CANT_COMPLETE)
+        t.regex(mqttGetError(mq) ?? '', /Publish to "ro\/t" refused by the broker: Not authorized \(PUBACK 0x87\): topic is read-only/)
+        t.is(yield* mqttPublish(mq, 'x', 0, 2, MQTT_WAIT_ACK, 'q/t'), R_ERR_CANT_COMPLETE)
+        t.regex(mqttGetError(mq) ?? '', /Quota exceeded \(PUBREC 0x97\)/)
+        /* "No matching subscribers" is a success */
+        t.is(yield* mqttPublish(mq, 'x', 0, 1, MQTT_WAIT_ACK, 'ok/t'), 0)
+        t.true(mqttIsConnected(mq))
+        rCloseSocket(mq.sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('scripted: the server\'s DISCONNECT with a reason ends the connection with its words', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.expect(1)
+            yield* connack(peer)
+            yield* send(peer, { type: 14, reasonCode: 0x9c, properties: { reasonString: 'maintenance', serverReference: 'b2.example:1883' } })
+            yield* peer.next(2000)
+        }, 5)
+        const mq = yield* client5(port)
+        t.true(yield* until(() => !mqttIsConnected(mq)))
+        t.regex(mqttGetError(mq) ?? '', /The broker disconnected: Use another server \(DISCONNECT 0x9c\): maintenance \(use another server: b2.example:1883\)/)
+        rCloseSocket(mq.sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('scripted: topic aliases from the server resolve; one over the maximum or never set ends the connection', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer, index) {
+            yield* peer.expect(1)
+            yield* connack(peer)
+            const s = yield* peer.expect(8)
+            yield* send(peer, { type: 9, id: (s as { id: number }).id, reasonCodes: [0], properties: {} })
+            const pub = (topic: string, alias: number, text: string): Packet5 =>
+                ({ type: 3, dup: false, qos: 0, retain: false, topic, id: 0, payload: new TextEncoder().encode(text), properties: { topicAlias: alias } })
+            if (index === 0) {
+                yield* send(peer, pub('x/y', 1, 'first'))
+                yield* send(peer, pub('', 1, 'second'))
+                yield* send(peer, pub('x/z', 2, 'third'))
+                yield* send(peer, pub('', 2, 'fourth'))
+            } else if (index === 1) {
+                yield* send(peer, pub('x/y', 3, 'over'))
+            } else {
+                yield* send(peer, pub('', 2, 'unknown'))
+            }
+            yield* peer.next(2000)
+        }, 5)
+        for (const [i, want] of [[0, null], [1, /Topic Alias 3 over the maximum this client allows \(2\) \[MQTT-3.3.2-10\]/], [2, /Topic Alias 2 was never set/]] as const) {
+            const mq = yield* client5(port, { topicAliasMaximum: 2 })
+            const got: string[] = []
+            yield* mqttSubscribe(mq, (rp: MqttRecv) => { got.push(`${rp.topic} ${rp.text}`) }, 0, MQTT_WAIT_ACK, 'x/#')
+            if (want === null) {
+                t.true(yield* until(() => got.length === 4), `${i}: ${got.join('; ')}`)
+                t.deepEqual(got, ['x/y first', 'x/y second', 'x/z third', 'x/z fourth'])
+            } else {
+                t.true(yield* until(() => !mqttIsConnected(mq)))
+                t.regex(mqttGetError(mq) ?? '', want)
+                t.deepEqual(got, [])
+            }
+            rCloseSocket(mq.sock)
+        }
+        rCloseSocket(listener)
+    })
+})
+
+test('scripted: the server\'s Receive Maximum of 1 is the window: one QoS 1 PUBLISH in flight at a time', async t => {
+    await inFiber(function* () {
+        let overlapped = false
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.expect(1)
+            yield* connack(peer, { receiveMaximum: 1 })
+            for (let i = 0; i < 3; i++) {
+                const p = (yield* peer.expect(3)) as unknown as Publish5
+                /* Nothing else may come before this one is acknowledged */
+                const early = yield* peer.next(150)
+                if (early !== null) overlapped = true
+                yield* send(peer, { type: 4, id: p.id, reasonCode: 0, properties: {} })
+            }
+            yield* peer.next(2000)
+        }, 5)
+        const mq = yield* client5(port)
+        t.deepEqual(mqttGetConnackProperties(mq), { receiveMaximum: 1 })
+        for (let i = 0; i < 2; i++) {
+            t.is(yield* mqttPublish(mq, `m${i}`, 0, 1, MQTT_WAIT_NONE, 'rm/t'), 0)
+        }
+        t.is(yield* mqttPublish(mq, 'm2', 0, 1, MQTT_WAIT_ACK, 'rm/t'), 0)
+        t.false(overlapped)
+        rCloseSocket(mq.sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('scripted: a CONNACK refusal names the reason and the reason string; AUTH from the server is refused', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer, index) {
+            yield* peer.expect(1)
+            if (index === 0) {
+                yield* send(peer, { type: 2, sessionPresent: false, reasonCode: 0x8a, properties: { reasonString: 'you are banned' } })
+            } else {
+                yield* send(peer, { type: 15, reasonCode: 0x18, properties: { authenticationMethod: 'SCRAM-SHA-1' } })
+            }
+            yield* peer.next(2000)
+        }, 5)
+        const banned = yield* client5(port)
+        t.is(mqttGetConnackCode(banned), 0x8a)
+        t.regex(mqttGetError(banned) ?? '', /Banned \(CONNACK 0x8a\): you are banned/)
+        rCloseSocket(banned.sock)
+        const auth = yield* client5(port)
+        t.false(mqttIsConnected(auth))
+        t.regex(mqttGetError(auth) ?? '', /AUTH from the broker: enhanced authentication is not supported/)
+        rCloseSocket(auth.sock)
+        rCloseSocket(listener)
+    })
+})
