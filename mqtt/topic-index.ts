@@ -30,9 +30,15 @@ export class TopicIndex<T> {
         return this.count
     }
 
-    /** Add a subscription; returns its entry (pass it to remove). The filter must be valid. */
+    /**
+        Add a subscription; returns its entry (pass it to remove). The filter must be valid. A shared subscription
+        ($share/group/filter) matches as its filter does: messages arrive on their own topics [MQTT5-4.8.2].
+     */
     add(filter: string, value: T): TopicEntry<T> {
         const levels = filter.split('/')
+        if (levels[0] === '$share' && levels.length >= 3) {
+            levels.splice(0, 2)
+        }
         let node = this.root
         let hash = false
         for (let i = 0; i < levels.length; i++) {

@@ -23,11 +23,11 @@ export function deliver(mq: Mqtt, p: PublishPacket): void {
         const sub = route(mq, p.topic)
         const cb = sub?.callback ?? mq.onMessage
         if (cb !== null) {
-            call(mq, cb, sub, new MqttRecv(mq, p.topic, p.payload, p.payload.length, p.qos, p.retain, p.dup, p.id, sub))
+            call(mq, cb, sub, new MqttRecv(mq, p.topic, p.payload, p.payload.length, p.qos, p.retain, p.dup, p.id, sub, p.properties ?? null))
             return
         }
     }
-    const rp = new MqttRecv(mq, p.topic, p.payload, p.payload.length, p.qos, p.retain, p.dup, p.id, null)
+    const rp = new MqttRecv(mq, p.topic, p.payload, p.payload.length, p.qos, p.retain, p.dup, p.id, null, p.properties ?? null)
     if (mq.backlog !== null) {
         mq.backlog.push(rp)
     } else if (mq.fiberCount >= mq.cfg.maxHandlers) {
@@ -94,7 +94,7 @@ function label(sub: MqttTopic | null): string {
 }
 
 function withMatch(rp: MqttRecv, sub: MqttTopic): MqttRecv {
-    return new MqttRecv(rp.mq, rp.topic, rp.data, rp.dataSize, rp.qos, rp.retain, rp.dup, rp.id, sub)
+    return new MqttRecv(rp.mq, rp.topic, rp.data, rp.dataSize, rp.qos, rp.retain, rp.dup, rp.id, sub, rp.properties)
 }
 
 function* runCallback([mq, body]: [Mqtt, CallbackBody]): Generator<unknown, void, unknown> {
@@ -122,7 +122,7 @@ function hold(mq: Mqtt, rp: MqttRecv): void {
     }
     mq.stats.held++
     const data = rp.data.slice()
-    held.push(new MqttRecv(mq, rp.topic, data, data.length, rp.qos, rp.retain, rp.dup, rp.id, null))
+    held.push(new MqttRecv(mq, rp.topic, data, data.length, rp.qos, rp.retain, rp.dup, rp.id, null, rp.properties))
 }
 
 /** A subscription or handler appeared: hand out the held messages it takes, in order, on a fiber. */

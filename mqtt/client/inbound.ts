@@ -107,7 +107,7 @@ function handle5(mq: Mqtt, p: Packet5): void {
                 topic = known
             }
         }
-        handle(mq, { type: 3, dup: p.dup, qos: p.qos, retain: p.retain, topic, id: p.id, payload: p.payload })
+        handle(mq, { type: 3, dup: p.dup, qos: p.qos, retain: p.retain, topic, id: p.id, payload: p.payload, properties: p.properties })
         return
     }
     case MQTT_PACKET_PUB_ACK: case MQTT_PACKET_PUB_REC: case MQTT_PACKET_PUB_COMP:

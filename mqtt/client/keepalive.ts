@@ -39,7 +39,7 @@ function check(mq: Mqtt): void {
         return
     }
     const now = rGetTicks()
-    const k = mq.keepAlive
+    const k = keepAliveOf(mq)
     if (mq.backlog !== null) {
         /* Reading is paused for busy handlers: silence is ours, not the broker's */
         mq.lastRecv = now
@@ -66,8 +66,14 @@ function check(mq: Mqtt): void {
     mq.keepAliveEvent = startTimer(check, mq, nextCheck(mq, now))
 }
 
+/* The keep-alive in force: the MQTT 5 server's Server Keep Alive when it sent one [MQTT-3.2.2-21], else the client's */
+function keepAliveOf(mq: Mqtt): number {
+    const server = mq.cfg.v5?.connack?.serverKeepAlive
+    return server === undefined ? mq.keepAlive : server * 1000
+}
+
 function nextCheck(mq: Mqtt, now: number): number {
-    const k = mq.keepAlive
+    const k = keepAliveOf(mq)
     let due = k > 0 ? Math.min(mq.lastSend + k * 0.5, mq.lastRecv + k * (mq.pingSent ? 1.25 : 0.75)) : Infinity
     if (!mq.idleNotified) {
         due = Math.min(due, mq.lastActivity + mq.timeout)

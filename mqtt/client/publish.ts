@@ -4,6 +4,7 @@
     tick); others wait in order in the queue. The wait flags choose what the caller waits for:
     NONE - queued; SENT - its bytes handed to the socket; ACK - PUBACK (QoS 1) or PUBCOMP (QoS 2).
  */
+import { varintSize } from '../codec/properties.js'
 import {
     R_ERR_BAD_ARGS, R_ERR_CANT_WRITE, R_ERR_NOT_CONNECTED, R_ERR_TOO_MANY, R_ERR_WONT_FIT,
 } from '../../runtime/errors.js'
@@ -86,6 +87,15 @@ function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number,
     }
     if (payload.length > mq.maxMessage || topicBytes.length + 2 + payload.length >= mq.maxMessage + 2) {
         return done(setMsg(mq, R_ERR_WONT_FIT, `Message of ${payload.length} bytes exceeds the maximum of ${mq.maxMessage}`))
+    }
+    const serverMax = mq.cfg.v5?.connack?.maximumPacketSize
+    if (serverMax !== undefined) {
+        /* MQTT 5: the server's Maximum Packet Size is a limit for the client to keep [MQTT-3.2.2-15] */
+        const rem = topicBytes.length + (qos > 0 ? 2 : 0) + 1 + payload.length
+        const total = 1 + varintSize(rem) + rem
+        if (total > serverMax) {
+            return done(setMsg(mq, R_ERR_WONT_FIT, `PUBLISH of ${total} bytes is over the broker's Maximum Packet Size of ${serverMax} [MQTT-3.2.2-15]`))
+        }
     }
     if (mq.sock === null && mq.proc !== null && !mq.cfg.queueOffline) {
         const kept = payload.slice()

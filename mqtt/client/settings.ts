@@ -211,7 +211,13 @@ export function mqttGetConnackCode(mq: Mqtt | null): number {
  */
 export function mqttSetInflight(mq: Mqtt | null, max: number): void {
     if (mq instanceof Mqtt && max >= 1 && max !== Infinity) {
-        ownConfig(mq).maxInflight = Math.min(65535, Math.floor(max))
+        const cfg = ownConfig(mq)
+        cfg.maxInflight = Math.min(65535, Math.floor(max))
+        if (cfg.v5 !== null) {
+            /* The window asked for; the MQTT 5 server's Receive Maximum bounds it at the next CONNACK */
+            cfg.v5.inflight = cfg.maxInflight
+            cfg.maxInflight = Math.min(cfg.maxInflight, cfg.v5.connack?.receiveMaximum ?? 65535)
+        }
         pump(mq)
     }
 }

@@ -112,6 +112,8 @@ export class MqttRecv {
         readonly dup: boolean,
         readonly id: number,
         readonly matched: MqttTopic | null,
+        /** MQTT 5: the PUBLISH's properties (user properties, content type, response topic...); null in 3.1.1 */
+        readonly properties: Properties | null = null,
     ) {}
 
     get text(): string {

@@ -2,6 +2,8 @@
     The 14 MQTT 3.1.1 control packets as plain objects. Decoded topic strings are copies; payloads, will
     messages and passwords are views into the bytes decoded (copy them to keep them past the chunk's life).
  */
+import type { Properties } from './properties.js'
+
 export interface Will {
     topic: string
     payload: Uint8Array
@@ -35,6 +37,8 @@ export interface PublishPacket {
     topic: string
     id: number
     payload: Uint8Array
+    /** MQTT 5 only: the properties the client received it with */
+    properties?: Properties
 }
 
 /** PUBACK 4, PUBREC 5, PUBREL 6, PUBCOMP 7, UNSUBACK 11. */

@@ -5,12 +5,12 @@
  */
 import test from 'ava'
 import mqtt from 'mqtt'
-import { rAwait, R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, type Fiber } from '../../runtime/index.js'
+import { rAwait, R_ERR_BAD_ARGS, R_ERR_WONT_FIT, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, type Fiber } from '../../runtime/index.js'
 import { rCloseSocket } from '../../socket/index.js'
 import {
     encode5, mqttAlloc, mqttConnectUrl, mqttDisconnect, mqttFree, mqttGetConnackCode, mqttGetConnackProperties, mqttGetError,
     mqttIsConnected, mqttPublish, mqttSetCredentials, mqttSetProtocol, mqttSubscribe, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK,
-    MQTT_WAIT_NONE, type Connect5, type Mqtt, type MqttRecv, type Packet5, type Publish5,
+    MQTT_WAIT_NONE, MQTT_KEEP_ALIVE, type Connect5, type Mqtt, type MqttRecv, type Packet5, type Publish5,
 } from '../../mqtt/index.js'
 import { startMosquitto, type Broker } from '../../brokers/broker.js'
 import { inFiber } from '../helpers/fiber.js'
@@ -84,11 +84,15 @@ test('interop in MQTT 5 through mosquitto: MQTT.js (version 5, with properties) 
         await inFiber(function* () {
             const { mq } = yield* open5()
             const ours: string[] = []
-            yield* mqttSubscribe(mq, (rp: MqttRecv) => { ours.push(`${rp.topic} ${rp.text}`) }, 1, MQTT_WAIT_ACK, 'i5/to-fiber')
+            let props: MqttRecv['properties'] = null
+            yield* mqttSubscribe(mq, (rp: MqttRecv) => { ours.push(`${rp.topic} ${rp.text}`); props = rp.properties }, 1, MQTT_WAIT_ACK, 'i5/to-fiber')
             yield* rAwait(other.publishAsync('i5/to-fiber', 'from MQTT.js', { qos: 1, properties: { userProperties: { k: 'v' }, contentType: 'text/plain', messageExpiryInterval: 60 } }))
             t.is(yield* mqttPublish(mq, 'from fiber-mqtt', 0, 1, MQTT_WAIT_ACK, 'i5/to-js'), 0)
             t.true(yield* until(() => ours.length === 1 && theirs.length === 1))
             t.deepEqual(ours, ['i5/to-fiber from MQTT.js'])
+            /* Its properties come with it (the broker may lower the expiry it forwards) */
+            t.like(props, { contentType: 'text/plain', userProperties: [['k', 'v']] })
+            t.true(props!.messageExpiryInterval! > 0 && props!.messageExpiryInterval! <= 60)
             t.deepEqual(theirs, ['i5/to-js from fiber-mqtt'])
             yield* close(mq)
         })
@@ -247,5 +251,50 @@ test('scripted: a CONNACK refusal names the reason and the reason string; AUTH f
         t.regex(mqttGetError(auth) ?? '', /AUTH from the broker: enhanced authentication is not supported/)
         rCloseSocket(auth.sock)
         rCloseSocket(listener)
+    })
+})
+
+test('scripted: the server\'s Maximum Packet Size fails a larger publish locally; its Server Keep Alive replaces the client\'s', async t => {
+    await inFiber(function* () {
+        const seen: number[] = []
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.expect(1)
+            yield* connack(peer, { maximumPacketSize: 100, serverKeepAlive: 1 })
+            for (let p = yield* peer.next(4000); p !== null; p = yield* peer.next(4000)) {
+                seen.push(p.type)
+                if (p.type === 3) yield* send(peer, { type: 4, id: (p as unknown as Publish5).id, reasonCode: 0, properties: {} })
+                if (p.type === 12) yield* peer.send([0xd0, 0])
+                if (seen.filter(x => x === 12).length >= 2) break
+            }
+        }, 5)
+        const mq = yield* client5(port)
+        t.is(mq.keepAlive, MQTT_KEEP_ALIVE, 'the client\'s own setting is left as it was')
+        t.is(yield* mqttPublish(mq, new Uint8Array(200), 200, 1, MQTT_WAIT_ACK, 'big'), R_ERR_WONT_FIT)
+        t.regex(mqttGetError(mq) ?? '', /over the broker's Maximum Packet Size of 100 \[MQTT-3.2.2-15\]/)
+        t.is(yield* mqttPublish(mq, new Uint8Array(50), 50, 1, MQTT_WAIT_ACK, 'small'), 0)
+        /* Pings at the server's 1 s keep-alive, not the client's 60 s */
+        t.true(yield* until(() => seen.filter(x => x === 12).length >= 2, 5000), seen.join(','))
+        t.deepEqual(seen.filter(x => x === 3).length, 1)
+        rCloseSocket(mq.sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('mosquitto in MQTT 5: a shared subscription ($share/group/filter) gets its messages in its callback; a group shares them', async t => {
+    await inFiber(function* () {
+        const a = (yield* open5()).mq
+        const b = (yield* open5()).mq
+        const got: string[] = []
+        for (const [name, mq] of [['a', a], ['b', b]] as const) {
+            t.is(yield* mqttSubscribe(mq, (rp: MqttRecv) => { got.push(`${name} ${rp.topic}`) }, 1, MQTT_WAIT_ACK, '$share/g1/sh/#'), 0)
+        }
+        for (let i = 0; i < 10; i++) {
+            t.is(yield* mqttPublish(a, `m${i}`, 0, 1, MQTT_WAIT_ACK, `sh/${i}`), 0)
+        }
+        t.true(yield* until(() => got.length === 10), got.join('; '))
+        /* Each message once, to one member of the group */
+        t.deepEqual(got.map(g => g.split(' ')[1]).sort(), Array.from({ length: 10 }, (_, i) => `sh/${i}`).sort())
+        yield* close(a)
+        yield* close(b)
     })
 })
