@@ -19,7 +19,7 @@ export {
     mqttGetStats, mqttSetLimits, mqttSetConnectTimeout, mqttSetKeepWaits, mqttGetConnackCode, mqttSetProtocol, mqttGetConnackProperties, type MqttStats,
 } from './settings.js'
 export { mqttOnMessage, mqttSetDelivery } from './dispatch.js'
-export { mqttPublish, mqttPublishRetained, mqttPing } from './publish.js'
+export { mqttPublish, mqttPublishRetained, mqttPublishEx, mqttPing } from './publish.js'
 export {
     mqttSubscribe, mqttSubscribeMaster, mqttUnsubscribe, mqttUnsubscribeMaster, mqttSubscribeMulti, mqttUnsubscribeMulti,
     mqttGetGranted, mqttSubscribeMasterMulti, type MqttSubscription,

@@ -4,6 +4,8 @@
     tick); others wait in order in the queue. The wait flags choose what the caller waits for:
     NONE - queued; SENT - its bytes handed to the socket; ACK - PUBACK (QoS 1) or PUBCOMP (QoS 2).
  */
+import { encodeProperties } from '../codec/encode5.js'
+import type { Properties } from '../codec/properties.js'
 import { varintSize } from '../codec/properties.js'
 import {
     R_ERR_BAD_ARGS, R_ERR_CANT_WRITE, R_ERR_NOT_CONNECTED, R_ERR_TOO_MANY, R_ERR_WONT_FIT,
@@ -48,8 +50,49 @@ export function mqttPublishRetained(mq: Mqtt | null, msg: Uint8Array | string | 
     return publish(mq, msg, size, qos, waitFlags, true, topic, args)
 }
 
+/**
+    As mqttPublish, with what MQTT 5 adds: `options.properties` (message expiry, content type, payload format,
+    response topic, correlation data, user properties) and `options.retain`. The properties need an MQTT 5
+    client (mqttSetProtocol); a payload marked as UTF-8 (payloadFormatIndicator 1) must be UTF-8. R_ERR_BAD_ARGS
+    otherwise, or for a property PUBLISH may not carry from a client (Topic Alias, Subscription Identifier).
+    @example yield* mqttPublishEx(mq, json, 0, MQTT_QOS_1, MQTT_WAIT_ACK, { properties: { contentType: 'application/json', messageExpiryInterval: 60 } }, 'dev/%s/state', id)
+ */
+export function mqttPublishEx(mq: Mqtt | null, msg: Uint8Array | string | null, size: number, qos: number, waitFlags: number,
+    options: { retain?: boolean, properties?: Properties } | null, topic: string | null, ...args: unknown[]): Waitable<number> {
+    return publish(mq, msg, size, qos, waitFlags, options?.retain === true, topic, args, options?.properties ?? null)
+}
+
+const utf8Strict = new TextDecoder('utf-8', { fatal: true })
+
+/* MQTT 5 properties of an outgoing PUBLISH, encoded; or why they cannot be sent */
+function publishProperties(mq: Mqtt, props: Properties, payload: Uint8Array): Uint8Array | string {
+    if (mq.cfg.v5 === null) {
+        return 'Message properties need MQTT 5: mqttSetProtocol(mq, 5) first'
+    }
+    if (props.topicAlias !== undefined) {
+        return 'A Topic Alias is not taken from the caller (the client chooses its own)'
+    }
+    if (props.subscriptionIdentifiers !== undefined) {
+        return 'A client may not send a Subscription Identifier in a PUBLISH [MQTT-3.3.4-6]'
+    }
+    let bytes: Uint8Array
+    try {
+        bytes = encodeProperties(props, 'PUBLISH')
+    } catch (err) {
+        return `Bad message properties: ${(err as Error).message}`
+    }
+    if (props.payloadFormatIndicator === 1) {
+        try {
+            utf8Strict.decode(payload)
+        } catch {
+            return 'The payload is marked as UTF-8 (payloadFormatIndicator 1) but is not [MQTT5-3.3.2.3.2]'
+        }
+    }
+    return bytes
+}
+
 function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number, qos: number, waitFlags: number, retain: boolean,
-    topicFmt: string | null, args: unknown[]): Waitable<number> {
+    topicFmt: string | null, args: unknown[], properties: Properties | null = null): Waitable<number> {
     if (!(mq instanceof Mqtt)) {
         return done(R_ERR_BAD_ARGS)
     }
@@ -88,10 +131,18 @@ function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number,
     if (payload.length > mq.maxMessage || topicBytes.length + 2 + payload.length >= mq.maxMessage + 2) {
         return done(setMsg(mq, R_ERR_WONT_FIT, `Message of ${payload.length} bytes exceeds the maximum of ${mq.maxMessage}`))
     }
+    let props: Uint8Array | null = null
+    if (properties !== null) {
+        const encoded = publishProperties(mq, properties, payload)
+        if (typeof encoded === 'string') {
+            return done(setMsg(mq, R_ERR_BAD_ARGS, encoded))
+        }
+        props = encoded
+    }
     const serverMax = mq.cfg.v5?.connack?.maximumPacketSize
     if (serverMax !== undefined) {
         /* MQTT 5: the server's Maximum Packet Size is a limit for the client to keep [MQTT-3.2.2-15] */
-        const rem = topicBytes.length + (qos > 0 ? 2 : 0) + 1 + payload.length
+        const rem = topicBytes.length + (qos > 0 ? 2 : 0) + (props?.length ?? 1) + payload.length
         const total = 1 + varintSize(rem) + rem
         if (total > serverMax) {
             return done(setMsg(mq, R_ERR_WONT_FIT, `PUBLISH of ${total} bytes is over the broker's Maximum Packet Size of ${serverMax} [MQTT-3.2.2-15]`))
@@ -99,12 +150,12 @@ function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number,
     }
     if (mq.sock === null && mq.proc !== null && !mq.cfg.queueOffline) {
         const kept = payload.slice()
-        return attachThen(mq, () => send(mq, topic, topicBytes, kept, qos, waitFlags, retain))
+        return attachThen(mq, () => send(mq, topic, topicBytes, kept, qos, waitFlags, retain, props))
     }
     if (mq.throttle > 0) {
-        return throttled(mq, topic, topicBytes, payload, qos, waitFlags, retain)
+        return throttled(mq, topic, topicBytes, payload, qos, waitFlags, retain, props)
     }
-    return send(mq, topic, topicBytes, payload, qos, waitFlags, retain)
+    return send(mq, topic, topicBytes, payload, qos, waitFlags, retain, props)
 }
 
 /** The payload bytes: size <= 0 means a C string (to the first zero byte). */
@@ -124,7 +175,7 @@ function bytesOf(msg: Uint8Array | string, size: number): Uint8Array | null {
     return size > msg.length ? null : size === msg.length ? msg : msg.subarray(0, size)
 }
 
-function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean): Waitable<number> {
+function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean, props: Uint8Array | null): Waitable<number> {
     if (mq.sock === null && !mq.cfg.queueOffline) {
         return done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
     }
@@ -134,21 +185,22 @@ function send(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Arr
     }
     if (mq.connected && mq.processing) {
         if (qos === 0 && mq.pending.length === 0) {
-            return writeQos0(mq, topicBytes, payload, retain, waitFlags)
+            return writeQos0(mq, topicBytes, payload, retain, waitFlags, props)
         }
         if (qos > 0 && windowOpen(mq)) {
-            return sendNow(mq, topic, topicBytes, payload, qos, waitFlags, retain)
+            return sendNow(mq, topic, topicBytes, payload, qos, waitFlags, retain, props)
         }
     } else if (!mq.cfg.queueOffline || (qos === 0 && mq.cfg.qos0Offline === 'drop')) {
         return done(setMsg(mq, R_ERR_NOT_CONNECTED, 'Not connected'))
     }
-    return queue(mq, topic, topicBytes, payload, qos, waitFlags, retain)
+    return queue(mq, topic, topicBytes, payload, qos, waitFlags, retain, props)
 }
 
 /* QoS 1/2 with room in the window: stored (if there is a store), then on the wire now */
-function sendNow(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean): Waitable<number> {
+function sendNow(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean, props: Uint8Array | null): Waitable<number> {
     const w = waitFor(waitFlags)
     const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload, w, waitKind(waitFlags))
+    msg.props = props
     if (!stored(mq, msg)) {
         return done(setMsg(mq, R_ERR_CANT_WRITE, mq.cfg.outbox!.lastError))
     }
@@ -162,7 +214,7 @@ function sendNow(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8
 }
 
 /* Behind the window, or offline: queue it (copying the payload, which the caller may reuse); the policy decides when full */
-function queue(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean): Waitable<number> {
+function queue(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean, props: Uint8Array | null): Waitable<number> {
     if (queueFull(mq)) {
         if (mq.cfg.queuePolicy === 'reject' || mq.cfg.queuePolicy === 'drop-newest') {
             if (mq.cfg.queuePolicy === 'drop-newest') {
@@ -176,6 +228,7 @@ function queue(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Ar
     }
     const w = waitFor(waitFlags)
     const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload.slice(), w, waitKind(waitFlags))
+    msg.props = props
     if (qos > 0 && !stored(mq, msg)) {
         return done(setMsg(mq, R_ERR_CANT_WRITE, mq.cfg.outbox!.lastError))
     }
@@ -217,7 +270,7 @@ export function* attachThen(mq: Mqtt, then: () => Waitable<number>): Fiber<numbe
 }
 
 /* Ioto's cloud throttle: sleep `throttle` ms before each publish (even with MQTT_WAIT_NONE), then let it decay */
-function* throttled(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean): Fiber<number> {
+function* throttled(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean, props: Uint8Array | null): Fiber<number> {
     const now = rGetTicks()
     const elapsed = now - mq.throttleLastPub + 999
     payload = payload.slice()
@@ -225,7 +278,7 @@ function* throttled(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Ui
     const decay = Math.floor(mq.throttle * Math.floor(elapsed / 1000) / 400 + elapsed * 2 / 1000)
     mq.throttle = Math.max(0, mq.throttle - decay)
     mq.throttleLastPub = now
-    return yield* send(mq, topic, topicBytes, payload, qos, waitFlags, retain)
+    return yield* send(mq, topic, topicBytes, payload, qos, waitFlags, retain, props)
 }
 
 /**

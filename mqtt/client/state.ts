@@ -188,6 +188,8 @@ export class OutMsg {
     grantedAt: number[] | null = null
     /** The durable store's record of this message (0: none) */
     storeSeq = 0
+    /** MQTT 5: the PUBLISH's encoded property list (its length first), or null for none */
+    props: Uint8Array | null = null
 
     constructor(type: number, qos: number, retain: boolean, topic: string, topicBytes: Uint8Array | null,
         payload: Uint8Array | null, wait: MqttWait | null, waitFlags: number) {

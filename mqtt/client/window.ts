@@ -34,9 +34,9 @@ export function windowOpen(mq: Mqtt): boolean {
 }
 
 /** A QoS 0 PUBLISH with nothing queued: into the write buffer now (SENT waits for the socket). */
-export function writeQos0(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array, retain: boolean, waitFlags: number): Waitable<number> {
+export function writeQos0(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array, retain: boolean, waitFlags: number, props: Uint8Array | null = null): Waitable<number> {
     mq.stats.published++
-    writeQos0Packet(mq, topicBytes, payload, retain)
+    writeQos0Packet(mq, topicBytes, payload, retain, props)
     scheduleFlush(mq)
     if (waitFlags & MQTT_WAIT_SENT) {
         const w = new MqttWait()
@@ -47,11 +47,11 @@ export function writeQos0(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array,
 }
 
 /* A QoS 0 PUBLISH into the write buffer, in the connection's protocol */
-function writeQos0Packet(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array, retain: boolean): void {
+function writeQos0Packet(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array, retain: boolean, props: Uint8Array | null): void {
     if (mq.cfg.v5 === null) {
         mq.writer.publish(topicBytes, payload, 0, retain, false, 0)
     } else {
-        mq.writer.bytes(encodePublish5(topicBytes, payload, 0, retain, false, 0))
+        mq.writer.bytes(encodePublish5(topicBytes, payload, 0, retain, false, 0, props))
     }
 }
 
@@ -73,7 +73,7 @@ export function sendPublish(mq: Mqtt, msg: OutMsg): boolean {
     if (mq.cfg.v5 === null) {
         msg.bytes = mq.writer.publishKept(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, false, id)
     } else {
-        msg.bytes = encodePublish5(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, false, id)
+        msg.bytes = encodePublish5(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, false, id, msg.props)
         mq.writer.bytes(msg.bytes)
     }
     msg.payload = null
@@ -125,7 +125,7 @@ export function pump(mq: Mqtt): void {
         if (msg.qos === 0) {
             mq.pending.shift()
             mq.pendingBytes -= msg.size
-            writeQos0Packet(mq, msg.topicBytes!, msg.payload!, msg.retain)
+            writeQos0Packet(mq, msg.topicBytes!, msg.payload!, msg.retain, msg.props)
             if (msg.wait !== null) {
                 waitSent(mq, msg.wait)
             }

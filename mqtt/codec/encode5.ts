@@ -217,11 +217,13 @@ export function encode5(p: Packet5): Uint8Array {
 }
 
 /**
-    An MQTT 5.0 PUBLISH without properties from an encoded topic (encodeTopic's bytes): the client's fast path.
+    An MQTT 5.0 PUBLISH from an encoded topic (encodeTopic's bytes) and an encoded property list (encodeProperties;
+    null for none): the client's fast path.
     @example const bytes = encodePublish5(encodeTopic('a/b'), payload, 1, false, false, 7)
  */
-export function encodePublish5(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number): Uint8Array {
-    const rem = topicBytes.length + (qos > 0 ? 2 : 0) + 1 + payload.length
+export function encodePublish5(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number,
+    props: Uint8Array | null = null): Uint8Array {
+    const rem = topicBytes.length + (qos > 0 ? 2 : 0) + (props?.length ?? 1) + payload.length
     if (rem > MQTT_MAX_REMAINING) {
         fail('MQTT_TOO_LARGE', '[MQTT5-2.1.4]', `PUBLISH of ${rem} bytes is over the limit of ${MQTT_MAX_REMAINING}`)
     }
@@ -234,7 +236,24 @@ export function encodePublish5(topicBytes: Uint8Array, payload: Uint8Array, qos:
         out[pos++] = id >> 8
         out[pos++] = id & 255
     }
-    out[pos++] = 0
+    if (props === null) {
+        out[pos++] = 0
+    } else {
+        out.set(props, pos)
+        pos += props.length
+    }
     out.set(payload, pos)
+    return out
+}
+
+/**
+    A property list encoded with its length first, for a packet of this place; throws MqttCodecError when the
+    place may not carry a property or a value is out of range.
+    @example const props = encodeProperties({ contentType: 'application/json' }, 'PUBLISH')
+ */
+export function encodeProperties(props: Properties, place: PropertyPlace): Uint8Array {
+    const n = propertiesSize(props, place)
+    const out = new Uint8Array(varintSize(n) + n)
+    writeProperties(out, 0, props, n)
     return out
 }

@@ -9,7 +9,7 @@ import { rAwait, R_ERR_BAD_ARGS, R_ERR_WONT_FIT, R_ERR_CANT_COMPLETE, R_ERR_CANT
 import { rCloseSocket } from '../../socket/index.js'
 import {
     encode5, mqttAlloc, mqttConnectUrl, mqttDisconnect, mqttFree, mqttGetConnackCode, mqttGetConnackProperties, mqttGetError,
-    mqttIsConnected, mqttPublish, mqttSetCredentials, mqttSetProtocol, mqttSubscribe, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK,
+    mqttIsConnected, mqttPublish, mqttPublishEx, mqttSetInflight, mqttSetCredentials, mqttSetProtocol, mqttSubscribe, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK,
     MQTT_WAIT_NONE, MQTT_KEEP_ALIVE, type Connect5, type Mqtt, type MqttRecv, type Packet5, type Publish5,
 } from '../../mqtt/index.js'
 import { startMosquitto, type Broker } from '../../brokers/broker.js'
@@ -297,4 +297,55 @@ test('mosquitto in MQTT 5: a shared subscription ($share/group/filter) gets its 
         yield* close(a)
         yield* close(b)
     })
+})
+
+test('mqttPublishEx: message properties reach MQTT.js and our own subscriber, queued or not; what may not be sent is R_ERR_BAD_ARGS', async t => {
+    const other = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { protocolVersion: 5, clientId: clientId('js5p'), username: 'dev', password: 'secret', reconnectPeriod: 0 })
+    const theirs: Record<string, unknown>[] = []
+    other.on('message', (_topic, _payload, packet) => theirs.push(packet.properties as Record<string, unknown>))
+    await other.subscribeAsync('px/#', { qos: 1 })
+    try {
+        await inFiber(function* () {
+            const { mq } = yield* open5()
+            mqttSetInflight(mq, 1)
+            const ours: MqttRecv['properties'][] = []
+            yield* mqttSubscribe(mq, (rp: MqttRecv) => { ours.push(rp.properties) }, 1, MQTT_WAIT_ACK, 'px/#')
+            const properties = {
+                contentType: 'application/json', payloadFormatIndicator: 1, messageExpiryInterval: 120, responseTopic: 'px/reply',
+                correlationData: Uint8Array.of(1, 2, 3), userProperties: [['trace', 'abc'], ['trace', 'def']] as [string, string][],
+            }
+            /* Three at once through a window of one: two of them wait in the queue with their properties */
+            for (let i = 0; i < 3; i++) {
+                t.is(yield* mqttPublishEx(mq, `{"n":${i}}`, 0, 1, i < 2 ? MQTT_WAIT_NONE : MQTT_WAIT_ACK, { properties }, 'px/%d', i), 0)
+            }
+            t.is(yield* mqttPublishEx(mq, 'retained', 0, 0, MQTT_WAIT_NONE, { retain: true, properties: { contentType: 'text/plain' } }, 'px/r'), 0)
+            t.true(yield* until(() => ours.length === 4 && theirs.length === 4))
+            for (const p of ours.slice(0, 3)) {
+                t.like(p, { contentType: 'application/json', payloadFormatIndicator: 1, responseTopic: 'px/reply', userProperties: [['trace', 'abc'], ['trace', 'def']] })
+                t.deepEqual([...p!.correlationData!], [1, 2, 3])
+            }
+            for (const p of theirs.slice(0, 3)) {
+                t.like(p, { contentType: 'application/json', payloadFormatIndicator: true, responseTopic: 'px/reply', userProperties: { trace: ['abc', 'def'] } })
+            }
+            t.like(theirs[3], { contentType: 'text/plain' })
+            const bad: [object, RegExp][] = [
+                [{ topicAlias: 1 }, /Topic Alias is not taken from the caller/],
+                [{ subscriptionIdentifiers: [1] }, /\[MQTT-3.3.4-6\]/],
+                [{ sessionExpiryInterval: 5 }, /sessionExpiryInterval may not appear in PUBLISH/],
+                [{ payloadFormatIndicator: 1 }, /marked as UTF-8/],
+            ]
+            for (const [props, message] of bad) {
+                t.is(yield* mqttPublishEx(mq, Uint8Array.of(0xff, 0xfe), 2, 1, MQTT_WAIT_ACK, { properties: props }, 'px/bad'), R_ERR_BAD_ARGS)
+                t.regex(mqttGetError(mq) ?? '', message)
+            }
+            t.true(mqttIsConnected(mq))
+            yield* mqttPublishEx(mq, '', 0, 0, MQTT_WAIT_NONE, { retain: true }, 'px/r')
+            yield* close(mq)
+            const old = mqttAlloc('v3', null)!
+            t.is(yield* mqttPublishEx(old, 'x', 0, 0, MQTT_WAIT_NONE, { properties: { contentType: 'a' } }, 't'), R_ERR_BAD_ARGS)
+            t.regex(mqttGetError(old) ?? '', /need MQTT 5/)
+        })
+    } finally {
+        await other.endAsync()
+    }
 })
