@@ -1,7 +1,9 @@
 /*
     mqttRequest: request/response over MQTT, as Ioto's agent does it. The request is published (QoS 1) to
     ioto/service/{id}/{topic}/{seq}; the answer arrives on ioto/device/{id}/{topic}/{seq}. The caller's fiber
-    waits for it, or for the timeout (30 s when 0 or less).
+    waits for it, or for the timeout (30 s when 0 or less). With MQTT 5 the request also carries its Response
+    Topic (that same answer topic) and Correlation Data (the sequence number), so any MQTT 5 responder can
+    answer it; an answer whose Correlation Data is not the request's is ignored.
  */
 import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
 import { startTimer, stopTimer, type TimerEvent } from '../../runtime/events.js'
@@ -10,7 +12,7 @@ import type { Fiber, Waitable } from '../../runtime/scheduler.js'
 import { sfmtv } from '../../runtime/sfmt.js'
 import { TPS } from '../../runtime/time.js'
 import { Done, done, Wait } from '../../runtime/waitable.js'
-import { mqttPublish } from './publish.js'
+import { mqttPublish, mqttPublishEx } from './publish.js'
 import { Mqtt, MQTT_WAIT_NONE, setMsg, type MqttRecv } from './state.js'
 import { mqttSubscribe } from './subscribe.js'
 
@@ -31,6 +33,11 @@ function response(rp: MqttRecv): void {
     const w = pending.get(key)
     if (w === undefined) {
         rDebug('mqtt', 'Response for an unknown request: %s', rp.topic)
+        return
+    }
+    const correlation = rp.properties?.correlationData
+    if (correlation !== undefined && new TextDecoder().decode(correlation) !== rp.topic.slice(slash + 1)) {
+        rDebug('mqtt', 'Response on %s with another request\'s correlation data: ignored', rp.topic)
         return
     }
     pending.delete(key)
@@ -95,7 +102,10 @@ function request(mq: Mqtt, data: string, timeout: number, sub: string, name: str
     const w = new RequestWait(`${sub}#${seq}`)
     pending.set(w.key, w)
     w.timer = startTimer(expire, w, timeout > 0 ? timeout : 30 * TPS, true)
-    const publishing = mqttPublish(mq, data, 0, 1, MQTT_WAIT_NONE, 'ioto/service/%s/%s/%d', mq.id, name, seq)
+    const publishing = mq.cfg.v5 === null ?
+        mqttPublish(mq, data, 0, 1, MQTT_WAIT_NONE, 'ioto/service/%s/%s/%d', mq.id, name, seq) :
+        mqttPublishEx(mq, data, 0, 1, MQTT_WAIT_NONE, { properties: { responseTopic: `${sub}/${seq}`, correlationData: new TextEncoder().encode(String(seq)) } },
+            'ioto/service/%s/%s/%d', mq.id, name, seq)
     if (publishing instanceof Done) {
         return publishing.value === 0 ? w : failed(w)
     }

@@ -9,7 +9,7 @@ import { rAwait, R_ERR_BAD_ARGS, R_ERR_WONT_FIT, R_ERR_CANT_COMPLETE, R_ERR_CANT
 import { rCloseSocket } from '../../socket/index.js'
 import {
     encode5, mqttAlloc, mqttConnectUrl, mqttDisconnect, mqttFree, mqttGetConnackCode, mqttGetConnackProperties, mqttGetError,
-    mqttIsConnected, mqttPublish, mqttPublishEx, mqttSetInflight, mqttSetCredentials, mqttSetProtocol, mqttSubscribe, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK,
+    mqttIsConnected, mqttPublish, mqttPublishEx, mqttRequest, mqttSetInflight, mqttSetCredentials, mqttSetProtocol, mqttSubscribe, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK,
     MQTT_WAIT_NONE, MQTT_KEEP_ALIVE, type Connect5, type Mqtt, type MqttRecv, type Packet5, type Publish5,
 } from '../../mqtt/index.js'
 import { startMosquitto, type Broker } from '../../brokers/broker.js'
@@ -347,5 +347,28 @@ test('mqttPublishEx: message properties reach MQTT.js and our own subscriber, qu
         })
     } finally {
         await other.endAsync()
+    }
+})
+
+test('mqttRequest over MQTT 5: any responder answers from the Response Topic and Correlation Data alone', async t => {
+    const responder = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { protocolVersion: 5, clientId: clientId('resp'), username: 'dev', password: 'secret', reconnectPeriod: 0 })
+    responder.on('message', (_topic, payload, packet) => {
+        const p = packet.properties ?? {}
+        if (p.responseTopic) {
+            /* A wrong answer first (another request's correlation data), then the right one */
+            responder.publish(p.responseTopic, 'wrong', { qos: 1, properties: { correlationData: Buffer.from('0') } })
+            responder.publish(p.responseTopic, `echo ${payload}`, { qos: 1, properties: { correlationData: p.correlationData } })
+        }
+    })
+    await responder.subscribeAsync('ioto/service/#', { qos: 1 })
+    try {
+        await inFiber(function* () {
+            const { mq } = yield* open5()
+            t.is(yield* mqttRequest(mq, 'ping', 5000, 'svc/echo'), 'echo ping')
+            t.is(yield* mqttRequest(mq, 'again', 5000, 'svc/echo'), 'echo again')
+            yield* close(mq)
+        })
+    } finally {
+        await responder.endAsync()
     }
 })
