@@ -31,6 +31,10 @@ export interface ServerConfig {
     pass: string
     willTopic: string | null
     willMessage: string | null
+    /** 4 (MQTT 3.1.1, the default) or 5 (MQTT 5.0) */
+    protocol: number
+    /** MQTT 5: the Session Expiry Interval asked for, in seconds (null: none, the session ends with the connection) */
+    sessionExpiry: number | null
     /** MQTT over WebSocket: the HTTP path (a ws:// or wss:// server URL), or null */
     websocket: string | null
     /** TLS (null: plain TCP) */
@@ -66,6 +70,8 @@ const SERVER_KEYS = new Set([
     'endpoint', 'port', 'alpn', 'authority', 'certificate', 'key', 'timeout', 'schedule', 'delay', 'jitter',
     /* both */
     'verify', 'server_name',
+    /* MQTT 5 (beyond both) */
+    'protocol', 'session_expiry',
 ])
 const TOP_KEYS = new Set(['mqtt', 'mqtt1', 'subscriptions', 'queue', 'store', 'stable_time', 'failback_interval', 'max_inflight', 'connect_timeout', 'device_id', 'id'])
 
@@ -169,6 +175,14 @@ function server(section: string, raw: Record<string, unknown>, id: string): Serv
     if ((cert === null) !== (key === null)) {
         throw new AgentConfigError(k(cert === null ? 'ssl_cert' : 'ssl_key'), 'a client certificate needs its key (and the key its certificate)')
     }
+    const protocol = num('protocol', 4)
+    if (protocol !== 4 && protocol !== 5) {
+        throw new AgentConfigError(k('protocol'), `protocol ${protocol}: 4 (MQTT 3.1.1) or 5 (MQTT 5.0)`)
+    }
+    const sessionExpiry = raw.session_expiry === undefined ? null : num('session_expiry', 0)
+    if (sessionExpiry !== null && (protocol !== 5 || !Number.isInteger(sessionExpiry) || sessionExpiry < 0 || sessionExpiry > 4_294_967_295)) {
+        throw new AgentConfigError(k('session_expiry'), protocol !== 5 ? 'a session expiry needs protocol 5' : 'seconds, from 0 to 4,294,967,295')
+    }
     const willTopic = str('will_topic')
     const willMessage = str('will_message')
     if ((willTopic === null) !== (willMessage === null)) {
@@ -199,6 +213,8 @@ function server(section: string, raw: Record<string, unknown>, id: string): Serv
         pass: str('pass') ?? url?.password ?? '',
         willTopic, willMessage,
         websocket: url?.websocket ?? null,
+        protocol,
+        sessionExpiry,
         tls: tls ? { ca, cert, key, alpn, ciphers: str('ssl_cipher_suites'), verify: bool('verify', true), serverName } : null,
         reconnectMin: min,
         reconnectMax: max,

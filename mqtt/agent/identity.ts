@@ -6,7 +6,7 @@
 import { rInvoke, rRunResult } from '../../runtime/callback.js'
 import type { CallbackResult, Fiber } from '../../runtime/scheduler.js'
 import { utf8Length } from '../codec/utf8.js'
-import { mqttGetError, mqttSetCredentials, mqttSetKeepAlive, mqttSetTimeout, mqttSetWill } from '../client/settings.js'
+import { mqttGetError, mqttSetCredentials, mqttSetKeepAlive, mqttSetTimeout, mqttSetWill, mqttSetProtocol } from '../client/settings.js'
 import { clientIdProblem, defaultConfig, type Mqtt, type MqttLimits } from '../client/state.js'
 import type { ServerConfig } from './config.js'
 
@@ -50,6 +50,10 @@ export function applySettings(mq: Mqtt, server: ServerConfig): string | null {
     }
     mqttSetKeepAlive(mq, server.keepAlive)
     mqttSetTimeout(mq, server.timeout)
+    /* The protocol state is made once per agent (a redirect it holds survives the next attempt) */
+    if ((server.protocol === 5) !== (mq.cfg.v5 !== null)) {
+        mqttSetProtocol(mq, server.protocol, server.sessionExpiry !== null ? { sessionExpiryInterval: server.sessionExpiry } : {})
+    }
     if (server.willTopic !== null) {
         const message = server.willMessage ?? ''
         if (mqttSetWill(mq, server.willTopic, message, utf8Length(message)) !== 0) {

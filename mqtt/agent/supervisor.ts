@@ -15,7 +15,7 @@ import { rSetWebSocket } from '../../socket/websocket.js'
 import { rSetSocketCerts, rSetSocketCiphers, rSetSocketVerify, rSetTlsAlpn, rSetTlsServerName } from '../../socket/tls.js'
 import { mqttConnect, mqttDisconnect, mqttFree } from '../client/connect.js'
 import { mqttGetError, mqttSetConnectTimeout } from '../client/settings.js'
-import { MQTT_EVENT_DISCONNECT, MQTT_EVENT_TIMEOUT, MQTT_WAIT_ACK, MQTT_WAIT_NONE } from '../client/state.js'
+import { MQTT_EVENT_DISCONNECT, MQTT_EVENT_TIMEOUT, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type Mqtt } from '../client/state.js'
 import { mqttSubscribeMasterMulti } from '../client/subscribe.js'
 import { MQTT_CONNECT_CLEAN_SESSION } from '../constants.js'
 import { WakeWait, type Agent, type Wake } from './state.js'
@@ -138,6 +138,7 @@ function* attempt(agent: Agent, configured: ServerConfig): Fiber<number> {
     if (bad !== null) {
         return record(agent, began, server, R_ERR_CANT_CONNECT, bad)
     }
+    const moved = redirected(mq, server)
     const sock = rAllocSocket()
     if (server.websocket !== null) {
         rSetWebSocket(sock, server.websocket)
@@ -155,15 +156,15 @@ function* attempt(agent: Agent, configured: ServerConfig): Fiber<number> {
        fiber) it is closed here */
     let kept = false
     try {
-        let rc = yield* rConnectSocket(sock, server.host, server.port, deadline)
+        let rc = yield* rConnectSocket(sock, moved.host, moved.port, deadline)
         if (rc !== 0) {
-            return record(agent, began, server, rc, rGetSocketError(sock) ?? 'connect failed')
+            return record(agent, began, moved, rc, rGetSocketError(sock) ?? 'connect failed')
         }
         mqttSetConnectTimeout(mq, Math.max(1, deadline - rGetTicks()))
         rc = yield* mqttConnect(mq, sock, server.cleanSession ? MQTT_CONNECT_CLEAN_SESSION : 0, MQTT_WAIT_ACK)
         if (rc !== 0) {
             /* A refused login backs off like any failure (no hot loop); the reason is CONNACK's */
-            return record(agent, began, server, rc, mqttGetError(mq) || 'MQTT connect failed')
+            return record(agent, began, moved, rc, mqttGetError(mq) || 'MQTT connect failed')
         }
         if (agent.stopping) {
             mqttDisconnect(mq)
@@ -171,13 +172,31 @@ function* attempt(agent: Agent, configured: ServerConfig): Fiber<number> {
         }
         agent.sock = sock
         kept = true
-        record(agent, began, server, 0, '')
+        record(agent, began, moved, 0, '')
         return 0
     } finally {
         if (!kept) {
             rCloseSocket(sock)
         }
     }
+}
+
+/* MQTT 5: where the last broker sent us ("use another server", "server moved"), for this attempt only */
+function redirected(mq: Mqtt, server: ServerConfig): ServerConfig {
+    const v5 = mq.cfg.v5
+    const reference = v5?.redirect ?? null
+    if (v5 === null || reference === null) {
+        return server
+    }
+    v5.redirect = null
+    /* The first of the references, host[:port] (an IPv6 address in brackets) */
+    const m = /^\[?([^\]\s]+?)\]?(?::(\d+))?(?:\s|$)/.exec(reference.trim())
+    if (m === null) {
+        rError('mqtt', 'The broker\'s Server Reference "%s" is not host[:port]: ignored', reference)
+        return server
+    }
+    rInfo('mqtt', 'The broker redirects to %s', reference)
+    return { ...server, host: m[1], port: m[2] !== undefined ? Number(m[2]) : server.port }
 }
 
 /** Connected: hold the subscriptions, tell the app, stay until the link drops. */

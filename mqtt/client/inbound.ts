@@ -25,6 +25,7 @@ import { fatal, notify, setError } from './link.js'
 import { deliver } from './dispatch.js'
 import {
     MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_EVENT_CONNECTED, MQTT_MAX_SUBSCRIBE_FILTERS, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, type Mqtt,
+    type Mqtt5State,
 } from './state.js'
 import { complete, pump, release, restartSession, resendSession, sendControl } from './window.js'
 import { scheduleFlush, tracePacket, writeBytes } from './wire.js'
@@ -74,6 +75,7 @@ function handle5(mq: Mqtt, p: Packet5): void {
     switch (p.type) {
     case MQTT_PACKET_CONN_ACK:
         if (p.reasonCode >= 0x80) {
+            noteRedirect(v5, p.reasonCode, p.properties)
             mq.connackCode = p.reasonCode
             refused(mq, p.reasonCode === 0x85 ? R_ERR_CANT_COMPLETE : R_ERR_CANT_CONNECT,
                 `${reasonName(p.reasonCode)} (CONNACK 0x${p.reasonCode.toString(16)})${because(p.properties)}`)
@@ -135,6 +137,7 @@ function handle5(mq: Mqtt, p: Packet5): void {
         handle(mq, { type: 11, id: p.id })
         return
     case MQTT_PACKET_DISCONNECT:
+        noteRedirect(v5, p.reasonCode, p.properties)
         fatal(mq, R_ERR_CANT_CONNECT, `The broker disconnected: ${reasonName(p.reasonCode)} (DISCONNECT 0x${p.reasonCode.toString(16)})${because(p.properties)}`)
         return
     case MQTT_PACKET_AUTH:
@@ -142,6 +145,13 @@ function handle5(mq: Mqtt, p: Packet5): void {
         return
     default:
         handle(mq, p as Packet)
+    }
+}
+
+/* "Use another server" (0x9c) or "Server moved" (0x9d) with where: kept for whoever reconnects (the agent) */
+function noteRedirect(v5: Mqtt5State, code: number, props: Properties): void {
+    if ((code === 0x9c || code === 0x9d) && props.serverReference !== undefined) {
+        v5.redirect = props.serverReference
     }
 }
 

@@ -258,6 +258,8 @@ export class Mqtt5State {
     aliases = new Map<number, string>()
     /** The in-flight window the user asked for; the server's Receive Maximum may lower it per connection */
     inflight = 0
+    /** The Server Reference of a refusal or DISCONNECT that says "use another server" / "server moved" (0x9c, 0x9d) */
+    redirect: string | null = null
 
     constructor(readonly connect: Properties) {}
 }

@@ -13,6 +13,7 @@ import {
     MQTT_WAIT_NONE, MQTT_KEEP_ALIVE, type Connect5, type Mqtt, type MqttRecv, type Packet5, type Publish5,
 } from '../../mqtt/index.js'
 import { startMosquitto, type Broker } from '../../brokers/broker.js'
+import { ioAgent, ioAgentStats, ioAgentStop, parseConfig, type Agent } from '../../mqtt/agent/index.js'
 import { inFiber } from '../helpers/fiber.js'
 import { clientId, connectClient } from '../helpers/client.js'
 import { scripted, type Peer } from '../helpers/peer.js'
@@ -371,4 +372,39 @@ test('mqttRequest over MQTT 5: any responder answers from the Response Topic and
     } finally {
         await responder.endAsync()
     }
+})
+
+test('the agent in MQTT 5 (protocol: 5, session_expiry): connects, publishes, and follows a "server moved" to the Server Reference', async t => {
+    await inFiber(function* () {
+        /* The configured server refuses with 0x9d and a Server Reference to mosquitto */
+        const { port, listener } = yield* scripted(function* (peer) {
+            const c = (yield* peer.expect(1)) as unknown as Connect5
+            t.is(c.properties.sessionExpiryInterval, 300)
+            yield* send(peer, { type: 2, sessionPresent: false, reasonCode: 0x9d, properties: { serverReference: `127.0.0.1:${broker.port}` } })
+            yield* peer.next(1000)
+        }, 5)
+        const { mq: watcher } = yield* open5()
+        const got: string[] = []
+        yield* mqttSubscribe(watcher, (rp: MqttRecv) => { got.push(rp.text) }, 1, MQTT_WAIT_ACK, 'agent5/#')
+        const agent = ioAgent({ mqtt: { server: `127.0.0.1:${port}`, client_id: clientId('agent5'), user: 'dev', pass: 'secret', protocol: 5,
+            session_expiry: 300, keep_alive: 5, reconnect_timeout_min: 0.05, reconnect_timeout_max: 0.2 } }, {
+            ioStart: function* (a: Agent) {
+                yield* mqttPublish(a.mqtt, 'moved and connected', 0, 1, MQTT_WAIT_ACK, 'agent5/hello')
+            },
+        })
+        t.true(yield* until(() => got.length === 1, 10_000), JSON.stringify(agent.attempts))
+        t.deepEqual(got, ['moved and connected'])
+        t.regex(agent.attempts[0].error, /Server moved \(CONNACK 0x9d\)/)
+        t.is(agent.attempts[1].server, `127.0.0.1:${broker.port}`)
+        t.is(ioAgentStats(agent).connected, true)
+        yield* ioAgentStop(agent)
+        yield* close(watcher)
+        rCloseSocket(listener)
+    })
+})
+
+test('agent configuration: protocol 4 or 5; a session expiry needs 5', t => {
+    t.throws(() => parseConfig({ mqtt: { server: 'h:1', client_id: 'a', protocol: 3 } }), { message: /protocol 3: 4 \(MQTT 3.1.1\) or 5/ })
+    t.throws(() => parseConfig({ mqtt: { server: 'h:1', client_id: 'a', session_expiry: 10 } }), { message: /needs protocol 5/ })
+    t.like(parseConfig({ mqtt: { server: 'h:1', client_id: 'a', protocol: 5, session_expiry: 10 } }).servers[0], { protocol: 5, sessionExpiry: 10 })
 })
