@@ -300,6 +300,15 @@ function resubscribe(mq: Mqtt): void {
 
 /* As few SUBSCRIBE packets as possible, each filter with its own QoS (at most MQTT_MAX_SUBSCRIBE_FILTERS each) */
 function subscribeAll(mq: Mqtt, wanted: [string, number][]): void {
+    const v5 = mq.cfg.v5
+    if (v5 !== null && v5.subOptions.size > 0) {
+        /* A SUBSCRIBE carries one subscription identifier: those that have one go alone */
+        const alone = wanted.filter(w => v5.subOptions.get(w[0])?.subscriptionIdentifier !== undefined)
+        for (const w of alone) {
+            sendControl(mq, OUT_SUB, [w[0]], [w[1]], null, 0)
+        }
+        wanted = wanted.filter(w => !alone.includes(w))
+    }
     for (let i = 0; i < wanted.length; i += MQTT_MAX_SUBSCRIBE_FILTERS) {
         const part = wanted.slice(i, i + MQTT_MAX_SUBSCRIBE_FILTERS)
         sendControl(mq, OUT_SUB, part.map(w => w[0]), part.map(w => w[1]), null, 0)

@@ -245,6 +245,18 @@ export class MqttConfig {
     maxHeld = MQTT_MAX_HELD
 }
 
+/** MQTT 5 subscription options (mqttSubscribeEx). */
+export interface SubscribeOptions {
+    /** Not to receive one's own messages on this subscription */
+    noLocal?: boolean
+    /** Keep the RETAIN flag as published (instead of cleared on forwarded messages) */
+    retainAsPublished?: boolean
+    /** 0: retained messages at subscribe (default), 1: only when the subscription is new, 2: none */
+    retainHandling?: number
+    /** 1..268,435,455: messages that match arrive with it, and go to this subscription's callback */
+    subscriptionIdentifier?: number
+}
+
 /**
     @internal
     What an MQTT 5.0 client keeps (mqttSetProtocol): its CONNECT properties, the decoder, what the server said
@@ -258,6 +270,8 @@ export class Mqtt5State {
     aliases = new Map<number, string>()
     /** The in-flight window the user asked for; the server's Receive Maximum may lower it per connection */
     inflight = 0
+    /** Subscription options asked for with mqttSubscribeEx, by filter (kept for resubscribing) */
+    subOptions = new Map<string, SubscribeOptions>()
     /** The Server Reference of a refusal or DISCONNECT that says "use another server" / "server moved" (0x9c, 0x9d) */
     redirect: string | null = null
 

@@ -14,7 +14,7 @@ import { releaseHeld } from './dispatch.js'
 import { attachThen } from './publish.js'
 import {
     Mqtt, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttTopic, MqttWait, OUT_SUB, OUT_UNSUB, setMsg,
-    waitFor, waitKind, type MqttCallback,
+    waitFor, waitKind, type MqttCallback, type SubscribeOptions,
 } from './state.js'
 import { sendControl } from './window.js'
 
@@ -131,6 +131,7 @@ export function mqttSubscribeMasterMulti(mq: Mqtt | null, subs: { topic: string,
 
 function removeLocal(mq: Mqtt, filter: string): void {
     mq.routes = null
+    mq.cfg.v5?.subOptions.delete(filter)
     mq.later?.delete(filter)
     mq.topics = mq.topics.filter(t => {
         if (t.topic === filter) {
@@ -326,4 +327,50 @@ export function mqttUnsubscribeMulti(mq: Mqtt | null, topics: string[], waitFlag
  */
 export function mqttGetGranted(mq: Mqtt | null, filter: string): number {
     return mq instanceof Mqtt ? mq.granted?.get(filter) ?? -1 : -1
+}
+
+/**
+    As mqttSubscribe, with MQTT 5's subscription options: No Local, Retain As Published, Retain Handling and a
+    Subscription Identifier (messages that arrive with it go to this subscription's callback, whatever else
+    matches). Needs an MQTT 5 client (mqttSetProtocol); R_ERR_BAD_ARGS otherwise, for options out of range, or
+    No Local on a shared subscription [MQTT-3.8.3-4].
+    @example yield* mqttSubscribeEx(mq, onCommand, MQTT_QOS_1, MQTT_WAIT_ACK, { noLocal: true, subscriptionIdentifier: 7 }, 'fleet/%s/cmd', id)
+ */
+export function mqttSubscribeEx(mq: Mqtt | null, cb: MqttCallback | null, maxQos: number, waitFlags: number, options: SubscribeOptions | null,
+    topic: string, ...args: unknown[]): Waitable<number> {
+    if (!(mq instanceof Mqtt)) {
+        return done(R_ERR_BAD_ARGS)
+    }
+    const filter = formatFilter(mq, topic, args)
+    if (typeof filter === 'number') {
+        return done(filter)
+    }
+    const problem = optionsProblem(mq, options ?? {}, filter)
+    if (problem !== null) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, problem))
+    }
+    if (options !== null && mq.cfg.v5 !== null) {
+        mq.cfg.v5.subOptions.set(filter, { ...options })
+    }
+    return mqttSubscribe(mq, cb, maxQos, waitFlags, '%s', filter)
+}
+
+function optionsProblem(mq: Mqtt, o: SubscribeOptions, filter: string): string | null {
+    if (typeof o !== 'object') {
+        return 'Subscription options must be an object'
+    }
+    if (Object.keys(o).length > 0 && mq.cfg.v5 === null) {
+        return 'Subscription options need MQTT 5: mqttSetProtocol(mq, 5) first'
+    }
+    if (o.retainHandling !== undefined && ![0, 1, 2].includes(o.retainHandling)) {
+        return `Retain Handling ${o.retainHandling}: 0, 1 or 2`
+    }
+    const id = o.subscriptionIdentifier
+    if (id !== undefined && (!Number.isInteger(id) || id < 1 || id > 268_435_455)) {
+        return `Subscription Identifier ${id}: from 1 to 268,435,455 [MQTT5-3.8.2.1.2]`
+    }
+    if (o.noLocal === true && filter.startsWith('$share/')) {
+        return 'No Local on a shared subscription [MQTT-3.8.3-4]'
+    }
+    return null
 }

@@ -192,9 +192,19 @@ export function sendControl(mq: Mqtt, type: number, filters: string[], qos: numb
     msg.id = id
     msg.filters = filters
     const qosOf = (i: number) => typeof qos === 'number' ? qos : qos[i]
-    msg.bytes = mq.cfg.v5 !== null ?
+    const v5 = mq.cfg.v5
+    /* MQTT 5: each filter with its options; the packet with the (one) subscription identifier among them */
+    const optionsOf = (topic: string) => v5?.subOptions.get(topic) ?? {}
+    const identifier = filters.map(f => optionsOf(f).subscriptionIdentifier).find(n => n !== undefined)
+    msg.bytes = v5 !== null ?
         type === OUT_SUB ?
-            encode5({ type: 8, id, properties: {}, subscriptions: filters.map((topic, i) => ({ topic, qos: qosOf(i), noLocal: false, retainAsPublished: false, retainHandling: 0 })) }) :
+            encode5({
+                type: 8, id, properties: identifier !== undefined ? { subscriptionIdentifiers: [identifier] } : {},
+                subscriptions: filters.map((topic, i) => {
+                    const o = optionsOf(topic)
+                    return { topic, qos: qosOf(i), noLocal: o.noLocal === true, retainAsPublished: o.retainAsPublished === true, retainHandling: o.retainHandling ?? 0 }
+                }),
+            }) :
             encode5({ type: 10, id, topics: filters, properties: {} }) :
         type === OUT_SUB ?
             encode({ type: 8, id, subscriptions: filters.map((topic, i) => ({ topic, qos: qosOf(i) })) }) :

@@ -5,11 +5,11 @@
  */
 import test from 'ava'
 import mqtt from 'mqtt'
-import { rAwait, R_ERR_BAD_ARGS, R_ERR_WONT_FIT, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, type Fiber } from '../../runtime/index.js'
+import { rAwait, rSleep, R_ERR_BAD_ARGS, R_ERR_WONT_FIT, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, type Fiber } from '../../runtime/index.js'
 import { rCloseSocket } from '../../socket/index.js'
 import {
     encode5, mqttAlloc, mqttConnectUrl, mqttDisconnect, mqttFree, mqttGetConnackCode, mqttGetConnackProperties, mqttGetError,
-    mqttIsConnected, mqttPublish, mqttPublishEx, mqttRequest, mqttSetInflight, mqttSetCredentials, mqttSetProtocol, mqttSubscribe, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK,
+    mqttIsConnected, mqttPublish, mqttPublishEx, mqttPublishRetained, mqttRequest, mqttSetInflight, mqttSubscribeEx, mqttSetCredentials, mqttSetProtocol, mqttSubscribe, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK,
     MQTT_WAIT_NONE, MQTT_KEEP_ALIVE, type Connect5, type Mqtt, type MqttRecv, type Packet5, type Publish5,
 } from '../../mqtt/index.js'
 import { startMosquitto, type Broker } from '../../brokers/broker.js'
@@ -407,4 +407,55 @@ test('agent configuration: protocol 4 or 5; a session expiry needs 5', t => {
     t.throws(() => parseConfig({ mqtt: { server: 'h:1', client_id: 'a', protocol: 3 } }), { message: /protocol 3: 4 \(MQTT 3.1.1\) or 5/ })
     t.throws(() => parseConfig({ mqtt: { server: 'h:1', client_id: 'a', session_expiry: 10 } }), { message: /needs protocol 5/ })
     t.like(parseConfig({ mqtt: { server: 'h:1', client_id: 'a', protocol: 5, session_expiry: 10 } }).servers[0], { protocol: 5, sessionExpiry: 10 })
+})
+
+test('mqttSubscribeEx in MQTT 5 (mosquitto): No Local, Retain Handling, Retain As Published, and a Subscription Identifier routing to its callback', async t => {
+    await inFiber(function* () {
+        const { mq } = yield* open5()
+        const { mq: other } = yield* open5()
+        const seen: string[] = []
+        const note = (name: string) => (rp: MqttRecv) => { seen.push(`${name} ${rp.topic} ${rp.text} retain=${rp.retain}`) }
+        /* No Local: our own message does not come back on this subscription; another client's does */
+        t.is(yield* mqttSubscribeEx(mq, note('nl'), 1, MQTT_WAIT_ACK, { noLocal: true }, 'nl/#'), 0)
+        yield* mqttPublish(mq, 'mine', 0, 1, MQTT_WAIT_ACK, 'nl/a')
+        yield* mqttPublish(other, 'theirs', 0, 1, MQTT_WAIT_ACK, 'nl/a')
+        /* Retain Handling 2: no retained message at subscribe; 0: the retained message comes */
+        yield* mqttPublishRetained(other, 'kept', 0, 1, MQTT_WAIT_ACK, 'rh2/a')
+        yield* mqttPublishRetained(other, 'kept', 0, 1, MQTT_WAIT_ACK, 'rh0/a')
+        t.is(yield* mqttSubscribeEx(mq, note('rh2'), 1, MQTT_WAIT_ACK, { retainHandling: 2 }, 'rh2/#'), 0)
+        t.is(yield* mqttSubscribeEx(mq, note('rh0'), 1, MQTT_WAIT_ACK, { retainHandling: 0 }, 'rh0/#'), 0)
+        /* Retain As Published: a retained publish keeps its flag on this subscription */
+        t.is(yield* mqttSubscribeEx(mq, note('rap'), 1, MQTT_WAIT_ACK, { retainAsPublished: true }, 'rap/#'), 0)
+        yield* mqttPublishRetained(other, 'flagged', 0, 1, MQTT_WAIT_ACK, 'rap/a')
+        /* A Subscription Identifier: the message goes to its callback, though 'si/#' was subscribed first */
+        t.is(yield* mqttSubscribe(mq, note('first'), 1, MQTT_WAIT_ACK, 'si/#'), 0)
+        t.is(yield* mqttSubscribeEx(mq, note('byId'), 1, MQTT_WAIT_ACK, { subscriptionIdentifier: 7 }, 'si/+/x'), 0)
+        yield* mqttPublish(other, 'routed', 0, 1, MQTT_WAIT_ACK, 'si/a/x')
+        yield* mqttPublish(other, 'plain', 0, 1, MQTT_WAIT_ACK, 'si/b')
+        t.true(yield* until(() => seen.length >= 6), seen.join('; '))
+        yield* rSleep(200)
+        t.deepEqual(seen.filter(s => s.startsWith('nl ')), ['nl nl/a theirs retain=false'])
+        t.deepEqual(seen.filter(s => s.startsWith('rh')), ['rh0 rh0/a kept retain=true'])
+        t.deepEqual(seen.filter(s => s.startsWith('rap ')), ['rap rap/a flagged retain=true'])
+        t.true(seen.includes('byId si/a/x routed retain=false'), seen.join('; '))
+        t.true(seen.includes('first si/b plain retain=false'), seen.join('; '))
+        /* mosquitto sends a copy per overlapping subscription: the one with the identifier went to its callback */
+        t.is(seen.filter(s => s === 'byId si/a/x routed retain=false').length, 1)
+        const bad: [object, string, RegExp][] = [
+            [{ retainHandling: 3 }, 'x', /Retain Handling 3/],
+            [{ subscriptionIdentifier: 0 }, 'x', /Subscription Identifier 0/],
+            [{ noLocal: true }, '$share/g/x', /No Local on a shared subscription/],
+        ]
+        for (const [o, f, message] of bad) {
+            t.is(yield* mqttSubscribeEx(mq, note('bad'), 0, MQTT_WAIT_ACK, o, f), R_ERR_BAD_ARGS)
+            t.regex(mqttGetError(mq) ?? '', message)
+        }
+        const old = mqttAlloc('v3s', null)!
+        t.is(yield* mqttSubscribeEx(old, null, 0, MQTT_WAIT_ACK, { noLocal: true }, 'x'), R_ERR_BAD_ARGS)
+        yield* mqttPublishRetained(other, '', 0, 1, MQTT_WAIT_ACK, 'rh2/a')
+        yield* mqttPublishRetained(other, '', 0, 1, MQTT_WAIT_ACK, 'rh0/a')
+        yield* mqttPublishRetained(other, '', 0, 1, MQTT_WAIT_ACK, 'rap/a')
+        yield* close(mq)
+        yield* close(other)
+    })
 })
