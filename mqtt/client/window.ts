@@ -3,7 +3,7 @@
     queue behind the window, resends and acknowledgements.
     Ids are taken when a message enters the window, never while in use; the queue keeps publish order.
  */
-import { encode5, encodePublish5 } from '../codec/encode5.js'
+import { encode5 } from '../codec/encode5.js'
 import { R_ERR_NOT_CONNECTED, R_ERR_TOO_MANY } from '../../runtime/errors.js'
 import type { Waitable } from '../../runtime/scheduler.js'
 import { rGetTicks } from '../../runtime/time.js'
@@ -51,7 +51,7 @@ function writeQos0Packet(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array, 
     if (mq.cfg.v5 === null) {
         mq.writer.publish(topicBytes, payload, 0, retain, false, 0)
     } else {
-        mq.writer.bytes(encodePublish5(topicBytes, payload, 0, retain, false, 0, props))
+        mq.writer.publish5(topicBytes, payload, 0, retain, false, 0, props)
     }
 }
 
@@ -73,8 +73,7 @@ export function sendPublish(mq: Mqtt, msg: OutMsg): boolean {
     if (mq.cfg.v5 === null) {
         msg.bytes = mq.writer.publishKept(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, false, id)
     } else {
-        msg.bytes = encodePublish5(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, false, id, msg.props)
-        mq.writer.bytes(msg.bytes)
+        msg.bytes = mq.writer.publishKept5(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, false, id, msg.props)
     }
     msg.payload = null
     msg.state = MQTT_AWAITING_ACK

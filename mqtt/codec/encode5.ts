@@ -216,33 +216,47 @@ export function encode5(p: Packet5): Uint8Array {
     return out
 }
 
-/**
-    An MQTT 5.0 PUBLISH from an encoded topic (encodeTopic's bytes) and an encoded property list (encodeProperties;
-    null for none): the client's fast path.
-    @example const bytes = encodePublish5(encodeTopic('a/b'), payload, 1, false, false, 7)
- */
-export function encodePublish5(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number,
-    props: Uint8Array | null = null): Uint8Array {
+/** The size of an MQTT 5.0 PUBLISH (fixed header included) from an encoded topic and property list (null: none). */
+export function publish5Size(topicBytes: Uint8Array, payload: Uint8Array, qos: number, props: Uint8Array | null): number {
     const rem = topicBytes.length + (qos > 0 ? 2 : 0) + (props?.length ?? 1) + payload.length
     if (rem > MQTT_MAX_REMAINING) {
         fail('MQTT_TOO_LARGE', '[MQTT5-2.1.4]', `PUBLISH of ${rem} bytes is over the limit of ${MQTT_MAX_REMAINING}`)
     }
-    const out = new Uint8Array(1 + varintSize(rem) + rem)
-    out[0] = 0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0)
-    let pos = writeVarint(out, 1, rem)
-    out.set(topicBytes, pos)
+    return 1 + varintSize(rem) + rem
+}
+
+/** Write an MQTT 5.0 PUBLISH (publish5Size's bytes) at pos; returns the position after it. */
+export function writePublish5(buf: Uint8Array, pos: number, topicBytes: Uint8Array, payload: Uint8Array, qos: number,
+    retain: boolean, dup: boolean, id: number, props: Uint8Array | null): number {
+    buf[pos] = 0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0)
+    const rem = topicBytes.length + (qos > 0 ? 2 : 0) + (props?.length ?? 1) + payload.length
+    pos = writeVarint(buf, pos + 1, rem)
+    buf.set(topicBytes, pos)
     pos += topicBytes.length
     if (qos > 0) {
-        out[pos++] = id >> 8
-        out[pos++] = id & 255
+        buf[pos++] = id >> 8
+        buf[pos++] = id & 255
     }
     if (props === null) {
-        out[pos++] = 0
+        buf[pos++] = 0
     } else {
-        out.set(props, pos)
+        buf.set(props, pos)
         pos += props.length
     }
-    out.set(payload, pos)
+    buf.set(payload, pos)
+    return pos + payload.length
+}
+
+/**
+    An MQTT 5.0 PUBLISH from an encoded topic (encodeTopic's bytes) and an encoded property list (encodeProperties;
+    null for none).
+    @example const bytes = encodePublish5(encodeTopic('a/b'), payload, 1, false, false, 7)
+ */
+export function encodePublish5(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number,
+    props: Uint8Array | null = null): Uint8Array {
+    const size = publish5Size(topicBytes, payload, qos, props)
+    const out = new Uint8Array(size)
+    writePublish5(out, 0, topicBytes, payload, qos, retain, dup, id, props)
     return out
 }
 

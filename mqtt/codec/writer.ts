@@ -4,6 +4,7 @@
 import { allocBytes } from './bytes.js'
 import { packetSize, publishSize, writePacket, writePublish } from './encode.js'
 import type { Packet } from './packets.js'
+import { publish5Size, writePublish5 } from './encode5.js'
 
 const EMPTY = new Uint8Array(0)
 
@@ -69,6 +70,20 @@ export class PacketWriter {
         const start = this.end
         this.end = writePublish(buf, start, topicBytes, payload, qos, retain, dup, id)
         /* A plain view (Buffer's subarray goes through the species constructor) */
+        return new Uint8Array(buf.buffer, buf.byteOffset + start, this.end - start)
+    }
+
+    /** An MQTT 5.0 PUBLISH (encoded topic, encoded property list or null) into the buffer. */
+    publish5(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number, props: Uint8Array | null): void {
+        const buf = this.reserve(publish5Size(topicBytes, payload, qos, props))
+        this.end = writePublish5(buf, this.end, topicBytes, payload, qos, retain, dup, id, props)
+    }
+
+    /** As publish5, returning a view of the packet's bytes (kept for resending; never overwritten). */
+    publishKept5(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number, props: Uint8Array | null): Uint8Array {
+        const buf = this.reserve(publish5Size(topicBytes, payload, qos, props))
+        const start = this.end
+        this.end = writePublish5(buf, start, topicBytes, payload, qos, retain, dup, id, props)
         return new Uint8Array(buf.buffer, buf.byteOffset + start, this.end - start)
     }
 
