@@ -30,17 +30,18 @@ function* open(url: string, version: number): Fiber<Mqtt> {
     return mq
 }
 
-async function fiber(url: string, qos: number, version: number): Promise<Measure> {
+async function fiber(url: string, qos: number, version: number, topic = 'bench/v5', aliases = true): Promise<Measure> {
     let mq!: Mqtt
     await rRunFiber('open', function* () { mq = yield* open(url, version) })
+    if (mq.cfg.v5 !== null) mq.cfg.v5.aliasOut = aliases
     mqttSetInflight(mq, inflight)
     mqttSetQueue(mq, inflight, 64 * 1024 * 1024, 'wait')
     const payload = new Uint8Array(size).fill(65)
     const m = await measure(count, () => rRunFiber('publish', function* () {
         for (let i = 1; i < count; i++) {
-            yield* mqttPublish(mq, payload, size, qos, MQTT_WAIT_NONE, 'bench/v5')
+            yield* mqttPublish(mq, payload, size, qos, MQTT_WAIT_NONE, topic)
         }
-        const rc = yield* mqttPublish(mq, payload, size, 1, MQTT_WAIT_ACK, 'bench/v5')
+        const rc = yield* mqttPublish(mq, payload, size, 1, MQTT_WAIT_ACK, topic)
         if (rc !== 0) throw new Error(`publish: ${mqttGetError(mq)}`)
     }))
     await rRunFiber('close', function* () {
@@ -100,6 +101,20 @@ try {
                 `${(rate(f) / rate(j)).toFixed(2).padStart(5)}x   ${cpu(f).toFixed(2).padStart(17)}   ${cpu(j).toFixed(2).padStart(14)}   ${(cpu(j) / cpu(f)).toFixed(2).padStart(8)}x\n`)
         }
     }
+    /* Topic aliases on and off: QoS 0 to one long topic, fiber-mqtt against itself */
+    const long = 'devices/0123456789abcdef/telemetry/temperature/celsius'
+    const on: Measure[] = []
+    const off: Measure[] = []
+    for (let r = 0; r < rounds; r++) {
+        for (const aliases of r % 2 === 0 ? [true, false] : [false, true]) {
+            (aliases ? on : off).push(await fiber(url, 0, 5, long, aliases))
+        }
+    }
+    const rate = (ms: Measure[]) => median(ms.map(m => m.count / (m.ms / 1000)))
+    const cpu = (ms: Measure[]) => median(ms.map(m => m.cpuMs * 1000 / m.count))
+    process.stdout.write(`\nMQTT 5.0 QoS 0 to a ${long.length}-byte topic, fiber-mqtt with topic aliases on and off:\n`)
+    process.stdout.write(`  on:  ${Math.round(rate(on)).toLocaleString('en-US')} msg/s, ${cpu(on).toFixed(2)} us CPU per message, ${1 + 1 + 2 + 4 + size} bytes per PUBLISH\n`)
+    process.stdout.write(`  off: ${Math.round(rate(off)).toLocaleString('en-US')} msg/s, ${cpu(off).toFixed(2)} us CPU per message, ${1 + 1 + 2 + long.length + 1 + size} bytes per PUBLISH\n`)
 } finally {
     await broker.stop()
 }

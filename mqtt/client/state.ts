@@ -270,6 +270,12 @@ export class Mqtt5State {
     aliases = new Map<number, string>()
     /** The in-flight window the user asked for; the server's Receive Maximum may lower it per connection */
     inflight = 0
+    /** Outbound topic aliases for QoS 0 publishes (on by default; used when the server allows some) */
+    aliasOut = true
+    /** This connection's outbound aliases: encoded topic -> alias (cleared at each connect) */
+    outAliases = new Map<Uint8Array, number>()
+    /** The property list of each alias (length 3, Topic Alias, the alias), made on first use */
+    aliasProps: Uint8Array[] = []
     /** Subscription options asked for with mqttSubscribeEx, by filter (kept for resubscribing) */
     subOptions = new Map<string, SubscribeOptions>()
     /** The Server Reference of a refusal or DISCONNECT that says "use another server" / "server moved" (0x9c, 0x9d) */

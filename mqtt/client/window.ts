@@ -12,7 +12,7 @@ import { MQTT_PACKET_PUB_REL } from '../constants.js'
 import { encode, setDup } from '../codec/encode.js'
 import {
     MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_UNSENT, MQTT_WAIT_SENT, MqttWait, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, OutMsg,
-    type Mqtt,
+    type Mqtt, type Mqtt5State,
 } from './state.js'
 import { scheduleFlush, waitSent, writeBlocked, writeBytes } from './wire.js'
 
@@ -46,13 +46,37 @@ export function writeQos0(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array,
     return writeBlocked(mq) ? roomWait(mq) : done(0)
 }
 
+/* An empty topic name, for a PUBLISH whose Topic Alias stands for it */
+const NO_TOPIC = Uint8Array.of(0, 0)
+
+function aliasProps(v5: Mqtt5State, alias: number): Uint8Array {
+    return v5.aliasProps[alias] ??= Uint8Array.of(3, 0x23, alias >> 8, alias & 255)
+}
+
 /* A QoS 0 PUBLISH into the write buffer, in the connection's protocol */
 function writeQos0Packet(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array, retain: boolean, props: Uint8Array | null): void {
-    if (mq.cfg.v5 === null) {
+    const v5 = mq.cfg.v5
+    if (v5 === null) {
         mq.writer.publish(topicBytes, payload, 0, retain, false, 0)
-    } else {
-        mq.writer.publish5(topicBytes, payload, 0, retain, false, 0, props)
+        return
     }
+    const max = v5.connack?.topicAliasMaximum ?? 0
+    if (props === null && max > 0 && v5.aliasOut) {
+        /* Topic aliases, for QoS 0 only (never resent: a resend on a new connection cannot use the old one's
+           aliases): a topic gets one on first use while the server's maximum allows, then goes as two bytes */
+        let alias = v5.outAliases.get(topicBytes)
+        if (alias === undefined && v5.outAliases.size < max) {
+            alias = v5.outAliases.size + 1
+            v5.outAliases.set(topicBytes, alias)
+            mq.writer.publish5(topicBytes, payload, 0, retain, false, 0, aliasProps(v5, alias))
+            return
+        }
+        if (alias !== undefined) {
+            mq.writer.publish5(NO_TOPIC, payload, 0, retain, false, 0, aliasProps(v5, alias))
+            return
+        }
+    }
+    mq.writer.publish5(topicBytes, payload, 0, retain, false, 0, props)
 }
 
 /** Park the publisher until the queue or the socket has room. */

@@ -122,6 +122,7 @@ export function attachLink(mq: Mqtt, sock: RSocket): void {
         v5.decoder.reset()
         v5.decoder.maxPacketSize = mq.cfg.maxInbound + 5
         v5.aliases.clear()
+        v5.outAliases.clear()
         v5.connack = null
     }
     mq.lastRecv = mq.lastSend = mq.lastActivity = rGetTicks()

@@ -459,3 +459,52 @@ test('mqttSubscribeEx in MQTT 5 (mosquitto): No Local, Retain Handling, Retain A
         yield* close(other)
     })
 })
+
+test('outbound topic aliases: QoS 0 topics get the server\'s aliases on first use, then go as two bytes; QoS 1 keeps its topic', async t => {
+    await inFiber(function* () {
+        const wire: string[] = []
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.expect(1)
+            yield* connack(peer, { topicAliasMaximum: 2 })
+            for (let p = yield* peer.next(3000); p !== null; p = yield* peer.next(3000)) {
+                const pub = p as unknown as Publish5
+                if (p.type !== 3) continue
+                wire.push(`${pub.topic || '-'} ${pub.properties.topicAlias ?? 'none'} q${pub.qos}`)
+                if (pub.qos === 1) {
+                    yield* send(peer, { type: 4, id: pub.id, reasonCode: 0, properties: {} })
+                    break
+                }
+            }
+        }, 5)
+        const mq = yield* client5(port)
+        for (const topic of ['devices/0123456789/telemetry', 'devices/0123456789/telemetry', 'b', 'devices/0123456789/telemetry', 'b', 'c']) {
+            t.is(yield* mqttPublish(mq, 'x', 0, 0, MQTT_WAIT_NONE, topic), 0)
+        }
+        t.is(yield* mqttPublish(mq, 'x', 0, 1, MQTT_WAIT_ACK, 'devices/0123456789/telemetry'), 0)
+        t.deepEqual(wire, [
+            'devices/0123456789/telemetry 1 q0', '- 1 q0', 'b 2 q0', '- 1 q0', '- 2 q0', 'c none q0', 'devices/0123456789/telemetry none q1',
+        ])
+        rCloseSocket(mq.sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('outbound topic aliases through mosquitto: every message arrives on its own topic', async t => {
+    await inFiber(function* () {
+        const { mq } = yield* open5()
+        const { mq: sub } = yield* open5()
+        t.true((mqttGetConnackProperties(mq)?.topicAliasMaximum ?? 0) > 0)
+        const got: string[] = []
+        yield* mqttSubscribe(sub, (rp: MqttRecv) => { got.push(`${rp.topic} ${rp.text}`) }, 0, MQTT_WAIT_ACK, 'alias/#')
+        const sent: string[] = []
+        for (let i = 0; i < 30; i++) {
+            const topic = `alias/${i % 3}/long/topic/name`
+            sent.push(`${topic} m${i}`)
+            yield* mqttPublish(mq, `m${i}`, 0, 0, MQTT_WAIT_NONE, topic)
+        }
+        t.true(yield* until(() => got.length === 30), got.join('; '))
+        t.deepEqual(got, sent)
+        yield* close(mq)
+        yield* close(sub)
+    })
+})
