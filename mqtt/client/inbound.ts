@@ -3,6 +3,7 @@
     until PUBREL), the acknowledgements of what we sent, PINGRESP. Anything else, or an acknowledgement for
     an unknown id, is a protocol violation: the connection ends with an error naming it.
  */
+import { encode5 } from '../codec/encode5.js'
 import type { Packet5 } from '../codec/packets5.js'
 import type { Properties } from '../codec/properties.js'
 import { reasonName } from '../codec/reasons.js'
@@ -141,11 +142,45 @@ function handle5(mq: Mqtt, p: Packet5): void {
         fatal(mq, R_ERR_CANT_CONNECT, `The broker disconnected: ${reasonName(p.reasonCode)} (DISCONNECT 0x${p.reasonCode.toString(16)})${because(p.properties)}`)
         return
     case MQTT_PACKET_AUTH:
-        fatal(mq, R_ERR_BAD_RESPONSE, 'AUTH from the broker: enhanced authentication is not supported by this client')
+        authenticate(mq, v5, p.reasonCode, p.properties)
         return
     default:
         handle(mq, p as Packet)
     }
+}
+
+/* An AUTH from the server: a challenge the app's proc answers (Continue authentication) [MQTT5-4.12] */
+function authenticate(mq: Mqtt, v5: Mqtt5State, code: number, props: Properties): void {
+    const method = v5.connect.authenticationMethod
+    if (v5.authProc === null || method === undefined) {
+        fatal(mq, R_ERR_BAD_RESPONSE, 'AUTH from the broker: no enhanced authentication was asked for [MQTT5-4.12]')
+        return
+    }
+    if (props.authenticationMethod !== method) {
+        fatal(mq, R_ERR_BAD_RESPONSE, `AUTH from the broker with method "${props.authenticationMethod ?? ''}", not "${method}" [MQTT5-4.12]`)
+        return
+    }
+    if (code === 0x00) {
+        /* The end of a re-authentication */
+        return
+    }
+    if (code !== 0x18) {
+        fatal(mq, R_ERR_BAD_RESPONSE, `AUTH from the broker with ${reasonName(code)} (0x${code.toString(16)}) [MQTT5-3.15.2.1]`)
+        return
+    }
+    let answer: Uint8Array | null
+    try {
+        answer = v5.authProc(mq, props.authenticationData ?? null)
+    } catch (err) {
+        fatal(mq, R_ERR_BAD_STATE, `The authentication proc failed: ${err instanceof Error ? err.message : String(err)}`)
+        return
+    }
+    if (!(answer instanceof Uint8Array)) {
+        fatal(mq, R_ERR_CANT_CONNECT, 'Authentication given up: the proc had no answer to the broker\'s challenge')
+        return
+    }
+    writeBytes(mq, encode5({ type: 15, reasonCode: 0x18, properties: { authenticationMethod: method, authenticationData: answer } }))
+    scheduleFlush(mq)
 }
 
 /* "Use another server" (0x9c) or "Server moved" (0x9d) with where: kept for whoever reconnects (the agent) */

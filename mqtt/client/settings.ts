@@ -9,7 +9,7 @@ import { rIsSocketClosed } from '../../socket/control.js'
 import { utf8Length } from '../codec/utf8.js'
 import { topicNameProblem } from '../topic.js'
 import {
-    defaultConfig, MqttConfig, ownConfig, Mqtt5State, Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_MESSAGE_SIZE, MQTT_TIMEOUT, OUT_PUBLISH, setMsg, type MqttLimits,
+    defaultConfig, MqttConfig, ownConfig, Mqtt5State, type MqttAuthProc, Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_MESSAGE_SIZE, MQTT_TIMEOUT, OUT_PUBLISH, setMsg, type MqttLimits,
     type QueuePolicy,
 } from './state.js'
 import { msgsToSend, pump } from './window.js'
@@ -321,4 +321,31 @@ export function mqttSetProtocol(mq: Mqtt | null, version: number, properties: Pr
  */
 export function mqttGetConnackProperties(mq: Mqtt | null): Properties | null {
     return mq instanceof Mqtt ? mq.cfg.v5?.connack ?? null : null
+}
+
+/**
+    MQTT 5 enhanced authentication: the method and first data go in the CONNECT; each challenge the broker
+    sends (AUTH, Continue authentication) goes to `proc`, whose answer goes back, until the CONNACK. A proc
+    that returns null gives up (the connect fails). Needs mqttSetProtocol(mq, 5) first; R_ERR_BAD_ARGS otherwise.
+    @example mqttSetAuth(mq, 'SCRAM-SHA-256', clientFirst, (mq, challenge) => scram.answer(challenge))
+ */
+export function mqttSetAuth(mq: Mqtt | null, method: string, data: Uint8Array | null, proc: MqttAuthProc | null): number {
+    if (!(mq instanceof Mqtt)) {
+        return R_ERR_BAD_ARGS
+    }
+    const v5 = mq.cfg.v5
+    if (v5 === null) {
+        return setMsg(mq, R_ERR_BAD_ARGS, 'Enhanced authentication needs MQTT 5: mqttSetProtocol(mq, 5) first')
+    }
+    if (typeof method !== 'string' || method === '' || (data !== null && !(data instanceof Uint8Array)) || (proc !== null && typeof proc !== 'function')) {
+        return setMsg(mq, R_ERR_BAD_ARGS, 'An authentication method name, data as bytes (or null) and a proc (or null)')
+    }
+    v5.connect.authenticationMethod = method
+    if (data !== null) {
+        v5.connect.authenticationData = data
+    } else {
+        delete v5.connect.authenticationData
+    }
+    v5.authProc = proc
+    return 0
 }

@@ -245,6 +245,9 @@ export class MqttConfig {
     maxHeld = MQTT_MAX_HELD
 }
 
+/** MQTT 5 enhanced authentication: the answer to the server's challenge data, or null to give up. */
+export type MqttAuthProc = (mq: Mqtt, data: Uint8Array | null) => Uint8Array | null
+
 /** MQTT 5 subscription options (mqttSubscribeEx). */
 export interface SubscribeOptions {
     /** Not to receive one's own messages on this subscription */
@@ -270,6 +273,8 @@ export class Mqtt5State {
     aliases = new Map<number, string>()
     /** The in-flight window the user asked for; the server's Receive Maximum may lower it per connection */
     inflight = 0
+    /** Enhanced authentication: answers the server's AUTH challenges (mqttSetAuth) */
+    authProc: MqttAuthProc | null = null
     /** Outbound topic aliases for QoS 0 publishes (on by default; used when the server allows some) */
     aliasOut = true
     /** This connection's outbound aliases: encoded topic -> alias (cleared at each connect) */

@@ -9,7 +9,7 @@ import { rAwait, rSleep, R_ERR_BAD_ARGS, R_ERR_WONT_FIT, R_ERR_CANT_COMPLETE, R_
 import { rCloseSocket } from '../../socket/index.js'
 import {
     encode5, mqttAlloc, mqttConnectUrl, mqttDisconnect, mqttFree, mqttGetConnackCode, mqttGetConnackProperties, mqttGetError,
-    mqttIsConnected, mqttPublish, mqttPublishEx, mqttPublishRetained, mqttRequest, mqttSetInflight, mqttSubscribeEx, mqttSetCredentials, mqttSetProtocol, mqttSubscribe, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK,
+    mqttIsConnected, mqttSetAuth, mqttPublish, mqttPublishEx, mqttPublishRetained, mqttRequest, mqttSetInflight, mqttSubscribeEx, mqttSetCredentials, mqttSetProtocol, mqttSubscribe, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK,
     MQTT_WAIT_NONE, MQTT_KEEP_ALIVE, type Connect5, type Mqtt, type MqttRecv, type Packet5, type Publish5,
 } from '../../mqtt/index.js'
 import { startMosquitto, type Broker } from '../../brokers/broker.js'
@@ -232,7 +232,7 @@ test('scripted: the server\'s Receive Maximum of 1 is the window: one QoS 1 PUBL
     })
 })
 
-test('scripted: a CONNACK refusal names the reason and the reason string; AUTH from the server is refused', async t => {
+test('scripted: a CONNACK refusal names the reason and the reason string; an AUTH nobody asked for is refused', async t => {
     await inFiber(function* () {
         const { port, listener } = yield* scripted(function* (peer, index) {
             yield* peer.expect(1)
@@ -249,7 +249,7 @@ test('scripted: a CONNACK refusal names the reason and the reason string; AUTH f
         rCloseSocket(banned.sock)
         const auth = yield* client5(port)
         t.false(mqttIsConnected(auth))
-        t.regex(mqttGetError(auth) ?? '', /AUTH from the broker: enhanced authentication is not supported/)
+        t.regex(mqttGetError(auth) ?? '', /AUTH from the broker: no enhanced authentication was asked for/)
         rCloseSocket(auth.sock)
         rCloseSocket(listener)
     })
@@ -506,5 +506,49 @@ test('outbound topic aliases through mosquitto: every message arrives on its own
         t.deepEqual(got, sent)
         yield* close(mq)
         yield* close(sub)
+    })
+})
+
+test('scripted: enhanced authentication: the method in CONNECT, each challenge answered by the proc, then the CONNACK', async t => {
+    await inFiber(function* () {
+        const enc = (s: string) => new TextEncoder().encode(s)
+        const dec = (b: Uint8Array | undefined) => b === undefined ? '' : new TextDecoder().decode(b)
+        const { port, listener } = yield* scripted(function* (peer, index) {
+            const c = (yield* peer.expect(1)) as unknown as Connect5
+            t.is(c.properties.authenticationMethod, 'CHALLENGE-1')
+            t.is(dec(c.properties.authenticationData), 'client-first')
+            for (const nonce of ['n1', 'n2']) {
+                yield* send(peer, { type: 15, reasonCode: 0x18, properties: { authenticationMethod: 'CHALLENGE-1', authenticationData: enc(nonce) } })
+                const a = (yield* peer.expect(15)) as unknown as Packet5 & { reasonCode: number, properties: { authenticationData?: Uint8Array } }
+                if (a === null) return
+                t.is(a.reasonCode, 0x18)
+                t.is(dec(a.properties.authenticationData), `signed ${nonce}`)
+                if (index === 1) break
+            }
+            if (index === 0) {
+                yield* connack(peer, { authenticationMethod: 'CHALLENGE-1' })
+            }
+            yield* peer.next(2000)
+        }, 5)
+        const answers: string[] = []
+        const make = (giveUpAfter: number) => (mq: Mqtt) => {
+            t5(mqttSetProtocol(mq, 5))
+            t.is(mqttSetAuth(mq, 'CHALLENGE-1', enc('client-first'), (_mq, data) => {
+                answers.push(dec(data ?? undefined))
+                return answers.length > giveUpAfter ? null : enc(`signed ${dec(data ?? undefined)}`)
+            }), 0)
+        }
+        const ok = (yield* connectClient(port, { prepare: make(10), allowFailure: true })).mq
+        t.true(mqttIsConnected(ok), mqttGetError(ok) ?? '')
+        t.deepEqual(answers, ['n1', 'n2'])
+        rCloseSocket(ok.sock)
+        answers.length = 0
+        const given = (yield* connectClient(port, { prepare: make(0), allowFailure: true })).mq
+        t.false(mqttIsConnected(given))
+        t.regex(mqttGetError(given) ?? '', /Authentication given up/)
+        rCloseSocket(given.sock)
+        const v3 = mqttAlloc('auth3', null)!
+        t.is(mqttSetAuth(v3, 'X', null, null), R_ERR_BAD_ARGS)
+        rCloseSocket(listener)
     })
 })
