@@ -1,6 +1,6 @@
 /*
     Command-line options of `fiber-mqtt pub` and `fiber-mqtt sub`: mosquitto_pub / mosquitto_sub 2.0's letters,
-    meanings, limits and error texts, for MQTT 3.1.1. Options of MQTT 5 (-D, -x, -V 5) and transports the
+    meanings, limits and error texts, for MQTT 3.1.1 and, with -V mqttv5 (and -x), MQTT 5. -D, -e and transports the
     client does not have (TLS-PSK, SOCKS proxies, TLS engines) are refused by name.
  */
 import { parseMqttUrl, type MqttUrl } from '../mqtt/url.js'
@@ -19,6 +19,10 @@ export interface Options {
     host: string
     port: number
     unix: string | null
+    /** -V: 4 (mqttv311, the default) or 5 (mqttv5) */
+    protocol: number
+    /** -x: MQTT 5 session expiry interval, seconds (null: not given) */
+    sessionExpiry: number | null
     /** -L ws:// or wss://: MQTT over WebSocket with this HTTP path */
     websocket: string | null
     topics: string[]
@@ -122,7 +126,7 @@ function url(o: Options, value: string): void {
 
 export function defaults(): Options {
     return {
-        host: 'localhost', port: 0, unix: null, websocket: null, topics: [], filterOut: [], unsubscribe: [], message: null, file: null, lines: false,
+        host: 'localhost', port: 0, unix: null, websocket: null, protocol: 4, sessionExpiry: null, topics: [], filterOut: [], unsubscribe: [], message: null, file: null, lines: false,
         nullMessage: false, stdin: false, qos: 0, retain: false, id: null, idPrefix: null, user: null, password: null, keepAlive: 60,
         verbose: false, count: 0, timeout: 0, debug: false, quiet: false, cleanSession: true, noNewline: false, noRetained: false,
         retainedOnly: false, removeRetained: false, exitAfterSubscribe: false, format: null, pretty: false, randomFilter: 100,
@@ -219,7 +223,10 @@ export function parseArgs(argv: string[], command: Command): Options {
                 if (value.endsWith('31')) throw new UsageError('MQTT v3.1 is not supported by fiber-mqtt: use mqttv311.')
                 break
             }
-            if (['mqttv5', '5'].includes(value)) throw new UsageError('MQTT v5 is not supported by fiber-mqtt yet: use mqttv311.')
+            if (['mqttv5', '5'].includes(value)) {
+                o.protocol = 5
+                break
+            }
             throw new UsageError(`Invalid protocol version argument given: ${value}`)
         case '--cafile': o.cafile = value; o.tls = true; break
         case '--capath': o.capath = value; o.tls = true; break
@@ -241,8 +248,15 @@ export function parseArgs(argv: string[], command: Command): Options {
         case '--will-payload': willPayload = value; break
         case '--will-qos': willQos = qos(value, 'will QoS'); break
         case '--will-retain': willRetain = true; break
-        case '-x': case '--session-expiry-interval': case '-D': case '--property': case '-e':
-            throw new UsageError(`${flag} is an MQTT v5 option; fiber-mqtt speaks MQTT 3.1.1.`)
+        case '-x': case '--session-expiry-interval': {
+            /* Seconds; -1, 4294967295 or ∞: a session that does not expire */
+            const n = value === '∞' || value === '-1' ? 4_294_967_295 : Number(value)
+            if (!Number.isInteger(n) || n < 0 || n > 4_294_967_295) throw new UsageError(`Invalid session expiry interval given: ${value}`)
+            o.sessionExpiry = n
+            break
+        }
+        case '-D': case '--property': case '-e':
+            throw new UsageError(`${flag} is an MQTT v5 option fiber-mqtt does not take yet.`)
         case '-A': o.bind = value; break
         case '--psk':
             if (!/^([0-9a-fA-F]{2})+$/.test(value)) throw new UsageError('Invalid --psk: a pre-shared key in hexadecimal (no leading 0x).')
@@ -293,6 +307,9 @@ export function parseArgs(argv: string[], command: Command): Options {
     }
     if ((o.cert === null) !== (o.key === null)) {
         throw new UsageError(`Both certfile and keyfile must be provided if one of them is set.`)
+    }
+    if (o.sessionExpiry !== null && o.protocol !== 5) {
+        throw new UsageError('--session-expiry-interval is an MQTT v5 option: use -V mqttv5.')
     }
     if (command === 'pub') {
         if (o.topics.length === 0) {

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import {
     mqttAlloc, mqttConnect, mqttGetConnackCode, mqttGetError, mqttSetConnectTimeout, mqttSetCredentials, mqttSetKeepAlive,
     mqttSetWill, rAllocSocket, rCloseSocket, rConnectSocket, rGetSocketError, rSetSocketCerts, rSetSocketCiphers,
-    rSetSocketBind, rSetTlsAlpn, rSetTlsHostCheck, rSetTlsPsk, rSetTlsVersion, rSetTls, rSetWebSocket, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_RETAIN,
+    rSetSocketBind, rSetTlsAlpn, rSetTlsHostCheck, rSetTlsPsk, rSetTlsVersion, rSetTls, rSetWebSocket, mqttSetProtocol, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_RETAIN,
     MQTT_WAIT_ACK, R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, R_ERR_TIMEOUT, type Fiber, type Mqtt, type RSocket,
 } from '../index.js'
 import type { Options } from './args.js'
@@ -33,6 +33,9 @@ export function cliClient(o: Options): Mqtt {
     }
     if (o.debug) {
         traceToStdout(mq)
+    }
+    if (o.protocol === 5) {
+        mqttSetProtocol(mq, 5, o.sessionExpiry !== null ? { sessionExpiryInterval: o.sessionExpiry } : {})
     }
     mqttSetKeepAlive(mq, o.keepAlive * 1000)
     /* mosquitto gives up on a broker that does not answer CONNECT within the keep-alive */

@@ -1,7 +1,7 @@
 import test from 'ava'
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -150,8 +150,10 @@ test('bad options and failed connections: a clear message, mosquitto\'s exit cod
         [['pub', '-t', 'a', '-m', 'x', '-k', '0'], /keepalive given, it must be between 5 and 65535/, 1],
         [['pub', '-t', 'a', '-m', 'x', '-c'], /You must provide a client id if you are using the -c option/, 1],
         [['pub', '-t'], /-t argument given but no topic specified/, 1],
-        [['pub', '-t', 'a', '-m', 'x', '-V', '5'], /MQTT v5 is not supported/, 1],
-        [['pub', '-t', 'a', '-m', 'x', '-D', 'publish', 'user-property', 'a'], /MQTT v5 option/, 1],
+        [['pub', '-t', 'a', '-m', 'x', '-V', '4'], /Invalid protocol version argument given: 4/, 1],
+        [['pub', '-t', 'a', '-m', 'x', '-x', '60'], /--session-expiry-interval is an MQTT v5 option: use -V mqttv5/, 1],
+        [['pub', '-t', 'a', '-m', 'x', '-V', 'mqttv5', '-x', 'soon'], /Invalid session expiry interval given: soon/, 1],
+        [['pub', '-t', 'a', '-m', 'x', '-D', 'publish', 'user-property', 'a'], /MQTT v5 option fiber-mqtt does not take yet/, 1],
         [['pub', '-t', 'a', '-m', 'x', '--will-payload', 'bye'], /no will topic given/, 1],
         [['sub'], /You must specify a topic to subscribe to/, 1],
         [['sub', '-t', 'a/#/b'], /Invalid subscription topic 'a\/#\/b', are all '\+' and '#' wildcards correct\?/, 1],
@@ -280,6 +282,33 @@ if (mosquittoPath() === null) {
             t.true(sub.out().split('sending CONNECT').length >= 3, 'connected again')
         } finally {
             await persistent.stop()
+        }
+    })
+}
+
+if (mosquittoPath() !== null) {
+    test('-V mqttv5 and -x: pub and sub speak MQTT 5 to mosquitto (its log says p5), a persistent session is kept for -x seconds', async t => {
+        const dir = mkdtempSync(join(tmpdir(), 'fiber-mqtt-v5-cli-'))
+        const log = join(dir, 'mosquitto.log')
+        const b = await startMosquitto({ extra: [`log_dest file ${log}`, 'log_type all'] })
+        try {
+            const base = ['-h', '127.0.0.1', '-p', String(b.port)]
+            const retained = await run(['pub', ...base, '-V', 'mqttv5', '-t', 'v5cli/a', '-m', 'five', '-q', '1', '-r', '-i', 'v5pub'])
+            t.is(retained.code, 0, retained.err)
+            const got = await run(['sub', ...base, '-V', '5', '-t', 'v5cli/#', '-q', '1', '-C', '1', '-v', '-i', 'v5sub', '-c', '-x', '300', '-W', '10'])
+            t.is(got.code, 0, got.err)
+            t.is(got.out, 'v5cli/a five\n')
+            /* The session outlives the connection: a message queued meanwhile arrives at the next connect */
+            t.is((await run(['pub', ...base, '-V', 'mqttv5', '-t', 'v5cli/b', '-m', 'while away', '-q', '1'])).code, 0)
+            const again = await run(['sub', ...base, '-V', '5', '-t', 'v5cli/b', '-q', '1', '-C', '1', '-v', '-i', 'v5sub', '-c', '-x', '300', '-W', '10'])
+            t.is(again.out, 'v5cli/b while away\n', again.err)
+            await run(['pub', ...base, '-t', 'v5cli/a', '-n', '-r'])
+            const text = readFileSync(log, 'utf8')
+            t.regex(text, /as v5pub \(p5, c1, k60\)/)
+            t.regex(text, /as v5sub \(p5, c0, k60\)/)
+        } finally {
+            await b.stop()
+            rmSync(dir, { recursive: true, force: true })
         }
     })
 }
