@@ -12,10 +12,11 @@ import type { RSocket } from '../socket/rsocket.js'
 import { mqttConnect, mqttDisconnect, mqttFree } from './client/connect.js'
 import { mqttConnectUrl } from './client/connect-url.js'
 import { mqttGetError } from './client/settings.js'
-import { mqttPing, mqttPublish, mqttPublishRetained } from './client/publish.js'
+import { mqttPing, mqttPublish, mqttPublishEx, mqttPublishRetained } from './client/publish.js'
 import { mqttRequest } from './client/request.js'
-import { MQTT_WAIT_ACK, type Mqtt, type MqttCallback, type MqttRecv } from './client/state.js'
-import { mqttSubscribe, mqttSubscribeMulti, mqttUnsubscribe, type MqttSubscription } from './client/subscribe.js'
+import { MQTT_WAIT_ACK, type Mqtt, type MqttCallback, type MqttRecv, type SubscribeOptions } from './client/state.js'
+import type { Properties } from './codec/properties.js'
+import { mqttSubscribe, mqttSubscribeEx, mqttSubscribeMulti, mqttUnsubscribe, type MqttSubscription } from './client/subscribe.js'
 
 /** Await a waitable: a complete one resolves without a fiber. */
 function settle<T>(w: Waitable<T>): Promise<T> {
@@ -51,6 +52,24 @@ export function mqttConnectAsync(mq: Mqtt, sock: RSocket, flags: number, waitFla
 /** @example await mqttPublishAsync(mq, 'on', 0, 1, MQTT_WAIT_ACK, 'lights/%s', room) */
 export function mqttPublishAsync(mq: Mqtt, msg: Uint8Array | string, size: number, qos: number, waitFlags: number, topic: string, ...args: unknown[]): Promise<number> {
     return settle(mqttPublish(mq, msg, size, qos, waitFlags, topic, ...args))
+}
+
+/**
+    mqttPublishEx (MQTT 5 message properties, retain), awaited.
+    @example await mqttPublishExAsync(mq, json, 0, 1, MQTT_WAIT_ACK, { properties: { contentType: 'application/json' } }, 'dev/%s/state', id)
+ */
+export function mqttPublishExAsync(mq: Mqtt, msg: Uint8Array | string, size: number, qos: number, waitFlags: number,
+    options: { retain?: boolean, properties?: Properties } | null, topic: string, ...args: unknown[]): Promise<number> {
+    return settle(mqttPublishEx(mq, msg, size, qos, waitFlags, options, topic, ...args))
+}
+
+/**
+    mqttSubscribeEx (MQTT 5 subscription options), awaited.
+    @example await mqttSubscribeExAsync(mq, onCmd, 1, MQTT_WAIT_ACK, { noLocal: true }, 'fleet/%s/cmd', id)
+ */
+export function mqttSubscribeExAsync(mq: Mqtt, cb: MqttCallback | null, maxQos: number, waitFlags: number, options: SubscribeOptions | null,
+    topic: string, ...args: unknown[]): Promise<number> {
+    return settle(mqttSubscribeEx(mq, cb, maxQos, waitFlags, options, topic, ...args))
 }
 
 /**

@@ -552,3 +552,21 @@ test('scripted: enhanced authentication: the method in CONNECT, each challenge a
         rCloseSocket(listener)
     })
 })
+
+test('the promise facade in MQTT 5: mqttPublishExAsync and mqttSubscribeExAsync', async t => {
+    const { mqttConnectUrlAsync, mqttPublishExAsync, mqttSubscribeExAsync, mqttDisconnectAsync, mqttFreeAsync } = await import('../../mqtt/promise.js')
+    const mq = mqttAlloc(clientId('p5'), null)!
+    mqttSetProtocol(mq, 5)
+    mqttSetCredentials(mq, 'dev', 'secret')
+    t.is(await mqttConnectUrlAsync(mq, `mqtt://127.0.0.1:${broker.port}`, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+    const got: string[] = []
+    t.is(await mqttSubscribeExAsync(mq, (rp: MqttRecv) => { got.push(`${rp.text} ${rp.properties?.contentType}`) }, 1, MQTT_WAIT_ACK, { retainHandling: 0 }, 'pa/#'), 0)
+    t.is(await mqttPublishExAsync(mq, 'hello', 0, 1, MQTT_WAIT_ACK, { properties: { contentType: 'text/plain' } }, 'pa/%s', 'x'), 0)
+    const deadline = Date.now() + 5000
+    while (got.length === 0 && Date.now() < deadline) await new Promise(r => setTimeout(r, 20))
+    t.deepEqual(got, ['hello text/plain'])
+    const sock = mq.sock
+    await mqttDisconnectAsync(mq)
+    await mqttFreeAsync(mq)
+    rCloseSocket(sock)
+})
