@@ -5,16 +5,8 @@
     message of this process (the broker runs elsewhere), beside the same runs over plain TCP.
         npm run bench:ws [-- --quick]
  */
-import mqtt from 'mqtt'
-import { rRunFiber, type Fiber } from '../runtime/index.js'
-import { rCloseSocket } from '../socket/index.js'
-import {
-    mqttAlloc, mqttConnectUrl, mqttDisconnect, mqttFree, mqttGetError, mqttPublish, mqttSetInflight, mqttSetQueue,
-    MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type Mqtt,
-} from '../mqtt/index.js'
 import { startAedes } from '../brokers/broker.js'
-import { measure, type Measure } from './lib/contender.js'
-import { median } from './lib/stats.js'
+import { compare, HEADER } from './lib/publish-run.js'
 
 const quick = process.argv.includes('--quick')
 const rounds = quick ? 2 : 5
@@ -23,81 +15,13 @@ const inflight = 1000
 const size = 64
 const broker = await startAedes({ websocket: {} })
 
-function* open(url: string): Fiber<Mqtt> {
-    const mq = mqttAlloc(`bench-ws-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, null)!
-    const rc = yield* mqttConnectUrl(mq, url, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK)
-    if (rc !== 0) throw new Error(`connect ${url}: ${mqttGetError(mq)}`)
-    return mq
-}
-
-async function fiber(url: string, qos: number): Promise<Measure> {
-    let mq!: Mqtt
-    await rRunFiber('open', function* () { mq = yield* open(url) })
-    mqttSetInflight(mq, inflight)
-    mqttSetQueue(mq, inflight, 64 * 1024 * 1024, 'wait')
-    const payload = new Uint8Array(size).fill(65)
-    const m = await measure(count, () => rRunFiber('publish', function* () {
-        for (let i = 1; i < count; i++) {
-            yield* mqttPublish(mq, payload, size, qos, MQTT_WAIT_NONE, 'bench/ws')
-        }
-        const rc = yield* mqttPublish(mq, payload, size, 1, MQTT_WAIT_ACK, 'bench/ws')
-        if (rc !== 0) throw new Error(`publish: ${mqttGetError(mq)}`)
-    }))
-    await rRunFiber('close', function* () {
-        const sock = mq.sock
-        yield* mqttDisconnect(mq, MQTT_WAIT_ACK)
-        yield* mqttFree(mq)
-        rCloseSocket(sock)
-    })
-    return m
-}
-
-async function mqttJs(url: string, qos: 0 | 1): Promise<Measure> {
-    const client = await mqtt.connectAsync(url, { clientId: `bench-ws-js-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, reconnectPeriod: 0 })
-    const payload = Buffer.alloc(size, 65)
-    const m = await measure(count, () => new Promise<void>((resolve, reject) => {
-        let sent = 0
-        let done = 0
-        let busy = 0
-        const next = () => {
-            while (busy < inflight && sent < count) {
-                busy++
-                sent++
-                client.publish('bench/ws', payload, { qos: sent === count ? 1 : qos }, err => {
-                    if (err) return reject(err)
-                    busy--
-                    if (++done === count) resolve()
-                    else next()
-                })
-            }
-        }
-        next()
-    }))
-    await client.endAsync()
-    return m
-}
-
 const urls = { WebSocket: `ws://127.0.0.1:${broker.wsPort}/mqtt`, TCP: `mqtt://127.0.0.1:${broker.port}` }
 process.stdout.write(`QoS 0 and 1 publishing through aedes, ${count.toLocaleString('en-US')} x ${size} bytes, ${inflight} in flight, ${rounds} rounds interleaved, medians (client side)\n\n`)
-process.stdout.write('transport   QoS   fiber-mqtt msg/s   MQTT.js msg/s   ratio   fiber-mqtt us/msg   MQTT.js us/msg   CPU ratio\n')
+process.stdout.write(`transport   ${HEADER}\n`)
 try {
     for (const [transport, url] of Object.entries(urls)) {
         for (const qos of [0, 1] as const) {
-            const f: Measure[] = []
-            const j: Measure[] = []
-            for (let r = 0; r < rounds; r++) {
-                if (r % 2 === 0) {
-                    f.push(await fiber(url, qos))
-                    j.push(await mqttJs(url, qos))
-                } else {
-                    j.push(await mqttJs(url, qos))
-                    f.push(await fiber(url, qos))
-                }
-            }
-            const rate = (ms: Measure[]) => median(ms.map(m => m.count / (m.ms / 1000)))
-            const cpu = (ms: Measure[]) => median(ms.map(m => m.cpuMs * 1000 / m.count))
-            process.stdout.write(`${transport.padEnd(11)} ${qos}     ${Math.round(rate(f)).toLocaleString('en-US').padStart(14)}   ${Math.round(rate(j)).toLocaleString('en-US').padStart(13)}   ` +
-                `${(rate(f) / rate(j)).toFixed(2).padStart(5)}x   ${cpu(f).toFixed(2).padStart(17)}   ${cpu(j).toFixed(2).padStart(14)}   ${(cpu(j) / cpu(f)).toFixed(2).padStart(8)}x\n`)
+            process.stdout.write(await compare(transport, { url, qos, count, size, inflight, topic: 'bench/ws', version: 4 }, rounds))
         }
     }
 } finally {

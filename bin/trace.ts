@@ -4,7 +4,7 @@
     A client whose id the broker assigns shows as "(null)".
  */
 import { PACKET_NAMES, type Mqtt, type Packet } from '../index.js'
-import { ownConfig } from '../mqtt/client/state.js'
+import { ownConfig } from '../mqtt/client/config.js'
 
 /** The lines mosquitto prints for one packet (a SUBSCRIBE gives one per filter, and a SUBACK a "Subscribed" line). */
 export function traceLines(id: string, direction: 'sending' | 'received', p: Packet): string[] {

@@ -4,7 +4,8 @@
     of the wrong type is an AgentConfigError naming the key.
  */
 import { readFileSync } from 'node:fs'
-import { clientIdProblem, defaultConfig, type QueuePolicy } from '../client/state.js'
+import { type QueuePolicy } from '../client/state.js'
+import { clientIdProblem, defaultConfig } from '../client/config.js'
 import { topicNameProblem } from '../topic.js'
 import { isUrl, parseMqttUrl, type MqttUrl } from '../url.js'
 

@@ -7,7 +7,8 @@ import { rInvoke, rRunResult } from '../../runtime/callback.js'
 import type { CallbackResult, Fiber } from '../../runtime/scheduler.js'
 import { utf8Length } from '../codec/utf8.js'
 import { mqttGetError, mqttSetCredentials, mqttSetKeepAlive, mqttSetTimeout, mqttSetWill, mqttSetProtocol } from '../client/settings.js'
-import { clientIdProblem, defaultConfig, type Mqtt, type MqttLimits } from '../client/state.js'
+import { type Mqtt, type MqttLimits } from '../client/state.js'
+import { clientIdProblem, defaultConfig } from '../client/config.js'
 import type { ServerConfig } from './config.js'
 
 /** Runs before every connection attempt with this attempt's copy of the server's settings. */

@@ -16,7 +16,8 @@
 import { closeSync, copyFileSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs'
 import { R_ERR_CANT_OPEN, R_ERR_CANT_WRITE } from '../../runtime/errors.js'
 import { rError, rInfo } from '../../runtime/log.js'
-import type { OutMsg, Outbox } from '../client/state.js'
+import type { OutMsg } from '../client/state.js'
+import type { Outbox } from '../client/config.js'
 import { addRecord, deleteRecord, scanStore, type Damage, type StoredMessage } from './store-format.js'
 
 export { readStore, scanStore, type Damage, type StoredMessage } from './store-format.js'

@@ -17,10 +17,9 @@ import { MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_RESERVED, MQTT_CONNECT_WILL_RE
 import { Receiver } from './receiver.js'
 import { mqttSetCredentials } from './settings.js'
 import { connectionLost, fatal } from './link.js'
-import {
-    clientIdProblem, defaultConfig, Mqtt, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, setMsg, type MqttEventProc,
-} from './state.js'
-import { dropAll } from './window.js'
+import { Mqtt, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, setMsg, type MqttEventProc } from './state.js'
+import { clientIdProblem, defaultConfig } from './config.js'
+import { dropAll } from './session.js'
 import { attachLink, detachLink, flush, writeBytes } from './wire.js'
 
 /**

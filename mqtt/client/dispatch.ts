@@ -14,7 +14,8 @@ import { rError, rInfo } from '../../runtime/log.js'
 import { allocFiber, schedule } from '../../runtime/scheduler.js'
 import { holdReceiver } from '../../socket/rsocket.js'
 import type { PublishPacket } from '../codec/packets.js'
-import { Mqtt, MqttRecv, ownConfig, setMsg, type MqttCallback, type MqttTopic } from './state.js'
+import { Mqtt, MqttRecv, setMsg, type MqttCallback, type MqttTopic } from './state.js'
+import { ownConfig } from './config.js'
 
 /** Hand a received message to its subscription, the default handler, or the hold. */
 export function deliver(mq: Mqtt, p: PublishPacket): void {

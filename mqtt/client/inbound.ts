@@ -3,9 +3,7 @@
     until PUBREL), the acknowledgements of what we sent, PINGRESP. Anything else, or an acknowledgement for
     an unknown id, is a protocol violation: the connection ends with an error naming it.
  */
-import { encode5 } from '../codec/encode5.js'
 import type { Packet5 } from '../codec/packets5.js'
-import type { Properties } from '../codec/properties.js'
 import { reasonName } from '../codec/reasons.js'
 import {
     R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ERR_BAD_STATE, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_MEMORY, R_ERR_WONT_FIT,
@@ -16,19 +14,20 @@ import { rGetTicks } from '../../runtime/time.js'
 import {
     CONNACK_REASONS, MQTT_HEADER_PUBACK, MQTT_HEADER_PUBCOMP, MQTT_HEADER_PUBREC, MQTT_PACKET_CONN_ACK, MQTT_PACKET_PING_ACK,
     MQTT_PACKET_PUB_ACK, MQTT_PACKET_PUB_COMP, MQTT_PACKET_PUB_REC, MQTT_PACKET_PUB_REL, MQTT_PACKET_PUBLISH, MQTT_PACKET_SUB_ACK,
-    MQTT_PACKET_UNSUB_ACK, PACKET_NAMES, MQTT_PACKET_DISCONNECT, MQTT_PACKET_AUTH,
+    MQTT_PACKET_UNSUB_ACK, PACKET_NAMES,
 } from '../constants.js'
 import { MqttCodecError } from '../codec/errors.js'
 import type { ConnackPacket, Packet, PublishPacket, SubackPacket } from '../codec/packets.js'
 import { filterCovers } from '../topic.js'
 import { startKeepAlive } from './keepalive.js'
-import { fatal, notify, setError } from './link.js'
+import { fatal, notify, refused } from './link.js'
+import { translate5 } from './inbound5.js'
 import { deliver } from './dispatch.js'
 import {
     MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_EVENT_CONNECTED, MQTT_MAX_SUBSCRIBE_FILTERS, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, type Mqtt,
-    type Mqtt5State,
 } from './state.js'
-import { complete, pump, release, restartSession, resendSession, sendControl } from './window.js'
+import { complete, pump, release, sendControl } from './window.js'
+import { restartSession, resendSession } from './session.js'
 import { scheduleFlush, tracePacket, writeBytes } from './wire.js'
 
 /* The client whose chunk is being decoded: one module-level sink serves every client (no closure each) */
@@ -63,137 +62,13 @@ export function onChunk(mq: Mqtt, chunk: Buffer): void {
 }
 
 function sink5(p: Packet5): void {
-    handle5(target!, p)
-}
-
-/* MQTT 5.0: what 3.1.1 does not have is dealt with here (reason codes, properties, topic aliases, AUTH, the
-   server's DISCONNECT); the rest goes on as the 3.1.1 packet it is */
-function handle5(mq: Mqtt, p: Packet5): void {
-    if (!mq.processing) {
-        return
-    }
-    const v5 = mq.cfg.v5!
-    switch (p.type) {
-    case MQTT_PACKET_CONN_ACK:
-        if (p.reasonCode >= 0x80) {
-            noteRedirect(v5, p.reasonCode, p.properties)
-            mq.connackCode = p.reasonCode
-            refused(mq, p.reasonCode === 0x85 ? R_ERR_CANT_COMPLETE : R_ERR_CANT_CONNECT,
-                `${reasonName(p.reasonCode)} (CONNACK 0x${p.reasonCode.toString(16)})${because(p.properties)}`)
-            return
+    const mq = target!
+    if (mq.processing) {
+        const p3 = translate5(mq, p)
+        if (p3 !== null) {
+            handle(mq, p3)
         }
-        if (!mq.connected) {
-            v5.connack = p.properties
-            /* The server's Receive Maximum bounds the window on this connection [MQTT-3.3.4-7] */
-            const cfg = mq.cfg
-            if (v5.inflight === 0) v5.inflight = cfg.maxInflight
-            cfg.maxInflight = Math.min(v5.inflight, p.properties.receiveMaximum ?? 65535)
-        }
-        handle(mq, { type: 2, sessionPresent: p.sessionPresent, returnCode: 0 })
-        return
-    case MQTT_PACKET_PUBLISH: {
-        let topic = p.topic
-        const alias = p.properties.topicAlias
-        if (alias !== undefined) {
-            if (alias > (v5.connect.topicAliasMaximum ?? 0)) {
-                fatal(mq, R_ERR_BAD_RESPONSE, `Topic Alias ${alias} over the maximum this client allows (${v5.connect.topicAliasMaximum ?? 0}) [MQTT-3.3.2-10]`)
-                return
-            }
-            if (topic !== '') {
-                v5.aliases.set(alias, topic)
-            } else {
-                const known = v5.aliases.get(alias)
-                if (known === undefined) {
-                    fatal(mq, R_ERR_BAD_RESPONSE, `Topic Alias ${alias} was never set on this connection [MQTT5-3.3.2.3.4]`)
-                    return
-                }
-                topic = known
-            }
-        }
-        handle(mq, { type: 3, dup: p.dup, qos: p.qos, retain: p.retain, topic, id: p.id, payload: p.payload, properties: p.properties })
-        return
     }
-    case MQTT_PACKET_PUB_ACK: case MQTT_PACKET_PUB_REC: case MQTT_PACKET_PUB_COMP:
-        if (p.reasonCode >= 0x80) {
-            /* The broker refused the message: a failed publish, not a success */
-            const msg = mq.inflight.get(p.id)
-            if (msg === undefined || msg.type !== OUT_PUBLISH) {
-                unknown(mq, PACKET_NAMES[p.type], p.id)
-                return
-            }
-            mq.errorMsg = `Publish to "${msg.topic}" refused by the broker: ${reasonName(p.reasonCode)} (${PACKET_NAMES[p.type]} 0x${p.reasonCode.toString(16)})${because(p.properties)}`
-            rError('mqtt', '%s', mq.errorMsg)
-            complete(mq, msg, R_ERR_CANT_COMPLETE)
-            return
-        }
-        handle(mq, { type: p.type, id: p.id })
-        return
-    case MQTT_PACKET_PUB_REL:
-        handle(mq, { type: 6, id: p.id })
-        return
-    case MQTT_PACKET_SUB_ACK:
-        handle(mq, { type: 9, id: p.id, granted: p.reasonCodes })
-        return
-    case MQTT_PACKET_UNSUB_ACK:
-        handle(mq, { type: 11, id: p.id })
-        return
-    case MQTT_PACKET_DISCONNECT:
-        noteRedirect(v5, p.reasonCode, p.properties)
-        fatal(mq, R_ERR_CANT_CONNECT, `The broker disconnected: ${reasonName(p.reasonCode)} (DISCONNECT 0x${p.reasonCode.toString(16)})${because(p.properties)}`)
-        return
-    case MQTT_PACKET_AUTH:
-        authenticate(mq, v5, p.reasonCode, p.properties)
-        return
-    default:
-        handle(mq, p as Packet)
-    }
-}
-
-/* An AUTH from the server: a challenge the app's proc answers (Continue authentication) [MQTT5-4.12] */
-function authenticate(mq: Mqtt, v5: Mqtt5State, code: number, props: Properties): void {
-    const method = v5.connect.authenticationMethod
-    if (v5.authProc === null || method === undefined) {
-        fatal(mq, R_ERR_BAD_RESPONSE, 'AUTH from the broker: no enhanced authentication was asked for [MQTT5-4.12]')
-        return
-    }
-    if (props.authenticationMethod !== method) {
-        fatal(mq, R_ERR_BAD_RESPONSE, `AUTH from the broker with method "${props.authenticationMethod ?? ''}", not "${method}" [MQTT5-4.12]`)
-        return
-    }
-    if (code === 0x00) {
-        /* The end of a re-authentication */
-        return
-    }
-    if (code !== 0x18) {
-        fatal(mq, R_ERR_BAD_RESPONSE, `AUTH from the broker with ${reasonName(code)} (0x${code.toString(16)}) [MQTT5-3.15.2.1]`)
-        return
-    }
-    let answer: Uint8Array | null
-    try {
-        answer = v5.authProc(mq, props.authenticationData ?? null)
-    } catch (err) {
-        fatal(mq, R_ERR_BAD_STATE, `The authentication proc failed: ${err instanceof Error ? err.message : String(err)}`)
-        return
-    }
-    if (!(answer instanceof Uint8Array)) {
-        fatal(mq, R_ERR_CANT_CONNECT, 'Authentication given up: the proc had no answer to the broker\'s challenge')
-        return
-    }
-    writeBytes(mq, encode5({ type: 15, reasonCode: 0x18, properties: { authenticationMethod: method, authenticationData: answer } }))
-    scheduleFlush(mq)
-}
-
-/* "Use another server" (0x9c) or "Server moved" (0x9d) with where: kept for whoever reconnects (the agent) */
-function noteRedirect(v5: Mqtt5State, code: number, props: Properties): void {
-    if ((code === 0x9c || code === 0x9d) && props.serverReference !== undefined) {
-        v5.redirect = props.serverReference
-    }
-}
-
-/* The broker's words: its reason string and server reference, when it gave them */
-function because(props: Properties): string {
-    return (props.reasonString !== undefined ? `: ${props.reasonString}` : '') +
-        (props.serverReference !== undefined ? ` (use another server: ${props.serverReference})` : '')
 }
 
 function handle(mq: Mqtt, p: Packet): void {
@@ -270,32 +145,20 @@ function unknown(mq: Mqtt, what: string, id: number): void {
     fatal(mq, R_ERR_BAD_ACK, `${what} for unknown packet id ${id}`)
 }
 
-/* The broker refused the connection: the error, the end of the link, the connect call told */
-function refused(mq: Mqtt, code: number, message: string): void {
-    stopTimer(mq.connectTimer)
-    mq.connectTimer = null
-    const w = mq.connectWait
-    mq.connectWait = null
-    setError(mq, code, message)
-    fatal(mq, code, mq.errorMsg)
-    w?.settle(code)
-}
-
 function connack(mq: Mqtt, p: ConnackPacket): void {
     if (mq.connected) {
         fatal(mq, R_ERR_BAD_RESPONSE, 'A second CONNACK from the broker')
         return
     }
+    mq.connackCode = p.returnCode
+    if (p.returnCode !== 0) {
+        refused(mq, p.returnCode === 2 ? R_ERR_CANT_COMPLETE : R_ERR_CANT_CONNECT, `${CONNACK_REASONS[p.returnCode]} (CONNACK ${p.returnCode})`)
+        return
+    }
     stopTimer(mq.connectTimer)
     mq.connectTimer = null
     const w = mq.connectWait
     mq.connectWait = null
-    mq.connackCode = p.returnCode
-    if (p.returnCode !== 0) {
-        mq.connectWait = w
-        refused(mq, p.returnCode === 2 ? R_ERR_CANT_COMPLETE : R_ERR_CANT_CONNECT, `${CONNACK_REASONS[p.returnCode]} (CONNACK ${p.returnCode})`)
-        return
-    }
     mq.connected = true
     mq.hasSession = p.sessionPresent
     if (mq.cleanSession) {

@@ -13,7 +13,7 @@ import { rGetTicks } from '../../runtime/time.js'
 import { PINGREQ_BYTES } from '../codec/encode.js'
 import { fatal, notify } from './link.js'
 import { MQTT_EVENT_TIMEOUT, type Mqtt } from './state.js'
-import { retransmitOverdue } from './window.js'
+import { retransmitOverdue } from './session.js'
 import { writeBytes } from './wire.js'
 
 const MIN_CHECK = 20

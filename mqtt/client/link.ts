@@ -10,7 +10,7 @@ import { rTrace } from '../../runtime/log.js'
 import { R_STOPPING, rGetState } from '../../runtime/lifecycle.js'
 import { rDisconnectSocket } from '../../socket/control.js'
 import { MQTT_EVENT_DISCONNECT, type Mqtt } from './state.js'
-import { failWaiters } from './window.js'
+import { failWaiters } from './session.js'
 import { detachLink } from './wire.js'
 
 /** Record a connection error: the code stays until the next mqttConnect; the first message of a loss is kept. */
@@ -20,6 +20,17 @@ export function setError(mq: Mqtt, code: number, msg: string): number {
         mq.errorMsg = msg
     }
     return code
+}
+
+/** The broker refused the connection: the error, the end of the link, the connect call told. */
+export function refused(mq: Mqtt, code: number, message: string): void {
+    stopTimer(mq.connectTimer)
+    mq.connectTimer = null
+    const w = mq.connectWait
+    mq.connectWait = null
+    setError(mq, code, message)
+    fatal(mq, code, mq.errorMsg)
+    w?.settle(code)
 }
 
 /** A fatal condition: record it and end the connection. */

@@ -8,11 +8,10 @@ import { MAXINT64, rGetTicks } from '../../runtime/time.js'
 import { rIsSocketClosed } from '../../socket/control.js'
 import { utf8Length } from '../codec/utf8.js'
 import { topicNameProblem } from '../topic.js'
-import {
-    defaultConfig, MqttConfig, ownConfig, Mqtt5State, type MqttAuthProc, Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_MESSAGE_SIZE, MQTT_TIMEOUT, OUT_PUBLISH, setMsg, type MqttLimits,
-    type QueuePolicy,
-} from './state.js'
-import { msgsToSend, pump } from './window.js'
+import { type MqttAuthProc, Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_MESSAGE_SIZE, MQTT_TIMEOUT, OUT_PUBLISH, setMsg, type MqttLimits, type QueuePolicy } from './state.js'
+import { defaultConfig, MqttConfig, ownConfig, Mqtt5State } from './config.js'
+import { pump } from './window.js'
+import { msgsToSend } from './session.js'
 
 /**
     The last error's text ("" when none). Unlike C, which answers "Unknown error", this is the real message.

@@ -4,14 +4,12 @@
  */
 import { RingQueue } from '../../runtime/queue.js'
 import type { TimerEvent } from '../../runtime/events.js'
-import { rGetTicks, TPS } from '../../runtime/time.js'
+import { rGetTicks } from '../../runtime/time.js'
 import { Wait } from '../../runtime/waitable.js'
 import type { CallbackResult } from '../../runtime/scheduler.js'
 import type { RSocket, SocketReceiver } from '../../socket/rsocket.js'
-import { MqttDecoder } from '../codec/decode.js'
-import { Mqtt5Decoder } from '../codec/decode5.js'
+import { MqttDecoder } from '../codec/decoder.js'
 import type { Properties } from '../codec/properties.js'
-import type { Packet } from '../codec/packets.js'
 import { PacketWriter } from '../codec/writer.js'
 import type { TopicIndex, TopicEntry } from '../topic-index.js'
 import { utf8Length } from '../codec/utf8.js'
@@ -25,69 +23,15 @@ export {
     MQTT_MAX_MESSAGE_SIZE, MQTT_MAX_INBOUND_SIZE, MQTT_MAX_HANDLERS, MQTT_MAX_HELD, MQTT_MAX_CLIENT_ID_SIZE,
     MQTT_MAX_USERNAME_SIZE, MQTT_MAX_PASSWORD_SIZE,
 } from '../constants.js'
-import {
-    MQTT_WAIT_SENT, MQTT_WAIT_ACK, MQTT_UNSENT, MQTT_KEEP_ALIVE, MQTT_TIMEOUT,
-    MQTT_MSG_TIMEOUT, MQTT_MAX_TOPIC_SIZE, MQTT_MAX_MESSAGE_SIZE, MQTT_MAX_INBOUND_SIZE, MQTT_MAX_HANDLERS,
-    MQTT_MAX_HELD, MQTT_MAX_CLIENT_ID_SIZE, MQTT_MAX_USERNAME_SIZE, MQTT_MAX_PASSWORD_SIZE,
-} from '../constants.js'
+import { MQTT_WAIT_SENT, MQTT_WAIT_ACK, MQTT_UNSENT, MQTT_KEEP_ALIVE, MQTT_TIMEOUT, MQTT_MSG_TIMEOUT, MQTT_MAX_MESSAGE_SIZE } from '../constants.js'
 
-/** Sizes in bytes the client accepts: client id, topic name or filter, user name, password. */
-export interface MqttLimits {
-    clientId: number
-    topic: number
-    username: number
-    password: number
-    /** Whether an empty client id is allowed (the broker assigns one; needs a clean session) */
-    emptyClientId: boolean
-}
 
-/** The MQTT 3.1.1 spec's limits (the default): 65,535 bytes each [MQTT-1.5.3] [MQTT-3.1.3-5]. */
-export const MQTT_LIMITS_SPEC: Readonly<MqttLimits> = Object.freeze({ clientId: 65535, topic: 65535, username: 65535, password: 65535, emptyClientId: true })
-/** Ioto's C buffer sizes, for those who want the C behaviour: ids of 23 bytes, topics of 127, credentials of 128. */
-export const MQTT_LIMITS_IOTO: Readonly<MqttLimits> = Object.freeze({
-    clientId: MQTT_MAX_CLIENT_ID_SIZE, topic: MQTT_MAX_TOPIC_SIZE - 1, username: MQTT_MAX_USERNAME_SIZE, password: MQTT_MAX_PASSWORD_SIZE,
-    emptyClientId: false,
-})
-/** Why a client id cannot be used under these limits (with or without a clean session), or null. */
-export function clientIdProblem(id: unknown, limits: Readonly<MqttLimits>, cleanSession: boolean): string | null {
-    if (typeof id !== 'string') {
-        return 'it must be a string'
-    }
-    if (utf8Length(id) > limits.clientId) {
-        return `longer than ${limits.clientId} bytes`
-    }
-    if (id.length === 0 && (!cleanSession || !limits.emptyClientId)) {
-        return limits.emptyClientId ? 'an empty client id needs a clean session [MQTT-3.1.3-7]' : 'an empty client id is not allowed'
-    }
-    return null
-}
-
-/** Filters in one SUBSCRIBE the client sends when it resubscribes by itself (AWS IoT accepts at most 8). */
-export const MQTT_MAX_SUBSCRIBE_FILTERS = 8
-
-/** Outbound QoS 1/2 messages in flight at once (unacknowledged), unless mqttSetInflight changes it. */
-export const MQTT_MAX_INFLIGHT = 100
-/** Messages waiting for the in-flight window (or for a connection) before publishers are made to wait. */
-export const MQTT_MAX_QUEUE = 10_000
-export const MQTT_MAX_QUEUE_BYTES = 64 * 1024 * 1024
-/** Bytes buffered for the socket beyond which QoS 0 publishers wait for it to drain. */
-export const MQTT_WRITE_HIGH = 4 * 1024 * 1024
-/** Longest wait for a CONNACK. */
-export const MQTT_CONNECT_TIMEOUT = 30 * TPS
-
-export type QueuePolicy = 'wait' | 'reject' | 'drop-oldest' | 'drop-newest'
-
-/**
-    Where QoS 1/2 messages are kept until acknowledged (the agent's durable store): told when a message is
-    accepted and when it is done (acknowledged, or dropped by the queue policy). A message freed undelivered
-    stays in the store. `added` returns 0, or a negative code when the message could not be stored (the
-    publish then fails with it, and `lastError` as its message).
- */
-export interface Outbox {
-    added(msg: OutMsg): number
-    removed(msg: OutMsg): void
-    readonly lastError: string
-}
+/* The client's settings (limits, window, queue, MQTT 5 state) live in ./config.ts; the public names are taken from here too */
+export {
+    MQTT_LIMITS_SPEC, MQTT_LIMITS_IOTO, MQTT_MAX_SUBSCRIBE_FILTERS, MQTT_MAX_INFLIGHT, MQTT_MAX_QUEUE, MQTT_MAX_QUEUE_BYTES,
+    MQTT_CONNECT_TIMEOUT, type MqttLimits, type QueuePolicy, type MqttAuthProc, type SubscribeOptions,
+} from './config.js'
+import { defaultConfig, type MqttConfig } from './config.js'
 
 /** A message handler: plain functions run inline (as with MQTT_WAIT_FAST); generator functions on a fiber of their own. */
 export type MqttCallback = (rp: MqttRecv) => CallbackResult
@@ -205,102 +149,6 @@ export class OutMsg {
     }
 }
 
-/**
-    @internal
-    The settings a client has beyond C's fields. Clients that keep the defaults share one object (an idle
-    client stays small); ownConfig(mq) gives a client its own copy before a change.
- */
-export class MqttConfig {
-    /** The client that owns this copy (null: the shared defaults, never written) */
-    owner: Mqtt | null = null
-    /** Size limits (MQTT_LIMITS_SPEC unless mqttSetLimits says otherwise) */
-    limits: Readonly<MqttLimits> = MQTT_LIMITS_SPEC
-    /** Largest inbound packet, in bytes */
-    maxInbound = MQTT_MAX_INBOUND_SIZE
-    /** QoS 1/2 publishes in flight at once */
-    maxInflight = MQTT_MAX_INFLIGHT
-    maxQueue = MQTT_MAX_QUEUE
-    maxQueueBytes = MQTT_MAX_QUEUE_BYTES
-    /** When the queue is full: 'wait' (the publisher waits for room), 'reject' (R_ERR_TOO_MANY), 'drop-oldest' or 'drop-newest' */
-    queuePolicy: QueuePolicy = 'wait'
-    /** Queue publishes made while disconnected (the agent turns this on) instead of returning R_ERR_NOT_CONNECTED */
-    queueOffline = false
-    /** QoS 0 publishes while disconnected (with queueOffline): 'queue' or 'drop' (R_ERR_NOT_CONNECTED) */
-    qos0Offline: 'queue' | 'drop' = 'drop'
-    /** Keep waiters waiting across a lost connection (the agent turns this on) */
-    keepWaits = false
-    /** Longest wait for the CONNACK, in ticks */
-    connectTimeout = MQTT_CONNECT_TIMEOUT
-    /** The durable outbound store, if any (the agent's) */
-    outbox: Outbox | null = null
-    /** Told when a message is queued while disconnected (the agent connects on demand) */
-    onQueued: ((mq: Mqtt) => void) | null = null
-    /** MQTT 5.0: the client's protocol state (null: MQTT 3.1.1, the default). A 5.0 client owns its config. */
-    v5: Mqtt5State | null = null
-    /** With trace on: called with each packet instead of the log (the CLI's own trace format) */
-    tracer: ((direction: 'sending' | 'received', packet: Packet) => void) | null = null
-    /** Callbacks running on fibers of their own (fiberCount) beyond which reading pauses */
-    maxHandlers = MQTT_MAX_HANDLERS
-    /** Messages held for want of a handler before the oldest is dropped */
-    maxHeld = MQTT_MAX_HELD
-}
-
-/** MQTT 5 enhanced authentication: the answer to the server's challenge data, or null to give up. */
-export type MqttAuthProc = (mq: Mqtt, data: Uint8Array | null) => Uint8Array | null
-
-/** MQTT 5 subscription options (mqttSubscribeEx). */
-export interface SubscribeOptions {
-    /** Not to receive one's own messages on this subscription */
-    noLocal?: boolean
-    /** Keep the RETAIN flag as published (instead of cleared on forwarded messages) */
-    retainAsPublished?: boolean
-    /** 0: retained messages at subscribe (default), 1: only when the subscription is new, 2: none */
-    retainHandling?: number
-    /** 1..268,435,455: messages that match arrive with it, and go to this subscription's callback */
-    subscriptionIdentifier?: number
-}
-
-/**
-    @internal
-    What an MQTT 5.0 client keeps (mqttSetProtocol): its CONNECT properties, the decoder, what the server said
-    in its CONNACK, and the topic aliases the server set up on this connection.
- */
-export class Mqtt5State {
-    decoder = new Mqtt5Decoder()
-    /** The server's CONNACK properties (null until connected) */
-    connack: Properties | null = null
-    /** Topic aliases from the server: alias -> topic (this connection's) */
-    aliases = new Map<number, string>()
-    /** The in-flight window the user asked for; the server's Receive Maximum may lower it per connection */
-    inflight = 0
-    /** Enhanced authentication: answers the server's AUTH challenges (mqttSetAuth) */
-    authProc: MqttAuthProc | null = null
-    /** Outbound topic aliases for QoS 0 publishes (on by default; used when the server allows some) */
-    aliasOut = true
-    /** This connection's outbound aliases: encoded topic -> alias (cleared at each connect) */
-    outAliases = new Map<Uint8Array, number>()
-    /** The property list of each alias (length 3, Topic Alias, the alias), made on first use */
-    aliasProps: Uint8Array[] = []
-    /** Subscription options asked for with mqttSubscribeEx, by filter (kept for resubscribing) */
-    subOptions = new Map<string, SubscribeOptions>()
-    /** The Server Reference of a refusal or DISCONNECT that says "use another server" / "server moved" (0x9c, 0x9d) */
-    redirect: string | null = null
-
-    constructor(readonly connect: Properties) {}
-}
-
-/** @internal The settings new clients share (mqttSetLimits(null, ...) replaces them; clients made before keep theirs). */
-export const defaultConfig: { value: MqttConfig } = { value: new MqttConfig() }
-
-/** @internal The client's own settings, to change one (copied from the shared defaults on the first change). */
-export function ownConfig(mq: Mqtt): MqttConfig {
-    let cfg = mq.cfg
-    if (cfg.owner !== mq) {
-        cfg = mq.cfg = Object.assign(new MqttConfig(), cfg)
-        cfg.owner = mq
-    }
-    return cfg
-}
 
 /**
     The MQTT client instance (C's struct Mqtt).

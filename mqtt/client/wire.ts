@@ -6,10 +6,11 @@ import { rGetTicks } from '../../runtime/time.js'
 import { holdReceiver, setReceiver } from '../../socket/rsocket.js'
 import { socketSend } from '../../socket/io.js'
 import type { Packet } from '../codec/packets.js'
-import { MqttDecoder } from '../codec/decode.js'
+import { MqttDecoder } from '../codec/decoder.js'
 import { MQTT_PACKET_CONN_ACK, MQTT_PACKET_PUBLISH, PACKET_NAMES } from '../constants.js'
 import { rDebug } from '../../runtime/log.js'
-import { MQTT_WRITE_HIGH, type Mqtt, type MqttWait } from './state.js'
+import { type Mqtt, type MqttWait } from './state.js'
+import { MQTT_WRITE_HIGH } from './config.js'
 import type { RSocket } from '../../socket/rsocket.js'
 
 const FLUSH_AT = 64 * 1024

@@ -1,193 +1,27 @@
 /*
-    Incremental decoder: feed chunks of any size, get complete packets. Packets wholly inside a chunk are
-    parsed in place (payloads are views into the chunk); only a packet split across chunks is assembled, into a
-    buffer that grows as its bytes arrive (doubling, up to the packet's size): what a header claims is never
-    allocated up front, so memory follows what was received. A packet over the maximum is refused at its
-    header, before anything is buffered. Every violation throws MqttCodecError naming the rule; after one the
-    decoder is spent and throws it again.
+    MQTT 3.1.1 packet parsing, free of I/O: one whole packet in, a Packet out, or MqttCodecError naming the rule
+    broken. Framing (chunks, split packets, the size limit) is MqttDecoder's (decoder.ts).
  */
-import { MQTT_MAX_REMAINING, PACKET_NAMES } from '../constants.js'
+import { PACKET_NAMES } from '../constants.js'
 import { topicFilterProblem, topicNameProblem } from '../topic.js'
-import { fail, MqttCodecError } from './errors.js'
+import { fail } from './errors.js'
 import type { Packet, Subscription, Will } from './packets.js'
-import { allocBytes } from './bytes.js'
 import { decodeTopicName, decodeUtf8 } from './utf8.js'
-
-export type PacketSink = (packet: Packet) => void
 
 /* Required fixed-header flags per type [MQTT-2.2.2-1]; PUBLISH (3) is checked on its own; -1 marks reserved types */
 const FLAGS = [-1, 0, 0, 0, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, -1]
-
-/* First allocation for a packet split across chunks; it grows as the rest arrives */
-const ASSEMBLE_MIN = 16 * 1024
 
 /* Read position inside the packet being parsed (module state: no tuple per field) */
 let cursor = 0
 
 /**
-    Incremental decoder: push chunks of any size, get complete packets; only a partial tail is kept.
-    @example const d = new MqttDecoder(64 * 1024); d.push(chunk, p => { if (p.type === 3) handle(p.topic, p.payload) })
+    The fixed header's first byte: a known type with its required flags [MQTT-2.2.2-1]. MQTT 5 passes its own
+    table (AUTH, type 15, is no longer reserved) and names.
  */
-export class MqttDecoder<P = Packet> {
-    /** Largest packet accepted, in bytes including the fixed header. */
-    maxPacketSize: number
-    private partial: Uint8Array | null = null
-    private filled = 0
-    /** Size of the packet being assembled in `partial` */
-    private total = 0
-    private head: Uint8Array | null = null
-    private headLen = 0
-    private failure: MqttCodecError | null = null
-
-    constructor(maxPacketSize = MQTT_MAX_REMAINING + 5) {
-        this.maxPacketSize = maxPacketSize
-    }
-
-    /** Bytes held for a packet not yet complete. */
-    get buffered(): number {
-        return this.partial !== null ? this.filled : this.headLen
-    }
-
-    /** Bytes allocated for a packet not yet complete (grows with what arrives, not with what a header claims). */
-    get reserved(): number {
-        return this.partial?.length ?? 0
-    }
-
-    /** The error that ended this decoder, if any. */
-    get error(): MqttCodecError | null {
-        return this.failure
-    }
-
-    /** Decode a chunk; sink receives each complete packet, in order. */
-    push(chunk: Uint8Array, sink: (packet: P) => void): void {
-        if (this.failure !== null) {
-            throw this.failure
-        }
-        try {
-            this.run(chunk, sink)
-        } catch (err) {
-            if (err instanceof MqttCodecError) {
-                this.failure = err
-                this.partial = null
-                this.headLen = 0
-            }
-            throw err
-        }
-    }
-
-    /** Forget any partial packet and a past failure (a new connection). */
-    reset(): void {
-        this.partial = null
-        this.filled = 0
-        this.headLen = 0
-        this.failure = null
-    }
-
-    /** The fixed header's first byte checked (MQTT 3.1.1's rules here) */
-    protected firstByte(b: number): void {
-        checkFirstByte(b)
-    }
-
-    /** One whole packet parsed (MQTT 3.1.1 here) */
-    protected parsePacket(buf: Uint8Array, start: number, end: number): P {
-        return parse(buf, start, end) as P
-    }
-
-    private run(chunk: Uint8Array, sink: (packet: P) => void): void {
-        const len = chunk.length
-        let pos = 0
-        if (this.headLen > 0) {
-            /* Complete a fixed header split across chunks */
-            const head = this.head!
-            let total = -1
-            while (pos < len && total < 0) {
-                head[this.headLen++] = chunk[pos++]
-                total = this.header(head, 0, this.headLen)
-            }
-            if (total < 0) {
-                return
-            }
-            this.assemble(total, head.subarray(0, this.headLen))
-            this.headLen = 0
-        }
-        if (this.partial !== null) {
-            const take = Math.min(this.total - this.filled, len - pos)
-            const buf = this.room(this.filled + take)
-            buf.set(chunk.subarray(pos, pos + take), this.filled)
-            this.filled += take
-            pos += take
-            if (this.filled < this.total) {
-                return
-            }
-            this.partial = null
-            sink(this.parsePacket(buf, 0, this.total))
-        }
-        while (pos < len) {
-            const total = this.header(chunk, pos, len)
-            if (total < 0) {
-                this.head ??= new Uint8Array(5)
-                this.head.set(chunk.subarray(pos, len))
-                this.headLen = len - pos
-                return
-            }
-            if (total <= len - pos) {
-                const packet = this.parsePacket(chunk, pos, pos + total)
-                pos += total
-                sink(packet)
-            } else {
-                this.assemble(total, chunk.subarray(pos, len))
-                return
-            }
-        }
-    }
-
-    /* Start assembling a packet of `total` bytes from its first bytes */
-    private assemble(total: number, first: Uint8Array): void {
-        this.total = total
-        this.partial = allocBytes(Math.min(total, Math.max(ASSEMBLE_MIN, first.length * 2)))
-        this.partial.set(first)
-        this.filled = first.length
-    }
-
-    /* The assembly buffer with room for `need` bytes: doubled as bytes arrive, never past the packet's size */
-    private room(need: number): Uint8Array {
-        const buf = this.partial!
-        if (need <= buf.length) {
-            return buf
-        }
-        const grown = allocBytes(Math.min(this.total, Math.max(need, buf.length * 2)))
-        grown.set(buf.subarray(0, this.filled))
-        return this.partial = grown
-    }
-
-    /* Validate a fixed header at pos: the packet's total size, or -1 when more bytes are needed */
-    private header(buf: Uint8Array, pos: number, end: number): number {
-        this.firstByte(buf[pos])
-        let rem = 0
-        let mul = 1
-        for (let i = 1; i <= 4; i++) {
-            if (pos + i >= end) {
-                return -1
-            }
-            const b = buf[pos + i]
-            rem += (b & 0x7f) * mul
-            if ((b & 0x80) === 0) {
-                const total = 1 + i + rem
-                if (total > this.maxPacketSize) {
-                    fail('MQTT_TOO_LARGE', '', `${PACKET_NAMES[buf[pos] >> 4]} of ${total} bytes exceeds the maximum packet size of ${this.maxPacketSize}`)
-                }
-                return total
-            }
-            mul *= 128
-        }
-        return fail('MQTT_BAD_LENGTH', '[MQTT-2.2.3]', 'Remaining length longer than 4 bytes')
-    }
-}
-
-function checkFirstByte(b: number): void {
+export function checkFirstByte(b: number, table: readonly number[] = FLAGS, names: readonly string[] = PACKET_NAMES): void {
     const type = b >> 4
     const flags = b & 0x0f
-    const required = FLAGS[type]
+    const required = table[type]
     if (required < 0) {
         fail('MQTT_BAD_TYPE', '[MQTT-2.2.1]', `Packet type ${type} is reserved`)
     }
@@ -199,7 +33,7 @@ function checkFirstByte(b: number): void {
             fail('MQTT_BAD_FLAGS', '[MQTT-3.3.1-2]', 'DUP set on a QoS 0 PUBLISH')
         }
     } else if (flags !== required) {
-        fail('MQTT_BAD_FLAGS', '[MQTT-2.2.2-2]', `${PACKET_NAMES[type]} with reserved flags 0x${flags.toString(16)}`)
+        fail('MQTT_BAD_FLAGS', '[MQTT-2.2.2-2]', `${names[type]} with reserved flags 0x${flags.toString(16)}`)
     }
 }
 

@@ -5,7 +5,8 @@
  */
 import { MQTT_MAX_REMAINING } from '../constants.js'
 import { topicFilterProblem, topicNameProblem } from '../topic.js'
-import { MqttDecoder } from './decode.js'
+import { checkFirstByte } from './decode.js'
+import { MqttDecoder } from './decoder.js'
 import { fail } from './errors.js'
 import type { Packet5, Subscription5, Will5 } from './packets5.js'
 import type { Properties } from './properties.js'
@@ -20,21 +21,7 @@ const FLAGS = [-1, 0, 0, 0, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0]
 
 /** The fixed header's first byte: a known type with its required flags [MQTT5-2.1.3]. */
 export function checkFirstByte5(b: number): void {
-    const type = b >> 4
-    const flags = b & 0x0f
-    if (FLAGS[type] < 0) {
-        fail('MQTT_BAD_TYPE', '[MQTT5-2.1.2]', `Packet type ${type} is reserved`)
-    }
-    if (type === 3) {
-        if ((flags & 0x06) === 0x06) {
-            fail('MQTT_BAD_QOS', '[MQTT-3.3.1-4]', 'PUBLISH with QoS 3')
-        }
-        if ((flags & 0x08) && (flags & 0x06) === 0) {
-            fail('MQTT_BAD_FLAGS', '[MQTT-3.3.1-2]', 'DUP set on a QoS 0 PUBLISH')
-        }
-    } else if (flags !== FLAGS[type]) {
-        fail('MQTT_BAD_FLAGS', '[MQTT5-2.1.3]', `${NAMES[type]} with reserved flags 0x${flags.toString(16)}`)
-    }
+    checkFirstByte(b, FLAGS, NAMES)
 }
 
 /* Read position in the packet being parsed */

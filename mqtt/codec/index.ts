@@ -3,7 +3,8 @@
  */
 export { MqttCodecError, type MqttCodecErrorCode } from './errors.js'
 export type * from './packets.js'
-export { MqttDecoder, parse, type PacketSink } from './decode.js'
+export { parse } from './decode.js'
+export { MqttDecoder, type PacketSink } from './decoder.js'
 export {
     encode, encodePublish, encodeTopic, packetSize, publishSize, writePacket, writePublish, setDup,
     PUBLISH_HEADER, PINGREQ_BYTES, PINGRESP_BYTES, DISCONNECT_BYTES,

@@ -8,7 +8,7 @@ import {
     MQTT_WAIT_NONE, type Mqtt, type MqttRecv,
 } from '../../mqtt/index.js'
 import { startAedes, type Broker } from '../../brokers/broker.js'
-import { ownConfig } from '../../mqtt/client/state.js'
+import { ownConfig } from '../../mqtt/client/config.js'
 import { inFiber } from '../helpers/fiber.js'
 import { clientId, connectClient } from '../helpers/client.js'
 import { scripted } from '../helpers/peer.js'

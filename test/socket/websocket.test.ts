@@ -11,7 +11,8 @@ import {
     type RSocket,
 } from '../../socket/index.js'
 import { rGetTicks, rSleep, R_ERR_BAD_ARGS, R_ERR_CANT_CONNECT, R_ERR_TIMEOUT, type Fiber } from '../../runtime/index.js'
-import { frame, upgradeProblem, upgradeRequest } from '../../socket/websocket.js'
+import { upgradeProblem, upgradeRequest } from '../../socket/websocket.js'
+import { frame } from '../../socket/ws-frames.js'
 import { inFiber } from '../helpers/fiber.js'
 import { listen } from '../helpers/net.js'
 

@@ -1,0 +1,178 @@
+/*
+    The outbound messages across connections: what is resent when a session resumes (DUP set) or dropped when
+    it restarts, retransmits on a connection, what is still to send, and the waiters told when the link is
+    lost or the client freed.
+ */
+import { rGetTicks } from '../../runtime/time.js'
+import { setDup } from '../codec/encode.js'
+import { R_ERR_NOT_CONNECTED } from '../../runtime/errors.js'
+import {
+    MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_UNSENT, MqttWait, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, type Mqtt, type OutMsg,
+} from './state.js'
+import { writeBytes } from './wire.js'
+
+/**
+    After a reconnect without a clean session: resend every unacknowledged PUBLISH (DUP set, same id) and
+    PUBREL, in their original order [MQTT-4.4.0-1].
+ */
+export function resendSession(mq: Mqtt): void {
+    for (const msg of mq.inflight.values()) {
+        if (msg.state === MQTT_AWAITING_PUBCOMP) {
+            msg.sent = rGetTicks()
+            writeBytes(mq, msg.bytes!)
+            mq.stats.resent++
+        } else if (msg.type === OUT_PUBLISH) {
+            resend(mq, msg)
+        }
+    }
+}
+
+function resend(mq: Mqtt, msg: OutMsg): void {
+    const bytes = msg.bytes!.slice()
+    setDup(bytes, true)
+    msg.bytes = bytes
+    msg.sent = rGetTicks()
+    mq.stats.resent++
+    writeBytes(mq, bytes)
+}
+
+/**
+    A clean session discards the broker's state: unacknowledged PUBLISH messages go back to the front of the
+    queue to be published afresh (QoS 2 messages already PUBREC'd were received by the broker and are done).
+ */
+export function restartSession(mq: Mqtt): void {
+    const again: OutMsg[] = []
+    for (const msg of mq.inflight.values()) {
+        if (msg.state === MQTT_AWAITING_ACK && msg.type === OUT_PUBLISH) {
+            msg.payload = payloadOf(msg.bytes!, msg.topicBytes!.length, msg.qos)
+            msg.bytes = null
+            msg.state = MQTT_UNSENT
+            msg.id = 0
+            again.push(msg)
+        } else if (msg.state === MQTT_AWAITING_PUBCOMP) {
+            mq.stats.acknowledged++
+            if (msg.storeSeq) {
+                mq.cfg.outbox?.removed(msg)
+            }
+            msg.wait?.settle(0)
+            msg.wait = null
+        } else {
+            msg.wait?.settle(R_ERR_NOT_CONNECTED)
+        }
+    }
+    mq.inflight.clear()
+    mq.inflightPublishes = 0
+    if (again.length > 0) {
+        const rest: OutMsg[] = []
+        while (mq.pending.length > 0) {
+            rest.push(mq.pending.shift()!)
+        }
+        for (const msg of [...again, ...rest]) {
+            mq.pending.push(msg)
+        }
+        for (const msg of again) {
+            mq.pendingBytes += msg.size
+        }
+    }
+    mq.inboundQos2?.clear()
+}
+
+function payloadOf(bytes: Uint8Array, topicLength: number, qos: number): Uint8Array {
+    let pos = 1
+    while (bytes[pos++] & 0x80) {
+        /* skip the remaining length */
+    }
+    return bytes.slice(pos + topicLength + (qos > 0 ? 2 : 0))
+}
+
+/** Resend what waited too long for its acknowledgement on this connection (every msgTimeout, DUP set). */
+export function retransmitOverdue(mq: Mqtt, now: number): void {
+    for (const msg of mq.inflight.values()) {
+        if (msg.sent + mq.msgTimeout <= now) {
+            if (msg.type === OUT_PUBLISH && msg.state === MQTT_AWAITING_ACK) {
+                resend(mq, msg)
+            } else {
+                msg.sent = now
+                mq.stats.resent++
+                writeBytes(mq, msg.bytes!)
+            }
+        }
+    }
+}
+
+/** Messages still to send: queued, or in flight past their retransmit time (C's mqttMsgsToSend). */
+export function msgsToSend(mq: Mqtt): number {
+    const now = rGetTicks()
+    let n = mq.pending.length
+    for (const msg of mq.inflight.values()) {
+        if (msg.sent + mq.msgTimeout < now) {
+            n++
+        }
+    }
+    return n
+}
+
+/**
+    The connection is gone: waiters learn it (unless keepWaits); subscriptions in flight are dropped (they are
+    made again on reconnect); unacknowledged publishes stay for the session resend.
+ */
+export function failWaiters(mq: Mqtt, rc: number): void {
+    for (const [id, msg] of mq.inflight) {
+        if (msg.type === OUT_SUB || msg.type === OUT_UNSUB) {
+            mq.inflight.delete(id)
+            msg.wait?.settle(rc)
+            msg.wait = null
+        } else if (!mq.cfg.keepWaits && msg.wait !== null) {
+            msg.wait.settle(rc)
+            msg.wait = null
+        }
+    }
+    if (!mq.cfg.keepWaits) {
+        /* Queued messages whose callers were told of the failure are withdrawn: the caller decides */
+        const keep: OutMsg[] = []
+        while (mq.pending.length > 0) {
+            const msg = mq.pending.shift()!
+            if (msg.wait !== null) {
+                mq.pendingBytes -= msg.size
+                msg.wait.settle(rc)
+            } else {
+                keep.push(msg)
+            }
+        }
+        for (const msg of keep) {
+            mq.pending.push(msg)
+        }
+    }
+    settleAll(mq.flushWaiters, rc)
+    mq.flushWaiters = null
+    settleAll(mq.pingWaiters, rc)
+    mq.pingWaiters = null
+    /* Publishers waiting for room: their messages are queued, which is all they asked */
+    settleAll(mq.roomWaiters, 0)
+    mq.roomWaiters = null
+}
+
+/** Everything ends (mqttFree): every waiter is told and every message forgotten. */
+export function dropAll(mq: Mqtt, rc: number): void {
+    for (const msg of mq.inflight.values()) {
+        msg.wait?.settle(rc)
+    }
+    mq.inflight.clear()
+    mq.inflightPublishes = 0
+    while (mq.pending.length > 0) {
+        mq.pending.shift()!.wait?.settle(rc)
+    }
+    mq.pendingBytes = 0
+    for (const list of [mq.flushWaiters, mq.pingWaiters, mq.roomWaiters]) {
+        settleAll(list, rc)
+    }
+    mq.flushWaiters = mq.pingWaiters = mq.roomWaiters = null
+    mq.connectWait?.settle(rc)
+    mq.connectWait = null
+}
+
+function settleAll(list: MqttWait[] | null, rc: number): void {
+    for (const w of list ?? []) {
+        w.settle(rc)
+    }
+}
