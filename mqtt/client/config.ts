@@ -125,6 +125,8 @@ export interface SubscribeOptions {
     retainHandling?: number
     /** 1..268,435,455: messages that match arrive with it, and go to this subscription's callback */
     subscriptionIdentifier?: number
+    /** User properties sent in the SUBSCRIBE */
+    userProperties?: [string, string][]
 }
 
 /**
@@ -152,6 +154,8 @@ export class Mqtt5State {
     subOptions = new Map<string, SubscribeOptions>()
     /** The Server Reference of a refusal or DISCONNECT that says "use another server" / "server moved" (0x9c, 0x9d) */
     redirect: string | null = null
+    /** The will's properties (mqttSetWill): will delay, message expiry, content type, user properties... */
+    will: Properties = {}
 
     constructor(readonly connect: Properties) {}
 }

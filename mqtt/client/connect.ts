@@ -13,6 +13,7 @@ import { rIsSocketClosed, rIsSocketEof, rSetSocketNoDelay } from '../../socket/c
 import { RSocket } from '../../socket/rsocket.js'
 import { DISCONNECT_BYTES, encode } from '../codec/encode.js'
 import { MqttCodecError } from '../codec/errors.js'
+import type { Properties } from '../codec/properties.js'
 import { MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_RESERVED, MQTT_CONNECT_WILL_RETAIN, MQTT_PROTOCOL_LEVEL } from '../constants.js'
 import { Receiver } from './receiver.js'
 import { mqttSetCredentials } from './settings.js'
@@ -130,7 +131,7 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
         const v5 = mq.cfg.v5
         bytes = v5 === null ? encode(connect) : encode5({
             ...connect, protocolLevel: 5, properties: v5.connect,
-            will: connect.will === null ? null : { ...connect.will, properties: {} },
+            will: connect.will === null ? null : { ...connect.will, properties: v5.will },
         })
     } catch (err) {
         return done(setMsg(mq, R_ERR_BAD_ARGS, err instanceof MqttCodecError ? err.message : String(err)))
@@ -184,6 +185,44 @@ export function mqttDisconnect(mq: Mqtt | null, waitFlags: number): Waitable<num
     @example const rc = mqttDisconnect(mq)
  */
 export function mqttDisconnect(mq: Mqtt | null, waitFlags?: number): number | Waitable<number> {
+    return disconnect(mq, waitFlags, DISCONNECT_BYTES)
+}
+
+/**
+    MQTT 5: mqttDisconnect with a reason code and properties: 0x04 (Disconnect with Will Message: the broker
+    publishes the will), a new Session Expiry Interval (not from 0 [MQTT-3.14.2-2]), a Reason String, User
+    Properties. Needs an MQTT 5 client; R_ERR_BAD_ARGS otherwise or for a reason or property a client may not send.
+    @example yield* mqttDisconnectEx(mq, MQTT_WAIT_ACK, { reasonCode: 0x04, properties: { sessionExpiryInterval: 0 } })
+ */
+export function mqttDisconnectEx(mq: Mqtt | null, waitFlags: number, options: { reasonCode?: number, properties?: Properties } | null): Waitable<number> {
+    if (!(mq instanceof Mqtt)) {
+        return done(R_ERR_BAD_ARGS)
+    }
+    const v5 = mq.cfg.v5
+    if (v5 === null) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, 'A reason and properties on DISCONNECT need MQTT 5: mqttSetProtocol(mq, 5) first'))
+    }
+    const reasonCode = options?.reasonCode ?? 0
+    const properties = options?.properties ?? {}
+    if (!CLIENT_DISCONNECT_REASONS.includes(reasonCode)) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, `Reason code 0x${reasonCode.toString(16)} is not one a client sends on DISCONNECT [MQTT5-3.14.2.1]`))
+    }
+    if (properties.sessionExpiryInterval !== undefined && properties.sessionExpiryInterval > 0 && (v5.connect.sessionExpiryInterval ?? 0) === 0) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, 'A session that expires at once cannot be given a Session Expiry Interval at DISCONNECT [MQTT-3.14.2-2]'))
+    }
+    let bytes: Uint8Array
+    try {
+        bytes = encode5({ type: 14, reasonCode, properties })
+    } catch (err) {
+        return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad DISCONNECT properties: ${(err as Error).message}`))
+    }
+    return disconnect(mq, waitFlags, bytes) as Waitable<number>
+}
+
+/* Reason codes a client may send on DISCONNECT: normal, with will, and the errors it can report */
+const CLIENT_DISCONNECT_REASONS = [0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x90, 0x93, 0x94, 0x95, 0x96, 0x98, 0x99]
+
+function disconnect(mq: Mqtt | null, waitFlags: number | undefined, bytes: Uint8Array): number | Waitable<number> {
     const wait = waitFlags !== undefined && (waitFlags & (MQTT_WAIT_ACK | MQTT_WAIT_SENT)) !== 0
     if (!(mq instanceof Mqtt)) {
         return waitFlags === undefined ? R_ERR_BAD_ARGS : done(R_ERR_BAD_ARGS)
@@ -195,7 +234,7 @@ export function mqttDisconnect(mq: Mqtt | null, waitFlags?: number): number | Wa
     mq.disconnecting = true
     stopTimer(mq.keepAliveEvent)
     mq.keepAliveEvent = null
-    writeBytes(mq, DISCONNECT_BYTES)
+    writeBytes(mq, bytes)
     flush(mq)
     mq.connected = false
     if (waitFlags === undefined) {

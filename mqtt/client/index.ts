@@ -11,7 +11,7 @@ export {
     MQTT_MAX_SUBSCRIBE_FILTERS, type MqttLimits, type SubscribeOptions, type MqttAuthProc,
     type MqttCallback, type MqttEventProc, type QueuePolicy,
 } from './state.js'
-export { mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, MQTT_DISCONNECT_TIMEOUT } from './connect.js'
+export { mqttAlloc, mqttConnect, mqttDisconnect, mqttDisconnectEx, mqttFree, MQTT_DISCONNECT_TIMEOUT } from './connect.js'
 export { mqttConnectUrl } from './connect-url.js'
 export {
     mqttGetError, mqttGetLastActivity, mqttMsgsToSend, mqttIsConnected, mqttSetCredentials, mqttSetMessageSize,
@@ -22,6 +22,6 @@ export { mqttOnMessage, mqttSetDelivery } from './dispatch.js'
 export { mqttPublish, mqttPublishRetained, mqttPublishEx, mqttPing } from './publish.js'
 export {
     mqttSubscribe, mqttSubscribeMaster, mqttUnsubscribe, mqttUnsubscribeMaster, mqttSubscribeMulti, mqttUnsubscribeMulti,
-    mqttGetGranted, mqttSubscribeMasterMulti, mqttSubscribeEx, type MqttSubscription,
+    mqttGetGranted, mqttSubscribeMasterMulti, mqttSubscribeEx, mqttUnsubscribeEx, type MqttSubscription,
 } from './subscribe.js'
 export { mqttRequest } from './request.js'

@@ -17,6 +17,7 @@ import { sfmtv } from '../../runtime/sfmt.js'
 import { rGetTicks } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
 import { encodeTopic } from '../codec/encode.js'
+import { isUtf8 } from '../codec/utf8.js'
 import type { MqttCodecError } from '../codec/errors.js'
 import { sendPing } from './keepalive.js'
 import {
@@ -62,8 +63,6 @@ export function mqttPublishEx(mq: Mqtt | null, msg: Uint8Array | string | null, 
     return publish(mq, msg, size, qos, waitFlags, options?.retain === true, topic, args, options?.properties ?? null)
 }
 
-const utf8Strict = new TextDecoder('utf-8', { fatal: true })
-
 /* MQTT 5 properties of an outgoing PUBLISH, encoded; or why they cannot be sent */
 function publishProperties(mq: Mqtt, props: Properties, payload: Uint8Array): Uint8Array | string {
     if (mq.cfg.v5 === null) {
@@ -81,12 +80,8 @@ function publishProperties(mq: Mqtt, props: Properties, payload: Uint8Array): Ui
     } catch (err) {
         return `Bad message properties: ${(err as Error).message}`
     }
-    if (props.payloadFormatIndicator === 1) {
-        try {
-            utf8Strict.decode(payload)
-        } catch {
-            return 'The payload is marked as UTF-8 (payloadFormatIndicator 1) but is not [MQTT5-3.3.2.3.2]'
-        }
+    if (props.payloadFormatIndicator === 1 && !isUtf8(payload)) {
+        return 'The payload is marked as UTF-8 (payloadFormatIndicator 1) but is not [MQTT5-3.3.2.3.2]'
     }
     return bytes
 }

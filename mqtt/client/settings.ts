@@ -6,7 +6,7 @@ import { propertiesSize, type Properties } from '../codec/properties.js'
 import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
 import { MAXINT64, rGetTicks } from '../../runtime/time.js'
 import { rIsSocketClosed } from '../../socket/control.js'
-import { utf8Length } from '../codec/utf8.js'
+import { isUtf8, utf8Length } from '../codec/utf8.js'
 import { topicNameProblem } from '../topic.js'
 import { type MqttAuthProc, Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_MESSAGE_SIZE, MQTT_TIMEOUT, OUT_PUBLISH, setMsg, type MqttLimits, type QueuePolicy } from './state.js'
 import { defaultConfig, MqttConfig, ownConfig, Mqtt5State } from './config.js'
@@ -107,12 +107,25 @@ export function mqttSetMessageSize(mq: Mqtt | null, size: number): void {
 /**
     The will: published by the broker if the connection ends without DISCONNECT. The topic is literal (not a
     format); `size` bytes of the message (0: all of it, which may be empty; at most 65,535). Takes effect at
-    the next mqttConnect.
+    the next mqttConnect. MQTT 5 (after mqttSetProtocol(mq, 5)): `properties`, the will's (Will Delay Interval,
+    Message Expiry Interval, Content Type, Payload Format Indicator, Response Topic, Correlation Data, User
+    Properties); R_ERR_BAD_ARGS for properties on an MQTT 3.1.1 client or ones a will may not carry.
     @example mqttSetWill(mq, 'devices/dev-1/status', 'offline', 7)
+    @example mqttSetWill(mq, 'devices/dev-1/status', 'offline', 0, { willDelayInterval: 30 })
  */
-export function mqttSetWill(mq: Mqtt | null, topic: string | null, msg: Uint8Array | string | null, size: number): number {
+export function mqttSetWill(mq: Mqtt | null, topic: string | null, msg: Uint8Array | string | null, size: number, properties: Properties | null = null): number {
     if (!(mq instanceof Mqtt)) {
         return R_ERR_BAD_ARGS
+    }
+    if (properties !== null && Object.keys(properties).length > 0) {
+        if (mq.cfg.v5 === null) {
+            return setMsg(mq, R_ERR_BAD_ARGS, 'Will properties need MQTT 5: mqttSetProtocol(mq, 5) first')
+        }
+        try {
+            propertiesSize(properties, 'WILL')
+        } catch (err) {
+            return setMsg(mq, R_ERR_BAD_ARGS, `Bad will properties: ${(err as Error).message}`)
+        }
     }
     if (typeof topic !== 'string' || (typeof msg !== 'string' && !(msg instanceof Uint8Array)) || !Number.isInteger(size) || size < 0) {
         return setMsg(mq, R_ERR_BAD_ARGS, 'A will needs a topic, a message and a size (0: the whole message)')
@@ -126,9 +139,15 @@ export function mqttSetWill(mq: Mqtt | null, topic: string | null, msg: Uint8Arr
     if (length > bytes.length || length > 65535) {
         return setMsg(mq, R_ERR_BAD_ARGS, `Will message size ${length} is larger than the message or 65,535`)
     }
+    if (properties !== null && properties.payloadFormatIndicator === 1 && !isUtf8(bytes.subarray(0, length))) {
+        return setMsg(mq, R_ERR_BAD_ARGS, 'The will message is marked as UTF-8 (payloadFormatIndicator 1) but is not [MQTT5-3.1.3.2.3]')
+    }
     mq.willTopic = topic
     mq.willMsg = bytes.slice(0, length)
     mq.willMsgSize = length
+    if (mq.cfg.v5 !== null) {
+        mq.cfg.v5.will = { ...properties }
+    }
     return 0
 }
 

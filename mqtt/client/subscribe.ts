@@ -8,6 +8,7 @@ import type { Fiber, Waitable } from '../../runtime/scheduler.js'
 import { sfmtv } from '../../runtime/sfmt.js'
 import { done } from '../../runtime/waitable.js'
 import { utf8Length } from '../codec/utf8.js'
+import { propertiesSize, type Properties } from '../codec/properties.js'
 import { filterCovers, topicFilterProblem } from '../topic.js'
 import { TopicIndex } from '../topic-index.js'
 import { releaseHeld } from './dispatch.js'
@@ -148,6 +149,15 @@ function removeLocal(mq: Mqtt, filter: string): void {
     @example yield* mqttUnsubscribe(mq, 'myDevice/unsub', MQTT_WAIT_NONE)
  */
 export function mqttUnsubscribe(mq: Mqtt | null, topic: string, waitFlags: number): Waitable<number> {
+    return mqttUnsubscribeEx(mq, topic, waitFlags, null)
+}
+
+/**
+    MQTT 5: mqttUnsubscribe with the UNSUBSCRIBE's User Properties. Needs an MQTT 5 client for properties;
+    R_ERR_BAD_ARGS otherwise.
+    @example yield* mqttUnsubscribeEx(mq, 'a/#', MQTT_WAIT_ACK, { userProperties: [['reason', 'idle']] })
+ */
+export function mqttUnsubscribeEx(mq: Mqtt | null, topic: string, waitFlags: number, options: { userProperties?: [string, string][] } | null): Waitable<number> {
     if (!(mq instanceof Mqtt) || typeof topic !== 'string') {
         return done(R_ERR_BAD_ARGS)
     }
@@ -155,11 +165,23 @@ export function mqttUnsubscribe(mq: Mqtt | null, topic: string, waitFlags: numbe
     if (rc !== 0) {
         return done(rc)
     }
+    const properties: Properties = {}
+    if (options?.userProperties !== undefined && options.userProperties.length > 0) {
+        if (mq.cfg.v5 === null) {
+            return done(setMsg(mq, R_ERR_BAD_ARGS, 'User properties need MQTT 5: mqttSetProtocol(mq, 5) first'))
+        }
+        properties.userProperties = options.userProperties
+        try {
+            propertiesSize(properties, 'UNSUBSCRIBE')
+        } catch (err) {
+            return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad UNSUBSCRIBE properties: ${(err as Error).message}`))
+        }
+    }
     removeLocal(mq, topic)
     if (mq.masterTopics.some(m => m !== topic && filterCovers(m, topic))) {
         return done(0)
     }
-    return brokerUnsubscribe(mq, [topic], waitFlags)
+    return brokerUnsubscribe(mq, [topic], waitFlags, properties)
 }
 
 /**
@@ -181,9 +203,9 @@ export function mqttUnsubscribeMaster(mq: Mqtt | null, topic: string, waitFlags:
     return brokerUnsubscribe(mq, [topic], waitFlags)
 }
 
-function brokerUnsubscribe(mq: Mqtt, topics: string[], waitFlags: number): Waitable<number> {
+function brokerUnsubscribe(mq: Mqtt, topics: string[], waitFlags: number, properties: Properties = {}): Waitable<number> {
     if (mq.sock === null) {
-        return mq.proc !== null ? attachThen(mq, () => brokerUnsubscribe(mq, topics, waitFlags)) :
+        return mq.proc !== null ? attachThen(mq, () => brokerUnsubscribe(mq, topics, waitFlags, properties)) :
             done(setMsg(mq, R_ERR_CANT_WRITE, 'No socket: connect first'))
     }
     if (!mq.connected || !mq.processing) {
@@ -191,7 +213,7 @@ function brokerUnsubscribe(mq: Mqtt, topics: string[], waitFlags: number): Waita
         return done(waitFlags & (MQTT_WAIT_ACK | MQTT_WAIT_SENT) ? R_ERR_CANT_CONNECT : 0)
     }
     const w = waitFor(waitFlags)
-    if (sendControl(mq, OUT_UNSUB, topics, 0, w, waitKind(waitFlags)) === null) {
+    if (sendControl(mq, OUT_UNSUB, topics, 0, w, waitKind(waitFlags), properties) === null) {
         return done(setMsg(mq, R_ERR_CANT_WRITE, 'No free packet id'))
     }
     return w === null ? done(0) : mapFailure(w)
@@ -364,6 +386,13 @@ function optionsProblem(mq: Mqtt, o: SubscribeOptions, filter: string): string |
     }
     if (o.retainHandling !== undefined && ![0, 1, 2].includes(o.retainHandling)) {
         return `Retain Handling ${o.retainHandling}: 0, 1 or 2`
+    }
+    if (o.userProperties !== undefined) {
+        try {
+            propertiesSize({ userProperties: o.userProperties }, 'SUBSCRIBE')
+        } catch (err) {
+            return `Bad user properties: ${(err as Error).message}`
+        }
     }
     const id = o.subscriptionIdentifier
     if (id !== undefined && (!Number.isInteger(id) || id < 1 || id > 268_435_455)) {

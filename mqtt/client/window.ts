@@ -4,6 +4,7 @@
     Ids are taken when a message enters the window, never while in use; the queue keeps publish order.
  */
 import { encode5 } from '../codec/encode5.js'
+import type { Properties } from '../codec/properties.js'
 import { R_ERR_TOO_MANY } from '../../runtime/errors.js'
 import type { Waitable } from '../../runtime/scheduler.js'
 import { rGetTicks } from '../../runtime/time.js'
@@ -204,7 +205,8 @@ export function release(mq: Mqtt, msg: OutMsg): void {
 }
 
 /** Send a SUBSCRIBE (each filter with its QoS, or one for all) or UNSUBSCRIBE and track it until its acknowledgement. */
-export function sendControl(mq: Mqtt, type: number, filters: string[], qos: number | number[], wait: MqttWait | null, waitFlags: number): OutMsg | null {
+export function sendControl(mq: Mqtt, type: number, filters: string[], qos: number | number[], wait: MqttWait | null, waitFlags: number,
+    unsubscribeProperties: Properties = {}): OutMsg | null {
     const id = allocId(mq)
     if (id === 0) {
         return null
@@ -217,16 +219,20 @@ export function sendControl(mq: Mqtt, type: number, filters: string[], qos: numb
     /* MQTT 5: each filter with its options; the packet with the (one) subscription identifier among them */
     const optionsOf = (topic: string) => v5?.subOptions.get(topic) ?? {}
     const identifier = filters.map(f => optionsOf(f).subscriptionIdentifier).find(n => n !== undefined)
+    const userProperties = filters.flatMap(f => optionsOf(f).userProperties ?? [])
+    const subscribeProperties: Properties = {}
+    if (identifier !== undefined) subscribeProperties.subscriptionIdentifiers = [identifier]
+    if (userProperties.length > 0) subscribeProperties.userProperties = userProperties
     msg.bytes = v5 !== null ?
         type === OUT_SUB ?
             encode5({
-                type: 8, id, properties: identifier !== undefined ? { subscriptionIdentifiers: [identifier] } : {},
+                type: 8, id, properties: subscribeProperties,
                 subscriptions: filters.map((topic, i) => {
                     const o = optionsOf(topic)
                     return { topic, qos: qosOf(i), noLocal: o.noLocal === true, retainAsPublished: o.retainAsPublished === true, retainHandling: o.retainHandling ?? 0 }
                 }),
             }) :
-            encode5({ type: 10, id, topics: filters, properties: {} }) :
+            encode5({ type: 10, id, topics: filters, properties: unsubscribeProperties }) :
         type === OUT_SUB ?
             encode({ type: 8, id, subscriptions: filters.map((topic, i) => ({ topic, qos: qosOf(i) })) }) :
             encode({ type: 10, id, topics: filters })

@@ -103,3 +103,15 @@ export function writeUtf8(buf: Uint8Array, pos: number, s: string, len: number):
     encoder.encodeInto(s, buf.subarray(pos, pos + len))
     return pos + len
 }
+
+const strict = new TextDecoder('utf-8', { fatal: true })
+
+/** Whether the bytes are well-formed UTF-8 (a payload marked as such by its Payload Format Indicator). */
+export function isUtf8(bytes: Uint8Array): boolean {
+    try {
+        strict.decode(bytes)
+        return true
+    } catch {
+        return false
+    }
+}

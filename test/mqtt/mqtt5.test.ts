@@ -5,10 +5,10 @@
  */
 import test from 'ava'
 import mqtt from 'mqtt'
-import { rAwait, rSleep, R_ERR_BAD_ARGS, R_ERR_WONT_FIT, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, type Fiber } from '../../runtime/index.js'
+import { rAwait, rSleep, R_ERR_BAD_ARGS, R_ERR_WONT_FIT, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT } from '../../runtime/index.js'
 import { rCloseSocket } from '../../socket/index.js'
 import {
-    encode5, mqttAlloc, mqttConnectUrl, mqttDisconnect, mqttFree, mqttGetConnackCode, mqttGetConnackProperties, mqttGetError,
+    mqttAlloc, mqttFree, mqttGetConnackCode, mqttGetConnackProperties, mqttGetError,
     mqttIsConnected, mqttSetAuth, mqttPublish, mqttPublishEx, mqttPublishRetained, mqttRequest, mqttSetInflight, mqttSubscribeEx, mqttSetCredentials, mqttSetProtocol, mqttSubscribe, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK,
     MQTT_WAIT_NONE, MQTT_KEEP_ALIVE, type Connect5, type Mqtt, type MqttRecv, type Packet5, type Publish5,
 } from '../../mqtt/index.js'
@@ -16,7 +16,8 @@ import { startMosquitto, type Broker } from '../../brokers/broker.js'
 import { ioAgent, ioAgentStats, ioAgentStop, parseConfig, type Agent } from '../../mqtt/agent/index.js'
 import { inFiber } from '../helpers/fiber.js'
 import { clientId, connectClient } from '../helpers/client.js'
-import { scripted, type Peer } from '../helpers/peer.js'
+import { scripted } from '../helpers/peer.js'
+import { client5, close, connack, open5 as openOn, send, t5 } from '../helpers/mqtt5.js'
 import { until } from './suite.js'
 import { quietLogs } from '../helpers/quiet.js'
 
@@ -30,24 +31,7 @@ test.after.always(async () => {
     await broker?.stop()
 })
 
-function* open5(user = 'dev', pass = 'secret', props = {}): Fiber<{ mq: Mqtt, rc: number }> {
-    const mq = mqttAlloc(clientId('v5'), null)!
-    t5(mqttSetProtocol(mq, 5, props))
-    mqttSetCredentials(mq, user, pass)
-    const rc = yield* mqttConnectUrl(mq, `mqtt://127.0.0.1:${broker.port}`, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK)
-    return { mq, rc }
-}
-
-function t5(rc: number): void {
-    if (rc !== 0) throw new Error(`mqttSetProtocol: ${rc}`)
-}
-
-function* close(mq: Mqtt): Fiber<void> {
-    const sock = mq.sock
-    yield* mqttDisconnect(mq, MQTT_WAIT_ACK)
-    yield* mqttFree(mq)
-    rCloseSocket(sock)
-}
+const open5 = (user = 'dev', pass = 'secret', props = {}) => openOn(broker.port, user, pass, props)
 
 test('mosquitto in MQTT 5: connect with properties, CONNACK properties, QoS 0, 1 and 2 both ways', async t => {
     await inFiber(function* () {
@@ -114,14 +98,6 @@ test('mqttSetProtocol: versions other than 4 and 5, and properties CONNECT may n
     t.is(mqttSetProtocol(mq, 4), 0)
     t.is(mq.cfg.v5, null)
 })
-
-const send = (peer: Peer, p: Packet5) => peer.send(encode5(p))
-const connack = (peer: Peer, properties = {}) => send(peer, { type: 2, sessionPresent: false, reasonCode: 0, properties })
-
-function* client5(port: number, props = {}): Fiber<Mqtt> {
-    const c = yield* connectClient(port, { prepare: mq => t5(mqttSetProtocol(mq, 5, props)), allowFailure: true })
-    return c.mq
-}
 
 test('scripted: a PUBACK or PUBREC with a failure reason fails the publish with the broker\'s words; the connection stays', async t => {
     await inFiber(function* () {

@@ -1,0 +1,135 @@
+/*
+    MQTT 5.0 properties on the packets around a message: the will's (mqttSetWill's properties: Will Delay
+    Interval and the message properties), DISCONNECT's reason and properties (mqttDisconnectEx), and the User
+    Properties of SUBSCRIBE (mqttSubscribeEx) and UNSUBSCRIBE (mqttUnsubscribeEx). Against mosquitto in MQTT 5
+    and a scripted MQTT 5 peer that records the bytes.
+ */
+import test from 'ava'
+import { rSleep, R_ERR_BAD_ARGS } from '../../runtime/index.js'
+import { rCloseSocket } from '../../socket/index.js'
+import {
+    mqttAlloc, mqttConnectUrl, mqttDisconnectEx, mqttFree, mqttGetError, mqttSetWill, mqttSetProtocol, mqttSubscribe, mqttSubscribeEx,
+    mqttUnsubscribeEx, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_QOS_1, MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Mqtt, type MqttRecv, type Packet5,
+} from '../../mqtt/index.js'
+import { startMosquitto, type Broker } from '../../brokers/broker.js'
+import { inFiber } from '../helpers/fiber.js'
+import { scripted } from '../helpers/peer.js'
+import { close, connack, open5, send } from '../helpers/mqtt5.js'
+import { connectClient } from '../helpers/client.js'
+import { until } from './suite.js'
+import { quietLogs } from '../helpers/quiet.js'
+
+quietLogs(test)
+
+let broker: Broker
+test.before(async () => {
+    broker = await startMosquitto({})
+})
+test.after.always(async () => {
+    await broker?.stop()
+})
+
+test('the will in MQTT 5 (mosquitto): its delay keeps it back while the session resumes; DISCONNECT 0x04 with session end sends it, with its properties', async t => {
+    await inFiber(function* () {
+        const wills: MqttRecv[] = []
+        const { mq: watcher, rc: wrc } = yield* open5(broker.port, null)
+        t.is(wrc, 0)
+        t.is(yield* mqttSubscribe(watcher, (rp: MqttRecv) => { wills.push(rp) }, 1, MQTT_WAIT_ACK, 'will5/#'), 0)
+
+        const id = `will5-${process.pid}`
+        const willProps = { willDelayInterval: 2, contentType: 'text/plain', userProperties: [['why', 'gone']] as [string, string][] }
+        const prepare = (mq: Mqtt) => t.is(mqttSetWill(mq, 'will5/dev', 'offline', 0, willProps), 0, mqttGetError(mq) ?? '')
+        const connectAs = function* () {
+            const mq = mqttAlloc(id, null)!
+            t.is(mqttSetProtocol(mq, 5, { sessionExpiryInterval: 120 }), 0)
+            prepare(mq)
+            t.is(yield* mqttConnectUrl(mq, `mqtt://127.0.0.1:${broker.port}`, 0, MQTT_WAIT_ACK), 0, mqttGetError(mq) ?? '')
+            return mq
+        }
+        /* The link drops without DISCONNECT: the will waits its 2 s delay; the session resumes before that */
+        const first = yield* connectAs()
+        rCloseSocket(first.sock)
+        yield* mqttFree(first)
+        const second = yield* connectAs()
+        yield* rSleep(3000)
+        t.is(wills.length, 0, 'a resumed session cancels a delayed will [MQTT5-3.1.3.2.2]')
+
+        /* DISCONNECT with Will Message, and the session ends now: the broker publishes the will (at once by the
+           spec; mosquitto 2.0 waits for the will delay even then) */
+        t.is(yield* mqttDisconnectEx(second, MQTT_WAIT_ACK, { reasonCode: 0x04, properties: { sessionExpiryInterval: 0, reasonString: 'bye' } }), 0, mqttGetError(second) ?? '')
+        t.true(yield* until(() => wills.length === 1, 10000))
+        t.is(wills[0].topic, 'will5/dev')
+        t.is(wills[0].text, 'offline')
+        t.is(wills[0].properties?.contentType, 'text/plain')
+        t.deepEqual(wills[0].properties?.userProperties, [['why', 'gone']])
+        rCloseSocket(second.sock)
+        yield* mqttFree(second)
+        yield* close(watcher)
+    })
+})
+
+test('will properties and DISCONNECT options: what cannot be sent is R_ERR_BAD_ARGS with a reason', async t => {
+    await inFiber(function* () {
+        const v3 = mqttAlloc('w3', null)!
+        t.is(mqttSetWill(v3, 'a', 'b', 0, { willDelayInterval: 5 }), R_ERR_BAD_ARGS)
+        t.regex(mqttGetError(v3)!, /need MQTT 5/)
+        t.is(mqttSetWill(v3, 'a', 'b', 0, {}), 0, 'no properties: as before')
+        t.is(yield* mqttDisconnectEx(v3, MQTT_WAIT_ACK, { reasonCode: 4 }), R_ERR_BAD_ARGS)
+        t.is(yield* mqttDisconnectEx(null, MQTT_WAIT_ACK, null), R_ERR_BAD_ARGS)
+        t.is(yield* mqttUnsubscribeEx(v3, 'a', MQTT_WAIT_ACK, { userProperties: [['k', 'v']] }), R_ERR_BAD_ARGS)
+        t.regex(mqttGetError(v3)!, /need MQTT 5/)
+        yield* mqttFree(v3)
+
+        const mq = mqttAlloc('w5', null)!
+        t.is(mqttSetProtocol(mq, 5), 0)
+        t.is(mqttSetWill(mq, 'a', 'b', 0, { topicAlias: 3 }), R_ERR_BAD_ARGS)
+        t.regex(mqttGetError(mq)!, /Bad will properties/)
+        t.is(mqttSetWill(mq, 'a', Uint8Array.of(0xff, 0xfe), 0, { payloadFormatIndicator: 1 }), R_ERR_BAD_ARGS)
+        t.regex(mqttGetError(mq)!, /UTF-8/)
+        t.is(yield* mqttDisconnectEx(mq, MQTT_WAIT_ACK, { reasonCode: 0x87 }), R_ERR_BAD_ARGS)
+        t.regex(mqttGetError(mq)!, /not one a client sends/)
+        t.is(yield* mqttDisconnectEx(mq, MQTT_WAIT_ACK, { properties: { sessionExpiryInterval: 60 } }), R_ERR_BAD_ARGS)
+        t.regex(mqttGetError(mq)!, /MQTT-3.14.2-2/)
+        t.is(yield* mqttSubscribeEx(mq, null, 1, MQTT_WAIT_ACK, { userProperties: [['k', 1 as unknown as string]] }, 'a'), R_ERR_BAD_ARGS)
+        yield* mqttFree(mq)
+    })
+})
+
+test('scripted: the will\'s properties in CONNECT, User Properties in SUBSCRIBE and UNSUBSCRIBE, DISCONNECT\'s reason and properties', async t => {
+    await inFiber(function* () {
+        const seen: Packet5[] = []
+        const { port, listener } = yield* scripted(function* (peer) {
+            seen.push((yield* peer.expect(1)) as unknown as Packet5)
+            yield* connack(peer)
+            const sub = (yield* peer.expect(8)) as unknown as Packet5 & { id: number }
+            seen.push(sub)
+            yield* send(peer, { type: 9, id: sub.id, reasonCodes: [1], properties: {} })
+            const unsub = (yield* peer.expect(10)) as unknown as Packet5 & { id: number }
+            seen.push(unsub)
+            yield* send(peer, { type: 11, id: unsub.id, reasonCodes: [0], properties: {} })
+            seen.push((yield* peer.expect(14)) as unknown as Packet5)
+        }, 5)
+        const { mq, rc } = yield* connectClient(port, {
+            flags: MQTT_CONNECT_CLEAN_SESSION | MQTT_CONNECT_WILL_QOS_1,
+            prepare: m => {
+                t.is(mqttSetProtocol(m, 5, { sessionExpiryInterval: 10 }), 0)
+                t.is(mqttSetWill(m, 'w/t', 'gone', 0, { willDelayInterval: 7, messageExpiryInterval: 99, payloadFormatIndicator: 1 }), 0)
+            },
+        })
+        t.is(rc, 0)
+        t.is(yield* mqttSubscribeEx(mq, null, 1, MQTT_WAIT_ACK, { userProperties: [['a', '1'], ['a', '2']], subscriptionIdentifier: 5 }, 's/#'), 0)
+        t.is(yield* mqttUnsubscribeEx(mq, 's/#', MQTT_WAIT_ACK, { userProperties: [['why', 'done']] }), 0)
+        t.is(yield* mqttDisconnectEx(mq, MQTT_WAIT_SENT, { reasonCode: 0x04, properties: { sessionExpiryInterval: 0, userProperties: [['k', 'v']] } }), 0)
+        t.true(yield* until(() => seen.length === 4))
+        const [connect, sub, unsub, disconnect] = seen as any[]
+        t.deepEqual(connect.will.properties, { willDelayInterval: 7, messageExpiryInterval: 99, payloadFormatIndicator: 1 })
+        t.is(connect.will.qos, 1)
+        t.deepEqual(sub.properties, { subscriptionIdentifiers: [5], userProperties: [['a', '1'], ['a', '2']] })
+        t.deepEqual(unsub.properties, { userProperties: [['why', 'done']] })
+        t.is(disconnect.reasonCode, 4)
+        t.deepEqual(disconnect.properties, { sessionExpiryInterval: 0, userProperties: [['k', 'v']] })
+        rCloseSocket(mq.sock)
+        yield* mqttFree(mq)
+        rCloseSocket(listener)
+    })
+})
