@@ -1,10 +1,11 @@
 /*
     Command-line options of `fiber-mqtt pub` and `fiber-mqtt sub`: mosquitto_pub / mosquitto_sub 2.0's letters,
     meanings, limits and error texts, for MQTT 3.1.1 and, with -V mqttv5 (and -x), MQTT 5. -D, -e and transports the
-    client does not have (TLS-PSK, SOCKS proxies, TLS engines) are refused by name.
+    client does not have (SOCKS proxies, TLS engines) are refused by name. -D (MQTT 5 properties) is in properties.ts.
  */
 import { parseMqttUrl, type MqttUrl } from '../mqtt/url.js'
 import { topicFilterProblem, topicNameProblem } from '../mqtt/topic.js'
+import { checkProperties, noProperties, parseProperty, PropertyError, type CliProperties } from './properties.js'
 
 export class UsageError extends Error {}
 
@@ -23,6 +24,10 @@ export interface Options {
     protocol: number
     /** -x: MQTT 5 session expiry interval, seconds (null: not given) */
     sessionExpiry: number | null
+    /** -D: MQTT 5 properties by packet */
+    properties: CliProperties
+    /** sub --retain-as-published (MQTT 5) */
+    retainAsPublished: boolean
     /** -L ws:// or wss://: MQTT over WebSocket with this HTTP path */
     websocket: string | null
     topics: string[]
@@ -91,9 +96,9 @@ const VALUE: Record<string, Command | 'both'> = {
     '--keyform': 'both', '--tls-engine-kpass-sha1': 'both', '-x': 'both', '--session-expiry-interval': 'both',
     '-m': 'pub', '--message': 'pub', '-f': 'pub', '--file': 'pub', '-M': 'pub', '--repeat': 'pub', '--repeat-delay': 'pub',
     '-C': 'sub', '-F': 'sub', '-T': 'sub', '--filter-out': 'sub', '-U': 'sub', '--unsubscribe': 'sub', '-W': 'sub',
-    '--random-filter': 'sub', '-e': 'sub',
+    '--random-filter': 'sub',
 }
-/* -D takes three values */
+/* -D takes three or four values (properties.ts) */
 
 function int(name: string, value: string, min: number, max: number, message?: string): number {
     const n = /^-?\d+$/.test(value.trim()) ? Number(value) : NaN
@@ -126,7 +131,7 @@ function url(o: Options, value: string): void {
 
 export function defaults(): Options {
     return {
-        host: 'localhost', port: 0, unix: null, websocket: null, protocol: 4, sessionExpiry: null, topics: [], filterOut: [], unsubscribe: [], message: null, file: null, lines: false,
+        host: 'localhost', port: 0, unix: null, websocket: null, protocol: 4, sessionExpiry: null, properties: noProperties(), retainAsPublished: false, topics: [], filterOut: [], unsubscribe: [], message: null, file: null, lines: false,
         nullMessage: false, stdin: false, qos: 0, retain: false, id: null, idPrefix: null, user: null, password: null, keepAlive: 60,
         verbose: false, count: 0, timeout: 0, debug: false, quiet: false, cleanSession: true, noNewline: false, noRetained: false,
         retainedOnly: false, removeRetained: false, exitAfterSubscribe: false, format: null, pretty: false, randomFilter: 100,
@@ -221,6 +226,7 @@ export function parseArgs(argv: string[], command: Command): Options {
         case '-V': case '--protocol-version':
             if (['mqttv311', '311', 'mqttv31', '31'].includes(value)) {
                 if (value.endsWith('31')) throw new UsageError('MQTT v3.1 is not supported by fiber-mqtt: use mqttv311.')
+                o.protocol = 4
                 break
             }
             if (['mqttv5', '5'].includes(value)) {
@@ -255,8 +261,16 @@ export function parseArgs(argv: string[], command: Command): Options {
             o.sessionExpiry = n
             break
         }
-        case '-D': case '--property': case '-e':
-            throw new UsageError(`${flag} is an MQTT v5 option fiber-mqtt does not take yet.`)
+        case '-D': case '--property':
+            try {
+                i = parseProperty(argv, i + 1, o.properties)
+            } catch (err) {
+                throw new UsageError((err as Error).message)
+            }
+            /* As mosquitto: a property makes the client MQTT 5 (a later -V may set it back) */
+            o.protocol = 5
+            break
+        case '--retain-as-published': if (command !== 'sub') unknown(flag, command); o.retainAsPublished = true; break
         case '-A': o.bind = value; break
         case '--psk':
             if (!/^([0-9a-fA-F]{2})+$/.test(value)) throw new UsageError('Invalid --psk: a pre-shared key in hexadecimal (no leading 0x).')
@@ -311,6 +325,16 @@ export function parseArgs(argv: string[], command: Command): Options {
     if (o.sessionExpiry !== null && o.protocol !== 5) {
         throw new UsageError('--session-expiry-interval is an MQTT v5 option: use -V mqttv5.')
     }
+    if (o.protocol === 5) {
+        try {
+            checkProperties(o.properties)
+        } catch (err) {
+            throw new UsageError((err as PropertyError).message)
+        }
+    } else {
+        /* As mosquitto: properties given before -V mqttv311 are not sent */
+        o.properties = noProperties()
+    }
     if (command === 'pub') {
         if (o.topics.length === 0) {
             throw new UsageError('No topic specified.')
@@ -336,12 +360,13 @@ function unknown(flag: string, command: Command): never {
 }
 
 export const USAGE = {
-    pub: `fiber-mqtt pub publishes a message on a topic and exits (mosquitto_pub's options, MQTT 3.1.1).
+    pub: `fiber-mqtt pub publishes a message on a topic and exits (mosquitto_pub's options, MQTT 3.1.1 or 5).
 
 Usage: fiber-mqtt pub {[-h host] [--unix path] [-p port] [-u username] [-P password] -t topic | -L URL}
                       {-f file | -l | -n | -m message | -s}
                       [-c] [-k keepalive] [-q qos] [-r] [--repeat N] [--repeat-delay time]
-                      [-i id] [-I id_prefix] [-d] [--quiet] [-M max_inflight] [-V mqttv311]
+                      [-i id] [-I id_prefix] [-d] [--quiet] [-M max_inflight] [-V mqttv311|mqttv5] [-x expiry]
+                      [-D command property value]
                       [--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]
                       [{--cafile file | --capath dir} [--cert file] [--key file] [--ciphers ciphers]
                         [--insecure] [--tls-alpn protocol] [--tls-version version] [--tls-use-os-certs]]
@@ -352,13 +377,16 @@ Usage: fiber-mqtt pub {[-h host] [--unix path] [-p port] [-u username] [-P passw
  -s : read the message from stdin, whole.             -q : quality of service level (0, 1 or 2). Default 0.
  -r : message should be retained.                     -L : mqtt(s)://[username[:password]@]host[:port]/topic
  --repeat N, --repeat-delay secs: publish N times.    -M : messages in flight at once (default 20).
+ -D : an MQTT 5 property: -D command name value (user-property: name key value); the command is connect,
+      publish, disconnect or will. -V mqttv5: MQTT 5.  -x : MQTT 5 session expiry interval (seconds).
  -h, -p, --unix, -i, -I, -u, -P, -k, -c, -d, --quiet, --will-*, TLS options: as for mosquitto_pub.`,
-    sub: `fiber-mqtt sub subscribes to topics and prints the messages it receives (mosquitto_sub's options, MQTT 3.1.1).
+    sub: `fiber-mqtt sub subscribes to topics and prints the messages it receives (mosquitto_sub's options, MQTT 3.1.1 or 5).
 
 Usage: fiber-mqtt sub {[-h host] [--unix path] [-p port] [-u username] [-P password] -t topic ... | -L URL [-t topic]}
                       [-c] [-k keepalive] [-q qos] [-C msg_count] [-E] [-R] [--retained-only] [--remove-retained]
                       [-T filter_out] [-U topic ...] [-F format] [-W timeout_secs] [-i id] [-I id_prefix]
-                      [-d] [-N] [--quiet] [-v] [--pretty] [--random-filter percent] [-V mqttv311]
+                      [-d] [-N] [--quiet] [-v] [--pretty] [--random-filter percent] [-V mqttv311|mqttv5] [-x expiry]
+                      [-D command property value] [--retain-as-published]
                       [--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]
                       [{--cafile file | --capath dir} [--cert file] [--key file] [--ciphers ciphers]
                         [--insecure] [--tls-alpn protocol] [--tls-version version] [--tls-use-os-certs]]
@@ -368,7 +396,9 @@ Usage: fiber-mqtt sub {[-h host] [--unix path] [-p port] [-u username] [-P passw
  -C : exit after msg_count messages.                  -W : exit after timeout_secs (exit code 27).
  -E : exit once the subscriptions are acknowledged.   -R : do not print stale (retained) messages.
  -T : topic not to print; may be repeated.            -U : unsubscribe from a topic; may be repeated.
- -F : output format (%t %p %q %r %m %l %x %X %j %J %I %U %%, @ time directives, \\ escapes).
+ -F : output format (%t %p %q %r %m %l %x %X %j %J %I %U %%, MQTT 5's %A %C %D %E %F %P %R %S,
+      @ time directives, \\ escapes).
+ -D : an MQTT 5 property (connect, subscribe, unsubscribe, disconnect, will); -V mqttv5: MQTT 5.
  -c : persistent session (needs -i or -I).            -N : do not add an end of line after each message.
  --retained-only : print retained messages only, exit at the first that is not.
  --remove-retained : clear the retained messages received (with -T to keep some).`,

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-    mqttAlloc, mqttConnect, mqttGetConnackCode, mqttGetError, mqttSetConnectTimeout, mqttSetCredentials, mqttSetKeepAlive,
+    mqttAlloc, mqttConnect, mqttDisconnect, mqttDisconnectEx, MQTT_WAIT_NONE, mqttGetConnackCode, mqttGetError, mqttSetConnectTimeout, mqttSetCredentials, mqttSetKeepAlive,
     mqttSetWill, rAllocSocket, rCloseSocket, rConnectSocket, rGetSocketError, rSetSocketCerts, rSetSocketCiphers,
     rSetSocketBind, rSetTlsAlpn, rSetTlsHostCheck, rSetTlsPsk, rSetTlsVersion, rSetTls, rSetWebSocket, mqttSetProtocol, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_RETAIN,
     MQTT_WAIT_ACK, R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, R_ERR_TIMEOUT, type Fiber, type Mqtt, type RSocket,
@@ -35,7 +35,15 @@ export function cliClient(o: Options): Mqtt {
         traceToStdout(mq)
     }
     if (o.protocol === 5) {
-        mqttSetProtocol(mq, 5, o.sessionExpiry !== null ? { sessionExpiryInterval: o.sessionExpiry } : {})
+        const connect = { ...o.properties.connect }
+        /* As mosquitto: -x, or with -c and no -x a session that does not expire */
+        const expiry = o.sessionExpiry ?? (o.cleanSession ? null : 4_294_967_295)
+        if (expiry !== null && expiry > 0) {
+            connect.sessionExpiryInterval = expiry
+        }
+        if (mqttSetProtocol(mq, 5, connect) !== 0) {
+            throw new CliError(`Error in CONNECT properties: ${mqttGetError(mq)}`)
+        }
     }
     mqttSetKeepAlive(mq, o.keepAlive * 1000)
     /* mosquitto gives up on a broker that does not answer CONNECT within the keep-alive */
@@ -44,7 +52,9 @@ export function cliClient(o: Options): Mqtt {
         throw new CliError(`Error: ${mqttGetError(mq)}`)
     }
     if (o.will !== null) {
-        mqttSetWill(mq, o.will.topic, o.will.payload, 0)
+        if (mqttSetWill(mq, o.will.topic, o.will.payload, 0, o.properties.will) !== 0) {
+            throw new CliError(`Error in Will properties: ${mqttGetError(mq)}`)
+        }
     }
     return mq
 }
@@ -115,4 +125,13 @@ export function* connectCli(o: Options, mq: Mqtt): Fiber<RSocket> {
         throw new CliError('Error: The connection was lost.', 7)
     }
     return sock
+}
+
+/** DISCONNECT, with -D disconnect's properties in MQTT 5 (not waited for: the socket is closed next). */
+export function disconnectCli(mq: Mqtt, o: Options): void {
+    if (o.protocol === 5 && Object.keys(o.properties.disconnect).length > 0) {
+        void mqttDisconnectEx(mq, MQTT_WAIT_NONE, { properties: o.properties.disconnect })
+    } else {
+        mqttDisconnect(mq)
+    }
 }

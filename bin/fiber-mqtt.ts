@@ -44,7 +44,7 @@ function* main(): Fiber<void> {
         } catch (err) {
             if (err instanceof UsageError) {
                 quiet = rest.includes('--quiet')
-                fail(`Error: ${err.message.replace(/^Error: /, '')}\nUse 'fiber-mqtt ${command} --help' to see usage.`)
+                fail(`${/^Error/.test(err.message) ? err.message : `Error: ${err.message}`}\nUse 'fiber-mqtt ${command} --help' to see usage.`)
                 return
             }
             throw err

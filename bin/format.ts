@@ -3,11 +3,13 @@
     width and, for numbers, '0' padding), @ directives the time (strftime), \ escapes a character:
         %t topic  %p payload  %l payload length  %m message id  %q QoS  %r retain  %x / %X payload in hex
         %j JSON   %J JSON with the payload as JSON   %I ISO-8601 time  %U Unix time with nanoseconds  %% %
-        %A %C %D %E %F %P %R %S: MQTT 5 properties, empty in MQTT 3.1.1
+        %A topic alias  %C content type  %D correlation data  %E message expiry  %F payload format
+        %P user properties ("name:value" each)  %R response topic  %S subscription identifier (MQTT 5; empty in 3.1.1)
         @Y @m @d @H @M @S ... strftime conversions, @@ @   \n \t \r \v \a \e \0 \\
     Also the default (-v: "topic payload") and JSON outputs used without -F.
  */
-import type { MqttRecv } from '../index.js'
+import type { MqttRecv, Properties } from '../index.js'
+import { cjson, Entries } from './json.js'
 
 const pad2 = (n: number) => String(n).padStart(2, '0')
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday']
@@ -63,13 +65,41 @@ function isoTime(d: Date): string {
     return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}${offset(d)}`
 }
 
-/** The message as mosquitto_sub's JSON (%j; %J parses the payload as JSON where it is). */
-export function jsonOf(rp: MqttRecv, now: Date, micros: number, parsePayload: boolean, pretty: boolean): string {
-    const o: Record<string, unknown> = { tst: jsonTime(now, micros), topic: rp.topic, qos: rp.qos, retain: rp.retain ? 1 : 0, payloadlen: rp.dataSize }
-    if (rp.qos > 0) {
-        o.mid = rp.id
+/* Bytes as a C string: up to the first NUL */
+function cString(b: Uint8Array): string {
+    const end = b.indexOf(0)
+    return Buffer.from(b.buffer, b.byteOffset, end < 0 ? b.length : end).toString()
+}
+
+/** A message's MQTT 5 properties as mosquitto_sub's JSON names them, in the order they came */
+function jsonProperties(p: Properties): Entries {
+    const out = new Entries()
+    for (const [name, v] of Object.entries(p)) {
+        switch (name) {
+        case 'payloadFormatIndicator': out.add('payload-format-indicator', v); break
+        case 'messageExpiryInterval': out.add('message-expiry-interval', v); break
+        case 'contentType': out.add('content-type', v); break
+        case 'responseTopic': out.add('response-topic', v); break
+        case 'correlationData': out.add('correlation-data', cString(v as Uint8Array)); break
+        case 'topicAlias': out.add('topic-alias', v); break
+        case 'subscriptionIdentifiers': for (const id of v as number[]) out.add('subscription-identifier', id); break
+        case 'userProperties': out.add('user-properties', new Entries((v as [string, string][]).map(([k, x]) => [k, x]))); break
+        }
     }
-    let payload: unknown = rp.text
+    return out
+}
+
+/** The message as mosquitto_sub's JSON (%j; %J parses the payload as JSON where it is), with its MQTT 5 properties. */
+export function jsonOf(rp: MqttRecv, now: Date, micros: number, parsePayload: boolean, pretty: boolean): string {
+    const o = new Entries().add('tst', jsonTime(now, micros)).add('topic', rp.topic).add('qos', rp.qos).add('retain', rp.retain ? 1 : 0)
+        .add('payloadlen', rp.dataSize)
+    if (rp.qos > 0) {
+        o.add('mid', rp.id)
+    }
+    if (rp.properties !== null && Object.keys(rp.properties).length > 0) {
+        o.add('properties', jsonProperties(rp.properties))
+    }
+    let payload: unknown = cString(rp.data)
     if (parsePayload) {
         try {
             payload = JSON.parse(rp.text)
@@ -77,8 +107,8 @@ export function jsonOf(rp: MqttRecv, now: Date, micros: number, parsePayload: bo
             /* not JSON: as a string */
         }
     }
-    o.payload = payload
-    return pretty ? JSON.stringify(o, null, 4) : JSON.stringify(o)
+    o.add('payload', payload)
+    return cjson(o, pretty)
 }
 
 function hex(b: Uint8Array, upper: boolean): string {
@@ -99,6 +129,7 @@ export function formatMessage(fmt: string, rp: MqttRecv, pretty = false, now = n
         }
     }
     const micros = Math.floor((performance.timeOrigin + performance.now()) * 1000) % 1000000
+    const props = rp.properties
     for (let i = 0; i < fmt.length; i++) {
         const c = fmt[i]
         if (c === '\\' && i + 1 < fmt.length) {
@@ -150,8 +181,19 @@ export function formatMessage(fmt: string, rp: MqttRecv, pretty = false, now = n
                     parts.push(Buffer.from(rp.data.buffer, rp.data.byteOffset, rp.data.length))
                 }
                 break
-            case 'A': case 'C': case 'D': case 'E': case 'F': case 'P': case 'R': case 'S':
-                /* MQTT 5 properties: none in MQTT 3.1.1 */
+            /* MQTT 5 properties (none in MQTT 3.1.1): numbers blank or padded when absent, as mosquitto_sub */
+            case 'A': field(String(props?.topicAlias ?? ''), true); break
+            case 'E': field(String(props?.messageExpiryInterval ?? ''), true); break
+            case 'F': field(String(props?.payloadFormatIndicator ?? ''), true); break
+            case 'S': field(String(props?.subscriptionIdentifiers?.[0] ?? ''), true); break
+            case 'C': field(props?.contentType ?? ''); break
+            case 'R': if (props?.responseTopic !== undefined) field(props.responseTopic); break
+            case 'P': text += (props?.userProperties ?? []).map(([k, v]) => `${k}:${v}`).join(' '); break
+            case 'D':
+                if (props?.correlationData !== undefined) {
+                    flushText()
+                    parts.push(Buffer.from(props.correlationData))
+                }
                 break
             default:
                 text += `%${d ?? ''}`

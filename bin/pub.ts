@@ -4,16 +4,25 @@
  */
 import { readFileSync } from 'node:fs'
 import {
-    mqttDisconnect, mqttFree, mqttGetError, mqttPublish, mqttPublishRetained, mqttSetInflight, rAwait, rCloseSocket, rSleep,
-    MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Fiber, type Mqtt,
+    mqttFree, mqttGetError, mqttPublish, mqttPublishEx, mqttPublishRetained, mqttSetInflight, rAwait, rCloseSocket, rSleep,
+    MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Fiber, type Mqtt, type Properties,
 } from '../index.js'
 import type { Options } from './args.js'
-import { CliError, cliClient, connectCli } from './connect.js'
+import { CliError, cliClient, connectCli, disconnectCli } from './connect.js'
+
+/* -D publish: the message properties; a topic alias asked for means aliases, which the client numbers itself */
+function messageProperties(o: Options): Properties | null {
+    const { topicAlias, ...rest } = o.properties.publish
+    void topicAlias
+    return Object.keys(rest).length > 0 ? rest : null
+}
 
 function* publishOne(mq: Mqtt, o: Options, payload: Uint8Array): Fiber<void> {
-    const publish = o.retain ? mqttPublishRetained : mqttPublish
+    const wait = o.qos > 0 ? MQTT_WAIT_ACK : MQTT_WAIT_SENT
+    const properties = messageProperties(o)
     /* '%s': the topic is literal, whatever it contains */
-    const rc = yield* publish(mq, payload, payload.length, o.qos, o.qos > 0 ? MQTT_WAIT_ACK : MQTT_WAIT_SENT, '%s', o.topics[0])
+    const rc = properties !== null ? yield* mqttPublishEx(mq, payload, payload.length, o.qos, wait, { retain: o.retain, properties }, '%s', o.topics[0]) :
+        yield* (o.retain ? mqttPublishRetained : mqttPublish)(mq, payload, payload.length, o.qos, wait, '%s', o.topics[0])
     if (rc !== 0) {
         throw new CliError(mq.connected ? `Error: Publish returned ${rc}: ${mqttGetError(mq)}` : 'Error: The connection was lost.', mq.connected ? 1 : 7)
     }
@@ -99,7 +108,7 @@ export function* pub(o: Options): Fiber<number> {
                 yield* publishOne(mq, o, line.value)
             }
         }
-        mqttDisconnect(mq)
+        disconnectCli(mq, o)
         mq.trace = false
     } finally {
         yield* mqttFree(mq)

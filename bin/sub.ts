@@ -5,12 +5,12 @@
     subscribed, --retained-only at the first message that is not retained, or a refusal (its exit code).
  */
 import {
-    mqttDisconnect, mqttFree, mqttGetError, mqttIsConnected, mqttPublishRetained, mqttSubscribeMulti, mqttUnsubscribeMulti,
+    mqttFree, mqttGetError, mqttIsConnected, mqttPublishRetained, mqttSubscribeMulti, mqttUnsubscribeEx,
     rCloseSocket, rSleep, rStartEvent, rStopEvent, topicMatches, Wait, MQTT_EVENT_DISCONNECT, MQTT_WAIT_ACK, MQTT_WAIT_NONE,
-    type Fiber, type MqttRecv, type RSocket,
+    type Fiber, type MqttRecv, type RSocket, type SubscribeOptions,
 } from '../index.js'
 import type { Options } from './args.js'
-import { CliError, cliClient, connectCli } from './connect.js'
+import { CliError, cliClient, connectCli, disconnectCli } from './connect.js'
 import { formatMessage } from './format.js'
 
 /** What the loop waits for: the end (an exit code) or a lost connection */
@@ -23,6 +23,19 @@ export function render(o: Options, rp: MqttRecv): Buffer {
     }
     const body = rp.dataSize === 0 && o.verbose ? Buffer.from('(null)') : Buffer.from(rp.data.buffer, rp.data.byteOffset, rp.data.length)
     return o.verbose ? Buffer.concat([Buffer.from(`${rp.topic} `), body]) : body
+}
+
+/* MQTT 5: -R asks the broker not to send retained messages, --retain-as-published keeps their flag, -D subscribe
+   gives the subscription identifier and user properties */
+function subscribeOptions(o: Options): SubscribeOptions | null {
+    if (o.protocol !== 5) {
+        return null
+    }
+    const { subscriptionIdentifiers, userProperties } = o.properties.subscribe
+    return {
+        retainHandling: o.noRetained ? 2 : 0, retainAsPublished: o.retainAsPublished,
+        subscriptionIdentifier: subscriptionIdentifiers?.[0], userProperties,
+    }
 }
 
 export function* sub(o: Options): Fiber<number> {
@@ -97,9 +110,10 @@ export function* sub(o: Options): Fiber<number> {
                 /* SUBSCRIBE and UNSUBSCRIBE go out together (both calls act at once); then the SUBACK is awaited */
                 const granted: number[] = []
                 const subscribed = o.topics.length > 0 ?
-                    mqttSubscribeMulti(mq, o.topics.map(topic => ({ topic, qos: o.qos, callback: print })), MQTT_WAIT_ACK, granted) : null
-                if (o.unsubscribe.length > 0) {
-                    mqttUnsubscribeMulti(mq, o.unsubscribe, MQTT_WAIT_NONE)
+                    mqttSubscribeMulti(mq, o.topics.map(topic => ({ topic, qos: o.qos, callback: print, options: subscribeOptions(o) })), MQTT_WAIT_ACK, granted) : null
+                /* As mosquitto_sub: one UNSUBSCRIBE per filter, each with -D unsubscribe's properties */
+                for (const topic of o.unsubscribe) {
+                    void mqttUnsubscribeEx(mq, topic, MQTT_WAIT_NONE, o.properties.unsubscribe)
                 }
                 const rc = subscribed === null ? 0 : yield* subscribed
                 if (rc !== 0 && !granted.includes(0x80) && ended === null) {
@@ -120,7 +134,7 @@ export function* sub(o: Options): Fiber<number> {
         rStopEvent(timer)
         if (sock !== null && mqttIsConnected(mq)) {
             /* As mosquitto_sub: DISCONNECT, then close (what the broker sends after it is not read) */
-            mqttDisconnect(mq)
+            disconnectCli(mq, o)
             mq.trace = false
         }
         yield* mqttFree(mq)

@@ -6,6 +6,12 @@
 import { PACKET_NAMES, type Mqtt, type Packet } from '../index.js'
 import { ownConfig } from '../mqtt/client/config.js'
 
+/* The subscription options byte as mosquitto prints it (MQTT 5's No Local, Retain As Published, Retain Handling) */
+function optionsOf(sub: object): number {
+    const s = sub as { noLocal?: boolean, retainAsPublished?: boolean, retainHandling?: number }
+    return (s.noLocal === true ? 4 : 0) | (s.retainAsPublished === true ? 8 : 0) | ((s.retainHandling ?? 0) << 4)
+}
+
 /** The lines mosquitto prints for one packet (a SUBSCRIBE gives one per filter, and a SUBACK a "Subscribed" line). */
 export function traceLines(id: string, direction: 'sending' | 'received', p: Packet): string[] {
     const who = `Client ${id === '' ? '(null)' : id} ${direction}`
@@ -16,8 +22,9 @@ export function traceLines(id: string, direction: 'sending' | 'received', p: Pac
         if (direction === 'received') {
             return [`${who} ${PACKET_NAMES[p.type]} (Mid: ${p.id}${p.type === 4 || p.type === 7 ? ', RC:0' : ''})`]
         }
-        return [`${who} ${PACKET_NAMES[p.type]} (m${p.id}${p.type === 4 || p.type === 5 ? ', rc0' : ''})`]
-    case 8: return p.subscriptions.map(s => `${who} SUBSCRIBE (Mid: ${p.id}, Topic: ${s.topic}, QoS: ${s.qos}, Options: 0x00)`)
+        /* MQTT 5 acknowledgements carry their reason code */
+        return [`${who} ${PACKET_NAMES[p.type]} (m${p.id}${p.type === 4 || p.type === 5 ? `, rc${(p as { reasonCode?: number }).reasonCode ?? 0}` : ''})`]
+    case 8: return p.subscriptions.map(s => `${who} SUBSCRIBE (Mid: ${p.id}, Topic: ${s.topic}, QoS: ${s.qos}, Options: 0x${optionsOf(s).toString(16).padStart(2, '0')})`)
     case 9: return [`${who} SUBACK`, `Subscribed (mid: ${p.id}): ${p.granted.join(', ')}`]
     case 10: return p.topics.map(t => `${who} UNSUBSCRIBE (Mid: ${p.id}, Topic: ${t})`)
     default: return [`${who} ${PACKET_NAMES[p.type]}`]

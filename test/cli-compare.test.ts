@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { rSleep } from '../runtime/index.js'
-import { mqttPublish, mqttPublishRetained, mqttSubscribe, MQTT_WAIT_ACK, type MqttRecv } from '../mqtt/index.js'
+import { mqttPublish, mqttPublishEx, mqttPublishRetained, mqttSetProtocol, mqttSubscribe, MQTT_WAIT_ACK, type MqttRecv, type Properties } from '../mqtt/index.js'
 import { mosquittoPath, startMosquitto, type Broker } from '../brokers/broker.js'
 import { inFiber } from './helpers/fiber.js'
 import { connectClient, type Connected } from './helpers/client.js'
@@ -54,9 +54,18 @@ function launch(tool: Tool, command: 'pub' | 'sub', args: string[], stdin = '', 
     }
 }
 
-/** Client ids and time stamps differ between the two runs by design: masked before comparing */
+/** Client ids, time stamps and the seconds left of a message's expiry differ between runs: masked before comparing */
 function normal(s: string): string {
-    return s.replace(/Client \S+ /g, 'Client X ').replace(/"tst":"[^"]+"/g, '"tst":"T"')
+    return s.replace(/Client \S+ /g, 'Client X ').replace(/"tst":(\t?)"[^"]+"/g, '"tst":$1"T"').replace(/"message-expiry-interval":(\t?)\d+/g, '"message-expiry-interval":$1E')
+}
+
+/** A message's MQTT 5 properties as the third subscriber records them */
+function propsText(p: Properties | null): string {
+    if (p === null || Object.keys(p).length === 0) return ''
+    const { correlationData, messageExpiryInterval, ...rest } = p
+    const o: Record<string, unknown> = { ...rest, ...correlationData ? { correlationData: Buffer.from(correlationData).toString() } : {}, ...messageExpiryInterval ? { expiry: true } : {} }
+    /* In name order: the broker may reorder them */
+    return `|${JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => a < b ? -1 : 1)))}`
 }
 
 let broker: Broker
@@ -74,8 +83,9 @@ if (mosquittoPath() === null) {
     test.before(async () => {
         broker = await startMosquitto()
         watcher = await inFiber<Connected>(function* () {
-            const c = yield* connectClient(broker.port)
-            yield* mqttSubscribe(c.mq, (rp: MqttRecv) => { seen.push(`${rp.topic}|${rp.text}|q${rp.qos}|r${rp.retain ? 1 : 0}`) }, 2, MQTT_WAIT_ACK, 'cmp/#')
+            /* MQTT 5: it sees the properties of what the tools publish, and publishes with properties for sub's cases */
+            const c = yield* connectClient(broker.port, { prepare: mq => mqttSetProtocol(mq, 5) })
+            yield* mqttSubscribe(c.mq, (rp: MqttRecv) => { seen.push(`${rp.topic}|${rp.text}|q${rp.qos}|r${rp.retain ? 1 : 0}${propsText(rp.properties)}`) }, 2, MQTT_WAIT_ACK, 'cmp/#')
             return c
         })
     })
@@ -110,7 +120,11 @@ if (mosquittoPath() === null) {
         out?: string
         /** Only the exit code is compared (the texts are worded differently) */
         codeOnly?: boolean
+        /** The first line of stderr, the same from both */
+        err?: string
     }
+
+    const D = (...words: string[]) => ['-D', ...words]
 
     const pubCases: PubCase[] = [
         { name: 'm', args: ['-m', 'hello'], code: 0, sees: ['T|hello|q0|r0'] },
@@ -138,6 +152,26 @@ if (mosquittoPath() === null) {
         { name: 'c', args: ['-m', 'x', '-c'], code: 1, sees: [] },
         { name: 'plus', args: ['-m', 'x', '-t', 'cmp/a/+'], code: 1, sees: [] },
         { name: 'zz', args: ['-m', 'x', '-Z'], code: 1, codeOnly: true },
+        {
+            name: 'D5', code: 0, args: ['-m', '{"a":1}', '-q', '1', ...D('publish', 'content-type', 'application/json'), ...D('publish', 'user-property', 'k', 'v'),
+                ...D('publish', 'user-property', 'k', 'w'), ...D('publish', 'response-topic', 'cmp/reply'), ...D('publish', 'correlation-data', 'abc'),
+                ...D('publish', 'payload-format-indicator', '1'), ...D('publish', 'message-expiry-interval', '3600'), ...D('connect', 'user-property', 'who', 'me'),
+                ...D('will', 'content-type', 'text/plain'), '--will-topic', 'cmp/w5', ...D('disconnect', 'reason-string', 'done')],
+            sees: ['T|{"a":1}|q1|r0|{"contentType":"application/json","correlationData":"abc","expiry":true,"payloadFormatIndicator":1,"responseTopic":"cmp/reply","userProperties":[["k","v"],["k","w"]]}'],
+        },
+        { name: 'alias', args: ['-m', 'x', '--repeat', '3', ...D('publish', 'topic-alias', '1')], code: 0, sees: ['T|x|q0|r0', 'T|x|q0|r0', 'T|x|q0|r0'] },
+        { name: 'V5d', args: ['-m', 'v5', '-q', '1', '-V', 'mqttv5', '-d', '-i', 'cmp-v5'], code: 0, sees: ['T|v5|q1|r0'] },
+        { name: 'Ddup', args: ['-m', 'x', ...D('publish', 'content-type', 'a'), ...D('publish', 'content-type', 'b')], code: 1, err: 'Error in PUBLISH properties: Duplicate property in property list' },
+        { name: 'Dname', args: ['-m', 'x', ...D('publish', 'bogus', '1')], code: 1, err: 'Error: Invalid property name given in --property argument.' },
+        { name: 'Dcmd', args: ['-m', 'x', ...D('bogus', 'content-type', '1')], code: 1, err: 'Error: Invalid command given in --property argument.' },
+        { name: 'Dplace', args: ['-m', 'x', ...D('publish', 'session-expiry-interval', '1')], code: 1, err: 'Error: session-expiry-interval property not allowed for publish in --property argument.' },
+        { name: 'Dsubid', args: ['-m', 'x', ...D('publish', 'subscription-identifier', '3')], code: 1, err: 'Error: subscription-identifier property not supported for publish in --property argument.' },
+        { name: 'Dauth', args: ['-m', 'x', ...D('auth', 'authentication-method', 'x')], code: 1, err: 'Error: authentication-method property not supported for auth in --property argument.' },
+        { name: 'Drange', args: ['-m', 'x', ...D('connect', 'topic-alias-maximum', '70000')], code: 1, err: 'Error: Property value (70000) out of range for property topic-alias-maximum.' },
+        { name: 'Dneg', args: ['-m', 'x', ...D('publish', 'message-expiry-interval', '-1')], code: 1, err: 'Error: Property value (-1) out of range for property message-expiry-interval.' },
+        { name: 'Dshort', args: ['-m', 'x', ...D('publish', 'user-property', 'k')], code: 1, err: 'Error: --property argument given but not enough arguments specified.' },
+        { name: 'Dzero', args: ['-m', 'x', ...D('connect', 'receive-maximum', '0')], code: 1, codeOnly: true },
+        { name: 'e', args: ['-m', 'x', '-e', 'cmp/r'], code: 1, err: "Error: Unknown option '-e'." },
         { name: 'help', args: ['--help'], code: 1, codeOnly: true },
     ]
 
@@ -154,10 +188,12 @@ if (mosquittoPath() === null) {
             const ours = results.ours!
             t.is(ours.r.code, c.code, `${c.name}: ${ours.r.err}`)
             if (c.sees) t.deepEqual(ours.sees, c.sees, c.name)
+            if (c.err !== undefined) t.is(ours.r.err.split('\n')[0], c.err, c.name)
             if (c.out !== undefined) t.is(normal(ours.r.out).replaceAll(`cmp/pub/${c.name}/ours`, 'T'), c.out, c.name)
             const theirs = results.theirs
             if (theirs !== undefined) {
                 t.is(ours.r.code, theirs.r.code, `${c.name}: exit codes (ours ${ours.r.err} / theirs ${theirs.r.err})`)
+                if (c.err !== undefined) t.is(ours.r.err.split('\n')[0], theirs.r.err.split('\n')[0], `${c.name}: stderr`)
                 if (!c.codeOnly) {
                     t.is(normal(ours.r.out).replaceAll('/ours', '/x'), normal(theirs.r.out).replaceAll('/theirs', '/x'), `${c.name}: stdout`)
                     t.deepEqual(ours.sees, theirs.sees, `${c.name}: what the third subscriber saw`)
@@ -174,8 +210,8 @@ if (mosquittoPath() === null) {
         args: string[]
         /** Retained messages published before the subscribers start: [subtopic, payload] */
         retained?: [string, string][]
-        /** Messages published once both are subscribed: [subtopic, payload, qos] */
-        live?: [string, string, number][]
+        /** Messages published once both are subscribed: [subtopic, payload, qos, MQTT 5 properties] */
+        live?: [string, string, number, Properties?][]
         code: number
         /** Expected stdout (after masking), or a check of it */
         out: string | RegExp
@@ -209,6 +245,22 @@ if (mosquittoPath() === null) {
         },
         { name: 'T', args: ['-v', '-C', '2', '-T', 'cmp/sub/T/ours/skip', '-T', 'cmp/sub/T/theirs/skip'], live: [['skip', 'no', 0], ['a', 'yes', 0], ['b', 'yes2', 0]], code: 0, out: 'T/a yes\nT/b yes2\n' },
         { name: 'W', args: ['-W', '1'], code: 27, out: '', err: /Timed out/ },
+        {
+            name: 'F5', args: ['-V', 'mqttv5', '-F', '%t|%A|%C|%D|%F|%P|%R|%S|%-5F|%05S|%3C|%E|end', '-C', '2', '-q', '1', '-D', 'subscribe', 'subscription-identifier', '7'],
+            live: [['a', 'x', 1, { contentType: 'app/json', userProperties: [['k', 'v'], ['k', 'w']], correlationData: Buffer.from('abc'), responseTopic: 'r/t', payloadFormatIndicator: 1 }],
+                ['b', 'plain', 0]],
+            code: 0, out: 'T/a||app/json|abc|1|k:v k:w|r/t|7|1    |00007|app/json||end\nT/b|||||||7|     |00007|   ||end\n',
+        },
+        {
+            name: 'Fj5', args: ['-V', '5', '-F', '%j', '-C', '1'], live: [['a', '{"n":1}', 0, { messageExpiryInterval: 3600, userProperties: [['a', '1'], ['a', '2']] }]], code: 0,
+            out: '{"tst":"T","topic":"T/a","qos":0,"retain":0,"payloadlen":7,"properties":{"user-properties":{"a":"1","a":"2"},"message-expiry-interval":E},"payload":"{\\"n\\":1}"}\n',
+        },
+        {
+            name: 'FJp5', args: ['-V', '5', '-F', '%J', '--pretty', '-C', '1', '-q', '1'], live: [['a', '{"n":[1,2],"o":{}}', 1, { contentType: 'c' }]], code: 0,
+            out: '{\n\t"tst":\t"T",\n\t"topic":\t"T/a",\n\t"qos":\t1,\n\t"retain":\t0,\n\t"payloadlen":\t18,\n\t"mid":\t1,\n\t"properties":\t{\n\t\t"content-type":\t"c"\n\t},' +
+                '\n\t"payload":\t{\n\t\t"n":\t[1, 2],\n\t\t"o":\t{\n\t\t}\n\t}\n}\n',
+        },
+        { name: 'R5', args: ['-V', '5', '-R', '-C', '1', '-v'], retained: [['r', 'stale']], live: [['a', 'fresh', 0]], code: 0, out: 'T/a fresh\n' },
     ]
 
     test('sub beside mosquitto_sub: the same messages print the same, with the same exit code', async t => {
@@ -237,9 +289,11 @@ if (mosquittoPath() === null) {
             })
             t.true(ready, c.name)
             await inFiber(function* () {
-                for (const [sub, payload, qos] of c.live ?? []) {
+                for (const [sub, payload, qos, properties] of c.live ?? []) {
                     for (const tool of list) {
-                        yield* mqttPublish(watcher.mq, payload, 0, qos, MQTT_WAIT_ACK, `cmp/sub/${c.name}/${tool}/${sub}`)
+                        yield* properties !== undefined ?
+                            mqttPublishEx(watcher.mq, payload, 0, qos, MQTT_WAIT_ACK, { properties }, `cmp/sub/${c.name}/${tool}/${sub}`) :
+                            mqttPublish(watcher.mq, payload, 0, qos, MQTT_WAIT_ACK, `cmp/sub/${c.name}/${tool}/${sub}`)
                     }
                 }
             })

@@ -229,6 +229,8 @@ export interface MqttSubscription {
     topic: string
     qos: number
     callback?: MqttCallback | null
+    /** MQTT 5 subscription options (as mqttSubscribeEx's; one subscription identifier per packet) */
+    options?: SubscribeOptions | null
 }
 
 /**
@@ -261,6 +263,15 @@ export function mqttSubscribeMulti(mq: Mqtt | null, subs: MqttSubscription[], wa
         }
         if (s.callback !== undefined && s.callback !== null && typeof s.callback !== 'function') {
             return done(setMsg(mq, R_ERR_BAD_ARGS, `The callback for "${s.topic}" must be a function`))
+        }
+        const problem = s.options !== undefined && s.options !== null ? optionsProblem(mq, s.options, s.topic) : null
+        if (problem !== null) {
+            return done(setMsg(mq, R_ERR_BAD_ARGS, `${problem} ("${s.topic}")`))
+        }
+    }
+    for (const s of subs) {
+        if (s.options !== undefined && s.options !== null && mq.cfg.v5 !== null) {
+            mq.cfg.v5.subOptions.set(s.topic, { ...s.options })
         }
     }
     const broker: MqttSubscription[] = []
