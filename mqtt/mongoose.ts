@@ -10,7 +10,8 @@ import { Done } from '../runtime/waitable.js'
 import { rWatch } from '../runtime/watch.js'
 import { Agent, ioAgent, ioConnect, ioConnected, ioPause } from './agent/agent.js'
 import { parseConfig, type AgentConfig, type ServerConfig } from './agent/config.js'
-import { mqttPublish, mqttPublishRetained } from './client/publish.js'
+import { mqttPublish, mqttPublishEx, mqttPublishRetained } from './client/publish.js'
+import type { Properties } from './codec/properties.js'
 import { MQTT_WAIT_ACK, MQTT_WAIT_NONE, type Mqtt, type MqttRecv } from './client/state.js'
 import { mqttSubscribe } from './client/subscribe.js'
 import { topicMatches } from './topic.js'
@@ -217,15 +218,19 @@ export function mgos_mqtt_num_unsent_bytes(): number {
 
 /**
     Publish: the packet id (> 0) when connected and the message is queued for sending, 0 when there is no
-    connection. With QoS 1 the id does not mean PUBACK arrived.
+    connection. With QoS 1 the id does not mean PUBACK arrived. With MQTT 5 (configuration "protocol": 5),
+    `properties` are the message's (content type, message expiry, user properties...; 0 when they cannot be sent).
     @example const id = mgos_mqtt_pub('dev-1/status', 'up', 0, 1, false)
+    @example mgos_mqtt_pub('dev-1/state', json, 0, 1, false, { contentType: 'application/json', messageExpiryInterval: 60 })
  */
-export function mgos_mqtt_pub(topic: string, message: Uint8Array | string, len: number, qos: number, retain: boolean): number {
+export function mgos_mqtt_pub(topic: string, message: Uint8Array | string, len: number, qos: number, retain: boolean, properties?: Properties | null): number {
     if (!mgos_mqtt_global_is_connected()) {
         return 0
     }
     const mq = agent!.mqtt
-    const publish = retain ? mqttPublishRetained : mqttPublish
+    const publish = properties !== undefined && properties !== null ?
+        (m: Mqtt, msg: Uint8Array, size: number, q: number, wait: number, fmt: string, t: string) => mqttPublishEx(m, msg, size, q, wait, { retain, properties }, fmt, t) :
+        retain ? mqttPublishRetained : mqttPublish
     const bytes = typeof message === 'string' ? Buffer.from(message) : message
     /* `len` bytes of the message, as Mongoose sends them: 0 is an empty payload */
     const payload = bytes.subarray(0, Math.max(0, Math.min(len, bytes.length)))
@@ -283,6 +288,19 @@ export function jsonPrintf(fmt: string, args: unknown[]): string {
     return expanded.replace(/([{,]\s*)([A-Za-z_][\w]*)\s*:/g, '$1"$2":')
 }
 
+/** What an MG_EV_MQTT_PUBLISH handler gets: the message, with its MQTT 5 properties (null in 3.1.1) */
+export interface MgMqttMessage {
+    topic: string
+    payload: string
+    qos: number
+    retain: boolean
+    properties: Properties | null
+}
+
+function message(rp: MqttRecv): MgMqttMessage {
+    return { topic: rp.topic, payload: rp.text, qos: rp.qos, retain: rp.retain, properties: rp.properties }
+}
+
 function dispatch(rp: MqttRecv): void {
     for (const s of subs) {
         if (topicMatches(s.filter, rp.topic)) {
@@ -290,12 +308,12 @@ function dispatch(rp: MqttRecv): void {
                 guarded(s.handler, rp.mq, rp.topic, rp.topicSize, rp.text, rp.dataSize, s.ud)
             }
             if (s.event !== null) {
-                guarded(s.event, rp.mq, MG_EV_MQTT_PUBLISH, { topic: rp.topic, payload: rp.text, qos: rp.qos, retain: rp.retain }, s.ud)
+                guarded(s.event, rp.mq, MG_EV_MQTT_PUBLISH, message(rp), s.ud)
             }
         }
     }
     for (const g of globalHandlers) {
-        guarded(g.handler, rp.mq, MG_EV_MQTT_PUBLISH, { topic: rp.topic, payload: rp.text, qos: rp.qos, retain: rp.retain }, g.ud)
+        guarded(g.handler, rp.mq, MG_EV_MQTT_PUBLISH, message(rp), g.ud)
     }
 }
 

@@ -4,14 +4,19 @@
     Properties of SUBSCRIBE (mqttSubscribeEx) and UNSUBSCRIBE (mqttUnsubscribeEx). Against mosquitto in MQTT 5
     and a scripted MQTT 5 peer that records the bytes.
  */
-import test from 'ava'
-import { rSleep, R_ERR_BAD_ARGS } from '../../runtime/index.js'
+import test, { type ExecutionContext } from 'ava'
+import { rSleep, R_ERR_BAD_ARGS, type Fiber } from '../../runtime/index.js'
 import { rCloseSocket } from '../../socket/index.js'
 import {
-    mqttAlloc, mqttConnectUrl, mqttDisconnectEx, mqttFree, mqttGetError, mqttSetWill, mqttSetProtocol, mqttSubscribe, mqttSubscribeEx,
+    mqttAlloc, mqttConnectUrl, mqttDisconnectEx, mqttGetConnackProperties, mqttFree, mqttGetError, mqttSetWill, mqttSetProtocol, mqttSubscribe, mqttSubscribeEx,
     mqttUnsubscribeEx, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_QOS_1, MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Mqtt, type MqttRecv, type Packet5,
 } from '../../mqtt/index.js'
 import { startMosquitto, type Broker } from '../../brokers/broker.js'
+import {
+    mgos_mqtt_agent, mgos_mqtt_get_global_conn, mgos_mqtt_global_is_connected, mgos_mqtt_global_subscribe, mgos_mqtt_init, mgos_mqtt_pub,
+    mgos_mqtt_reset, MG_EV_MQTT_PUBLISH, MG_EV_MQTT_SUBACK, type MgMqttMessage,
+} from '../../mqtt/mongoose.js'
+import { ioAgentStop } from '../../mqtt/agent/index.js'
 import { inFiber } from '../helpers/fiber.js'
 import { scripted } from '../helpers/peer.js'
 import { close, connack, open5, send } from '../helpers/mqtt5.js'
@@ -133,3 +138,39 @@ test('scripted: the will\'s properties in CONNECT, User Properties in SUBSCRIBE 
         rCloseSocket(listener)
     })
 })
+
+test('the Mongoose layer in MQTT 5 ("protocol": 5): mgos_mqtt_pub with properties, handlers get them in the event data', async t => {
+    mgos_mqtt_reset()
+    t.true(mgos_mqtt_init({ mqtt: { enable: true, server: `127.0.0.1:${broker.port}`, client_id: `mg5-${process.pid}`, protocol: 5, reconnect_timeout_min: 0.05 } }))
+    await inFiber(function* () {
+        try {
+            yield* mongoose5(t)
+        } finally {
+            yield* ioAgentStop(mgos_mqtt_agent()!)
+        }
+    })
+    mgos_mqtt_reset()
+})
+
+function* mongoose5(t: ExecutionContext): Fiber<void> {
+    {
+        t.true(yield* until(() => mgos_mqtt_global_is_connected()))
+        t.not(mqttGetConnackProperties(mgos_mqtt_get_global_conn()), null, 'an MQTT 5 connection')
+        const got: MgMqttMessage[] = []
+        const subacked: unknown[] = []
+        mgos_mqtt_global_subscribe('mg5/#', (_c, ev, data) => {
+            if (ev === MG_EV_MQTT_PUBLISH) got.push(data as MgMqttMessage)
+            if (ev === MG_EV_MQTT_SUBACK) subacked.push(data)
+        })
+        t.true(yield* until(() => subacked.length === 1))
+        t.true(mgos_mqtt_pub('mg5/a', '{"t":21}', 8, 1, false, { contentType: 'application/json', userProperties: [['unit', 'C']] }) > 0)
+        t.true(mgos_mqtt_pub('mg5/b', 'plain', 5, 0, false) > 0)
+        t.is(mgos_mqtt_pub('mg5/c', Uint8Array.of(0xff), 1, 1, false, { payloadFormatIndicator: 1 }), 0, 'not UTF-8: refused, 0')
+        t.true(yield* until(() => got.length === 2))
+        const a = got.find(m => m.topic === 'mg5/a')!
+        t.is(a.payload, '{"t":21}')
+        t.is(a.properties?.contentType, 'application/json')
+        t.deepEqual(a.properties?.userProperties, [['unit', 'C']])
+        t.deepEqual(got.find(m => m.topic === 'mg5/b')!.properties, {})
+    }
+}
