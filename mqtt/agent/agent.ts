@@ -5,12 +5,13 @@
     queue in order and are sent after the resends.
  */
 import { isBody, rCallback, rSpawnCallback, type CallbackBody } from '../../runtime/callback.js'
-import { rInfo } from '../../runtime/log.js'
+import { rError, rInfo } from '../../runtime/log.js'
 import { rCancelFiber } from '../../runtime/fiber.js'
 import { allocFiber, schedule, type Fiber, type Waitable } from '../../runtime/scheduler.js'
-import { done } from '../../runtime/waitable.js'
-import { mqttGetStats } from '../client/settings.js'
-import { mqttPublish } from '../client/publish.js'
+import { Done, done } from '../../runtime/waitable.js'
+import { mqttGetError, mqttGetStats, mqttSetProtocol } from '../client/settings.js'
+import { readProperties, type Properties } from '../codec/properties.js'
+import { mqttPublishEx } from '../client/publish.js'
 import { MQTT_WAIT_NONE, type Mqtt } from '../client/state.js'
 import { ownConfig } from '../client/config.js'
 import { parseConfig, type AgentConfig } from './config.js'
@@ -37,6 +38,11 @@ export function ioAgent(config: string | Record<string, unknown> | AgentConfig, 
     /* The supervisor hears the client's events, and a publish while idle brings the link back */
     agent.mqtt.proc = (_mq, event) => onEvent(agent, event)
     ownConfig(agent.mqtt).onQueued = () => wake(agent, 'demand')
+    /* The first server's protocol from the start: MQTT 5 messages (properties) can be published and restored offline */
+    const first = parsed.servers[0]
+    if (first?.protocol === 5) {
+        mqttSetProtocol(agent.mqtt, 5, first.sessionExpiry !== null ? { sessionExpiryInterval: first.sessionExpiry } : {})
+    }
     if (parsed.store !== null) {
         agent.store = new FileStore(parsed.store.path, parsed.store.fsync)
         ownConfig(agent.mqtt).outbox = agent.store
@@ -55,7 +61,23 @@ function restore(agent: Agent): void {
     const restored = store.restored
     for (const m of restored) {
         store.replaying = m
-        mqttPublish(agent.mqtt, m.payload, m.payload.length || 0, m.qos, MQTT_WAIT_NONE, '%s', m.topic)
+        /* As it was published: retained or not, with its MQTT 5 properties (kept only by an MQTT 5 client) */
+        let properties: Properties | undefined
+        if (m.props !== null && m.props !== undefined) {
+            if (agent.mqtt.cfg.v5 !== null) {
+                try {
+                    properties = readProperties(m.props, 0, m.props.length, 'PUBLISH')[0]
+                } catch (err) {
+                    rError('mqtt', 'Message %d on "%s": its stored properties cannot be read (%s); sent without them', m.seq, m.topic, (err as Error).message)
+                }
+            } else {
+                rInfo('mqtt', 'Message %d on "%s" is restored without its MQTT 5 properties: the agent now speaks MQTT 3.1.1', m.seq, m.topic)
+            }
+        }
+        const rc = mqttPublishEx(agent.mqtt, m.payload, m.payload.length, m.qos, MQTT_WAIT_NONE, { retain: m.retain, properties }, '%s', m.topic)
+        if (rc instanceof Done && rc.value !== 0) {
+            rError('mqtt', 'Cannot restore message %d on "%s": %s', m.seq, m.topic, mqttGetError(agent.mqtt) ?? rc.value)
+        }
     }
     store.replaying = null
     if (restored.length > 0) {

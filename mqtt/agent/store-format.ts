@@ -3,8 +3,11 @@
     record is found, skipped and the good records after it are still read:
         magic:u8 (0xF1) length:u32 crc:u32 body[length]
     crc is CRC-32C (Castagnoli) over the length field and the body. Bodies:
-        'A' seq:u32 flags:u8 (qos | retain << 2) topicLength:u16 topic payload     a message
+        'A' seq:u32 flags:u8 (qos | retain << 2 | properties << 3) topicLength:u16 topic
+            [propertiesLength:u32 properties] payload                                a message
         'D' seq:u32                                                                 its deletion
+    properties: an MQTT 5 message's property list as it goes on the wire (its length prefix first), present
+    when flag 0x08 is set (files written before it existed read as they did).
  */
 
 export interface StoredMessage {
@@ -13,6 +16,8 @@ export interface StoredMessage {
     retain: boolean
     topic: string
     payload: Uint8Array
+    /** MQTT 5: the message's encoded property list (its length first), or null */
+    props?: Uint8Array | null
 }
 
 /** A stretch of the file that held no valid record. `tail`: it runs to the end (a write cut short by a crash). */
@@ -72,14 +77,37 @@ function frame(rec: Buffer): Buffer {
 /** The framed record of a message. */
 export function addRecord(m: StoredMessage): Buffer {
     const topic = encoder.encode(m.topic)
-    const b = Buffer.allocUnsafe(HEADER + 8 + topic.length + m.payload.length)
+    const props = m.props ?? null
+    const extra = props !== null ? 4 + props.length : 0
+    const b = Buffer.allocUnsafe(HEADER + 8 + topic.length + extra + m.payload.length)
     b[HEADER] = ADD
     b.writeUInt32BE(m.seq, HEADER + 1)
-    b[HEADER + 5] = m.qos | (m.retain ? 4 : 0)
+    b[HEADER + 5] = m.qos | (m.retain ? 4 : 0) | (props !== null ? PROPS : 0)
     b.writeUInt16BE(topic.length, HEADER + 6)
     b.set(topic, HEADER + 8)
-    b.set(m.payload, HEADER + 8 + topic.length)
+    let pos = HEADER + 8 + topic.length
+    if (props !== null) {
+        b.writeUInt32BE(props.length, pos)
+        b.set(props, pos + 4)
+        pos += 4 + props.length
+    }
+    b.set(m.payload, pos)
     return frame(b)
+}
+
+/* The flag of a record with properties */
+const PROPS = 8
+
+/* Where an add record's payload starts (after its topic and properties), or -1 when the lengths overrun it */
+function payloadAt(b: Buffer, body: number, end: number): number {
+    const topicEnd = body + 8 + b.readUInt16BE(body + 6)
+    if (topicEnd > end) {
+        return -1
+    }
+    if ((b[body + 5] & PROPS) === 0) {
+        return topicEnd
+    }
+    return topicEnd + 4 > end || topicEnd + 4 + b.readUInt32BE(topicEnd) > end ? -1 : topicEnd + 4 + b.readUInt32BE(topicEnd)
 }
 
 /** The framed record of a deletion. */
@@ -107,7 +135,8 @@ function validAt(b: Buffer, pos: number): number {
     if (op === DELETE) {
         return n === 5 ? HEADER + n : 0
     }
-    return op === ADD && n >= 8 && n >= 8 + b.readUInt16BE(pos + HEADER + 6) && (b[pos + HEADER + 5] & 3) !== 0 ? HEADER + n : 0
+    const flags = b[pos + HEADER + 5]
+    return op === ADD && n >= 8 && (flags & 3) !== 0 && (flags & ~(PROPS | 7)) === 0 && payloadAt(b, pos + HEADER, pos + HEADER + n) >= 0 ? HEADER + n : 0
 }
 
 /**
@@ -136,10 +165,12 @@ export function scanStore(bytes: Uint8Array): { messages: StoredMessage[], damag
             live.delete(seq)
         } else {
             const topicEnd = body + 8 + b.readUInt16BE(body + 6)
+            const start = payloadAt(b, body, pos + size)
             live.set(seq, {
                 seq, qos: b[body + 5] & 3, retain: (b[body + 5] & 4) !== 0,
                 topic: decoder.decode(b.subarray(body + 8, topicEnd)),
-                payload: new Uint8Array(b.subarray(topicEnd, pos + size)),
+                payload: new Uint8Array(b.subarray(start, pos + size)),
+                props: start > topicEnd ? new Uint8Array(b.subarray(topicEnd + 4, start)) : null,
             })
         }
         pos += size

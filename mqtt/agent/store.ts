@@ -113,13 +113,13 @@ export class FileStore implements Outbox {
             msg.storeSeq = this.replaying.seq
             return 0
         }
-        const m: StoredMessage = { seq: this.seq + 1, qos: msg.qos, retain: msg.retain, topic: msg.topic, payload: msg.payload! }
+        const m: StoredMessage = { seq: this.seq + 1, qos: msg.qos, retain: msg.retain, topic: msg.topic, payload: msg.payload!, props: msg.props }
         if (!this.write(addRecord(m))) {
             return R_ERR_CANT_WRITE
         }
         this.seq = m.seq
         msg.storeSeq = m.seq
-        this.live.set(m.seq, { ...m, payload: m.payload.slice() })
+        this.live.set(m.seq, { ...m, payload: m.payload.slice(), props: m.props?.slice() ?? null })
         return 0
     }
 

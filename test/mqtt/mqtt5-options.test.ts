@@ -5,18 +5,21 @@
     and a scripted MQTT 5 peer that records the bytes.
  */
 import test, { type ExecutionContext } from 'ava'
-import { rSleep, R_ERR_BAD_ARGS, type Fiber } from '../../runtime/index.js'
+import { rAwait, rSleep, R_ERR_BAD_ARGS, type Fiber } from '../../runtime/index.js'
 import { rCloseSocket } from '../../socket/index.js'
 import {
     mqttAlloc, mqttConnectUrl, mqttDisconnectEx, mqttGetConnackProperties, mqttFree, mqttGetError, mqttSetWill, mqttSetProtocol, mqttSubscribe, mqttSubscribeEx,
-    mqttUnsubscribeEx, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_QOS_1, MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Mqtt, type MqttRecv, type Packet5,
+    mqttUnsubscribeEx, mqttPublishEx, MQTT_WAIT_NONE, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_QOS_1, MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Mqtt, type MqttRecv, type Packet5,
 } from '../../mqtt/index.js'
-import { startMosquitto, type Broker } from '../../brokers/broker.js'
+import { freePort, startMosquitto, type Broker } from '../../brokers/broker.js'
 import {
     mgos_mqtt_agent, mgos_mqtt_get_global_conn, mgos_mqtt_global_is_connected, mgos_mqtt_global_subscribe, mgos_mqtt_init, mgos_mqtt_pub,
     mgos_mqtt_reset, MG_EV_MQTT_PUBLISH, MG_EV_MQTT_SUBACK, type MgMqttMessage,
 } from '../../mqtt/mongoose.js'
-import { ioAgentStop } from '../../mqtt/agent/index.js'
+import { ioAgent, ioAgentStop, parseConfig } from '../../mqtt/agent/index.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { inFiber } from '../helpers/fiber.js'
 import { scripted } from '../helpers/peer.js'
 import { close, connack, open5, send } from '../helpers/mqtt5.js'
@@ -174,3 +177,42 @@ function* mongoose5(t: ExecutionContext): Fiber<void> {
         t.deepEqual(got.find(m => m.topic === 'mg5/b')!.properties, {})
     }
 }
+
+test('the durable store keeps MQTT 5 properties and the retain flag: a restarted agent sends them as published', async t => {
+    const dir = mkdtempSync(join(tmpdir(), 'fiber-mqtt-store5-'))
+    try {
+        await inFiber(function* () {
+            const got: MqttRecv[] = []
+            const { mq: watcher } = yield* open5(broker.port, null)
+            t.is(yield* mqttSubscribeEx(watcher, (rp: MqttRecv) => { got.push(rp) }, 1, MQTT_WAIT_ACK, { retainAsPublished: true }, 'store5/#'), 0)
+            const store = { path: join(dir, 'outbox.log') }
+            const id = `store5-${process.pid}`
+            /* Offline: nothing listens; the messages wait in the store, and the agent stops */
+            const offline = ioAgent(parseConfig({ mqtt: { server: `127.0.0.1:${yield* rAwait(freePort())}`, client_id: id, protocol: 5 }, store }))
+            const props = { contentType: 'application/json', userProperties: [['seq', '1']] as [string, string][], correlationData: Uint8Array.of(1, 2, 3) }
+            t.is(yield* mqttPublishEx(offline.mqtt, '{"a":1}', 0, 1, MQTT_WAIT_NONE, { properties: props }, 'store5/a'), 0)
+            t.is(yield* mqttPublishEx(offline.mqtt, 'kept', 0, 1, MQTT_WAIT_NONE, { retain: true, properties: { messageExpiryInterval: 600 } }, 'store5/r'), 0)
+            yield* ioAgentStop(offline)
+            /* Restarted against the broker: both go out from the store as they were published */
+            const online = ioAgent(parseConfig({ mqtt: { server: `127.0.0.1:${broker.port}`, client_id: id, protocol: 5 }, store }))
+            try {
+                t.true(yield* until(() => got.length === 2, 10000), `got ${got.length}`)
+            } finally {
+                yield* ioAgentStop(online)
+            }
+            const a = got.find(m => m.topic === 'store5/a')!
+            t.is(a.text, '{"a":1}')
+            t.is(a.properties?.contentType, 'application/json')
+            t.deepEqual(a.properties?.userProperties, [['seq', '1']])
+            t.deepEqual([...a.properties!.correlationData!], [1, 2, 3])
+            t.false(a.retain)
+            const r = got.find(m => m.topic === 'store5/r')!
+            t.true(r.retain, 'restored as a retained message')
+            t.true((r.properties?.messageExpiryInterval ?? 0) > 500)
+            t.is(yield* mqttPublishEx(watcher, '', 0, 1, MQTT_WAIT_ACK, { retain: true }, 'store5/r'), 0)
+            yield* close(watcher)
+        })
+    } finally {
+        rmSync(dir, { recursive: true, force: true })
+    }
+})

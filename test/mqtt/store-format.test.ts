@@ -5,14 +5,18 @@ import { join } from 'node:path'
 import { FileStore, StoreError, scanStore, type StoredMessage } from '../../mqtt/agent/index.js'
 import { addRecord, crc32c, deleteRecord } from '../../mqtt/agent/store-format.js'
 import { R_ERR_CANT_OPEN, rSetLogHandler } from '../../runtime/index.js'
+import { encodeProperties } from '../../mqtt/codec/encode5.js'
+import { readProperties } from '../../mqtt/codec/properties.js'
 import { quietLogs } from '../helpers/quiet.js'
 
 quietLogs(test)
 
 const enc = new TextEncoder()
 
+/* Every other message carries MQTT 5 properties (the wire form, as the client keeps them) */
 function message(seq: number): StoredMessage {
-    return { seq, qos: 1 + (seq % 2), retain: seq % 3 === 0, topic: `t/${seq}`, payload: enc.encode(`payload ${seq}`) }
+    const props = seq % 2 === 0 ? encodeProperties({ contentType: 'text/plain', userProperties: [['n', String(seq)]], messageExpiryInterval: seq }, 'PUBLISH') : null
+    return { seq, qos: 1 + (seq % 2), retain: seq % 3 === 0, topic: `t/${seq}`, payload: enc.encode(`payload ${seq}`), props }
 }
 
 /** A store file: 12 messages, every third one deleted; each record with the message it adds or deletes. */
@@ -41,12 +45,25 @@ test('CRC-32C matches the standard check value', t => {
     t.is(crc32c(enc.encode('123456789')), 0xe3069283)
 })
 
-test('records round-trip: topic, payload, QoS, retain, deletions', t => {
+test('records round-trip: topic, payload, QoS, retain, MQTT 5 properties, deletions', t => {
     const { bytes, live } = sample()
     const { messages, damage } = scanStore(bytes)
     t.deepEqual(damage, [])
     t.deepEqual(messages.map(m => m.seq), live)
     t.deepEqual(messages[1], message(3))
+    t.deepEqual(messages[2], message(4))
+    t.deepEqual(readProperties(messages[2].props!, 0, messages[2].props!.length, 'PUBLISH')[0], { contentType: 'text/plain', userProperties: [['n', '4']], messageExpiryInterval: 4 })
+})
+
+test('a record written before properties existed (flags without 0x08) reads as it did; lengths that overrun are damage', t => {
+    const old = addRecord({ seq: 1, qos: 1, retain: false, topic: 'a', payload: enc.encode('x') })
+    t.deepEqual(scanStore(old).messages, [{ seq: 1, qos: 1, retain: false, topic: 'a', payload: enc.encode('x'), props: null }])
+    /* A properties length past the record's end, checksum made valid: not a message */
+    const rec = addRecord({ seq: 2, qos: 1, retain: false, topic: 'a', payload: enc.encode('x'), props: Uint8Array.of(0) })
+    rec.writeUInt32BE(99, 9 + 8 + 1)
+    rec.writeUInt32BE(crc32c(Buffer.concat([rec.subarray(1, 5), rec.subarray(9)])), 5)
+    t.deepEqual(scanStore(rec).messages, [])
+    t.is(scanStore(rec).damage.length, 1)
 })
 
 test('one flipped bit anywhere costs at most the record it is in: every record after it is recovered', t => {
