@@ -190,7 +190,8 @@ export function scheduleCancel(f: RFiber): void {
         f.waiting = null
         waiting.cancel(f)
     }
-    if ((f.state & F_STATE) === F_NEW) {
+    /* Never started (new, or queued for its first step): it ends without running, its argument untouched */
+    if ((f.state & F_STATE) === F_NEW || ((f.state & F_STATE) === F_READY && typeof f.gen === 'function')) {
         finish(f, undefined)
         return
     }

@@ -4,6 +4,7 @@
     defaults share one MqttConfig; ownConfig gives a client its own copy before a change.
  */
 import { TPS } from '../../runtime/time.js'
+import { stopTimer, type TimerEvent } from '../../runtime/events.js'
 import { Mqtt5Decoder } from '../codec/decode5.js'
 import type { Packet } from '../codec/packets.js'
 import type { Properties } from '../codec/properties.js'
@@ -156,6 +157,18 @@ export class Mqtt5State {
     redirect: string | null = null
     /** The will's properties (mqttSetWill): will delay, message expiry, content type, user properties... */
     will: Properties = {}
+    /** A re-authentication under way (mqttReauthenticate): its waiter and its deadline */
+    reauth: { settle(rc: number): void } | null = null
+    reauthTimer: TimerEvent | null = null
+
+    /** End the re-authentication under way, if any, with this result. */
+    endReauth(rc: number): void {
+        const w = this.reauth
+        this.reauth = null
+        stopTimer(this.reauthTimer)
+        this.reauthTimer = null
+        w?.settle(rc)
+    }
 
     constructor(readonly connect: Properties) {}
 }

@@ -3,13 +3,12 @@
     fails), CONNACK properties (Receive Maximum, Maximum Packet Size, Server Keep Alive), topic aliases, the
     server's DISCONNECT (and a Server Reference to follow), and AUTH challenges for enhanced authentication.
  */
-import { R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ERR_BAD_STATE, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT } from '../../runtime/errors.js'
+import { R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT } from '../../runtime/errors.js'
 import { rError } from '../../runtime/log.js'
 import {
     MQTT_PACKET_AUTH, MQTT_PACKET_CONN_ACK, MQTT_PACKET_DISCONNECT, MQTT_PACKET_PUB_ACK, MQTT_PACKET_PUB_COMP, MQTT_PACKET_PUB_REC,
     MQTT_PACKET_PUB_REL, MQTT_PACKET_PUBLISH, MQTT_PACKET_SUB_ACK, MQTT_PACKET_UNSUB_ACK, PACKET_NAMES,
 } from '../constants.js'
-import { encode5 } from '../codec/encode5.js'
 import type { Packet } from '../codec/packets.js'
 import type { Packet5 } from '../codec/packets5.js'
 import type { Properties } from '../codec/properties.js'
@@ -18,7 +17,7 @@ import { fatal, refused } from './link.js'
 import { OUT_PUBLISH, type Mqtt } from './state.js'
 import { type Mqtt5State } from './config.js'
 import { complete } from './window.js'
-import { scheduleFlush, writeBytes } from './wire.js'
+import { authenticate } from './auth.js'
 
 /**
     An MQTT 5.0 packet from the broker: what 3.1.1 does not have is dealt with here (reason codes, properties,
@@ -95,40 +94,6 @@ export function translate5(mq: Mqtt, p: Packet5): Packet | null {
     default:
         return p as Packet
     }
-}
-
-/* An AUTH from the server: a challenge the app's proc answers (Continue authentication) [MQTT5-4.12] */
-function authenticate(mq: Mqtt, v5: Mqtt5State, code: number, props: Properties): void {
-    const method = v5.connect.authenticationMethod
-    if (v5.authProc === null || method === undefined) {
-        fatal(mq, R_ERR_BAD_RESPONSE, 'AUTH from the broker: no enhanced authentication was asked for [MQTT5-4.12]')
-        return
-    }
-    if (props.authenticationMethod !== method) {
-        fatal(mq, R_ERR_BAD_RESPONSE, `AUTH from the broker with method "${props.authenticationMethod ?? ''}", not "${method}" [MQTT5-4.12]`)
-        return
-    }
-    if (code === 0x00) {
-        /* The end of a re-authentication */
-        return
-    }
-    if (code !== 0x18) {
-        fatal(mq, R_ERR_BAD_RESPONSE, `AUTH from the broker with ${reasonName(code)} (0x${code.toString(16)}) [MQTT5-3.15.2.1]`)
-        return
-    }
-    let answer: Uint8Array | null
-    try {
-        answer = v5.authProc(mq, props.authenticationData ?? null)
-    } catch (err) {
-        fatal(mq, R_ERR_BAD_STATE, `The authentication proc failed: ${err instanceof Error ? err.message : String(err)}`)
-        return
-    }
-    if (!(answer instanceof Uint8Array)) {
-        fatal(mq, R_ERR_CANT_CONNECT, 'Authentication given up: the proc had no answer to the broker\'s challenge')
-        return
-    }
-    writeBytes(mq, encode5({ type: 15, reasonCode: 0x18, properties: { authenticationMethod: method, authenticationData: answer } }))
-    scheduleFlush(mq)
 }
 
 /* "Use another server" (0x9c) or "Server moved" (0x9d) with where: kept for whoever reconnects (the agent) */

@@ -12,6 +12,7 @@ export {
     type MqttCallback, type MqttEventProc, type QueuePolicy,
 } from './state.js'
 export { mqttAlloc, mqttConnect, mqttDisconnect, mqttDisconnectEx, mqttFree, MQTT_DISCONNECT_TIMEOUT } from './connect.js'
+export { mqttReauthenticate } from './auth.js'
 export { mqttConnectUrl } from './connect-url.js'
 export {
     mqttGetError, mqttGetLastActivity, mqttMsgsToSend, mqttIsConnected, mqttSetCredentials, mqttSetMessageSize,

@@ -59,6 +59,7 @@ export function connectionLost(mq: Mqtt, code: number, reason: string): void {
     const connecting = mq.connectWait
     mq.connectWait = null
     failWaiters(mq, R_ERR_NOT_CONNECTED)
+    mq.cfg.v5?.endReauth(mq.error || R_ERR_NOT_CONNECTED)
     connecting?.settle(mq.error || R_ERR_CANT_CONNECT)
     const disconnected = mq.disconnectWait
     mq.disconnectWait = null

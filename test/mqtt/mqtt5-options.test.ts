@@ -5,10 +5,10 @@
     and a scripted MQTT 5 peer that records the bytes.
  */
 import test, { type ExecutionContext } from 'ava'
-import { rAwait, rSleep, R_ERR_BAD_ARGS, type Fiber } from '../../runtime/index.js'
+import { rAwait, rSleep, R_ERR_BAD_ARGS, R_ERR_BUSY, R_ERR_NOT_CONNECTED, R_ERR_TIMEOUT, type Fiber } from '../../runtime/index.js'
 import { rCloseSocket } from '../../socket/index.js'
 import {
-    mqttAlloc, mqttConnectUrl, mqttDisconnectEx, mqttGetConnackProperties, mqttFree, mqttGetError, mqttSetWill, mqttSetProtocol, mqttSubscribe, mqttSubscribeEx,
+    mqttAlloc, mqttConnectUrl, mqttDisconnectEx, mqttGetConnackProperties, mqttReauthenticate, mqttSetAuth, mqttIsConnected, mqttSetConnectTimeout, mqttFree, mqttGetError, mqttSetWill, mqttSetProtocol, mqttSubscribe, mqttSubscribeEx,
     mqttUnsubscribeEx, mqttPublishEx, MQTT_WAIT_NONE, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_QOS_1, MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Mqtt, type MqttRecv, type Packet5,
 } from '../../mqtt/index.js'
 import { freePort, startMosquitto, type Broker } from '../../brokers/broker.js'
@@ -215,4 +215,84 @@ test('the durable store keeps MQTT 5 properties and the retain flag: a restarted
     } finally {
         rmSync(dir, { recursive: true, force: true })
     }
+})
+
+test('scripted: re-authentication started by the client: AUTH 0x19, the broker\'s challenge answered, Success; a refusal ends the connection with its words', async t => {
+    await inFiber(function* () {
+        const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b ?? new Uint8Array(0))
+        const enc = (s: string) => new TextEncoder().encode(s)
+        const auths: string[] = []
+        const { port, listener } = yield* scripted(function* (peer) {
+            const c = (yield* peer.expect(1)) as any
+            auths.push(`connect ${c.properties.authenticationMethod} ${dec(c.properties.authenticationData)}`)
+            yield* connack(peer, { authenticationMethod: 'TOKEN' })
+            for (let round = 0; round < 2; round++) {
+                const a = (yield* peer.expect(15)) as any
+                auths.push(`${a.reasonCode.toString(16)} ${a.properties.authenticationMethod} ${dec(a.properties.authenticationData)}`)
+                yield* send(peer, { type: 15, reasonCode: 0x18, properties: { authenticationMethod: 'TOKEN', authenticationData: enc(`nonce${round}`) } })
+                const answer = (yield* peer.expect(15)) as any
+                auths.push(`${answer.reasonCode.toString(16)} ${dec(answer.properties.authenticationData)}`)
+                yield* send(peer, round === 0 ? { type: 15, reasonCode: 0, properties: { authenticationMethod: 'TOKEN' } } :
+                    { type: 14, reasonCode: 0x87, properties: { reasonString: 'token revoked' } })
+            }
+            yield* peer.next(2000)
+        }, 5)
+        const { mq, rc } = yield* connectClient(port, {
+            allowFailure: true,
+            prepare: m => {
+                t.is(mqttSetProtocol(m, 5), 0)
+                t.is(mqttSetAuth(m, 'TOKEN', enc('t0'), (_mq, challenge) => enc(`signed ${dec(challenge ?? undefined)}`)), 0)
+            },
+        })
+        t.is(rc, 0, mqttGetError(mq) ?? '')
+        const first = mqttReauthenticate(mq, enc('t1'), MQTT_WAIT_ACK)
+        t.is(yield* mqttReauthenticate(mq, enc('again'), MQTT_WAIT_ACK), R_ERR_BUSY, 'one at a time')
+        t.is(yield* first, 0, mqttGetError(mq) ?? '')
+        t.true(mqttIsConnected(mq))
+        const refused = yield* mqttReauthenticate(mq, enc('t2'), MQTT_WAIT_ACK)
+        t.not(refused, 0)
+        t.regex(mqttGetError(mq) ?? '', /Not authorized.*token revoked/)
+        t.false(mqttIsConnected(mq))
+        t.deepEqual(auths, ['connect TOKEN t0', '19 TOKEN t1', '18 signed nonce0', '19 TOKEN t2', '18 signed nonce1'])
+        t.is(yield* mqttReauthenticate(mq, null, MQTT_WAIT_ACK), R_ERR_NOT_CONNECTED)
+        rCloseSocket(mq.sock)
+        yield* mqttFree(mq)
+        rCloseSocket(listener)
+
+        /* Without enhanced authentication at connect there is nothing to renew */
+        const plain = mqttAlloc('plain5', null)!
+        t.is(mqttSetProtocol(plain, 5), 0)
+        t.is(yield* mqttReauthenticate(plain, null, MQTT_WAIT_ACK), R_ERR_BAD_ARGS)
+        t.regex(mqttGetError(plain)!, /MQTT-4.12.1-1/)
+        t.is(yield* mqttReauthenticate(null, null, MQTT_WAIT_ACK), R_ERR_BAD_ARGS)
+        yield* mqttFree(plain)
+    })
+})
+
+test('scripted: a broker that never answers a re-authentication: the wait ends with R_ERR_TIMEOUT, the connection stays', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.expect(1)
+            yield* connack(peer, { authenticationMethod: 'M' })
+            yield* peer.expect(15)
+            yield* peer.expect(15)
+            yield* peer.next(4000)
+        }, 5)
+        const { mq, rc } = yield* connectClient(port, {
+            allowFailure: true,
+            prepare: m => {
+                t.is(mqttSetProtocol(m, 5), 0)
+                t.is(mqttSetAuth(m, 'M', null, null), 0)
+                mqttSetConnectTimeout(m, 300)
+            },
+        })
+        t.is(rc, 0)
+        t.is(yield* mqttReauthenticate(mq, null, MQTT_WAIT_ACK), R_ERR_TIMEOUT)
+        t.regex(mqttGetError(mq)!, /No answer to re-authentication/)
+        t.true(mqttIsConnected(mq))
+        t.is(yield* mqttReauthenticate(mq, null, MQTT_WAIT_SENT), 0, `sent, not waited for: ${mqttGetError(mq)}`)
+        rCloseSocket(mq.sock)
+        yield* mqttFree(mq)
+        rCloseSocket(listener)
+    })
 })

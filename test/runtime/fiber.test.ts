@@ -182,6 +182,20 @@ test('a bare yield parks like rYieldFiber and takes the resume value', t => {
     t.true(f.done)
 })
 
+test('a fiber cancelled after it is started but before its first step ends without running (its argument is not replaced)', async t => {
+    const seen: unknown[] = []
+    await inFiber(function* () {
+        const f = rAllocFiber('never-ran', function* (arg: unknown) {
+            seen.push(arg)
+        }, { agent: 1 })!
+        rStartFiber(f)
+        t.is(rCancelFiber(f), 0)
+        yield* rSleep(0)
+        t.true(f.done)
+    })
+    t.deepEqual(seen, [])
+})
+
 test('cancelling a fiber runs its finally blocks and releases its timer', async t => {
     let cleaned = false
     let after = false
