@@ -130,7 +130,7 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
         } as const
         const v5 = mq.cfg.v5
         bytes = v5 === null ? encode(connect) : encode5({
-            ...connect, protocolLevel: 5, properties: v5.connect,
+            ...connect, protocolLevel: 5, properties: connectProperties(mq, v5.connect),
             will: connect.will === null ? null : { ...connect.will, properties: v5.will },
         })
     } catch (err) {
@@ -153,6 +153,16 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
     }
     /* NONE or SENT (the CONNECT was just handed to the socket): no CONNACK yet, so no connection to report */
     return done(R_ERR_CANT_CONNECT)
+}
+
+/* MQTT 5: the CONNECT's properties, with the client's inbound limit as its Maximum Packet Size unless the app
+   gave a smaller one: the broker then drops what is larger instead of sending it [MQTT-3.1.2-24] */
+function connectProperties(mq: Mqtt, props: Properties): Properties {
+    const limit = mq.cfg.maxInbound + 5
+    if (props.maximumPacketSize !== undefined && props.maximumPacketSize <= limit) {
+        return props
+    }
+    return { ...props, maximumPacketSize: Math.min(limit, 268_435_460) }
 }
 
 function passwordBytes(password: string | Uint8Array): Uint8Array {

@@ -124,7 +124,7 @@ export function attachLink(mq: Mqtt, sock: RSocket): void {
     const v5 = mq.cfg.v5
     if (v5 !== null) {
         v5.decoder.reset()
-        v5.decoder.maxPacketSize = mq.cfg.maxInbound + 5
+        v5.decoder.maxPacketSize = Math.min(mq.cfg.maxInbound + 5, v5.connect.maximumPacketSize ?? Infinity)
         v5.aliases.clear()
         v5.outAliases.clear()
         v5.connack = null

@@ -8,7 +8,7 @@ import test, { type ExecutionContext } from 'ava'
 import { rAwait, rSleep, R_ERR_BAD_ARGS, R_ERR_BUSY, R_ERR_NOT_CONNECTED, R_ERR_TIMEOUT, type Fiber } from '../../runtime/index.js'
 import { rCloseSocket } from '../../socket/index.js'
 import {
-    mqttAlloc, mqttConnectUrl, mqttDisconnectEx, mqttGetConnackProperties, mqttReauthenticate, mqttSetAuth, mqttIsConnected, mqttSetConnectTimeout, mqttFree, mqttGetError, mqttSetWill, mqttSetProtocol, mqttSubscribe, mqttSubscribeEx,
+    mqttAlloc, mqttConnectUrl, mqttDisconnectEx, mqttGetConnackProperties, mqttReauthenticate, mqttSetAuth, mqttIsConnected, mqttSetConnectTimeout, mqttSetMessageSize, mqttPublish, mqttFree, mqttGetError, mqttSetWill, mqttSetProtocol, mqttSubscribe, mqttSubscribeEx,
     mqttUnsubscribeEx, mqttPublishEx, MQTT_WAIT_NONE, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_QOS_1, MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Mqtt, type MqttRecv, type Packet5,
 } from '../../mqtt/index.js'
 import { freePort, startMosquitto, type Broker } from '../../brokers/broker.js'
@@ -294,5 +294,23 @@ test('scripted: a broker that never answers a re-authentication: the wait ends w
         rCloseSocket(mq.sock)
         yield* mqttFree(mq)
         rCloseSocket(listener)
+    })
+})
+
+test('Maximum Packet Size both ways (mosquitto): the client advertises its inbound limit, so the broker drops a larger message instead of the link', async t => {
+    await inFiber(function* () {
+        const got: string[] = []
+        const { mq: small, rc } = yield* open5(broker.port, null, '', {}, m => mqttSetMessageSize(m, 100))
+        t.is(rc, 0)
+        t.is(yield* mqttSubscribe(small, (rp: MqttRecv) => { got.push(`${rp.topic} ${rp.dataSize}`) }, 1, MQTT_WAIT_ACK, 'mps/#'), 0)
+        const { mq: sender } = yield* open5(broker.port, null)
+        t.is(yield* mqttPublish(sender, 'x'.repeat(500), 0, 1, MQTT_WAIT_ACK, 'mps/big'), 0)
+        t.is(yield* mqttPublish(sender, 'x'.repeat(50), 0, 1, MQTT_WAIT_ACK, 'mps/small'), 0)
+        t.true(yield* until(() => got.length >= 1))
+        yield* rSleep(200)
+        t.deepEqual(got, ['mps/small 50'])
+        t.true(mqttIsConnected(small), mqttGetError(small) ?? '')
+        yield* close(sender)
+        yield* close(small)
     })
 })
