@@ -5,7 +5,8 @@
         fiber-mqtt sub -t 'topic/#' -v
  */
 import { rInit, rServiceEvents, rStop, rTerm, type Fiber } from '../index.js'
-import { parseArgs, UsageError, USAGE } from './args.js'
+import { parseArgs, UsageError } from './args.js'
+import { USAGE } from './usage.js'
 import { CliError } from './connect.js'
 import { pub } from './pub.js'
 import { sub } from './sub.js'

@@ -16,7 +16,8 @@ import { mqttPing, mqttPublish, mqttPublishEx, mqttPublishRetained } from './cli
 import { mqttRequest } from './client/request.js'
 import { MQTT_WAIT_ACK, type Mqtt, type MqttCallback, type MqttRecv, type SubscribeOptions } from './client/state.js'
 import type { Properties } from './codec/properties.js'
-import { mqttSubscribe, mqttSubscribeEx, mqttSubscribeMulti, mqttUnsubscribe, type MqttSubscription } from './client/subscribe.js'
+import { mqttSubscribe, mqttSubscribeMulti, mqttUnsubscribe, type MqttSubscription } from './client/subscribe.js'
+import { mqttSubscribeEx } from './client/subscribe5.js'
 
 /** Await a waitable: a complete one resolves without a fiber. */
 function settle<T>(w: Waitable<T>): Promise<T> {

@@ -7,7 +7,7 @@ import { TPS } from '../../runtime/time.js'
 import { stopTimer, type TimerEvent } from '../../runtime/events.js'
 import { Mqtt5Decoder } from '../codec/decode5.js'
 import type { Packet } from '../codec/packets.js'
-import type { Properties } from '../codec/properties.js'
+import { propertiesSize, type Properties } from '../codec/properties.js'
 import { utf8Length } from '../codec/utf8.js'
 import {
     MQTT_MAX_CLIENT_ID_SIZE, MQTT_MAX_HANDLERS, MQTT_MAX_HELD, MQTT_MAX_INBOUND_SIZE, MQTT_MAX_PASSWORD_SIZE, MQTT_MAX_TOPIC_SIZE,
@@ -184,4 +184,32 @@ export function ownConfig(mq: Mqtt): MqttConfig {
         cfg.owner = mq
     }
     return cfg
+}
+
+/** @internal Why MQTT 5 subscription options cannot be used for this filter, or null */
+export function optionsProblem(mq: Mqtt, o: SubscribeOptions, filter: string): string | null {
+    if (typeof o !== 'object') {
+        return 'Subscription options must be an object'
+    }
+    if (Object.keys(o).length > 0 && mq.cfg.v5 === null) {
+        return 'Subscription options need MQTT 5: mqttSetProtocol(mq, 5) first'
+    }
+    if (o.retainHandling !== undefined && ![0, 1, 2].includes(o.retainHandling)) {
+        return `Retain Handling ${o.retainHandling}: 0, 1 or 2`
+    }
+    if (o.userProperties !== undefined) {
+        try {
+            propertiesSize({ userProperties: o.userProperties }, 'SUBSCRIBE')
+        } catch (err) {
+            return `Bad user properties: ${(err as Error).message}`
+        }
+    }
+    const id = o.subscriptionIdentifier
+    if (id !== undefined && (!Number.isInteger(id) || id < 1 || id > 268_435_455)) {
+        return `Subscription Identifier ${id}: from 1 to 268,435,455 [MQTT5-3.8.2.1.2]`
+    }
+    if (o.noLocal === true && filter.startsWith('$share/')) {
+        return 'No Local on a shared subscription [MQTT-3.8.3-4]'
+    }
+    return null
 }

@@ -37,6 +37,10 @@ export function translate5(mq: Mqtt, p: Packet5): Packet | null {
         }
         if (!mq.connected) {
             v5.connack = p.properties
+            /* A client that gave no id takes the one the server assigned: its session can then be resumed [MQTT5-3.2.2.3.7] */
+            if (mq.id === '' && p.properties.assignedClientIdentifier !== undefined) {
+                mq.id = p.properties.assignedClientIdentifier
+            }
             /* The server's Receive Maximum bounds the window on this connection [MQTT-3.3.4-7] */
             const cfg = mq.cfg
             if (v5.inflight === 0) v5.inflight = cfg.maxInflight

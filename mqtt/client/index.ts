@@ -23,6 +23,7 @@ export { mqttOnMessage, mqttSetDelivery } from './dispatch.js'
 export { mqttPublish, mqttPublishRetained, mqttPublishEx, mqttPing } from './publish.js'
 export {
     mqttSubscribe, mqttSubscribeMaster, mqttUnsubscribe, mqttUnsubscribeMaster, mqttSubscribeMulti, mqttUnsubscribeMulti,
-    mqttGetGranted, mqttSubscribeMasterMulti, mqttSubscribeEx, mqttUnsubscribeEx, type MqttSubscription,
+    mqttGetGranted, mqttSubscribeMasterMulti, type MqttSubscription,
 } from './subscribe.js'
 export { mqttRequest } from './request.js'
+export { mqttSubscribeEx, mqttUnsubscribeEx } from './subscribe5.js'

@@ -8,19 +8,20 @@ import type { Fiber, Waitable } from '../../runtime/scheduler.js'
 import { sfmtv } from '../../runtime/sfmt.js'
 import { done } from '../../runtime/waitable.js'
 import { utf8Length } from '../codec/utf8.js'
-import { propertiesSize, type Properties } from '../codec/properties.js'
+import type { Properties } from '../codec/properties.js'
 import { filterCovers, topicFilterProblem } from '../topic.js'
 import { TopicIndex } from '../topic-index.js'
 import { releaseHeld } from './dispatch.js'
 import { attachThen } from './publish.js'
 import {
     Mqtt, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttTopic, MqttWait, OUT_SUB, OUT_UNSUB, setMsg,
-    waitFor, waitKind, type MqttCallback, type SubscribeOptions,
+    waitFor, waitKind, type MqttCallback,
 } from './state.js'
+import { optionsProblem, type SubscribeOptions } from './config.js'
 import { sendControl } from './window.js'
 
-/** Format a filter and check it: the filter, or the error code (a number). */
-function formatFilter(mq: Mqtt, topic: unknown, args: unknown[]): string | number {
+/** @internal Format a filter and check it: the filter, or the error code (a number). */
+export function formatFilter(mq: Mqtt, topic: unknown, args: unknown[]): string | number {
     if (typeof topic !== 'string') {
         return setMsg(mq, R_ERR_BAD_ARGS, 'Missing topic filter')
     }
@@ -149,33 +150,17 @@ function removeLocal(mq: Mqtt, filter: string): void {
     @example yield* mqttUnsubscribe(mq, 'myDevice/unsub', MQTT_WAIT_NONE)
  */
 export function mqttUnsubscribe(mq: Mqtt | null, topic: string, waitFlags: number): Waitable<number> {
-    return mqttUnsubscribeEx(mq, topic, waitFlags, null)
+    return unsubscribe(mq, topic, waitFlags, {})
 }
 
-/**
-    MQTT 5: mqttUnsubscribe with the UNSUBSCRIBE's User Properties. Needs an MQTT 5 client for properties;
-    R_ERR_BAD_ARGS otherwise.
-    @example yield* mqttUnsubscribeEx(mq, 'a/#', MQTT_WAIT_ACK, { userProperties: [['reason', 'idle']] })
- */
-export function mqttUnsubscribeEx(mq: Mqtt | null, topic: string, waitFlags: number, options: { userProperties?: [string, string][] } | null): Waitable<number> {
+/** @internal mqttUnsubscribe with the UNSUBSCRIBE's properties (MQTT 5, checked by the caller) */
+export function unsubscribe(mq: Mqtt | null, topic: string, waitFlags: number, properties: Properties): Waitable<number> {
     if (!(mq instanceof Mqtt) || typeof topic !== 'string') {
         return done(R_ERR_BAD_ARGS)
     }
     const rc = checkFilter(mq, topic)
     if (rc !== 0) {
         return done(rc)
-    }
-    const properties: Properties = {}
-    if (options?.userProperties !== undefined && options.userProperties.length > 0) {
-        if (mq.cfg.v5 === null) {
-            return done(setMsg(mq, R_ERR_BAD_ARGS, 'User properties need MQTT 5: mqttSetProtocol(mq, 5) first'))
-        }
-        properties.userProperties = options.userProperties
-        try {
-            propertiesSize(properties, 'UNSUBSCRIBE')
-        } catch (err) {
-            return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad UNSUBSCRIBE properties: ${(err as Error).message}`))
-        }
     }
     removeLocal(mq, topic)
     if (mq.masterTopics.some(m => m !== topic && filterCovers(m, topic))) {
@@ -360,57 +345,4 @@ export function mqttUnsubscribeMulti(mq: Mqtt | null, topics: string[], waitFlag
  */
 export function mqttGetGranted(mq: Mqtt | null, filter: string): number {
     return mq instanceof Mqtt ? mq.granted?.get(filter) ?? -1 : -1
-}
-
-/**
-    As mqttSubscribe, with MQTT 5's subscription options: No Local, Retain As Published, Retain Handling and a
-    Subscription Identifier (messages that arrive with it go to this subscription's callback, whatever else
-    matches). Needs an MQTT 5 client (mqttSetProtocol); R_ERR_BAD_ARGS otherwise, for options out of range, or
-    No Local on a shared subscription [MQTT-3.8.3-4].
-    @example yield* mqttSubscribeEx(mq, onCommand, MQTT_QOS_1, MQTT_WAIT_ACK, { noLocal: true, subscriptionIdentifier: 7 }, 'fleet/%s/cmd', id)
- */
-export function mqttSubscribeEx(mq: Mqtt | null, cb: MqttCallback | null, maxQos: number, waitFlags: number, options: SubscribeOptions | null,
-    topic: string, ...args: unknown[]): Waitable<number> {
-    if (!(mq instanceof Mqtt)) {
-        return done(R_ERR_BAD_ARGS)
-    }
-    const filter = formatFilter(mq, topic, args)
-    if (typeof filter === 'number') {
-        return done(filter)
-    }
-    const problem = optionsProblem(mq, options ?? {}, filter)
-    if (problem !== null) {
-        return done(setMsg(mq, R_ERR_BAD_ARGS, problem))
-    }
-    if (options !== null && mq.cfg.v5 !== null) {
-        mq.cfg.v5.subOptions.set(filter, { ...options })
-    }
-    return mqttSubscribe(mq, cb, maxQos, waitFlags, '%s', filter)
-}
-
-function optionsProblem(mq: Mqtt, o: SubscribeOptions, filter: string): string | null {
-    if (typeof o !== 'object') {
-        return 'Subscription options must be an object'
-    }
-    if (Object.keys(o).length > 0 && mq.cfg.v5 === null) {
-        return 'Subscription options need MQTT 5: mqttSetProtocol(mq, 5) first'
-    }
-    if (o.retainHandling !== undefined && ![0, 1, 2].includes(o.retainHandling)) {
-        return `Retain Handling ${o.retainHandling}: 0, 1 or 2`
-    }
-    if (o.userProperties !== undefined) {
-        try {
-            propertiesSize({ userProperties: o.userProperties }, 'SUBSCRIBE')
-        } catch (err) {
-            return `Bad user properties: ${(err as Error).message}`
-        }
-    }
-    const id = o.subscriptionIdentifier
-    if (id !== undefined && (!Number.isInteger(id) || id < 1 || id > 268_435_455)) {
-        return `Subscription Identifier ${id}: from 1 to 268,435,455 [MQTT5-3.8.2.1.2]`
-    }
-    if (o.noLocal === true && filter.startsWith('$share/')) {
-        return 'No Local on a shared subscription [MQTT-3.8.3-4]'
-    }
-    return null
 }

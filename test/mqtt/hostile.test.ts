@@ -14,7 +14,7 @@ import {
 } from '../../mqtt/index.js'
 import { mqttMessages } from '../../mqtt/promise.js'
 import { inFiber } from '../helpers/fiber.js'
-import { scripted, type Peer } from '../helpers/peer.js'
+import { scripted } from '../helpers/peer.js'
 import { until } from './suite.js'
 import { quietLogs } from '../helpers/quiet.js'
 

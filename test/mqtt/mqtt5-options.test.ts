@@ -314,3 +314,21 @@ test('Maximum Packet Size both ways (mosquitto): the client advertises its inbou
         yield* close(small)
     })
 })
+
+test('a client without an id takes the one the server assigns (mosquitto in MQTT 5), and resumes its session with it', async t => {
+    await inFiber(function* () {
+        const mq = mqttAlloc('', null)!
+        t.is(mqttSetProtocol(mq, 5, { sessionExpiryInterval: 60 }), 0)
+        t.is(yield* mqttConnectUrl(mq, `mqtt://127.0.0.1:${broker.port}`, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0, mqttGetError(mq) ?? '')
+        const assigned = mqttGetConnackProperties(mq)?.assignedClientIdentifier
+        t.truthy(assigned)
+        t.is(mq.id, assigned!)
+        rCloseSocket(mq.sock)
+        yield* mqttFree(mq)
+        const again = mqttAlloc(assigned!, null)!
+        t.is(mqttSetProtocol(again, 5, { sessionExpiryInterval: 0 }), 0)
+        t.is(yield* mqttConnectUrl(again, `mqtt://127.0.0.1:${broker.port}`, 0, MQTT_WAIT_ACK), 0)
+        t.true(again.hasSession, 'the session kept under the assigned id')
+        yield* close(again)
+    })
+})

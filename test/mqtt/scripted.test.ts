@@ -1,5 +1,5 @@
 import test from 'ava'
-import { rGetTicks, rSleep, rSpawnFiber, R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_NOT_CONNECTED, R_ERR_TIMEOUT, R_ERR_WONT_FIT, type Fiber } from '../../runtime/index.js'
+import { rGetTicks, rSleep, R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_NOT_CONNECTED, R_ERR_TIMEOUT, R_ERR_WONT_FIT, type Fiber } from '../../runtime/index.js'
 import { rAllocSocket, rCloseSocket, rConnectSocket, type RSocket } from '../../socket/index.js'
 import {
     encode, mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttIsConnected, mqttPing, mqttPublish,
@@ -8,7 +8,7 @@ import {
     type Mqtt, type MqttRecv, type Packet, type PublishPacket,
 } from '../../mqtt/index.js'
 import { inFiber } from '../helpers/fiber.js'
-import { scripted, type Peer } from '../helpers/peer.js'
+import { scripted } from '../helpers/peer.js'
 import { until } from './suite.js'
 import { quietLogs } from '../helpers/quiet.js'
 
