@@ -44,7 +44,7 @@ export function restartSession(mq: Mqtt): void {
     const again: OutMsg[] = []
     for (const msg of mq.inflight.values()) {
         if (msg.state === MQTT_AWAITING_ACK && msg.type === OUT_PUBLISH) {
-            msg.payload = payloadOf(msg.bytes!, msg.topicBytes!.length, msg.qos)
+            msg.payload = payloadOf(msg.bytes!, msg.topicBytes!.length, msg.qos, mq.cfg.v5 !== null)
             msg.bytes = null
             msg.state = MQTT_UNSENT
             msg.id = 0
@@ -77,12 +77,25 @@ export function restartSession(mq: Mqtt): void {
     mq.inboundQos2?.clear()
 }
 
-function payloadOf(bytes: Uint8Array, topicLength: number, qos: number): Uint8Array {
+/* The payload of a kept PUBLISH: after the header, the topic, the id and (MQTT 5) the property list */
+function payloadOf(bytes: Uint8Array, topicLength: number, qos: number, v5: boolean): Uint8Array {
     let pos = 1
     while (bytes[pos++] & 0x80) {
         /* skip the remaining length */
     }
-    return bytes.slice(pos + topicLength + (qos > 0 ? 2 : 0))
+    pos += topicLength + (qos > 0 ? 2 : 0)
+    if (v5) {
+        let length = 0
+        let shift = 0
+        let b: number
+        do {
+            b = bytes[pos++]
+            length += (b & 0x7f) * 2 ** shift
+            shift += 7
+        } while (b & 0x80)
+        pos += length
+    }
+    return bytes.slice(pos)
 }
 
 /** Resend what waited too long for its acknowledgement on this connection (every msgTimeout, DUP set). */

@@ -6,9 +6,9 @@
  */
 import test, { type ExecutionContext } from 'ava'
 import { rAwait, rSleep, R_ERR_BAD_ARGS, R_ERR_BUSY, R_ERR_NOT_CONNECTED, R_ERR_TIMEOUT, type Fiber } from '../../runtime/index.js'
-import { rCloseSocket } from '../../socket/index.js'
+import { rAllocSocket, rCloseSocket, rConnectSocket } from '../../socket/index.js'
 import {
-    mqttAlloc, mqttConnectUrl, mqttDisconnectEx, mqttGetConnackProperties, mqttReauthenticate, mqttSetAuth, mqttIsConnected, mqttSetConnectTimeout, mqttSetMessageSize, mqttPublish, mqttFree, mqttGetError, mqttSetWill, mqttSetProtocol, mqttSubscribe, mqttSubscribeEx,
+    mqttAlloc, mqttConnect, mqttConnectUrl, mqttDisconnectEx, mqttGetConnackProperties, mqttReauthenticate, mqttSetAuth, mqttIsConnected, mqttSetConnectTimeout, mqttSetMessageSize, mqttPublish, mqttFree, mqttGetError, mqttSetWill, mqttSetProtocol, mqttSubscribe, mqttSubscribeEx,
     mqttUnsubscribeEx, mqttPublishEx, MQTT_WAIT_NONE, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_QOS_1, MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Mqtt, type MqttRecv, type Packet5,
 } from '../../mqtt/index.js'
 import { freePort, startMosquitto, type Broker } from '../../brokers/broker.js'
@@ -330,5 +330,35 @@ test('a client without an id takes the one the server assigns (mosquitto in MQTT
         t.is(yield* mqttConnectUrl(again, `mqtt://127.0.0.1:${broker.port}`, 0, MQTT_WAIT_ACK), 0)
         t.true(again.hasSession, 'the session kept under the assigned id')
         yield* close(again)
+    })
+})
+
+test('scripted: reconnecting with a clean start republishes unacknowledged MQTT 5 messages afresh, payload and properties intact', async t => {
+    await inFiber(function* () {
+        const seen: string[] = []
+        const { port, listener } = yield* scripted(function* (peer, index) {
+            yield* peer.expect(1)
+            yield* connack(peer)
+            const p = (yield* peer.expect(3)) as any
+            seen.push(`${index} ${new TextDecoder().decode(p.payload)} ${p.properties.contentType} ${p.dup ? 1 : 0}`)
+            if (index === 1) {
+                yield* send(peer, { type: 4, id: p.id, reasonCode: 0, properties: {} })
+                yield* peer.next(1000)
+            }
+        }, 5)
+        const { mq, rc } = yield* connectClient(port, { flags: 0, prepare: m => t.is(mqttSetProtocol(m, 5, { sessionExpiryInterval: 60 }), 0) })
+        t.is(rc, 0)
+        t.is(yield* mqttPublishEx(mq, 'payload', 0, 1, MQTT_WAIT_NONE, { properties: { contentType: 'text/plain' } }, 'lost/session'), 0)
+        t.true(yield* until(() => seen.length === 1))
+        t.true(yield* until(() => !mqttIsConnected(mq)))
+        rCloseSocket(mq.sock)
+        const sock = rAllocSocket()
+        t.is(yield* rConnectSocket(sock, '127.0.0.1', port, 0), 0)
+        t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0, mqttGetError(mq) ?? '')
+        t.true(yield* until(() => seen.length === 2))
+        t.deepEqual(seen, ['0 payload text/plain 0', '1 payload text/plain 0'])
+        rCloseSocket(sock)
+        yield* mqttFree(mq)
+        rCloseSocket(listener)
     })
 })
