@@ -28,7 +28,7 @@ import {
 } from './state.js'
 import { complete, pump, release, sendControl } from './window.js'
 import { restartSession, resendSession } from './session.js'
-import { scheduleFlush, tracePacket, writeBytes } from './wire.js'
+import { scheduleFlush, tracePacket, writePubrel } from './wire.js'
 
 /* The client whose chunk is being decoded: one module-level sink serves every client (no closure each) */
 let target: Mqtt | null = null
@@ -99,7 +99,7 @@ function handle(mq: Mqtt, p: Packet): void {
             release(mq, msg)
         } else if (msg !== undefined && msg.state === MQTT_AWAITING_PUBCOMP) {
             /* A repeated PUBREC: answer with the PUBREL again */
-            writeBytes(mq, msg.bytes!)
+            writePubrel(mq, msg.id)
         } else {
             unknown(mq, 'PUBREC', p.id)
         }

@@ -7,9 +7,9 @@ import { rGetTicks } from '../../runtime/time.js'
 import { setDup } from '../codec/encode.js'
 import { R_ERR_NOT_CONNECTED } from '../../runtime/errors.js'
 import {
-    MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_UNSENT, MqttWait, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, type Mqtt, type OutMsg,
+    keptBytes, MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_UNSENT, MqttWait, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, type Mqtt, type OutMsg,
 } from './state.js'
-import { writeBytes } from './wire.js'
+import { writeBytes, writePubrel } from './wire.js'
 
 /**
     After a reconnect without a clean session: resend every unacknowledged PUBLISH (DUP set, same id) and
@@ -19,7 +19,7 @@ export function resendSession(mq: Mqtt): void {
     for (const msg of mq.inflight.values()) {
         if (msg.state === MQTT_AWAITING_PUBCOMP) {
             msg.sent = rGetTicks()
-            writeBytes(mq, msg.bytes!)
+            writePubrel(mq, msg.id)
             mq.stats.resent++
         } else if (msg.type === OUT_PUBLISH) {
             resend(mq, msg)
@@ -28,7 +28,7 @@ export function resendSession(mq: Mqtt): void {
 }
 
 function resend(mq: Mqtt, msg: OutMsg): void {
-    const bytes = msg.bytes!.slice()
+    const bytes = keptBytes(msg).slice()
     setDup(bytes, true)
     msg.bytes = bytes
     msg.sent = rGetTicks()
@@ -44,7 +44,7 @@ export function restartSession(mq: Mqtt): void {
     const again: OutMsg[] = []
     for (const msg of mq.inflight.values()) {
         if (msg.state === MQTT_AWAITING_ACK && msg.type === OUT_PUBLISH) {
-            msg.payload = payloadOf(msg.bytes!, msg.topicBytes!.length, msg.qos, mq.cfg.v5 !== null)
+            msg.payload = payloadOf(keptBytes(msg), msg.topicBytes!.length, msg.qos, mq.cfg.v5 !== null)
             msg.bytes = null
             msg.state = MQTT_UNSENT
             msg.id = 0
@@ -107,7 +107,11 @@ export function retransmitOverdue(mq: Mqtt, now: number): void {
             } else {
                 msg.sent = now
                 mq.stats.resent++
-                writeBytes(mq, msg.bytes!)
+                if (msg.state === MQTT_AWAITING_PUBCOMP) {
+                    writePubrel(mq, msg.id)
+                } else {
+                    writeBytes(mq, msg.bytes!)
+                }
             }
         }
     }

@@ -118,8 +118,11 @@ export class OutMsg {
     topicBytes: Uint8Array | null
     /** Payload kept until encoded (queued messages) */
     payload: Uint8Array | null
-    /** Encoded bytes kept for resending */
+    /** Encoded bytes kept for resending: the packet itself, or the writer's slab it is in (keptEnd > 0) */
     bytes: Uint8Array | null = null
+    /** Where the packet is in `bytes` while it is a slab: [keptStart, keptEnd) (keptEnd 0: `bytes` is the packet) */
+    keptStart = 0
+    keptEnd = 0
     wait: MqttWait | null
     waitFlags: number
     state = MQTT_UNSENT
@@ -286,4 +289,14 @@ const NOTHING = new Map<number, OutMsg>()
 export function setMsg(mq: Mqtt, code: number, msg: string): number {
     mq.errorMsg = msg
     return code
+}
+
+/** @internal The kept bytes of a sent PUBLISH, as their own view (made on first use: resends are rare). */
+export function keptBytes(msg: OutMsg): Uint8Array {
+    if (msg.keptEnd > 0) {
+        const slab = msg.bytes!
+        msg.bytes = new Uint8Array(slab.buffer, slab.byteOffset + msg.keptStart, msg.keptEnd - msg.keptStart)
+        msg.keptEnd = 0
+    }
+    return msg.bytes!
 }

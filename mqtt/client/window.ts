@@ -7,13 +7,12 @@ import { encode5 } from '../codec/encode5.js'
 import type { Properties } from '../codec/properties.js'
 import { R_ERR_TOO_MANY } from '../../runtime/errors.js'
 import type { Waitable } from '../../runtime/scheduler.js'
-import { rGetTicks } from '../../runtime/time.js'
+import { rGetTicksCached } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
-import { MQTT_PACKET_PUB_REL } from '../constants.js'
 import { encode } from '../codec/encode.js'
 import { MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_WAIT_SENT, MqttWait, OUT_PUBLISH, OUT_SUB, OutMsg, type Mqtt } from './state.js'
 import { type Mqtt5State } from './config.js'
-import { scheduleFlush, waitSent, writeBlocked, writeBytes } from './wire.js'
+import { scheduleFlush, waitSent, writeBlocked, writeBytes, writePubrel } from './wire.js'
 
 /** A free packet id (1..65535, skipping ids in use), or 0 when all are in use. */
 export function allocId(mq: Mqtt): number {
@@ -93,14 +92,14 @@ export function sendPublish(mq: Mqtt, msg: OutMsg): boolean {
     }
     msg.id = id
     mq.lastPublishId = id
-    if (mq.cfg.v5 === null) {
-        msg.bytes = mq.writer.publishKept(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, false, id)
-    } else {
-        msg.bytes = mq.writer.publishKept5(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, false, id, msg.props)
-    }
+    const w = mq.writer
+    msg.keptStart = w.publishKeep(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, id, mq.cfg.v5 !== null, msg.props)
+    msg.bytes = w.current
+    msg.keptEnd = w.position
     msg.payload = null
     msg.state = MQTT_AWAITING_ACK
-    msg.sent = rGetTicks()
+    /* One clock read per burst: a retransmit deadline does not need more */
+    msg.sent = rGetTicksCached()
     mq.track(id, msg)
     mq.inflightPublishes++
     if (msg.waitFlags === MQTT_WAIT_SENT && msg.wait !== null) {
@@ -199,9 +198,10 @@ export function complete(mq: Mqtt, msg: OutMsg, rc: number): void {
 /** A QoS 2 PUBLISH got its PUBREC: its PUBREL goes out (same id, same place in the resend order). */
 export function release(mq: Mqtt, msg: OutMsg): void {
     msg.state = MQTT_AWAITING_PUBCOMP
-    msg.bytes = encode({ type: MQTT_PACKET_PUB_REL, id: msg.id })
-    msg.sent = rGetTicks()
-    writeBytes(mq, msg.bytes)
+    msg.bytes = null
+    msg.keptEnd = 0
+    msg.sent = rGetTicksCached()
+    writePubrel(mq, msg.id)
 }
 
 /** Send a SUBSCRIBE (each filter with its QoS, or one for all) or UNSUBSCRIBE and track it until its acknowledgement. */
@@ -237,7 +237,8 @@ export function sendControl(mq: Mqtt, type: number, filters: string[], qos: numb
             encode({ type: 8, id, subscriptions: filters.map((topic, i) => ({ topic, qos: qosOf(i) })) }) :
             encode({ type: 10, id, topics: filters })
     msg.state = MQTT_AWAITING_ACK
-    msg.sent = rGetTicks()
+    /* One clock read per burst: a retransmit deadline does not need more */
+    msg.sent = rGetTicksCached()
     mq.track(id, msg)
     writeBytes(mq, msg.bytes)
     if (waitFlags === MQTT_WAIT_SENT && wait !== null) {

@@ -99,6 +99,12 @@ export function writeBytes(mq: Mqtt, bytes: Uint8Array): void {
     scheduleFlush(mq)
 }
 
+/** A PUBREL for this id (first sent, or again) */
+export function writePubrel(mq: Mqtt, id: number): void {
+    mq.writer.ack(0x62, id)
+    scheduleFlush(mq)
+}
+
 export function writePacket(mq: Mqtt, p: Packet): void {
     mq.writer.write(p)
     scheduleFlush(mq)

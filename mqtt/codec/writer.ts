@@ -73,6 +73,30 @@ export class PacketWriter {
         return new Uint8Array(buf.buffer, buf.byteOffset + start, this.end - start)
     }
 
+    /**
+        As publish (MQTT 5 with `v5`, with its encoded property list or null), keeping the packet for resending
+        without a view per packet: returns where it starts; its bytes run to `position` in `current`, which is
+        never overwritten.
+     */
+    publishKeep(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, id: number, v5: boolean, props: Uint8Array | null): number {
+        const size = v5 ? publish5Size(topicBytes, payload, qos, props) : publishSize(topicBytes, payload, qos, false, id)
+        const buf = this.reserve(size)
+        const start = this.end
+        this.end = v5 ? writePublish5(buf, start, topicBytes, payload, qos, retain, false, id, props) :
+            writePublish(buf, start, topicBytes, payload, qos, retain, false, id)
+        return start
+    }
+
+    /** The slab written to last (publishKeep's packet is in it). */
+    get current(): Uint8Array {
+        return this.slab
+    }
+
+    /** Where the next packet goes in `current`. */
+    get position(): number {
+        return this.end
+    }
+
     /** An MQTT 5.0 PUBLISH (encoded topic, encoded property list or null) into the buffer. */
     publish5(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number, props: Uint8Array | null): void {
         const buf = this.reserve(publish5Size(topicBytes, payload, qos, props))
