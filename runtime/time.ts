@@ -30,6 +30,7 @@ function expireTicks(): void {
     @internal
     rGetTicks read once per run of synchronous work (the value is kept until the current task's microtasks
     run): for stamping many messages in a burst with one clock read.
+    @example msg.sent = rGetTicksCached()
  */
 export function rGetTicksCached(): number {
     if (!cacheValid) {

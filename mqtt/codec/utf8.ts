@@ -13,6 +13,48 @@ const encoder = new TextEncoder()
     not empty [MQTT-4.7.3-1].
  */
 export function decodeTopicName(buf: Uint8Array, start: number, end: number): string {
+    /* The same topic as the last one (a stream of messages on one topic): the same string, checked already. The
+       same string object also keeps its hash, so the route lookup that follows is cheaper. */
+    if (skip > 0) {
+        /* Topics have been changing: the cache rests for a while, costing nothing */
+        skip--
+        return checkTopicName(buf, start, end)
+    }
+    const n = end - start
+    if (n === lastLength) {
+        let i = 0
+        while (i < n && buf[start + i] === lastBytes[i]) {
+            i++
+        }
+        if (i === n) {
+            misses = 0
+            return lastTopic
+        }
+    }
+    if (++misses >= 8) {
+        misses = 0
+        skip = 256
+    }
+    const topic = checkTopicName(buf, start, end)
+    if (n <= TOPIC_CACHE) {
+        for (let i = 0; i < n; i++) {
+            lastBytes[i] = buf[start + i]
+        }
+        lastLength = n
+        lastTopic = topic
+    }
+    return topic
+}
+
+const TOPIC_CACHE = 128
+const lastBytes = new Uint8Array(TOPIC_CACHE)
+let lastLength = -1
+let lastTopic = ''
+/* Misses in a row, and how many topics to decode without the cache after too many */
+let misses = 0
+let skip = 0
+
+function checkTopicName(buf: Uint8Array, start: number, end: number): string {
     if (start === end) {
         fail('MQTT_BAD_TOPIC', '[MQTT-4.7.3-1]', 'A topic name must be at least one character long')
     }

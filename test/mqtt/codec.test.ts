@@ -195,3 +195,27 @@ test('the writer packs many packets into one buffer and never overwrites what it
     w.publish(topic, new Uint8Array(5000), 0, false, false, 0)
     t.is(w.take()!.length, 1 + 2 + 3 + 5000)
 })
+
+test('topic names repeat from a cache of the last one: the same bytes give the same string; other bytes are checked as ever', t => {
+    const pub = (topic: string) => encode({ type: 3, qos: 0, dup: false, retain: false, id: 0, topic, payload: new Uint8Array(1) })
+    const raw = (topicBytes: number[]) => Uint8Array.from([0x30, 2 + topicBytes.length + 1, 0, topicBytes.length, ...topicBytes, 7])
+    const topics: string[] = []
+    const d = new MqttDecoder()
+    for (const topic of ['a/b', 'a/b', 'a/c', 'a/c', 'é/x', 'é/x', 'a/b']) {
+        d.push(pub(topic), p => { topics.push((p as { topic: string }).topic) })
+    }
+    t.deepEqual(topics, ['a/b', 'a/b', 'a/c', 'a/c', 'é/x', 'é/x', 'a/b'])
+    /* Same length as the cached 'a/b', but a wildcard, a NUL or bad UTF-8: refused */
+    for (const bad of [[0x61, 0x2f, 0x2b], [0x61, 0x00, 0x62], [0x61, 0x2f, 0xff]]) {
+        t.throws(() => parse(raw(bad), 0, raw(bad).length), { instanceOf: MqttCodecError })
+    }
+    /* Many different topics in a row (the cache rests), then one repeated: right every time */
+    const many: string[] = []
+    const d2 = new MqttDecoder()
+    for (let i = 0; i < 600; i++) {
+        const topic = i < 500 ? `dev/${i}/t` : 'dev/same/t'
+        d2.push(pub(topic), p => { many.push((p as { topic: string }).topic) })
+    }
+    t.deepEqual(many, Array.from({ length: 600 }, (_, i) => i < 500 ? `dev/${i}/t` : 'dev/same/t'))
+    t.throws(() => parse(raw([0x61, 0x2f, 0x2b]), 0, 6), { instanceOf: MqttCodecError })
+})
