@@ -17,6 +17,7 @@ import { sfmtv } from '../../runtime/sfmt.js'
 import { rGetTicks } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
 import { encodeTopic } from '../codec/encode.js'
+import { allocBytes } from '../codec/bytes.js'
 import { isUtf8 } from '../codec/utf8.js'
 import type { MqttCodecError } from '../codec/errors.js'
 import { sendPing } from './keepalive.js'
@@ -153,6 +154,13 @@ function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number,
     return send(mq, topic, topicBytes, payload, qos, waitFlags, retain, props)
 }
 
+/* A queued message's own copy of its payload: small ones share slabs (no buffer of their own each) */
+function copyOf(payload: Uint8Array): Uint8Array {
+    const copy = allocBytes(payload.length)
+    copy.set(payload)
+    return copy
+}
+
 /** The payload bytes: size <= 0 means a C string (to the first zero byte). */
 function bytesOf(msg: Uint8Array | string, size: number): Uint8Array | null {
     if (typeof msg === 'string') {
@@ -203,7 +211,7 @@ function sendNow(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8
     if (!sendPublish(mq, msg)) {
         /* No free packet id: it waits in the queue */
         enqueue(mq, msg)
-        msg.payload = payload.slice()
+        msg.payload = copyOf(payload)
     }
     return w ?? done(0)
 }
@@ -222,7 +230,7 @@ function queue(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Ar
         }
     }
     const w = waitFor(waitFlags)
-    const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, payload.slice(), w, waitKind(waitFlags))
+    const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, copyOf(payload), w, waitKind(waitFlags))
     msg.props = props
     if (qos > 0 && !stored(mq, msg)) {
         return done(setMsg(mq, R_ERR_CANT_WRITE, mq.cfg.outbox!.lastError))
