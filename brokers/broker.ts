@@ -37,7 +37,7 @@ export interface BrokerOptions {
     persistence?: boolean
     /** mosquitto: extra configuration lines */
     extra?: string[]
-    /** aedes: also MQTT over WebSocket (ws, or wss with tls: PEM file paths) */
+    /** aedes: also MQTT over WebSocket (ws, or wss with tls: PEM file paths); mosquitto: a ws listener (no tls) */
     websocket?: { tls?: { cert: string, key: string } }
 }
 
@@ -152,6 +152,7 @@ export async function startMosquitto(options: BrokerOptions = {}): Promise<Broke
     const dir = mkdtempSync(join(tmpdir(), 'fiber-mqtt-mosquitto-'))
     const port = await freePort()
     const tlsPort = options.tls ? await freePort() : 0
+    const wsPort = options.websocket ? await freePort() : 0
     const lines = [
         /* As root mosquitto would switch to its own user, who cannot read this private directory */
         process.getuid?.() === 0 ? 'user root' : '',
@@ -168,6 +169,12 @@ export async function startMosquitto(options: BrokerOptions = {}): Promise<Broke
     if (options.tls) {
         lines.push(`listener ${tlsPort} 127.0.0.1`, 'allow_anonymous true', `cafile ${options.tls.ca}`, `certfile ${options.tls.cert}`,
             `keyfile ${options.tls.key}`, `require_certificate ${options.tls.requireCertificate ? 'true' : 'false'}`)
+    }
+    if (options.websocket) {
+        /* mosquitto 2.0's websockets listener binds to an interface, not an address ("lo": 127.0.0.1 only), and
+           starts only beside a plain listener, which there always is here */
+        lines.push(`listener ${wsPort} lo`, 'protocol websockets', options.users ? 'allow_anonymous false' : 'allow_anonymous true',
+            options.users ? `password_file ${join(dir, 'passwd')}` : '')
     }
     if (options.persistence) {
         lines.push('persistence true', `persistence_location ${dir}/`, 'autosave_interval 1', 'autosave_on_changes true')
@@ -189,7 +196,10 @@ export async function startMosquitto(options: BrokerOptions = {}): Promise<Broke
         const child = spawn(bin, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', process.env.MOSQUITTO_LOG ? 'inherit' : 'pipe'] })
         child.stderr?.resume()
         await waitForPort(port, child, 10_000)
+        if (wsPort !== 0) {
+            await waitForPort(wsPort, child, 10_000)
+        }
         return child
     }
-    return handle('mosquitto', port, tlsPort, launch, await launch(), () => rmSync(dir, { recursive: true, force: true }))
+    return handle('mosquitto', port, tlsPort, launch, await launch(), () => rmSync(dir, { recursive: true, force: true }), wsPort)
 }
