@@ -1,6 +1,7 @@
 /*
     npm run size: the minified and gzipped size of the library (runtime + socket + mqtt client and codec,
-    without the agent, the compatibility layers and the CLI), bundled by esbuild.
+    without the agent, the compatibility layers and the CLI), bundled by esbuild, beside MQTT.js bundled the same
+    way (everything exported; and what a publishing and subscribing app imports, tree-shaken).
  */
 import { build } from 'esbuild'
 import { gzipSync } from 'node:zlib'
@@ -8,9 +9,9 @@ import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
-async function size(label: string, entries: string[]): Promise<{ label: string, min: number, gz: number }> {
+async function size(label: string, entries: string[], contents?: string): Promise<{ label: string, min: number, gz: number }> {
     const result = await build({
-        stdin: { contents: entries.map(e => `export * from './dist/${e}'`).join('\n'), resolveDir: root, loader: 'js' },
+        stdin: { contents: contents ?? entries.map(e => `export * from './dist/${e}'`).join('\n'), resolveDir: root, loader: 'js' },
         bundle: true, minify: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent',
     })
     const code = result.outputFiles[0].contents
@@ -25,8 +26,18 @@ const rows = [
     await size('runtime + socket + mqtt', ['runtime/index.js', 'socket/index.js', 'mqtt/index.js']),
     await size('agent (extra)', ['runtime/index.js', 'socket/index.js', 'mqtt/index.js', 'mqtt/agent/index.js']),
 ]
+/* What an app that connects, publishes and subscribes imports: the rest is shaken out */
+const app = [
+    await size('app: connect, publish, subscribe (fiber-mqtt)', [], `import { mqttAlloc, mqttConnectUrl, mqttPublish, mqttSubscribe } from './dist/mqtt/index.js'
+        import { rInit, rServiceEvents } from './dist/runtime/index.js'
+        export default [mqttAlloc, mqttConnectUrl, mqttPublish, mqttSubscribe, rInit, rServiceEvents]`),
+    await size('app: connect, publish, subscribe (MQTT.js)', [], `import mqtt from 'mqtt'\nexport default mqtt.connect`),
+]
+const mqttjs = await size('MQTT.js (everything exported)', [], `export * from 'mqtt'`)
+rows.push(...app, mqttjs)
 for (const r of rows) {
     console.log(`${r.label.padEnd(46)} ${kb(r.min).padStart(9)} minified ${kb(r.gz).padStart(8)} gzipped`)
 }
 const total = rows[3].gz
-console.log(`\nruntime + socket + mqtt: ${kb(total)} minified+gzipped (target <= 8 KB)`)
+console.log(`\nruntime + socket + mqtt: ${kb(total)} minified+gzipped; MQTT.js ${kb(mqttjs.gz)}: 1/${(mqttjs.gz / total).toFixed(1)} (target <= 1/5)`)
+console.log(`an app's bundle: ${kb(app[0].gz)} against MQTT.js's ${kb(app[1].gz)}: 1/${(app[1].gz / app[0].gz).toFixed(1)}`)
