@@ -66,11 +66,14 @@ test.serial('the throughput harness runs end to end with tiny counts and writes 
     }
 })
 
-test.serial('npm run size reports the minified and gzipped size of runtime + socket + mqtt', async t => {
+test.serial('npm run size reports the minified and gzipped size of runtime + socket + mqtt, beside MQTT.js', async t => {
     const { stdout: out } = await runScript('size.js', [], 60_000)
     const m = /runtime \+ socket \+ mqtt: ([\d.]+) KB minified\+gzipped/.exec(out)
     t.truthy(m, out)
     t.true(Number(m![1]) > 1 && Number(m![1]) < 100)
+    /* MQTT.js beside it, bundled the same way, and an app's bundle of each */
+    t.regex(out, /MQTT\.js [\d.]+ KB: 1\/[\d.]+ \(target <= 1\/5\)/)
+    t.regex(out, /an app's bundle: [\d.]+ KB against MQTT\.js's [\d.]+ KB/)
 })
 
 test.serial('the fibers benchmark runs with tiny counts and prints every figure with the run-queue floor', async t => {
