@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs'
 import { isBody, rCallback, rSpawnCallback } from '../runtime/callback.js'
 import { rSpawnFiber } from '../runtime/fiber.js'
-import { sfmt } from '../runtime/sfmt.js'
 import { Done } from '../runtime/waitable.js'
 import { rWatch } from '../runtime/watch.js'
 import { Agent, ioAgent, ioConnect, ioConnected, ioPause } from './agent/agent.js'
@@ -15,6 +14,9 @@ import type { Properties } from './codec/properties.js'
 import { MQTT_WAIT_ACK, MQTT_WAIT_NONE, type Mqtt, type MqttRecv } from './client/state.js'
 import { mqttSubscribe } from './client/subscribe.js'
 import { topicMatches } from './topic.js'
+import { jsonPrintf } from './json-printf.js'
+
+export { jsonPrintf }
 
 /* Mongoose's event numbers */
 export const MG_EV_CLOSE = 5
@@ -268,24 +270,6 @@ export function mgos_mqtt_pubf(topic: string, qos: number, retain: boolean, json
 export function mgos_mqtt_pubv(topic: string, qos: number, retain: boolean, jsonFmt: string, args: unknown[]): number {
     const json = jsonPrintf(jsonFmt, args)
     return mgos_mqtt_pub(topic, json, Buffer.byteLength(json), qos, retain)
-}
-
-/**
-    json_printf: %Q (JSON string), %B (true/false), %M/%H unsupported; bare keys become quoted.
-    @example jsonPrintf('{on: %B, name: %Q}', [true, 'kitchen'])   // '{"on": true, "name": "kitchen"}'
- */
-export function jsonPrintf(fmt: string, args: unknown[]): string {
-    let i = 0
-    const expanded = fmt.replace(/%([-+ #0]*\d*(?:\.\d+)?[hlLzjt]*[a-zA-Z%])/g, spec => {
-        const type = spec[spec.length - 1]
-        if (type === '%') return '%'
-        const value = args[i++]
-        if (type === 'Q') return JSON.stringify(value === null || value === undefined ? null : String(value))
-        if (type === 'B') return value ? 'true' : 'false'
-        return sfmt(spec, value)
-    })
-    /* {temp: 1} -> {"temp": 1}, as json_printf writes keys */
-    return expanded.replace(/([{,]\s*)([A-Za-z_][\w]*)\s*:/g, '$1"$2":')
 }
 
 /** What an MG_EV_MQTT_PUBLISH handler gets: the message, with its MQTT 5 properties (null in 3.1.1) */
