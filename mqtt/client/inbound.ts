@@ -39,7 +39,8 @@ function sink(p: Packet): void {
 
 /** A chunk from the socket: decode every packet in it. */
 export function onChunk(mq: Mqtt, chunk: Buffer): void {
-    mq.lastRecv = mq.lastActivity = rGetTicks()
+    /* The socket layer has just read the clock for this chunk */
+    mq.lastRecv = mq.lastActivity = mq.sock?.activity ?? rGetTicks()
     const prior = target
     target = mq
     try {
