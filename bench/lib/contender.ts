@@ -8,6 +8,8 @@ export interface PublishOptions {
     size: number
     inflight: number
     topic: string
+    /** Publish everything at once: the client's own queue (as long as the run) and in-flight limit pace it */
+    burst?: boolean
 }
 
 export interface ReceiveOptions {

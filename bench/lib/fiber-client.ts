@@ -37,7 +37,7 @@ export const fiberMqtt: Contender = {
         let mq: Mqtt
         await rRunFiber('open', function* () { mq = yield* open(o.port) })
         mqttSetInflight(mq!, o.inflight)
-        mqttSetQueue(mq!, o.inflight, 64 * 1024 * 1024, 'wait')
+        mqttSetQueue(mq!, o.burst ? o.count : o.inflight, o.burst ? 1024 * 1024 * 1024 : 64 * 1024 * 1024, 'wait')
         const payload = new Uint8Array(o.size).fill(65)
         const result = await measure(o.count, () => rRunFiber('publish', function* () {
             for (let i = 1; i < o.count; i++) {

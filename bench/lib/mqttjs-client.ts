@@ -22,7 +22,7 @@ export const mqttJs: Contender = {
                 await client.publishAsync(o.topic, payload, { qos: 1 })
                 return
             }
-            /* Keep `inflight` messages unacknowledged, as the other contenders do */
+            /* Keep `inflight` messages unacknowledged, as the other contenders do (a burst: all of them) */
             await new Promise<void>((resolve, reject) => {
                 let sent = 0
                 let acked = 0
@@ -38,7 +38,7 @@ export const mqttJs: Contender = {
                     }
                 }
                 const pump = () => {
-                    while (sent < o.count && sent - acked < o.inflight) {
+                    while (sent < o.count && (o.burst || sent - acked < o.inflight)) {
                         sent++
                         client.publish(o.topic, payload, { qos: o.qos as 1 | 2 }, onAck)
                     }

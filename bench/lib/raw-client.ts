@@ -58,7 +58,7 @@ export const rawWriter: Contender = {
             let acked = 0
             const writer = new PacketWriter()
             const pump = () => {
-                const limit = o.qos === 0 ? o.count : Math.min(o.count, acked + o.inflight)
+                const limit = o.qos === 0 || o.burst ? o.count : Math.min(o.count, acked + o.inflight)
                 if (limit > sent) {
                     const from = sent * one
                     const to = limit === o.count ? end : limit * one
