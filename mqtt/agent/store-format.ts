@@ -107,7 +107,11 @@ function payloadAt(b: Buffer, body: number, end: number): number {
     if ((b[body + 5] & PROPS) === 0) {
         return topicEnd
     }
-    return topicEnd + 4 > end || topicEnd + 4 + b.readUInt32BE(topicEnd) > end ? -1 : topicEnd + 4 + b.readUInt32BE(topicEnd)
+    if (topicEnd + 4 > end) {
+        return -1
+    }
+    const start = topicEnd + 4 + b.readUInt32BE(topicEnd)
+    return start > end ? -1 : start
 }
 
 /** The framed record of a deletion. */

@@ -14,7 +14,7 @@ import { reasonName } from '../codec/reasons.js'
 import { fatal } from './link.js'
 import { Mqtt, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, setMsg } from './state.js'
 import type { Mqtt5State } from './config.js'
-import { flush, scheduleFlush, waitSent, writeBytes } from './wire.js'
+import { flush, waitSent, writeBytes } from './wire.js'
 
 const CONTINUE = 0x18
 const REAUTHENTICATE = 0x19
@@ -51,7 +51,6 @@ export function authenticate(mq: Mqtt, v5: Mqtt5State, code: number, props: Prop
         return
     }
     writeBytes(mq, encode5({ type: 15, reasonCode: CONTINUE, properties: { authenticationMethod: method, authenticationData: answer } }))
-    scheduleFlush(mq)
 }
 
 /**
@@ -86,16 +85,16 @@ export function mqttReauthenticate(mq: Mqtt | null, data: Uint8Array | null, wai
         properties.authenticationData = data
     }
     writeBytes(mq, encode5({ type: 15, reasonCode: REAUTHENTICATE, properties }))
-    const w = new MqttWait()
-    if (!(waitFlags & MQTT_WAIT_ACK)) {
-        if (waitFlags & MQTT_WAIT_SENT) {
-            /* Settled by the flush that hands these bytes to the socket */
-            waitSent(mq, w)
-            flush(mq)
-            return w
-        }
+    if (!(waitFlags & (MQTT_WAIT_ACK | MQTT_WAIT_SENT))) {
         flush(mq)
         return done(0)
+    }
+    const w = new MqttWait()
+    if (!(waitFlags & MQTT_WAIT_ACK)) {
+        /* Settled by the flush that hands these bytes to the socket */
+        waitSent(mq, w)
+        flush(mq)
+        return w
     }
     flush(mq)
     v5.reauth = w

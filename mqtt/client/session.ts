@@ -5,6 +5,7 @@
  */
 import { rGetTicks } from '../../runtime/time.js'
 import { setDup } from '../codec/encode.js'
+import { readVarint } from '../codec/properties.js'
 import { R_ERR_NOT_CONNECTED } from '../../runtime/errors.js'
 import {
     keptBytes, MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_UNSENT, MqttWait, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, type Mqtt, type OutMsg,
@@ -85,15 +86,8 @@ function payloadOf(bytes: Uint8Array, topicLength: number, qos: number, v5: bool
     }
     pos += topicLength + (qos > 0 ? 2 : 0)
     if (v5) {
-        let length = 0
-        let shift = 0
-        let b: number
-        do {
-            b = bytes[pos++]
-            length += (b & 0x7f) * 2 ** shift
-            shift += 7
-        } while (b & 0x80)
-        pos += length
+        const [length, after] = readVarint(bytes, pos, bytes.length, 'Property length')
+        pos = after + length
     }
     return bytes.slice(pos)
 }

@@ -11,7 +11,7 @@ import { rGetTicksCached } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
 import { encode } from '../codec/encode.js'
 import { MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_WAIT_SENT, MqttWait, OUT_PUBLISH, OUT_SUB, OutMsg, type Mqtt } from './state.js'
-import { type Mqtt5State } from './config.js'
+import { type Mqtt5State, type SubscribeOptions } from './config.js'
 import { scheduleFlush, waitSent, writeBlocked, writeBytes, writePubrel } from './wire.js'
 
 /** A free packet id (1..65535, skipping ids in use), or 0 when all are in use. */
@@ -204,6 +204,16 @@ export function release(mq: Mqtt, msg: OutMsg): void {
     writePubrel(mq, msg.id)
 }
 
+/* An MQTT 5 SUBSCRIBE's properties: the (one) subscription identifier among its filters' options, their user properties */
+function subscribeProperties(options: SubscribeOptions[]): Properties {
+    const props: Properties = {}
+    const identifier = options.map(o => o.subscriptionIdentifier).find(n => n !== undefined)
+    const userProperties = options.flatMap(o => o.userProperties ?? [])
+    if (identifier !== undefined) props.subscriptionIdentifiers = [identifier]
+    if (userProperties.length > 0) props.userProperties = userProperties
+    return props
+}
+
 /** Send a SUBSCRIBE (each filter with its QoS, or one for all) or UNSUBSCRIBE and track it until its acknowledgement. */
 export function sendControl(mq: Mqtt, type: number, filters: string[], qos: number | number[], wait: MqttWait | null, waitFlags: number,
     unsubscribeProperties: Properties = {}): OutMsg | null {
@@ -218,15 +228,10 @@ export function sendControl(mq: Mqtt, type: number, filters: string[], qos: numb
     const v5 = mq.cfg.v5
     /* MQTT 5: each filter with its options; the packet with the (one) subscription identifier among them */
     const optionsOf = (topic: string) => v5?.subOptions.get(topic) ?? {}
-    const identifier = filters.map(f => optionsOf(f).subscriptionIdentifier).find(n => n !== undefined)
-    const userProperties = filters.flatMap(f => optionsOf(f).userProperties ?? [])
-    const subscribeProperties: Properties = {}
-    if (identifier !== undefined) subscribeProperties.subscriptionIdentifiers = [identifier]
-    if (userProperties.length > 0) subscribeProperties.userProperties = userProperties
     msg.bytes = v5 !== null ?
         type === OUT_SUB ?
             encode5({
-                type: 8, id, properties: subscribeProperties,
+                type: 8, id, properties: subscribeProperties(filters.map(optionsOf)),
                 subscriptions: filters.map((topic, i) => {
                     const o = optionsOf(topic)
                     return { topic, qos: qosOf(i), noLocal: o.noLocal === true, retainAsPublished: o.retainAsPublished === true, retainHandling: o.retainHandling ?? 0 }

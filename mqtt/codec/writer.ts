@@ -63,16 +63,6 @@ export class PacketWriter {
         this.end = writePublish(buf, this.end, topicBytes, payload, qos, retain, dup, id)
     }
 
-    /** As publish, returning a view of the packet's bytes (kept for resending; never overwritten). */
-    publishKept(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number): Uint8Array {
-        const size = publishSize(topicBytes, payload, qos, dup, id)
-        const buf = this.reserve(size)
-        const start = this.end
-        this.end = writePublish(buf, start, topicBytes, payload, qos, retain, dup, id)
-        /* A plain view (Buffer's subarray goes through the species constructor) */
-        return new Uint8Array(buf.buffer, buf.byteOffset + start, this.end - start)
-    }
-
     /**
         As publish (MQTT 5 with `v5`, with its encoded property list or null), keeping the packet for resending
         without a view per packet: returns where it starts; its bytes run to `position` in `current`, which is
@@ -101,14 +91,6 @@ export class PacketWriter {
     publish5(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number, props: Uint8Array | null): void {
         const buf = this.reserve(publish5Size(topicBytes, payload, qos, props))
         this.end = writePublish5(buf, this.end, topicBytes, payload, qos, retain, dup, id, props)
-    }
-
-    /** As publish5, returning a view of the packet's bytes (kept for resending; never overwritten). */
-    publishKept5(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number, props: Uint8Array | null): Uint8Array {
-        const buf = this.reserve(publish5Size(topicBytes, payload, qos, props))
-        const start = this.end
-        this.end = writePublish5(buf, start, topicBytes, payload, qos, retain, dup, id, props)
-        return new Uint8Array(buf.buffer, buf.byteOffset + start, this.end - start)
     }
 
     /** PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70 or UNSUBACK 0xb0 (as the header byte). */
