@@ -1,43 +1,110 @@
 /*
-    npm run size: the minified and gzipped size of the library (runtime + socket + mqtt client and codec,
-    without the agent, the compatibility layers and the CLI), bundled by esbuild, beside MQTT.js bundled the same
-    way (everything exported; and what a publishing and subscribing app imports, tree-shaken).
+    npm run size: the minified and gzipped size of the library, bundled by esbuild (code splitting on, so what
+    is imported with import() on first use is a chunk of its own), beside MQTT.js bundled the same way.
+    Rows: each layer with everything it exports; the MQTT 3.1.1 client as an app that speaks it loads it
+    (MQTT 5 and WebSocket are parts imported when selected); those parts; and what a publishing and
+    subscribing app loads at start, tree-shaken.
  */
-import { build } from 'esbuild'
+import { build, type Metafile } from 'esbuild'
+import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
-async function size(label: string, entries: string[], contents?: string): Promise<{ label: string, min: number, gz: number }> {
-    const result = await build({
-        stdin: { contents: contents ?? entries.map(e => `export * from './dist/${e}'`).join('\n'), resolveDir: root, loader: 'js' },
-        bundle: true, minify: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent',
-    })
-    const code = result.outputFiles[0].contents
-    return { label, min: code.length, gz: gzipSync(code, { level: 9 }).length }
+interface Size {
+    label: string
+    /** Loaded at start (the entry and the chunks it imports statically) */
+    min: number
+    gz: number
+    /** Loaded on first use (import()): minified bytes */
+    lazyMin: number
+    lazyGz: number
+    /** The library's modules in what is loaded at start */
+    modules: Set<string>
 }
 
-const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`
-const rows = [
-    await size('runtime', ['runtime/index.js']),
-    await size('socket (with runtime)', ['socket/index.js']),
-    await size('mqtt client + codec (with runtime, socket)', ['mqtt/index.js']),
-    await size('runtime + socket + mqtt', ['runtime/index.js', 'socket/index.js', 'mqtt/index.js']),
-    await size('agent (extra)', ['runtime/index.js', 'socket/index.js', 'mqtt/index.js', 'mqtt/agent/index.js']),
-]
-/* What an app that connects, publishes and subscribes imports: the rest is shaken out */
-const app = [
-    await size('app: connect, publish, subscribe (fiber-mqtt)', [], `import { mqttAlloc, mqttConnectUrl, mqttPublish, mqttSubscribe } from './dist/mqtt/index.js'
-        import { rInit, rServiceEvents } from './dist/runtime/index.js'
-        export default [mqttAlloc, mqttConnectUrl, mqttPublish, mqttSubscribe, rInit, rServiceEvents]`),
-    await size('app: connect, publish, subscribe (MQTT.js)', [], `import mqtt from 'mqtt'\nexport default mqtt.connect`),
-]
-const mqttjs = await size('MQTT.js (everything exported)', [], `export * from 'mqtt'`)
-rows.push(...app, mqttjs)
-for (const r of rows) {
-    console.log(`${r.label.padEnd(46)} ${kb(r.min).padStart(9)} minified ${kb(r.gz).padStart(8)} gzipped`)
+/* The chunks an output reaches by static imports, itself included */
+function initial(meta: Metafile, entry: string, seen = new Set<string>()): Set<string> {
+    seen.add(entry)
+    for (const i of meta.outputs[entry].imports) {
+        if (i.kind === 'import-statement' && !seen.has(i.path) && meta.outputs[i.path] !== undefined) {
+            initial(meta, i.path, seen)
+        }
+    }
+    return seen
 }
-const total = rows[3].gz
-console.log(`\nruntime + socket + mqtt: ${kb(total)} minified+gzipped; MQTT.js ${kb(mqttjs.gz)}: 1/${(mqttjs.gz / total).toFixed(1)} (target <= 1/5)`)
-console.log(`an app's bundle: ${kb(app[0].gz)} against MQTT.js's ${kb(app[1].gz)}: 1/${(app[1].gz / app[0].gz).toFixed(1)}`)
+
+async function size(label: string, contents: string): Promise<Size> {
+    const result = await build({
+        stdin: { contents, resolveDir: root, loader: 'js', sourcefile: 'app.js' },
+        bundle: true, minify: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent',
+        splitting: true, outdir: `${root}/size-out`, metafile: true,
+    })
+    const meta = result.metafile
+    const entry = Object.keys(meta.outputs).find(o => meta.outputs[o].entryPoint !== undefined)!
+    const start = initial(meta, entry)
+    const s: Size = { label, min: 0, gz: 0, lazyMin: 0, lazyGz: 0, modules: new Set() }
+    for (const f of result.outputFiles) {
+        const rel = f.path.slice(root.length).replace(/^\/+/, '')
+        const gz = gzipSync(f.contents, { level: 9 }).length
+        if (start.has(rel)) {
+            for (const input of Object.keys(meta.outputs[rel].inputs)) {
+                s.modules.add(input.replace(/^dist\//, ''))
+            }
+            s.min += f.contents.length
+            s.gz += gz
+        } else {
+            s.lazyMin += f.contents.length
+            s.lazyGz += gz
+        }
+    }
+    return s
+}
+
+const all = (...entries: string[]) => entries.map(e => `export * from './dist/${e}'`).join('\n')
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`
+
+/* Everything the runtime, socket and client indexes export but the parts an app selects: MQTT 5 (mqttSetProtocol
+   and the calls only MQTT 5 has) and WebSocket (rSetWebSocket; mqttConnectUrl imports it for a ws:// URL) */
+const PARTS = /from '\.\/(protocol5|auth|subscribe5|websocket)\.js'/
+function exportsOf(index: string): string {
+    const dir = index.slice(0, index.lastIndexOf('/') + 1)
+    return readFileSync(`${root}/dist/${index}`, 'utf8').split('\n')
+        .filter(line => line.startsWith('export ') && !PARTS.test(line))
+        .map(line => line.replace("from './", `from './dist/${dir}`)).join('\n')
+}
+const CLIENT_311 = ['runtime/index.js', 'socket/index.js', 'mqtt/codec/index.js', 'mqtt/client/index.js'].map(exportsOf).join('\n') + `
+export * from './dist/mqtt/constants.js'
+export * from './dist/mqtt/topic.js'`
+const core = await size('runtime + socket + MQTT 3.1.1 client', CLIENT_311)
+const rows: Size[] = [
+    await size('runtime', all('runtime/index.js')),
+    await size('socket (with runtime)', all('socket/index.js')),
+    core,
+    await size('  + MQTT 5 and WebSocket', `${CLIENT_311}
+export * from './dist/mqtt/index.js'
+export * from './dist/socket/index.js'`),
+    await size('runtime + socket + mqtt, everything', all('runtime/index.js', 'socket/index.js', 'mqtt/index.js')),
+    await size('agent (extra)', all('runtime/index.js', 'socket/index.js', 'mqtt/index.js', 'mqtt/agent/index.js')),
+]
+/* What an app that connects, publishes and subscribes loads: the rest is shaken out */
+const app = await size('app: connect, publish, subscribe (fiber-mqtt)', `import { mqttAlloc, mqttConnectUrl, mqttPublish, mqttSubscribe } from './dist/mqtt/index.js'
+    import { rInit, rServiceEvents } from './dist/runtime/index.js'
+    export default [mqttAlloc, mqttConnectUrl, mqttPublish, mqttSubscribe, rInit, rServiceEvents]`)
+const app5 = await size('app, MQTT 5 (fiber-mqtt)', `import { mqttAlloc, mqttConnectUrl, mqttPublish, mqttSubscribe, mqttSetProtocol } from './dist/mqtt/index.js'
+    import { rInit, rServiceEvents } from './dist/runtime/index.js'
+    export default [mqttAlloc, mqttConnectUrl, mqttPublish, mqttSubscribe, mqttSetProtocol, rInit, rServiceEvents]`)
+const appJs = await size('app: connect, publish, subscribe (MQTT.js)', `import mqtt from 'mqtt'\nexport default mqtt.connect`)
+const mqttjs = await size('MQTT.js (everything exported)', `export * from 'mqtt'`)
+rows.push(app, app5, appJs, mqttjs)
+for (const r of rows) {
+    const lazy = r.lazyMin > 0 ? `   + ${kb(r.lazyMin)} / ${kb(r.lazyGz)} on first use` : ''
+    console.log(`${r.label.padEnd(48)} ${kb(r.min).padStart(9)} minified ${kb(r.gz).padStart(8)} gzipped${lazy}`)
+}
+console.log(`\nruntime + socket + MQTT 3.1.1 client: ${kb(core.gz)} minified+gzipped at start; MQTT.js ${kb(mqttjs.gz)}: 1/${(mqttjs.gz / core.gz).toFixed(1)} (target <= 1/5)`)
+/* The parts stay out of a 3.1.1 app's start: checked, not assumed (a static import would pull them in) */
+const parts = ['mqtt/codec/encode5.js', 'mqtt/codec/decode5.js', 'mqtt/codec/properties.js', 'mqtt/client/inbound5.js', 'socket/ws-frames.js', 'socket/websocket.js']
+const loaded = parts.filter(p => app.modules.has(p) || core.modules.has(p))
+console.log(`MQTT 5 and WebSocket modules loaded at start by a 3.1.1 app: ${loaded.length === 0 ? 'none' : loaded.join(', ')}`)
+console.log(`an app's bundle at start: ${kb(app.gz)} against MQTT.js's ${kb(appJs.gz)}: 1/${(appJs.gz / app.gz).toFixed(1)}; with MQTT 5: ${kb(app5.gz)}, 1/${(appJs.gz / app5.gz).toFixed(1)}`)

@@ -11,7 +11,6 @@ import { done } from '../runtime/waitable.js'
 import { resetSocket } from './control.js'
 import { attach, RSocket, setSocketError, SocketWait } from './rsocket.js'
 import { clientTlsOptions, TlsSetupError, verifyServer } from './tls.js'
-import { upgrade } from './websocket.js'
 
 /** Deadlines of 0 or less mean this long from now, as C's ME_HANDSHAKE_TIMEOUT. */
 export const SOCKET_DEFAULT_DEADLINE = 30 * TPS
@@ -37,12 +36,12 @@ class ConnectWait extends SocketWait {
         }
         if (sp.ws !== null) {
             /* The HTTP upgrade, within the same deadline; errors and an early close still end the connect */
-            upgrade(this.stream, this.host, this.port, sp.tls !== null, sp.ws, (problem, ws) => {
+            sp.ws.upgrade(this.stream, this.host, this.port, sp.tls !== null, sp.ws, (problem, ws) => {
                 if (!this.settled) {
                     if (problem !== null) {
                         this.fail(R_ERR_CANT_CONNECT, problem)
                     } else {
-                        this.adopt(ws as unknown as Socket)
+                        this.adopt(ws as Socket)
                     }
                 }
             })

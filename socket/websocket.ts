@@ -33,12 +33,12 @@ export function rSetWebSocket(sp: RSocket | null, path: string | null, protocol 
         headers === null || typeof headers !== 'object' || Object.entries(headers).some(([k, v]) => typeof v !== 'string' || bad(k) || bad(v) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k))) {
         return R_ERR_BAD_ARGS
     }
-    sp.ws = { path, protocol, headers: { ...headers } }
+    sp.ws = { path, protocol, headers: { ...headers }, upgrade }
     return 0
 }
 
 /** The upgrade request for host:port (the port is left out of Host when it is the scheme's default). */
-export function upgradeRequest(host: string, port: number, tls: boolean, ws: WsSettings, key: string): string {
+export function upgradeRequest(host: string, port: number, tls: boolean, ws: Omit<WsSettings, 'upgrade'>, key: string): string {
     const name = host.includes(':') ? `[${host}]` : host
     const lines = [
         `GET ${ws.path} HTTP/1.1`,
@@ -101,7 +101,7 @@ export function upgradeProblem(head: string, key: string, protocol: string): str
     came after the response's head already in it), or a problem.
  */
 export function upgrade(raw: Socket, host: string, port: number, tls: boolean, ws: WsSettings,
-    done: (problem: string | null, stream: WebSocketStream | null) => void): void {
+    done: (problem: string | null, stream: Socket | null) => void): void {
     const key = randomBytes(16).toString('base64')
     let got: Buffer = Buffer.alloc(0)
     const onEnd = () => {
@@ -127,7 +127,7 @@ export function upgrade(raw: Socket, host: string, port: number, tls: boolean, w
             return
         }
         raw.pause()
-        done(null, new WebSocketStream(raw, got.subarray(end + 4)))
+        done(null, new WebSocketStream(raw, got.subarray(end + 4)) as unknown as Socket)
     }
     raw.on('data', onData)
     raw.once('end', onEnd)

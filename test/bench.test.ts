@@ -66,14 +66,17 @@ test.serial('the throughput harness runs end to end with tiny counts and writes 
     }
 })
 
-test.serial('npm run size reports the minified and gzipped size of runtime + socket + mqtt, beside MQTT.js', async t => {
+test.serial('npm run size reports the minified and gzipped size of runtime + socket + client, beside MQTT.js; MQTT 5 and WebSocket are left out of a 3.1.1 app', async t => {
     const { stdout: out } = await runScript('size.js', [], 60_000)
-    const m = /runtime \+ socket \+ mqtt: ([\d.]+) KB minified\+gzipped/.exec(out)
+    const m = /runtime \+ socket \+ MQTT 3\.1\.1 client: ([\d.]+) KB minified\+gzipped at start/.exec(out)
     t.truthy(m, out)
     t.true(Number(m![1]) > 1 && Number(m![1]) < 100)
     /* MQTT.js beside it, bundled the same way, and an app's bundle of each */
     t.regex(out, /MQTT\.js [\d.]+ KB: 1\/[\d.]+ \(target <= 1\/5\)/)
-    t.regex(out, /an app's bundle: [\d.]+ KB against MQTT\.js's [\d.]+ KB/)
+    t.regex(out, /an app's bundle at start: [\d.]+ KB against MQTT\.js's [\d.]+ KB: 1\/[\d.]+; with MQTT 5: [\d.]+ KB/)
+    /* MQTT 5 and WebSocket are parts: a 3.1.1 app does not load them at start (WebSocket comes on first use) */
+    t.regex(out, /MQTT 5 and WebSocket modules loaded at start by a 3\.1\.1 app: none/)
+    t.regex(out, /app: connect, publish, subscribe \(fiber-mqtt\).*on first use/)
 })
 
 test.serial('the fibers benchmark runs with tiny counts and prints every figure with the run-queue floor', async t => {

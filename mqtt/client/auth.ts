@@ -13,7 +13,7 @@ import type { Properties } from '../codec/properties.js'
 import { reasonName } from '../codec/reasons.js'
 import { fatal } from './link.js'
 import { Mqtt, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, setMsg } from './state.js'
-import type { Mqtt5State } from './config.js'
+import type { Mqtt5State } from './protocol5.js'
 import { flush, waitSent, writeBytes } from './wire.js'
 
 const CONTINUE = 0x18

@@ -5,14 +5,14 @@
  */
 import { TPS } from '../../runtime/time.js'
 import { stopTimer, type TimerEvent } from '../../runtime/events.js'
-import { Mqtt5Decoder } from '../codec/decode5.js'
 import type { Packet } from '../codec/packets.js'
-import { propertiesSize, type Properties } from '../codec/properties.js'
+import type { Properties } from '../codec/properties.js'
 import { utf8Length } from '../codec/utf8.js'
 import {
     MQTT_MAX_CLIENT_ID_SIZE, MQTT_MAX_HANDLERS, MQTT_MAX_HELD, MQTT_MAX_INBOUND_SIZE, MQTT_MAX_PASSWORD_SIZE, MQTT_MAX_TOPIC_SIZE,
     MQTT_MAX_USERNAME_SIZE,
 } from '../constants.js'
+import type { Mqtt5State } from './protocol5.js'
 import type { Mqtt, OutMsg } from './state.js'
 
 /** Sizes in bytes the client accepts: client id, topic name or filter, user name, password. */
@@ -130,49 +130,6 @@ export interface SubscribeOptions {
     userProperties?: [string, string][]
 }
 
-/**
-    @internal
-    What an MQTT 5.0 client keeps (mqttSetProtocol): its CONNECT properties, the decoder, what the server said
-    in its CONNACK, and the topic aliases the server set up on this connection.
- */
-export class Mqtt5State {
-    decoder = new Mqtt5Decoder()
-    /** The server's CONNACK properties (null until connected) */
-    connack: Properties | null = null
-    /** Topic aliases from the server: alias -> topic (this connection's) */
-    aliases = new Map<number, string>()
-    /** The in-flight window the user asked for; the server's Receive Maximum may lower it per connection */
-    inflight = 0
-    /** Enhanced authentication: answers the server's AUTH challenges (mqttSetAuth) */
-    authProc: MqttAuthProc | null = null
-    /** Outbound topic aliases for QoS 0 publishes (on by default; used when the server allows some) */
-    aliasOut = true
-    /** This connection's outbound aliases: encoded topic -> alias (cleared at each connect) */
-    outAliases = new Map<Uint8Array, number>()
-    /** The property list of each alias (length 3, Topic Alias, the alias), made on first use */
-    aliasProps: Uint8Array[] = []
-    /** Subscription options asked for with mqttSubscribeEx, by filter (kept for resubscribing) */
-    subOptions = new Map<string, SubscribeOptions>()
-    /** The Server Reference of a refusal or DISCONNECT that says "use another server" / "server moved" (0x9c, 0x9d) */
-    redirect: string | null = null
-    /** The will's properties (mqttSetWill): will delay, message expiry, content type, user properties... */
-    will: Properties = {}
-    /** A re-authentication under way (mqttReauthenticate): its waiter and its deadline */
-    reauth: { settle(rc: number): void } | null = null
-    reauthTimer: TimerEvent | null = null
-
-    /** End the re-authentication under way, if any, with this result. */
-    endReauth(rc: number): void {
-        const w = this.reauth
-        this.reauth = null
-        stopTimer(this.reauthTimer)
-        this.reauthTimer = null
-        w?.settle(rc)
-    }
-
-    constructor(readonly connect: Properties) {}
-}
-
 /** @internal The settings new clients share (mqttSetLimits(null, ...) replaces them; clients made before keep theirs). */
 export const defaultConfig: { value: MqttConfig } = { value: new MqttConfig() }
 
@@ -199,7 +156,7 @@ export function optionsProblem(mq: Mqtt, o: SubscribeOptions, filter: string): s
     }
     if (o.userProperties !== undefined) {
         try {
-            propertiesSize({ userProperties: o.userProperties }, 'SUBSCRIBE')
+            mq.cfg.v5?.propertiesSize({ userProperties: o.userProperties }, 'SUBSCRIBE')
         } catch (err) {
             return `Bad user properties: ${(err as Error).message}`
         }

@@ -3,7 +3,6 @@
     Both API forms of the seed pages work: mqttAlloc(clientId, proc) + mqttConnect(mq, sock, flags, wait), and
     mqttAlloc(sock, clientId, proc) + mqttConnect(mq, username, password, flags, wait).
  */
-import { encode5 } from '../codec/encode5.js'
 import { R_ERR_BAD_ARGS, R_ERR_CANT_CONNECT, R_ERR_CANT_WRITE, R_ERR_NOT_CONNECTED, R_ERR_TIMEOUT } from '../../runtime/errors.js'
 import { rSleep, startTimer, stopTimer } from '../../runtime/events.js'
 import type { Fiber, Waitable } from '../../runtime/scheduler.js'
@@ -129,7 +128,7 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
             password: mq.username && mq.password.length > 0 ? passwordBytes(mq.password) : null,
         } as const
         const v5 = mq.cfg.v5
-        bytes = v5 === null ? encode(connect) : encode5({
+        bytes = v5 === null ? encode(connect) : v5.encode({
             ...connect, protocolLevel: 5, properties: connectProperties(mq, v5.connect),
             will: connect.will === null ? null : { ...connect.will, properties: v5.will },
         })
@@ -222,7 +221,7 @@ export function mqttDisconnectEx(mq: Mqtt | null, waitFlags: number, options: { 
     }
     let bytes: Uint8Array
     try {
-        bytes = encode5({ type: 14, reasonCode, properties })
+        bytes = v5.encode({ type: 14, reasonCode, properties })
     } catch (err) {
         return done(setMsg(mq, R_ERR_BAD_ARGS, `Bad DISCONNECT properties: ${(err as Error).message}`))
     }

@@ -4,7 +4,6 @@
     an unknown id, is a protocol violation: the connection ends with an error naming it.
  */
 import type { Packet5 } from '../codec/packets5.js'
-import { reasonName } from '../codec/reasons.js'
 import {
     R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ERR_BAD_STATE, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_MEMORY, R_ERR_WONT_FIT,
 } from '../../runtime/errors.js'
@@ -21,7 +20,6 @@ import type { ConnackPacket, Packet, PublishPacket, SubackPacket } from '../code
 import { filterCovers } from '../topic.js'
 import { startKeepAlive } from './keepalive.js'
 import { fatal, notify, refused } from './link.js'
-import { translate5 } from './inbound5.js'
 import { deliver } from './dispatch.js'
 import {
     MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_EVENT_CONNECTED, MQTT_MAX_SUBSCRIBE_FILTERS, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, type Mqtt,
@@ -65,7 +63,7 @@ export function onChunk(mq: Mqtt, chunk: Buffer): void {
 function sink5(p: Packet5): void {
     const mq = target!
     if (mq.processing) {
-        const p3 = translate5(mq, p)
+        const p3 = mq.cfg.v5!.translate(mq, p)
         if (p3 !== null) {
             handle(mq, p3)
         }
@@ -245,7 +243,7 @@ function suback(mq: Mqtt, p: SubackPacket): void {
         }
         if (code >= 0x80) {
             rc = R_ERR_CANT_COMPLETE
-            mq.errorMsg = `Subscribe to "${filters[i]}" refused by the broker (SUBACK 0x${code.toString(16)}${mq.cfg.v5 !== null ? `: ${reasonName(code)}` : ''})`
+            mq.errorMsg = `Subscribe to "${filters[i]}" refused by the broker (SUBACK 0x${code.toString(16)}${mq.cfg.v5 !== null ? `: ${mq.cfg.v5.reasonName(code)}` : ''})`
             rError('mqtt', '%s', mq.errorMsg)
         }
     }

@@ -15,7 +15,7 @@ import type { Properties } from '../codec/properties.js'
 import { reasonName } from '../codec/reasons.js'
 import { fatal, refused } from './link.js'
 import { OUT_PUBLISH, type Mqtt } from './state.js'
-import { type Mqtt5State } from './config.js'
+import type { Mqtt5State } from './protocol5.js'
 import { complete } from './window.js'
 import { authenticate } from './auth.js'
 

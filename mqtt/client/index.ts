@@ -13,11 +13,12 @@ export {
 } from './state.js'
 export { mqttAlloc, mqttConnect, mqttDisconnect, mqttDisconnectEx, mqttFree, MQTT_DISCONNECT_TIMEOUT } from './connect.js'
 export { mqttReauthenticate } from './auth.js'
+export { mqttSetProtocol } from './protocol5.js'
 export { mqttConnectUrl } from './connect-url.js'
 export {
     mqttGetError, mqttGetLastActivity, mqttMsgsToSend, mqttIsConnected, mqttSetCredentials, mqttSetMessageSize,
     mqttSetWill, mqttSetKeepAlive, mqttSetTimeout, mqttSetInflight, mqttSetQueue, mqttThrottle, mqttCheckQueue,
-    mqttGetStats, mqttSetLimits, mqttSetConnectTimeout, mqttSetKeepWaits, mqttGetConnackCode, mqttSetProtocol, mqttGetConnackProperties, mqttSetAuth, type MqttStats,
+    mqttGetStats, mqttSetLimits, mqttSetConnectTimeout, mqttSetKeepWaits, mqttGetConnackCode, mqttGetConnackProperties, mqttSetAuth, type MqttStats,
 } from './settings.js'
 export { mqttOnMessage, mqttSetDelivery } from './dispatch.js'
 export { mqttPublish, mqttPublishRetained, mqttPublishEx, mqttPing } from './publish.js'

@@ -4,9 +4,8 @@
     tick); others wait in order in the queue. The wait flags choose what the caller waits for:
     NONE - queued; SENT - its bytes handed to the socket; ACK - PUBACK (QoS 1) or PUBCOMP (QoS 2).
  */
-import { encodeProperties } from '../codec/encode5.js'
 import type { Properties } from '../codec/properties.js'
-import { varintSize } from '../codec/properties.js'
+import { varintSize } from '../codec/varint.js'
 import {
     R_ERR_BAD_ARGS, R_ERR_CANT_WRITE, R_ERR_NOT_CONNECTED, R_ERR_TOO_MANY, R_ERR_WONT_FIT,
 } from '../../runtime/errors.js'
@@ -77,7 +76,7 @@ function publishProperties(mq: Mqtt, props: Properties, payload: Uint8Array): Ui
     }
     let bytes: Uint8Array
     try {
-        bytes = encodeProperties(props, 'PUBLISH')
+        bytes = mq.cfg.v5.encodeProperties(props, 'PUBLISH')
     } catch (err) {
         return `Bad message properties: ${(err as Error).message}`
     }

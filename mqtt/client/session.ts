@@ -5,7 +5,7 @@
  */
 import { rGetTicks } from '../../runtime/time.js'
 import { setDup } from '../codec/encode.js'
-import { readVarint } from '../codec/properties.js'
+import { readVarint } from '../codec/varint.js'
 import { R_ERR_NOT_CONNECTED } from '../../runtime/errors.js'
 import {
     keptBytes, MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_UNSENT, MqttWait, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, type Mqtt, type OutMsg,

@@ -2,14 +2,14 @@
     The client's settings and queries, as in Ioto: credentials, limits, will, keep-alive, timeouts, message
     size, flow control, throttle, errors and counters.
  */
-import { propertiesSize, type Properties } from '../codec/properties.js'
+import type { Properties } from '../codec/properties.js'
 import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
 import { MAXINT64, rGetTicks } from '../../runtime/time.js'
 import { rIsSocketClosed } from '../../socket/control.js'
 import { isUtf8, utf8Length } from '../codec/utf8.js'
 import { topicNameProblem } from '../topic.js'
 import { type MqttAuthProc, Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_MESSAGE_SIZE, MQTT_TIMEOUT, OUT_PUBLISH, setMsg, type MqttLimits, type QueuePolicy } from './state.js'
-import { defaultConfig, MqttConfig, ownConfig, Mqtt5State } from './config.js'
+import { defaultConfig, MqttConfig, ownConfig } from './config.js'
 import { pump } from './window.js'
 import { msgsToSend } from './session.js'
 
@@ -122,7 +122,7 @@ export function mqttSetWill(mq: Mqtt | null, topic: string | null, msg: Uint8Arr
             return setMsg(mq, R_ERR_BAD_ARGS, 'Will properties need MQTT 5: mqttSetProtocol(mq, 5) first')
         }
         try {
-            propertiesSize(properties, 'WILL')
+            mq.cfg.v5.propertiesSize(properties, 'WILL')
         } catch (err) {
             return setMsg(mq, R_ERR_BAD_ARGS, `Bad will properties: ${(err as Error).message}`)
         }
@@ -306,30 +306,6 @@ export interface MqttStats {
     received: number
     held: number
     unrouted: number
-}
-
-/**
-    The protocol a client speaks from its next connect: 4 (MQTT 3.1.1, the default) or 5 (MQTT 5.0), with the
-    CONNECT properties for 5 (session expiry, receive maximum, maximum packet size, topic alias maximum,
-    user properties...). R_ERR_BAD_ARGS for another version or a property CONNECT may not carry.
-    @example mqttSetProtocol(mq, 5, { sessionExpiryInterval: 3600, topicAliasMaximum: 16 })
- */
-export function mqttSetProtocol(mq: Mqtt | null, version: number, properties: Properties = {}): number {
-    if (!(mq instanceof Mqtt)) {
-        return R_ERR_BAD_ARGS
-    }
-    if (version !== 4 && version !== 5) {
-        return setMsg(mq, R_ERR_BAD_ARGS, `Protocol version ${version}: 4 (MQTT 3.1.1) or 5 (MQTT 5.0)`)
-    }
-    if (version === 5) {
-        try {
-            propertiesSize(properties, 'CONNECT')
-        } catch (err) {
-            return setMsg(mq, R_ERR_BAD_ARGS, `Bad CONNECT properties: ${(err as Error).message}`)
-        }
-    }
-    ownConfig(mq).v5 = version === 5 ? new Mqtt5State({ ...properties }) : null
-    return 0
 }
 
 /**

@@ -3,7 +3,6 @@
     queue behind the window and acknowledgements (resends across connections: session.ts).
     Ids are taken when a message enters the window, never while in use; the queue keeps publish order.
  */
-import { encode5 } from '../codec/encode5.js'
 import type { Properties } from '../codec/properties.js'
 import { R_ERR_TOO_MANY } from '../../runtime/errors.js'
 import type { Waitable } from '../../runtime/scheduler.js'
@@ -11,7 +10,8 @@ import { rGetTicksCached } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
 import { encode } from '../codec/encode.js'
 import { MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_WAIT_SENT, MqttWait, OUT_PUBLISH, OUT_SUB, OutMsg, type Mqtt } from './state.js'
-import { type Mqtt5State, type SubscribeOptions } from './config.js'
+import type { SubscribeOptions } from './config.js'
+import type { Mqtt5State } from './protocol5.js'
 import { scheduleFlush, waitSent, writeBlocked, writeBytes, writePubrel } from './wire.js'
 
 /** A free packet id (1..65535, skipping ids in use), or 0 when all are in use. */
@@ -66,15 +66,15 @@ function writeQos0Packet(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array, 
         if (alias === undefined && v5.outAliases.size < max) {
             alias = v5.outAliases.size + 1
             v5.outAliases.set(topicBytes, alias)
-            mq.writer.publish5(topicBytes, payload, 0, retain, false, 0, aliasProps(v5, alias))
+            mq.writer.publish5(topicBytes, payload, 0, retain, false, 0, aliasProps(v5, alias), v5)
             return
         }
         if (alias !== undefined) {
-            mq.writer.publish5(NO_TOPIC, payload, 0, retain, false, 0, aliasProps(v5, alias))
+            mq.writer.publish5(NO_TOPIC, payload, 0, retain, false, 0, aliasProps(v5, alias), v5)
             return
         }
     }
-    mq.writer.publish5(topicBytes, payload, 0, retain, false, 0, props)
+    mq.writer.publish5(topicBytes, payload, 0, retain, false, 0, props, v5)
 }
 
 /** Park the publisher until the queue or the socket has room. */
@@ -93,7 +93,7 @@ export function sendPublish(mq: Mqtt, msg: OutMsg): boolean {
     msg.id = id
     mq.lastPublishId = id
     const w = mq.writer
-    msg.keptStart = w.publishKeep(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, id, mq.cfg.v5 !== null, msg.props)
+    msg.keptStart = w.publishKeep(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, id, mq.cfg.v5, msg.props)
     msg.bytes = w.current
     msg.keptEnd = w.position
     msg.payload = null
@@ -230,14 +230,14 @@ export function sendControl(mq: Mqtt, type: number, filters: string[], qos: numb
     const optionsOf = (topic: string) => v5?.subOptions.get(topic) ?? {}
     msg.bytes = v5 !== null ?
         type === OUT_SUB ?
-            encode5({
+            v5.encode({
                 type: 8, id, properties: subscribeProperties(filters.map(optionsOf)),
                 subscriptions: filters.map((topic, i) => {
                     const o = optionsOf(topic)
                     return { topic, qos: qosOf(i), noLocal: o.noLocal === true, retainAsPublished: o.retainAsPublished === true, retainHandling: o.retainHandling ?? 0 }
                 }),
             }) :
-            encode5({ type: 10, id, topics: filters, properties: unsubscribeProperties }) :
+            v5.encode({ type: 10, id, topics: filters, properties: unsubscribeProperties }) :
         type === OUT_SUB ?
             encode({ type: 8, id, subscriptions: filters.map((topic, i) => ({ topic, qos: qosOf(i) })) }) :
             encode({ type: 10, id, topics: filters })

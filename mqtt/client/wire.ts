@@ -7,7 +7,6 @@ import { holdReceiver, setReceiver } from '../../socket/rsocket.js'
 import { socketSend } from '../../socket/io.js'
 import type { Packet } from '../codec/packets.js'
 import { MqttDecoder } from '../codec/decoder.js'
-import { Mqtt5Decoder } from '../codec/decode5.js'
 import { MQTT_PACKET_CONN_ACK, MQTT_PACKET_PUBLISH, PACKET_NAMES } from '../constants.js'
 import { rDebug } from '../../runtime/log.js'
 import { type Mqtt, type MqttWait } from './state.js'
@@ -86,7 +85,7 @@ export function tracePacket(mq: Mqtt, direction: 'sending' | 'received', p: Pack
 function traceBytes(mq: Mqtt, bytes: Uint8Array): void {
     try {
         /* MQTT 5 packets are traced as they are (their 3.1.1 fields, plus reason codes, options and properties) */
-        const decoder = mq.cfg.v5 !== null ? new Mqtt5Decoder() : new MqttDecoder()
+        const decoder = mq.cfg.v5 !== null ? mq.cfg.v5.newDecoder() : new MqttDecoder()
         decoder.push(bytes, p => tracePacket(mq, 'sending', p as Packet))
     } catch {
         /* only a trace */

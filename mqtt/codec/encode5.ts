@@ -216,7 +216,10 @@ export function encode5(p: Packet5): Uint8Array {
     return out
 }
 
-/** The size of an MQTT 5.0 PUBLISH (fixed header included) from an encoded topic and property list (null: none). */
+/**
+    The size of an MQTT 5.0 PUBLISH (fixed header included) from an encoded topic and property list (null: none).
+    @example const buf = new Uint8Array(publish5Size(topic, payload, 1, null)); writePublish5(buf, 0, topic, payload, 1, false, false, id, null)
+ */
 export function publish5Size(topicBytes: Uint8Array, payload: Uint8Array, qos: number, props: Uint8Array | null): number {
     const rem = topicBytes.length + (qos > 0 ? 2 : 0) + (props?.length ?? 1) + payload.length
     if (rem > MQTT_MAX_REMAINING) {
@@ -225,7 +228,10 @@ export function publish5Size(topicBytes: Uint8Array, payload: Uint8Array, qos: n
     return 1 + varintSize(rem) + rem
 }
 
-/** Write an MQTT 5.0 PUBLISH (publish5Size's bytes) at pos; returns the position after it. */
+/**
+    Write an MQTT 5.0 PUBLISH (publish5Size's bytes) at pos; returns the position after it.
+    @example const end = writePublish5(buf, pos, encodeTopic('a/b'), payload, 0, false, false, 0, encodeProperties({ contentType: 'text/plain' }, 'PUBLISH'))
+ */
 export function writePublish5(buf: Uint8Array, pos: number, topicBytes: Uint8Array, payload: Uint8Array, qos: number,
     retain: boolean, dup: boolean, id: number, props: Uint8Array | null): number {
     buf[pos] = 0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0)

@@ -7,6 +7,9 @@
  */
 import { fail } from './errors.js'
 import { decodeUtf8, utf8Length, writeUtf8 } from './utf8.js'
+import { readVarint, varintSize, writeVarint } from './varint.js'
+
+export { readVarint, varintSize, writeVarint }
 
 /** Where a property list sits: a packet type, or a CONNECT's will. */
 export type PropertyPlace = 'CONNECT' | 'CONNACK' | 'PUBLISH' | 'PUBACK' | 'PUBREC' | 'PUBREL' | 'PUBCOMP' | 'SUBSCRIBE'
@@ -102,22 +105,6 @@ for (const d of PROPERTY_DEFS) {
 
 const MAX: Record<Kind, number> = { byte: 255, two: 65535, four: 4_294_967_295, varint: 268_435_455, string: 0, binary: 0, pair: 0 }
 
-/** Bytes of a Variable Byte Integer [MQTT5-1.5.5] */
-export function varintSize(n: number): number {
-    return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4
-}
-
-export function writeVarint(buf: Uint8Array, pos: number, n: number): number {
-    do {
-        let b = n % 128
-        n = Math.floor(n / 128)
-        if (n > 0) {
-            b |= 0x80
-        }
-        buf[pos++] = b
-    } while (n > 0)
-    return pos
-}
 
 function stringSize(s: unknown, what: string): number {
     const len = typeof s === 'string' ? utf8Length(s) : -1
@@ -274,26 +261,6 @@ function writeValue(buf: Uint8Array, pos: number, kind: Kind, v: unknown): numbe
     }
 }
 
-/** Read a Variable Byte Integer at pos: [value, position after]; throws when malformed or past end [MQTT5-1.5.5]. */
-export function readVarint(buf: Uint8Array, pos: number, end: number, what: string): [number, number] {
-    let value = 0
-    let mult = 1
-    for (let i = 0; i < 4; i++) {
-        if (pos >= end) {
-            fail('MQTT_BAD_LENGTH', '[MQTT5-1.5.5]', `${what}: Variable Byte Integer runs past the end of the packet`)
-        }
-        const b = buf[pos++]
-        value += (b & 0x7f) * mult
-        if (!(b & 0x80)) {
-            if (i > 0 && b === 0) {
-                fail('MQTT_BAD_LENGTH', '[MQTT-1.5.5-1]', `${what}: Variable Byte Integer not in its shortest form`)
-            }
-            return [value, pos]
-        }
-        mult *= 128
-    }
-    fail('MQTT_BAD_LENGTH', '[MQTT5-1.5.5]', `${what}: Variable Byte Integer longer than 4 bytes`)
-}
 
 /**
     Read the property list at pos (its length prefix first) of a packet of this place: [properties, position

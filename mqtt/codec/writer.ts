@@ -4,7 +4,13 @@
 import { allocBytes } from './bytes.js'
 import { packetSize, publishSize, writePacket, writePublish } from './encode.js'
 import type { Packet } from './packets.js'
-import { publish5Size, writePublish5 } from './encode5.js'
+
+/** The MQTT 5 PUBLISH encoder (encode5.ts's), handed in by a client that speaks MQTT 5 */
+export interface Publish5Encoder {
+    publish5Size(topicBytes: Uint8Array, payload: Uint8Array, qos: number, props: Uint8Array | null): number
+    writePublish5(buf: Uint8Array, pos: number, topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean,
+        dup: boolean, id: number, props: Uint8Array | null): number
+}
 
 const EMPTY = new Uint8Array(0)
 
@@ -64,15 +70,15 @@ export class PacketWriter {
     }
 
     /**
-        As publish (MQTT 5 with `v5`, with its encoded property list or null), keeping the packet for resending
+        As publish (MQTT 5 with the `v5` encoder, with its encoded property list or null), keeping the packet for resending
         without a view per packet: returns where it starts; its bytes run to `position` in `current`, which is
         never overwritten.
      */
-    publishKeep(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, id: number, v5: boolean, props: Uint8Array | null): number {
-        const size = v5 ? publish5Size(topicBytes, payload, qos, props) : publishSize(topicBytes, payload, qos, false, id)
+    publishKeep(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, id: number, v5: Publish5Encoder | null, props: Uint8Array | null): number {
+        const size = v5 !== null ? v5.publish5Size(topicBytes, payload, qos, props) : publishSize(topicBytes, payload, qos, false, id)
         const buf = this.reserve(size)
         const start = this.end
-        this.end = v5 ? writePublish5(buf, start, topicBytes, payload, qos, retain, false, id, props) :
+        this.end = v5 !== null ? v5.writePublish5(buf, start, topicBytes, payload, qos, retain, false, id, props) :
             writePublish(buf, start, topicBytes, payload, qos, retain, false, id)
         return start
     }
@@ -87,10 +93,10 @@ export class PacketWriter {
         return this.end
     }
 
-    /** An MQTT 5.0 PUBLISH (encoded topic, encoded property list or null) into the buffer. */
-    publish5(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number, props: Uint8Array | null): void {
-        const buf = this.reserve(publish5Size(topicBytes, payload, qos, props))
-        this.end = writePublish5(buf, this.end, topicBytes, payload, qos, retain, dup, id, props)
+    /** An MQTT 5.0 PUBLISH (encoded topic, encoded property list or null) into the buffer, by the v5 encoder. */
+    publish5(topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean, dup: boolean, id: number, props: Uint8Array | null, v5: Publish5Encoder): void {
+        const buf = this.reserve(v5.publish5Size(topicBytes, payload, qos, props))
+        this.end = v5.writePublish5(buf, this.end, topicBytes, payload, qos, retain, dup, id, props)
     }
 
     /** PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70 or UNSUBACK 0xb0 (as the header byte). */

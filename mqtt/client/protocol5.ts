@@ -1,0 +1,127 @@
+/*
+    MQTT 5.0 for the client: mqttSetProtocol and the state an MQTT 5 client keeps, which carries the MQTT 5 codec
+    to the client's core. A program that speaks only MQTT 3.1.1 never imports this module, and its bundle
+    leaves the MQTT 5 codec out.
+ */
+import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
+import { stopTimer, type TimerEvent } from '../../runtime/events.js'
+import { Mqtt5Decoder } from '../codec/decode5.js'
+import { encode5, encodeProperties, publish5Size, writePublish5 } from '../codec/encode5.js'
+import type { Packet } from '../codec/packets.js'
+import type { Packet5 } from '../codec/packets5.js'
+import { propertiesSize, type Properties, type PropertyPlace } from '../codec/properties.js'
+import { reasonName } from '../codec/reasons.js'
+import { ownConfig, type MqttAuthProc, type SubscribeOptions } from './config.js'
+import { translate5 } from './inbound5.js'
+import { Mqtt, setMsg } from './state.js'
+
+/**
+    @internal
+    What an MQTT 5.0 client keeps (mqttSetProtocol): its CONNECT properties, the decoder, what the server said
+    in its CONNACK, and the topic aliases the server set up on this connection.
+ */
+export class Mqtt5State {
+    decoder = new Mqtt5Decoder()
+    /** The server's CONNACK properties (null until connected) */
+    connack: Properties | null = null
+    /** Topic aliases from the server: alias -> topic (this connection's) */
+    aliases = new Map<number, string>()
+    /** The in-flight window the user asked for; the server's Receive Maximum may lower it per connection */
+    inflight = 0
+    /** Enhanced authentication: answers the server's AUTH challenges (mqttSetAuth) */
+    authProc: MqttAuthProc | null = null
+    /** Outbound topic aliases for QoS 0 publishes (on by default; used when the server allows some) */
+    aliasOut = true
+    /** This connection's outbound aliases: encoded topic -> alias (cleared at each connect) */
+    outAliases = new Map<Uint8Array, number>()
+    /** The property list of each alias (length 3, Topic Alias, the alias), made on first use */
+    aliasProps: Uint8Array[] = []
+    /** Subscription options asked for with mqttSubscribeEx, by filter (kept for resubscribing) */
+    subOptions = new Map<string, SubscribeOptions>()
+    /** The Server Reference of a refusal or DISCONNECT that says "use another server" / "server moved" (0x9c, 0x9d) */
+    redirect: string | null = null
+    /** The will's properties (mqttSetWill): will delay, message expiry, content type, user properties... */
+    will: Properties = {}
+    /** A re-authentication under way (mqttReauthenticate): its waiter and its deadline */
+    reauth: { settle(rc: number): void } | null = null
+    reauthTimer: TimerEvent | null = null
+
+    /** End the re-authentication under way, if any, with this result. */
+    endReauth(rc: number): void {
+        const w = this.reauth
+        this.reauth = null
+        stopTimer(this.reauthTimer)
+        this.reauthTimer = null
+        w?.settle(rc)
+    }
+
+    constructor(readonly connect: Properties) {}
+
+    /* The MQTT 5 codec, for the client's core: reached only through this state, so a program that never calls
+       mqttSetProtocol(mq, 5) does not load it */
+
+    /** Encode an MQTT 5.0 packet (throws MqttCodecError) */
+    encode(p: Packet5): Uint8Array {
+        return encode5(p)
+    }
+
+    /** A decoder of MQTT 5.0 packets (for the -d trace) */
+    newDecoder(): Mqtt5Decoder {
+        return new Mqtt5Decoder()
+    }
+
+    /** A packet from the broker: what 3.1.1 does not have dealt with, the rest as its 3.1.1 packet (or null) */
+    translate(mq: Mqtt, p: Packet5): Packet | null {
+        return translate5(mq, p)
+    }
+
+    /** The encoded size of a property list for this place (throws when a property does not belong there) */
+    propertiesSize(props: Properties, place: PropertyPlace): number {
+        return propertiesSize(props, place)
+    }
+
+    /** A property list encoded with its length prefix */
+    encodeProperties(props: Properties, place: PropertyPlace): Uint8Array {
+        return encodeProperties(props, place)
+    }
+
+    /** The name of a reason code */
+    reasonName(code: number): string {
+        return reasonName(code)
+    }
+
+    /** PacketWriter's MQTT 5 PUBLISH size */
+    publish5Size(topicBytes: Uint8Array, payload: Uint8Array, qos: number, props: Uint8Array | null): number {
+        return publish5Size(topicBytes, payload, qos, props)
+    }
+
+    /** PacketWriter's MQTT 5 PUBLISH */
+    writePublish5(buf: Uint8Array, pos: number, topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean,
+        dup: boolean, id: number, props: Uint8Array | null): number {
+        return writePublish5(buf, pos, topicBytes, payload, qos, retain, dup, id, props)
+    }
+}
+
+/**
+    The protocol a client speaks from its next connect: 4 (MQTT 3.1.1, the default) or 5 (MQTT 5.0), with the
+    CONNECT properties for 5 (session expiry, receive maximum, maximum packet size, topic alias maximum,
+    user properties...). R_ERR_BAD_ARGS for another version or a property CONNECT may not carry.
+    @example mqttSetProtocol(mq, 5, { sessionExpiryInterval: 3600, topicAliasMaximum: 16 })
+ */
+export function mqttSetProtocol(mq: Mqtt | null, version: number, properties: Properties = {}): number {
+    if (!(mq instanceof Mqtt)) {
+        return R_ERR_BAD_ARGS
+    }
+    if (version !== 4 && version !== 5) {
+        return setMsg(mq, R_ERR_BAD_ARGS, `Protocol version ${version}: 4 (MQTT 3.1.1) or 5 (MQTT 5.0)`)
+    }
+    if (version === 5) {
+        try {
+            propertiesSize(properties, 'CONNECT')
+        } catch (err) {
+            return setMsg(mq, R_ERR_BAD_ARGS, `Bad CONNECT properties: ${(err as Error).message}`)
+        }
+    }
+    ownConfig(mq).v5 = version === 5 ? new Mqtt5State({ ...properties }) : null
+    return 0
+}
