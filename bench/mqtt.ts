@@ -5,6 +5,7 @@
 
         npm run bench [-- --rounds 3] [-- --quick]
  */
+import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -56,6 +57,7 @@ const figures: Figure[] = [
     { key: 'seq-q1', name: 'QoS 1 sequential round trips', unit: 'round trips/s', target: 1.4 },
     { key: 'idle-heap', name: '1,000 idle connections: heap each', unit: 'bytes', target: 4, lowerIsBetter: true },
     { key: 'idle-rss', name: '1,000 idle connections: RSS each', unit: 'bytes', target: null, lowerIsBetter: true },
+    { key: 'idle-cold', name: '1,000 idle connections opened cold: heap each', unit: 'bytes', target: 5, lowerIsBetter: true },
     { key: 'through', name: 'publisher -> broker -> subscriber, QoS 0', unit: 'msgs/s', target: null, brokerBound: true },
 ]
 
@@ -140,6 +142,13 @@ async function runFigure(f: Figure, c: Contender, sinkPort: number, brokerPort: 
         push('idle-rss', { value: fp.rssPerConn, cpuUs: NaN })
         return
     }
+    case 'idle-cold': {
+        /* In a fresh process per contender and round: nothing warmed up (the warm-up round skips it) */
+        if (!warming) {
+            push('idle-cold', { value: (await coldFootprint(c, sinkPort, quick ? 20 : 1000)).heapPerConn, cpuUs: NaN })
+        }
+        return
+    }
     case 'through': {
         const count = n(100_000)
         const cpuBefore = processCpuMs(brokerPid)
@@ -157,6 +166,21 @@ async function runFigure(f: Figure, c: Contender, sinkPort: number, brokerPort: 
         return push(f.key, s)
     }
     }
+}
+
+const MODULES: Record<string, string> = { 'fiber-mqtt': 'fiber-client', 'MQTT.js': 'mqttjs-client', 'raw writer': 'raw-client' }
+
+/* The contender's idle connections opened by a process that has run nothing before (bench/idle-cold.ts) */
+async function coldFootprint(c: Contender, port: number, count: number): Promise<Footprint> {
+    const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(new URL('idle-cold.js', import.meta.url)), MODULES[c.name], String(port), String(count)],
+        { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s })
+    const code = await new Promise<number | null>(resolve => child.once('close', resolve))
+    if (code !== 0) {
+        throw new Error(`idle-cold ${c.name} exited with ${code}`)
+    }
+    return JSON.parse(out) as Footprint
 }
 
 function ratioOf(f: Figure, name: string, base: string): number[] {

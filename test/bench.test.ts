@@ -48,7 +48,7 @@ test.serial('the throughput harness runs end to end with tiny counts and writes 
         t.is(existsSync(`${committed}latest.json`) ? readFileSync(`${committed}latest.json`, 'utf8') : null, before)
         t.notRegex(stdout, /NaN|Infinity|CPU 0\.00 us/)
         for (const figure of ['QoS 0 publish, 16 B', 'QoS 1 publish, 1,000 in flight', 'QoS 1 burst, no window', 'QoS 2 burst, no window',
-            'x the windowed CPU', 'receive QoS 1', 'QoS 1 sequential round trips', '1,000 idle connections: heap each', 'publisher -> broker -> subscriber']) {
+            'x the windowed CPU', 'receive QoS 1', 'QoS 1 sequential round trips', '1,000 idle connections: heap each', '1,000 idle connections opened cold: heap each', 'publisher -> broker -> subscriber']) {
             t.true(stdout.includes(figure), figure)
         }
         for (const contender of ['fiber-mqtt', 'MQTT.js', 'raw writer']) {
@@ -56,7 +56,7 @@ test.serial('the throughput harness runs end to end with tiny counts and writes 
         }
         const json = JSON.parse(readFileSync(`${out}latest.json`, 'utf8'))
         t.is(json.rounds, 1)
-        t.is(Object.keys(json.figures).length, 12)
+        t.is(Object.keys(json.figures).length, 13)
         t.is(json.figures['pub-q1'].results['fiber-mqtt'].length, 1)
         t.true(json.figures['pub-q1'].results['fiber-mqtt'][0].value > 0)
         t.true(existsSync(`${out}ratios.svg`))
