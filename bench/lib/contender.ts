@@ -43,8 +43,12 @@ export interface Contender {
     idle(port: number, count: number): Promise<Footprint>
 }
 
-/** Time a run: wall and CPU of this process. */
+/**
+    Time a run: wall and CPU of this process. The heap is collected first (with --expose-gc, as npm run bench
+    runs), so that a run does not pay for the garbage the contender before it left.
+ */
 export async function measure(count: number, run: () => Promise<number[] | void>): Promise<Measure> {
+    gc()
     const cpu = process.cpuUsage()
     const start = performance.now()
     const latencies = await run()

@@ -190,10 +190,21 @@ export function complete(mq: Mqtt, msg: OutMsg, rc: number): void {
         msg.wait.settle(rc)
         msg.wait = null
     }
-    if (mq.pending.length > 0) {
+    if (mq.pending.length > 0 && mq.inflightPublishes <= refillMark(mq.cfg.maxInflight)) {
         pump(mq)
     }
 }
+
+/**
+    How low a full window drains before queued messages go in again: an eighth of it (at least one message).
+    Acknowledgements from a busy broker come a few at a time; refilling on each would cost a write (and the
+    broker a read) per message, refilling in batches costs one per batch, and the window stays mostly full.
+ */
+export function refillMark(max: number): number {
+    return max - Math.max(1, max >> REFILL_SHIFT)
+}
+
+const REFILL_SHIFT = 1
 
 /** A QoS 2 PUBLISH got its PUBREC: its PUBREL goes out (same id, same place in the resend order). */
 export function release(mq: Mqtt, msg: OutMsg): void {

@@ -1,0 +1,68 @@
+import test from 'ava'
+import { rCloseSocket, rAllocSocket, rConnectSocket } from '../../socket/index.js'
+import {
+    mqttAlloc, mqttConnect, mqttGetStats, mqttPublish, mqttSetInflight, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE,
+    type PublishPacket,
+} from '../../mqtt/index.js'
+import { refillMark } from '../../mqtt/client/window.js'
+import { inFiber } from '../helpers/fiber.js'
+import { scripted } from '../helpers/peer.js'
+import { until } from './suite.js'
+
+test('refillMark: half of a window drains before it refills (at least one message at a time)', t => {
+    t.is(refillMark(1), 0)
+    t.is(refillMark(2), 1)
+    t.is(refillMark(3), 2)
+    t.is(refillMark(8), 4)
+    t.is(refillMark(100), 50)
+    t.is(refillMark(65535), 32768)
+})
+
+test('a full window refills in batches: queued messages go in once half of it is acknowledged, in order, none lost', async t => {
+    await inFiber(function* () {
+        /* The payloads (copied: the peer's read buffer is reused) and ids of the PUBLISHes the peer saw */
+        const got: { text: string, id: number }[] = []
+        /* Acknowledgements the peer may send (the test lets them out a few at a time) */
+        let release = 0
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            let acked = 0
+            while (acked < 24) {
+                const p = yield* peer.next(20)
+                if (p?.type === 3) {
+                    got.push({ text: new TextDecoder().decode((p as PublishPacket).payload), id: (p as PublishPacket).id })
+                }
+                while (release > 0 && acked < got.length) {
+                    release--
+                    yield* peer.send({ type: 4, id: got[acked++].id })
+                }
+            }
+        })
+        const mq = mqttAlloc('refill', null)!
+        const sock = rAllocSocket()
+        yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+        t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+        mqttSetInflight(mq, 8)
+        for (let i = 0; i < 24; i++) {
+            t.is(yield* mqttPublish(mq, `m${i}`, 0, 1, MQTT_WAIT_NONE, 'refill'), 0)
+        }
+        t.true(yield* until(() => got.length === 8, 10_000))
+        t.like(mqttGetStats(mq), { inflight: 8, queued: 16 })
+        /* Three acknowledgements: the window is not yet half empty, nothing goes in */
+        release = 3
+        t.true(yield* until(() => mqttGetStats(mq).acknowledged === 3, 10_000))
+        t.like(mqttGetStats(mq), { inflight: 5, queued: 16 })
+        /* The fourth: half of the window is free, four queued messages go in at once */
+        release = 1
+        t.true(yield* until(() => mqttGetStats(mq).acknowledged === 4, 10_000))
+        t.like(mqttGetStats(mq), { inflight: 8, queued: 12 })
+        t.true(yield* until(() => got.length === 12, 10_000))
+        release = 1000
+        t.true(yield* until(() => mqttGetStats(mq).acknowledged === 24, 10_000))
+        t.like(mqttGetStats(mq), { inflight: 0, queued: 0 })
+        t.deepEqual(got.map(p => p.text), Array.from({ length: 24 }, (_, i) => `m${i}`))
+        t.is(new Set(got.slice(0, 8).map(p => p.id)).size, 8)
+        rCloseSocket(sock)
+        rCloseSocket(listener)
+    })
+})
