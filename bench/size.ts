@@ -20,8 +20,8 @@ interface Size {
     /** Loaded on first use (import()): minified bytes */
     lazyMin: number
     lazyGz: number
-    /** The library's modules in what is loaded at start */
-    modules: Set<string>
+    /** The library's modules in what is loaded at start, with their minified bytes */
+    modules: Map<string, number>
 }
 
 /* The chunks an output reaches by static imports, itself included */
@@ -44,13 +44,13 @@ async function size(label: string, contents: string): Promise<Size> {
     const meta = result.metafile
     const entry = Object.keys(meta.outputs).find(o => meta.outputs[o].entryPoint !== undefined)!
     const start = initial(meta, entry)
-    const s: Size = { label, min: 0, gz: 0, lazyMin: 0, lazyGz: 0, modules: new Set() }
+    const s: Size = { label, min: 0, gz: 0, lazyMin: 0, lazyGz: 0, modules: new Map() }
     for (const f of result.outputFiles) {
         const rel = f.path.slice(root.length).replace(/^\/+/, '')
         const gz = gzipSync(f.contents, { level: 9 }).length
         if (start.has(rel)) {
-            for (const input of Object.keys(meta.outputs[rel].inputs)) {
-                s.modules.add(input.replace(/^dist\//, ''))
+            for (const [input, { bytesInOutput }] of Object.entries(meta.outputs[rel].inputs)) {
+                s.modules.set(input.replace(/^dist\//, ''), bytesInOutput)
             }
             s.min += f.contents.length
             s.gz += gz
@@ -82,9 +82,6 @@ const rows: Size[] = [
     await size('runtime', all('runtime/index.js')),
     await size('socket (with runtime)', all('socket/index.js')),
     core,
-    await size('  + MQTT 5 and WebSocket', `${CLIENT_311}
-export * from './dist/mqtt/index.js'
-export * from './dist/socket/index.js'`),
     await size('runtime + socket + mqtt, everything', all('runtime/index.js', 'socket/index.js', 'mqtt/index.js')),
     await size('agent (extra)', all('runtime/index.js', 'socket/index.js', 'mqtt/index.js', 'mqtt/agent/index.js')),
 ]
@@ -107,4 +104,11 @@ console.log(`\nruntime + socket + MQTT 3.1.1 client: ${kb(core.gz)} minified+gzi
 const parts = ['mqtt/codec/encode5.js', 'mqtt/codec/decode5.js', 'mqtt/codec/properties.js', 'mqtt/client/inbound5.js', 'socket/ws-frames.js', 'socket/websocket.js']
 const loaded = parts.filter(p => app.modules.has(p) || core.modules.has(p))
 console.log(`MQTT 5 and WebSocket modules loaded at start by a 3.1.1 app: ${loaded.length === 0 ? 'none' : loaded.join(', ')}`)
+/* Where an app's bytes are: what bounds its size */
+const layers = new Map<string, number>()
+for (const [m, bytes] of app.modules) {
+    const layer = /^(runtime|socket|mqtt\/codec)\//.exec(m)?.[1] ?? (m.startsWith('mqtt/') ? 'mqtt client' : 'app')
+    layers.set(layer, (layers.get(layer) ?? 0) + bytes)
+}
+console.log(`an app's bundle at start by layer (minified): ${[...layers].filter(([l]) => l !== 'app').map(([l, b]) => `${l} ${kb(b)}`).join(', ')}`)
 console.log(`an app's bundle at start: ${kb(app.gz)} against MQTT.js's ${kb(appJs.gz)}: 1/${(appJs.gz / app.gz).toFixed(1)}; with MQTT 5: ${kb(app5.gz)}, 1/${(appJs.gz / app5.gz).toFixed(1)}`)

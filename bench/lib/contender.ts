@@ -44,11 +44,10 @@ export interface Contender {
 }
 
 /**
-    Time a run: wall and CPU of this process. The heap is collected first (with --expose-gc, as npm run bench
-    runs), so that a run does not pay for the garbage the contender before it left.
+    Time a run: wall and CPU of this process. No collection before it: a forced full collection costs the next
+    run ~60 ms of CPU (its code compiled again), far more than the garbage the contender before it left.
  */
 export async function measure(count: number, run: () => Promise<number[] | void>): Promise<Measure> {
-    gc()
     const cpu = process.cpuUsage()
     const start = performance.now()
     const latencies = await run()
