@@ -4,11 +4,10 @@
 
         node --expose-gc dist/bench/idle-cold.js <contender module> <port> <count>
  */
-import type { Contender } from './lib/contender.js'
+import { loadContender } from './lib/contender.js'
 
 const [module, port, count] = process.argv.slice(2)
-const exports = await import(`./lib/${module}.js`) as Record<string, unknown>
-const contender = Object.values(exports).find((v): v is Contender => typeof (v as Contender | null)?.idle === 'function')!
+const contender = await loadContender(module)
 const fp = await contender.idle(Number(port), Number(count))
 process.stdout.write(`${JSON.stringify(fp)}\n`)
 process.exit(0)

@@ -77,6 +77,12 @@ export async function footprint(count: number, open: () => Promise<() => Promise
     return { heapPerConn: (after.heapUsed - before.heapUsed) / count, rssPerConn: (after.rss - before.rss) / count }
 }
 
+/** The contender a module of bench/lib exports (for a process of its own: contender-host.ts, idle-cold.ts). */
+export async function loadContender(module: string): Promise<Contender> {
+    const exports = await import(`./${module}.js`) as Record<string, unknown>
+    return Object.values(exports).find((v): v is Contender => typeof (v as Contender | null)?.idle === 'function')!
+}
+
 let ids = 0
 export function uniqueId(prefix: string): string {
     return `${prefix}-${process.pid % 10000}-${++ids}`.slice(0, 23)
