@@ -100,12 +100,14 @@ async function main(): Promise<void> {
     process.once('SIGINT', stopPeers)
     process.once('SIGTERM', stopPeers)
     try {
-        /* Round 0 warms every contender up on every figure at a fifth of the counts; it is not recorded */
-        for (let round = 0; round <= ROUNDS; round++) {
-            for (const f of figures) {
-                if (f.key === 'idle-rss') {
-                    continue
-                }
+        /* Figure by figure, the contenders interleaved in each round; round 0 warms every contender up on the
+           figure at a fifth of the counts and is not recorded. A host runs one figure's rounds in a row, so what
+           a round measures is that path (not the garbage or the cold code of another figure's) */
+        for (const f of figures) {
+            if (f.key === 'idle-rss') {
+                continue
+            }
+            for (let round = 0; round <= ROUNDS; round++) {
                 for (const c of contenders) {
                     progress(round === 0 ? `warm-up: ${f.name}: ${c.name}` : `round ${round}/${ROUNDS}: ${f.name}: ${c.name}`)
                     warming = round === 0
