@@ -4,7 +4,6 @@
     defaults share one MqttConfig; ownConfig gives a client its own copy before a change.
  */
 import { TPS } from '../../runtime/time.js'
-import { stopTimer, type TimerEvent } from '../../runtime/events.js'
 import type { Packet } from '../codec/packets.js'
 import type { Properties } from '../codec/properties.js'
 import { utf8Length } from '../codec/utf8.js'

@@ -40,7 +40,7 @@ export function* mqttConnectUrl(mq: Mqtt | null, url: string, flags: number, wai
         rSetTls(sock)
     }
     if (u.websocket !== null) {
-        /* Loaded on first use: a program that never names a ws:// URL does not carry the WebSocket code */
+        /* Loaded on first use: the bundle of a program that never names a ws:// URL does not load it at start */
         const { rSetWebSocket } = yield* rAwait(import('../../socket/websocket.js'))
         rSetWebSocket(sock, u.websocket)
     }

@@ -1,7 +1,7 @@
 /*
     MQTT 5.0 for the client: mqttSetProtocol and the state an MQTT 5 client keeps, which carries the MQTT 5 codec
-    to the client's core. A program that speaks only MQTT 3.1.1 never imports this module, and its bundle
-    leaves the MQTT 5 codec out.
+    to the client's core. Nothing else reaches the MQTT 5 codec, so the bundle of a program that never calls
+    mqttSetProtocol leaves it out.
  */
 import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
 import { stopTimer, type TimerEvent } from '../../runtime/events.js'

@@ -196,7 +196,7 @@ export function complete(mq: Mqtt, msg: OutMsg, rc: number): void {
 }
 
 /**
-    How low a full window drains before queued messages go in again: an eighth of it (at least one message).
+    How low a full window drains before queued messages go in again: half of it (at least one message).
     Acknowledgements from a busy broker come a few at a time; refilling on each would cost a write (and the
     broker a read) per message, refilling in batches costs one per batch, and the window stays mostly full.
  */

@@ -9,6 +9,7 @@ import { allocBytes } from './bytes.js'
 import { fail } from './errors.js'
 import type { ConnackPacket, ConnectPacket, Packet, SubackPacket, SubscribePacket, UnsubscribePacket } from './packets.js'
 import { utf8Length, writeUtf8 } from './utf8.js'
+import { varintSize, writeVarint } from './varint.js'
 
 /** PUBLISH fixed header bytes indexed [qos][dup][retain]. */
 export const PUBLISH_HEADER: number[][][] = [0, 1, 2].map(qos => [0, 1].map(dup => [0, 1].map(retain =>
@@ -21,22 +22,6 @@ const HEADER = [0, 0x10, 0x20, 0x30, 0x40, 0x50, 0x62, 0x70, 0x82, 0x90, 0xa2, 0
 export const PINGREQ_BYTES = Uint8Array.of(0xc0, 0)
 export const PINGRESP_BYTES = Uint8Array.of(0xd0, 0)
 export const DISCONNECT_BYTES = Uint8Array.of(0xe0, 0)
-
-function varintSize(n: number): number {
-    return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4
-}
-
-function writeVarint(buf: Uint8Array, pos: number, n: number): number {
-    do {
-        let b = n & 0x7f
-        n >>>= 7
-        if (n > 0) {
-            b |= 0x80
-        }
-        buf[pos++] = b
-    } while (n > 0)
-    return pos
-}
 
 function checkId(id: number): void {
     if (!Number.isInteger(id) || id < 1 || id > 65535) {

@@ -1,5 +1,6 @@
 /*
-    The Variable Byte Integer of MQTT 5 property lists [MQTT5-1.5.5]: size, write, read.
+    The Variable Byte Integer [MQTT-1.5.5]: the fixed header's remaining length, and MQTT 5's property lengths
+    and values: size, write, read.
  */
 import { fail } from './errors.js'
 
@@ -8,10 +9,11 @@ export function varintSize(n: number): number {
     return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4
 }
 
+/** Write a Variable Byte Integer (at most 268,435,455) at pos; returns the position after it. */
 export function writeVarint(buf: Uint8Array, pos: number, n: number): number {
     do {
-        let b = n % 128
-        n = Math.floor(n / 128)
+        let b = n & 0x7f
+        n >>>= 7
         if (n > 0) {
             b |= 0x80
         }
