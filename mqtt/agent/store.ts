@@ -16,6 +16,7 @@
 import { closeSync, copyFileSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs'
 import { R_ERR_CANT_OPEN, R_ERR_CANT_WRITE } from '../../runtime/errors.js'
 import { rError, rInfo } from '../../runtime/log.js'
+import { copyBytes } from '../codec/bytes.js'
 import type { OutMsg } from '../client/state.js'
 import type { Outbox } from '../client/config.js'
 import { addRecord, deleteRecord, scanStore, type Damage, type StoredMessage } from './store-format.js'
@@ -119,7 +120,7 @@ export class FileStore implements Outbox {
         }
         this.seq = m.seq
         msg.storeSeq = m.seq
-        this.live.set(m.seq, { ...m, payload: m.payload.slice(), props: m.props?.slice() ?? null })
+        this.live.set(m.seq, { ...m, payload: copyBytes(m.payload), props: m.props ? copyBytes(m.props) : null })
         return 0
     }
 

@@ -14,6 +14,7 @@ import { rError, rInfo } from '../../runtime/log.js'
 import { allocFiber, schedule } from '../../runtime/scheduler.js'
 import { holdReceiver } from '../../socket/rsocket.js'
 import type { PublishPacket } from '../codec/packets.js'
+import { copyBytes } from '../codec/bytes.js'
 import { Mqtt, MqttRecv, setMsg, type MqttCallback, type MqttTopic } from './state.js'
 import { ownConfig } from './config.js'
 
@@ -123,7 +124,7 @@ function hold(mq: Mqtt, rp: MqttRecv): void {
         }
     }
     mq.stats.held++
-    const data = rp.data.slice()
+    const data = copyBytes(rp.data)
     held.push(new MqttRecv(mq, rp.topic, data, data.length, rp.qos, rp.retain, rp.dup, rp.id, null, rp.properties))
 }
 

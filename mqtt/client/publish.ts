@@ -16,7 +16,7 @@ import { sfmtv } from '../../runtime/sfmt.js'
 import { rGetTicks } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
 import { encodeTopic } from '../codec/encode.js'
-import { allocBytes } from '../codec/bytes.js'
+import { allocBytes, copyBytes } from '../codec/bytes.js'
 import { isUtf8 } from '../codec/utf8.js'
 import type { MqttCodecError } from '../codec/errors.js'
 import { sendPing } from './keepalive.js'
@@ -24,7 +24,7 @@ import {
     Mqtt, MQTT_EVENT_ATTACH, MQTT_WAIT_ACK, MQTT_WAIT_SENT, MqttWait, OUT_PUBLISH, OutMsg,
     setMsg, waitFor, waitKind,
 } from './state.js'
-import { dropOldest, enqueue, queueFull, roomWait, sendPublish, windowOpen, writeQos0 } from './window.js'
+import { dropOldest, enqueue, enqueuePlain, queueFull, roomWait, sendPublish, windowOpen, writeQos0 } from './window.js'
 import { waitSent } from './wire.js'
 
 const encoder = new TextEncoder()
@@ -144,7 +144,7 @@ function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number,
         }
     }
     if (mq.sock === null && mq.proc !== null && !mq.cfg.queueOffline) {
-        const kept = payload.slice()
+        const kept = copyBytes(payload)
         return attachThen(mq, () => send(mq, topic, topicBytes, kept, qos, waitFlags, retain, props))
     }
     if (mq.throttle > 0) {
@@ -229,13 +229,19 @@ function queue(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Ar
         }
     }
     const w = waitFor(waitFlags)
-    const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, copyOf(payload), w, waitKind(waitFlags))
-    msg.props = props
-    if (qos > 0 && !stored(mq, msg)) {
-        return done(setMsg(mq, R_ERR_CANT_WRITE, mq.cfg.outbox!.lastError))
+    if (w === null && props === null && (qos === 0 || mq.cfg.outbox === null)) {
+        /* Nothing to wait on, store or carry: kept as a slot, no message object until it leaves the queue */
+        mq.stats.published++
+        enqueuePlain(mq, topic, topicBytes, payload, qos, retain)
+    } else {
+        const msg = new OutMsg(OUT_PUBLISH, qos, retain, topic, topicBytes, copyOf(payload), w, waitKind(waitFlags))
+        msg.props = props
+        if (qos > 0 && !stored(mq, msg)) {
+            return done(setMsg(mq, R_ERR_CANT_WRITE, mq.cfg.outbox!.lastError))
+        }
+        mq.stats.published++
+        enqueue(mq, msg)
     }
-    mq.stats.published++
-    enqueue(mq, msg)
     if (!mq.connected) {
         mq.cfg.onQueued?.(mq)
     }
@@ -275,7 +281,7 @@ export function* attachThen(mq: Mqtt, then: () => Waitable<number>): Fiber<numbe
 function* throttled(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, waitFlags: number, retain: boolean, props: Uint8Array | null): Fiber<number> {
     const now = rGetTicks()
     const elapsed = now - mq.throttleLastPub + 999
-    payload = payload.slice()
+    payload = copyBytes(payload)
     yield* rSleep(mq.throttle)
     const decay = Math.floor(mq.throttle * Math.floor(elapsed / 1000) / 400 + elapsed * 2 / 1000)
     mq.throttle = Math.max(0, mq.throttle - decay)

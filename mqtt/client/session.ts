@@ -4,6 +4,7 @@
     lost or the client freed.
  */
 import { rGetTicks } from '../../runtime/time.js'
+import { copyBytes } from '../codec/bytes.js'
 import { setDup } from '../codec/encode.js'
 import { readVarint } from '../codec/varint.js'
 import { R_ERR_NOT_CONNECTED } from '../../runtime/errors.js'
@@ -29,7 +30,7 @@ export function resendSession(mq: Mqtt): void {
 }
 
 function resend(mq: Mqtt, msg: OutMsg): void {
-    const bytes = keptBytes(msg).slice()
+    const bytes = copyBytes(keptBytes(msg))
     setDup(bytes, true)
     msg.bytes = bytes
     msg.sent = rGetTicks()

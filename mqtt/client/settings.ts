@@ -6,6 +6,7 @@ import type { Properties } from '../codec/properties.js'
 import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
 import { MAXINT64, rGetTicks } from '../../runtime/time.js'
 import { rIsSocketClosed } from '../../socket/control.js'
+import { copyBytes } from '../codec/bytes.js'
 import { isUtf8, utf8Length } from '../codec/utf8.js'
 import { topicNameProblem } from '../topic.js'
 import { type MqttAuthProc, Mqtt, MQTT_KEEP_ALIVE, MQTT_MAX_MESSAGE_SIZE, MQTT_TIMEOUT, OUT_PUBLISH, setMsg, type MqttLimits, type QueuePolicy } from './state.js'
@@ -64,7 +65,7 @@ export function mqttSetCredentials(mq: Mqtt | null, username: string | null, pas
         return setMsg(mq, R_ERR_BAD_ARGS, `User name and password must be strings (or bytes) of at most ${mq.cfg.limits.username} and ${mq.cfg.limits.password} bytes`)
     }
     mq.username = user
-    mq.password = typeof pass === 'string' ? pass : pass.slice()
+    mq.password = typeof pass === 'string' ? pass : copyBytes(pass)
     return 0
 }
 

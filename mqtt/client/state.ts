@@ -2,7 +2,6 @@
     The client's state: the Mqtt instance (fields named as Ioto's struct, since code reads them), a received
     message (MqttRecv), an outbound message (OutMsg) and the wait a caller blocks on (MqttWait).
  */
-import { RingQueue } from '../../runtime/queue.js'
 import type { TimerEvent } from '../../runtime/events.js'
 import { rGetTicks } from '../../runtime/time.js'
 import { Wait } from '../../runtime/waitable.js'
@@ -13,7 +12,6 @@ import type { Properties } from '../codec/properties.js'
 import { PacketWriter } from '../codec/writer.js'
 import type { TopicIndex, TopicEntry } from '../topic-index.js'
 import { utf8Length } from '../codec/utf8.js'
-import { MQTT_PACKET_PUBLISH, MQTT_PACKET_SUB, MQTT_PACKET_UNSUB } from '../constants.js'
 
 /* mqtt.h's constants live in ../constants.ts; the client's modules take them from here too */
 export {
@@ -23,7 +21,7 @@ export {
     MQTT_MAX_MESSAGE_SIZE, MQTT_MAX_INBOUND_SIZE, MQTT_MAX_HANDLERS, MQTT_MAX_HELD, MQTT_MAX_CLIENT_ID_SIZE,
     MQTT_MAX_USERNAME_SIZE, MQTT_MAX_PASSWORD_SIZE,
 } from '../constants.js'
-import { MQTT_WAIT_SENT, MQTT_WAIT_ACK, MQTT_UNSENT, MQTT_KEEP_ALIVE, MQTT_TIMEOUT, MQTT_MSG_TIMEOUT, MQTT_MAX_MESSAGE_SIZE } from '../constants.js'
+import { MQTT_WAIT_SENT, MQTT_WAIT_ACK, MQTT_KEEP_ALIVE, MQTT_TIMEOUT, MQTT_MSG_TIMEOUT, MQTT_MAX_MESSAGE_SIZE } from '../constants.js'
 
 
 /* The client's settings (limits, window, queue, MQTT 5 state) live in ./config.ts; the public names are taken from here too */
@@ -102,55 +100,10 @@ export function waitKind(waitFlags: number): number {
     return waitFlags & MQTT_WAIT_ACK ? MQTT_WAIT_ACK : waitFlags & MQTT_WAIT_SENT
 }
 
-/* An outbound message's kind is the packet type it sends (mqtt.h's MQTT_PACKET_*); its progress is its state */
-export const OUT_PUBLISH = MQTT_PACKET_PUBLISH
-export const OUT_SUB = MQTT_PACKET_SUB
-export const OUT_UNSUB = MQTT_PACKET_UNSUB
-
-/** An outbound message that needs tracking: queued, in flight, or awaiting its acknowledgement. */
-export class OutMsg {
-    /** OUT_PUBLISH, OUT_SUB or OUT_UNSUB (the packet type it sends) */
-    type: number
-    id = 0
-    qos: number
-    retain: boolean
-    topic: string
-    topicBytes: Uint8Array | null
-    /** Payload kept until encoded (queued messages) */
-    payload: Uint8Array | null
-    /** Encoded bytes kept for resending: the packet itself, or the writer's slab it is in (keptEnd > 0) */
-    bytes: Uint8Array | null = null
-    /** Where the packet is in `bytes` while it is a slab: [keptStart, keptEnd) (keptEnd 0: `bytes` is the packet) */
-    keptStart = 0
-    keptEnd = 0
-    wait: MqttWait | null
-    waitFlags: number
-    state = MQTT_UNSENT
-    sent = 0
-    size: number
-    /** SUBSCRIBE / UNSUBSCRIBE: the filters */
-    filters: string[] | null = null
-    /** SUBSCRIBE: where the SUBACK's return codes go (the i-th at grantedAt[i]) */
-    granted: number[] | null = null
-    grantedAt: number[] | null = null
-    /** The durable store's record of this message (0: none) */
-    storeSeq = 0
-    /** MQTT 5: the PUBLISH's encoded property list (its length first), or null for none */
-    props: Uint8Array | null = null
-
-    constructor(type: number, qos: number, retain: boolean, topic: string, topicBytes: Uint8Array | null,
-        payload: Uint8Array | null, wait: MqttWait | null, waitFlags: number) {
-        this.type = type
-        this.qos = qos
-        this.retain = retain
-        this.topic = topic
-        this.topicBytes = topicBytes
-        this.payload = payload
-        this.wait = wait
-        this.waitFlags = waitFlags
-        this.size = payload?.length ?? 0
-    }
-}
+/* The outbound message and its queue live in ./outmsg.ts and ./outqueue.ts; the client's modules take them from here too */
+export { OUT_PUBLISH, OUT_SUB, OUT_UNSUB, OutMsg } from './outmsg.js'
+import type { OutMsg } from './outmsg.js'
+import { OutQueue } from './outqueue.js'
 
 
 /**
@@ -208,7 +161,7 @@ export class Mqtt {
     /** @internal Publishes in flight (the window's fill) */
     inflightPublishes = 0
     /** @internal Waiting for the window or a connection */
-    pending = new RingQueue<OutMsg>(64)
+    pending = new OutQueue()
     /** @internal */
     pendingBytes = 0
     /** @internal Inbound QoS 2 ids held until PUBREL (made on first use) */

@@ -116,6 +116,12 @@ export function enqueue(mq: Mqtt, msg: OutMsg): void {
     mq.pendingBytes += msg.size
 }
 
+/** Queue a publish with nothing to wait on, store or carry (its payload copied). */
+export function enqueuePlain(mq: Mqtt, topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean): void {
+    mq.pending.pushPlain(topic, topicBytes, payload, qos, retain)
+    mq.pendingBytes += payload.length
+}
+
 /** Whether the queue is over its limits. */
 export function queueFull(mq: Mqtt): boolean {
     return mq.pending.length >= mq.cfg.maxQueue || mq.pendingBytes >= mq.cfg.maxQueueBytes

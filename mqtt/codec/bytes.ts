@@ -29,6 +29,14 @@ export function allocBytes(n: number): Uint8Array {
     return out
 }
 
+/**
+    A copy of the bytes in a buffer of its own. (A Buffer's slice() is a view of the same memory: not a copy.)
+    @example const kept = copyBytes(payload)   // the caller may now reuse payload
+ */
+export function copyBytes(b: Uint8Array): Uint8Array<ArrayBuffer> {
+    return new Uint8Array(b)
+}
+
 /** Decode bytes known to be ASCII. */
 export function asciiString(buf: Uint8Array, start: number, end: number): string {
     return latin1Slice !== undefined ? latin1Slice.call(buf, start, end) : ascii.decode(buf.subarray(start, end))

@@ -1,0 +1,144 @@
+/*
+    The outbound queue: publishes waiting for the window or a connection, in publish order. A plain message
+    (no waiter, no durable record, no MQTT 5 properties: what a burst is made of) is kept as a slot of columns,
+    its payload copied into a shared slab; its OutMsg is made only when it leaves the queue. Queued messages
+    live long (a burst's whole run), and an object per message would be copied by every collection until the
+    window took it; slots and slabs are not. Other messages are kept as the OutMsg they are.
+ */
+import { copyBytes } from '../codec/bytes.js'
+import { OUT_PUBLISH, OutMsg } from './outmsg.js'
+
+const SLAB = 64 * 1024
+/* Payloads larger than this get a copy of their own */
+const SMALL = 4096
+const EMPTY: never[] = []
+
+export class OutQueue {
+    /* The message of a slot: an OutMsg (pushed as one, or made by peek), or undefined for a plain one */
+    private msgs: (OutMsg | undefined)[] = EMPTY
+    private topics: (string | undefined)[] = EMPTY
+    private topicBytes: (Uint8Array | undefined)[] = EMPTY
+    /* A plain message's payload: data[slot] from off[slot], len[slot] bytes; flags[slot] = qos | retain << 2 */
+    private data: (ArrayBuffer | undefined)[] = EMPTY
+    private off = new Int32Array(0)
+    private len = new Int32Array(0)
+    private flags = new Uint8Array(0)
+    private head = 0
+    private count = 0
+    private mask = -1
+    private slab = new Uint8Array(0)
+    private slabBuffer = this.slab.buffer
+    private slabUsed = 0
+
+    get length(): number {
+        return this.count
+    }
+
+    /** Queue a message as it is. */
+    push(msg: OutMsg): void {
+        const slot = this.reserve()
+        this.msgs[slot] = msg
+    }
+
+    /** Queue a plain publish: the payload is copied (the caller may reuse it). */
+    pushPlain(topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean): void {
+        const slot = this.reserve()
+        const n = payload.length
+        let data: ArrayBuffer
+        let at = 0
+        if (n > SMALL) {
+            data = copyBytes(payload).buffer
+        } else {
+            if (this.slabUsed + n > this.slab.length) {
+                /* Never reused: views made of it stay valid as long as they live */
+                this.slab = new Uint8Array(SLAB)
+                this.slabBuffer = this.slab.buffer
+                this.slabUsed = 0
+            }
+            data = this.slabBuffer
+            at = this.slabUsed
+            this.slab.set(payload, at)
+            this.slabUsed += n
+        }
+        this.topics[slot] = topic
+        this.topicBytes[slot] = topicBytes
+        this.data[slot] = data
+        this.off[slot] = at
+        this.len[slot] = n
+        this.flags[slot] = qos | (retain ? 4 : 0)
+    }
+
+    /** The oldest message (made into an OutMsg if it is plain, and kept as that), or undefined. */
+    peek(): OutMsg | undefined {
+        if (this.count === 0) {
+            return undefined
+        }
+        const slot = this.head
+        return this.msgs[slot] ??= this.make(slot)
+    }
+
+    /** Take the oldest message, or undefined. */
+    shift(): OutMsg | undefined {
+        const msg = this.peek()
+        if (msg !== undefined) {
+            const slot = this.head
+            this.msgs[slot] = undefined
+            if (this.data[slot] !== undefined) {
+                this.topics[slot] = undefined
+                this.topicBytes[slot] = undefined
+                this.data[slot] = undefined
+            }
+            this.head = (slot + 1) & this.mask
+            this.count--
+        }
+        return msg
+    }
+
+    private make(slot: number): OutMsg {
+        const payload = new Uint8Array(this.data[slot]!, this.off[slot], this.len[slot])
+        const f = this.flags[slot]
+        return new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, this.topics[slot]!, this.topicBytes[slot]!, payload, null, 0)
+    }
+
+    /* The slot for a new message at the tail, growing the columns (doubling) when full */
+    private reserve(): number {
+        if (this.count > this.mask) {
+            this.grow()
+        }
+        const slot = (this.head + this.count) & this.mask
+        this.count++
+        return slot
+    }
+
+    private grow(): void {
+        const size = this.mask < 0 ? 64 : (this.mask + 1) * 2
+        const order = (a: unknown[] | Int32Array | Uint8Array, to: unknown[] | Int32Array | Uint8Array): void => {
+            for (let i = 0; i < this.count; i++) {
+                to[i] = a[(this.head + i) & this.mask]
+            }
+        }
+        const msgs = new Array<OutMsg | undefined>(size).fill(undefined)
+        const topics = new Array<string | undefined>(size).fill(undefined)
+        const topicBytes = new Array<Uint8Array | undefined>(size).fill(undefined)
+        const data = new Array<ArrayBuffer | undefined>(size).fill(undefined)
+        const off = new Int32Array(size), len = new Int32Array(size), flags = new Uint8Array(size)
+        if (this.count > 0) {
+            order(this.msgs, msgs)
+            order(this.topics, topics)
+            order(this.topicBytes, topicBytes)
+            order(this.data, data)
+            order(this.off, off)
+            order(this.len, len)
+            order(this.flags, flags)
+        }
+        this.msgs = msgs
+        this.topics = topics
+        this.topicBytes = topicBytes
+        this.data = data
+        this.off = off
+        this.len = len
+        this.flags = flags
+        this.mask = size - 1
+        this.head = 0
+    }
+}

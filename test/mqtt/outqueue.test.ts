@@ -1,0 +1,148 @@
+import test from 'ava'
+import { rCloseSocket, rAllocSocket, rConnectSocket } from '../../socket/index.js'
+import {
+    mqttAlloc, mqttConnect, mqttGetStats, mqttPublish, mqttSetInflight, MQTT_CONNECT_CLEAN_SESSION, MQTT_EVENT_ATTACH, MQTT_WAIT_ACK, MQTT_WAIT_NONE,
+    type Mqtt, type PublishPacket,
+} from '../../mqtt/index.js'
+import { copyBytes } from '../../mqtt/codec/bytes.js'
+import { OutQueue } from '../../mqtt/client/outqueue.js'
+import { OUT_PUBLISH, OutMsg } from '../../mqtt/client/outmsg.js'
+import { MqttWait } from '../../mqtt/client/state.js'
+import { inFiber } from '../helpers/fiber.js'
+import { scripted } from '../helpers/peer.js'
+import { until } from './suite.js'
+
+const text = (b: Uint8Array | null) => new TextDecoder().decode(b!)
+const topic = new Uint8Array([0, 1, 116])
+
+test('OutQueue: plain slots and messages in one order, through growth with the head wrapped round', t => {
+    const q = new OutQueue()
+    const want: string[] = []
+    const push = (i: number) => {
+        const payload = Buffer.from(`p${i}`)
+        if (i % 7 === 0) {
+            q.push(new OutMsg(OUT_PUBLISH, 1, false, 't', topic, copyBytes(payload), new MqttWait(), 0))
+        } else {
+            q.pushPlain('t', topic, payload, i % 3, i % 2 === 1)
+        }
+        /* The caller reuses its buffer: the queue kept its own copy */
+        payload.fill(0)
+        want.push(`p${i}`)
+    }
+    for (let i = 0; i < 50; i++) push(i)
+    for (let i = 0; i < 40; i++) t.is(text(q.shift()!.payload), want.shift()!)
+    /* Head at 40 of 64: the next pushes wrap, then grow the columns twice */
+    for (let i = 50; i < 300; i++) push(i)
+    t.is(q.length, 260)
+    for (let n = 0; n < 260; n++) {
+        const i = Number(want[0].slice(1))
+        const m = q.shift()!
+        t.is(text(m.payload), want.shift()!)
+        t.is(m.type, OUT_PUBLISH)
+        t.is(m.topic, 't')
+        if (i % 7 === 0) {
+            t.true(m.wait instanceof MqttWait)
+        } else {
+            t.is(m.qos, i % 3)
+            t.is(m.retain, i % 2 === 1)
+            t.is(m.wait, null)
+            t.is(m.size, m.payload!.length)
+        }
+    }
+    t.is(q.length, 0)
+    t.is(q.shift(), undefined)
+    t.is(q.peek(), undefined)
+})
+
+test('OutQueue: peek makes a plain slot into one message, which shift then returns; large payloads are copied too', t => {
+    const q = new OutQueue()
+    const big = Buffer.alloc(10_000, 0x41)
+    q.pushPlain('big', topic, big, 2, true)
+    big.fill(0x42)
+    const m = q.peek()!
+    t.is(q.peek(), m)
+    t.is(q.shift(), m)
+    t.is(m.payload!.length, 10_000)
+    t.true(m.payload!.every(b => b === 0x41))
+    t.is(m.qos, 2)
+    t.true(m.retain)
+})
+
+test('copyBytes: a copy, also of a Buffer (whose slice() is a view)', t => {
+    const b = Buffer.from('abc')
+    const c = copyBytes(b)
+    b[0] = 0x7a
+    t.is(text(c), 'abc')
+    t.false(c.buffer === b.buffer)
+})
+
+test('queued messages keep their payloads when the caller reuses its buffer; plain and waited-on messages stay in order', async t => {
+    await inFiber(function* () {
+        const got: string[] = []
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            while (got.length < 12) {
+                const p = yield* peer.next(20)
+                if (p?.type === 3) {
+                    const pub = p as PublishPacket
+                    got.push(pub.payload.length > 100 ? `big:${pub.payload.length}:${pub.payload.every(b => b === 0x61)}` : text(pub.payload))
+                    if (pub.qos === 1) {
+                        yield* peer.send({ type: 4, id: pub.id })
+                    }
+                }
+            }
+        })
+        const mq = mqttAlloc('outqueue', null)!
+        const sock = rAllocSocket()
+        yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+        t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+        mqttSetInflight(mq, 1)
+        const buf = Buffer.alloc(8)
+        const big = Buffer.alloc(6000, 0x61)
+        const waits = []
+        for (let i = 0; i < 11; i++) {
+            buf.write(`m${i}`.padEnd(8, '.'))
+            if (i === 5) {
+                /* One the caller waits on: kept as a message object between the plain slots */
+                waits.push(mqttPublish(mq, buf, 0, 1, MQTT_WAIT_ACK, 'q'))
+            } else {
+                t.is(yield* mqttPublish(mq, buf, 0, i % 4 === 3 ? 0 : 1, MQTT_WAIT_NONE, 'q'), 0)
+            }
+            buf.fill(0x2d)
+        }
+        t.is(yield* mqttPublish(mq, big, 0, 1, MQTT_WAIT_NONE, 'q'), 0)
+        big.fill(0x62)
+        t.true(mqttGetStats(mq).queued > 5)
+        t.is(yield* waits[0], 0)
+        t.true(yield* until(() => got.length === 12 && mqttGetStats(mq).queued === 0, 10_000))
+        t.deepEqual(got, [...Array.from({ length: 11 }, (_, i) => `m${i}`.padEnd(8, '.')), 'big:6000:true'])
+        rCloseSocket(sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('a publish that waits for MQTT_EVENT_ATTACH to connect sends the payload as it was at the call (a Buffer reused meanwhile)', async t => {
+    await inFiber(function* () {
+        const got: string[] = []
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            const p = (yield* peer.next(10_000)) as PublishPacket
+            got.push(text(p.payload))
+            yield* peer.send({ type: 4, id: p.id })
+        })
+        const mq = mqttAlloc('attach-copy', function* (m: Mqtt, event: number) {
+            if (event === MQTT_EVENT_ATTACH) {
+                const sock = rAllocSocket()
+                yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+                yield* mqttConnect(m, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK)
+            }
+        })!
+        const buf = Buffer.from('first')
+        const call = mqttPublish(mq, buf, 0, 1, MQTT_WAIT_ACK, 'attach')
+        buf.write('reuse')
+        t.is(yield* call, 0)
+        t.deepEqual(got, ['first'])
+        rCloseSocket(mq.sock)
+        rCloseSocket(listener)
+    })
+})
