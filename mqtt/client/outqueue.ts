@@ -112,33 +112,31 @@ export class OutQueue {
 
     private grow(): void {
         const size = this.mask < 0 ? 64 : (this.mask + 1) * 2
-        const order = (a: unknown[] | Int32Array | Uint8Array, to: unknown[] | Int32Array | Uint8Array): void => {
-            for (let i = 0; i < this.count; i++) {
-                to[i] = a[(this.head + i) & this.mask]
-            }
-        }
-        const msgs = new Array<OutMsg | undefined>(size).fill(undefined)
-        const topics = new Array<string | undefined>(size).fill(undefined)
-        const topicBytes = new Array<Uint8Array | undefined>(size).fill(undefined)
-        const data = new Array<ArrayBuffer | undefined>(size).fill(undefined)
-        const off = new Int32Array(size), len = new Int32Array(size), flags = new Uint8Array(size)
-        if (this.count > 0) {
-            order(this.msgs, msgs)
-            order(this.topics, topics)
-            order(this.topicBytes, topicBytes)
-            order(this.data, data)
-            order(this.off, off)
-            order(this.len, len)
-            order(this.flags, flags)
-        }
-        this.msgs = msgs
-        this.topics = topics
-        this.topicBytes = topicBytes
-        this.data = data
-        this.off = off
-        this.len = len
-        this.flags = flags
+        const { head, count } = this
+        this.msgs = refs(this.msgs, head, count, size)
+        this.topics = refs(this.topics, head, count, size)
+        this.topicBytes = refs(this.topicBytes, head, count, size)
+        this.data = refs(this.data, head, count, size)
+        this.off = numbers(this.off, new Int32Array(size), head, count)
+        this.len = numbers(this.len, new Int32Array(size), head, count)
+        this.flags = numbers(this.flags, new Uint8Array(size), head, count)
         this.mask = size - 1
         this.head = 0
     }
+}
+
+/* A column of references in a new array of `size`, the oldest first (the old one is full: count is its length) */
+function refs<T>(a: (T | undefined)[], head: number, count: number, size: number): (T | undefined)[] {
+    const out = new Array<T | undefined>(size).fill(undefined)
+    for (let i = 0; i < count; i++) {
+        out[i] = a[(head + i) % count]
+    }
+    return out
+}
+
+/* A column of numbers in `to`, the oldest first */
+function numbers<T extends Int32Array | Uint8Array>(a: T, to: T, head: number, count: number): T {
+    to.set(a.subarray(head, count))
+    to.set(a.subarray(0, head), count - head)
+    return to
 }
