@@ -104,6 +104,7 @@ export function waitKind(waitFlags: number): number {
 export { OUT_PUBLISH, OUT_SUB, OUT_UNSUB, OutMsg } from './outmsg.js'
 import type { OutMsg } from './outmsg.js'
 import { OutQueue } from './outqueue.js'
+import { InflightTable } from './inflight.js'
 
 
 /**
@@ -157,7 +158,7 @@ export class Mqtt {
     /** @internal */
     cleanSession = true
     /** @internal In flight: QoS 1/2 PUBLISH, PUBREL, SUBSCRIBE, UNSUBSCRIBE by packet id, in send order (made on first use) */
-    private tracked: Map<number, OutMsg> | null = null
+    private tracked: InflightTable | null = null
     /** @internal Publishes in flight (the window's fill) */
     inflightPublishes = 0
     /** @internal Waiting for the window or a connection */
@@ -226,17 +227,18 @@ export class Mqtt {
     }
 
     /** @internal The in-flight map for reading (empty until something is in flight) */
-    get inflight(): ReadonlyMap<number, OutMsg> & Pick<Map<number, OutMsg>, 'delete' | 'clear'> {
+    get inflight(): InflightTable {
         return this.tracked ?? NOTHING
     }
 
     /** @internal Track a message in flight */
     track(id: number, msg: OutMsg): void {
-        (this.tracked ??= new Map()).set(id, msg)
+        (this.tracked ??= new InflightTable()).set(id, msg)
     }
 }
 
-const NOTHING = new Map<number, OutMsg>()
+/* Read-only stand-in until something is in flight (nothing is ever added to it) */
+const NOTHING = new InflightTable()
 
 /** Record an API error message (not sticky); returns code. */
 export function setMsg(mq: Mqtt, code: number, msg: string): number {

@@ -1,0 +1,96 @@
+import test from 'ava'
+import { InflightTable } from '../../mqtt/client/inflight.js'
+import { OUT_PUBLISH, OutMsg } from '../../mqtt/client/outmsg.js'
+
+function msg(id: number): OutMsg {
+    const m = new OutMsg(OUT_PUBLISH, 1, false, `t/${id}`, null, null, null, 0)
+    m.id = id
+    return m
+}
+
+function track(t: InflightTable, id: number): OutMsg {
+    const m = msg(id)
+    t.set(id, m)
+    return m
+}
+
+const ids = (t: InflightTable) => [...t.values()].map(m => m.id)
+
+test('InflightTable: get, has and delete by id; the send order kept through growth and wrapped ids', t => {
+    const table = new InflightTable()
+    t.is(table.get(1), undefined)
+    t.false(table.delete(1))
+    /* Ids in sequence, wrapping from 65535 to 1, with an old one left in flight: the table grows round them */
+    const stuck = track(table, 30000)
+    const sent: number[] = [30000]
+    for (let i = 0; i < 3000; i++) {
+        const id = ((65000 + i - 1) % 65535) + 1
+        track(table, id)
+        sent.push(id)
+        if (i >= 500) {
+            /* Acknowledged in order, 500 behind */
+            const done = sent[i - 500 + 1]
+            t.true(table.delete(done))
+        }
+    }
+    t.is(table.size, 501)
+    t.is(table.get(30000), stuck)
+    t.true(table.has(30000))
+    t.deepEqual(ids(table), [30000, ...sent.slice(2501)])
+    for (const id of sent.slice(2501)) {
+        t.is(table.get(id)!.id, id)
+    }
+    t.is(table.get(65000), undefined, 'deleted long ago')
+    t.deepEqual([...table].map(([id, m]) => [id, m.id]), ids(table).map(id => [id, id]))
+})
+
+test('InflightTable: deleting the message a loop stands on (and ones after it) goes on in order', t => {
+    const table = new InflightTable()
+    for (let id = 1; id <= 10; id++) track(table, id)
+    const seen: number[] = []
+    for (const m of table.values()) {
+        seen.push(m.id)
+        if (m.id % 2 === 0) table.delete(m.id)
+        if (m.id === 3) table.delete(5)
+    }
+    t.deepEqual(seen, [1, 2, 3, 4, 6, 7, 8, 9, 10])
+    t.deepEqual(ids(table), [1, 3, 7, 9])
+    /* for..of over entries, as Map allows */
+    for (const [id] of table) table.delete(id)
+    t.is(table.size, 0)
+    t.deepEqual(ids(table), [])
+    track(table, 4)
+    t.deepEqual(ids(table), [4])
+})
+
+test('InflightTable: set on an id in flight replaces it in its place; clear empties; the same message twice is one', t => {
+    const table = new InflightTable()
+    for (const id of [7, 8, 9]) track(table, id)
+    const again = msg(8)
+    table.set(8, again)
+    t.is(table.get(8), again)
+    t.deepEqual(ids(table), [7, 8, 9])
+    t.is(table.size, 3)
+    table.set(8, again)
+    t.is(table.size, 3)
+    table.clear()
+    t.is(table.size, 0)
+    t.is(table.get(7), undefined)
+    t.deepEqual(ids(table), [])
+    track(table, 9)
+    t.deepEqual(ids(table), [9])
+})
+
+test('InflightTable: every id at once (65,535 in flight) fits; each found, in order', t => {
+    const table = new InflightTable()
+    for (let id = 1; id <= 65535; id++) track(table, id)
+    t.is(table.size, 65535)
+    let n = 0
+    for (const m of table.values()) {
+        t.is(m.id, ++n) || t.fail()
+        if (m.id !== n) break
+    }
+    t.is(n, 65535)
+    t.is(table.get(65535)!.id, 65535)
+    t.is(table.get(1)!.id, 1)
+})
