@@ -37,6 +37,7 @@ export class InflightTable {
         }
         if (old !== undefined) {
             const prev = msg.prevSent = old.prevSent, next = msg.nextSent = old.nextSent
+            old.prevSent = old.nextSent = null
             if (prev !== null) prev.nextSent = msg
             else this.first = msg
             if (next !== null) next.prevSent = msg
@@ -72,7 +73,9 @@ export class InflightTable {
         else this.first = next
         if (next !== null) next.prevSent = prev
         else this.last = prev
-        /* Its own links stay: an iteration standing on it goes on to what followed it */
+        /* Its links go with it: a dead message that still pointed at a live one would keep that one (and all
+           after it) through every young-generation collection while it waits in the old generation */
+        msg.prevSent = msg.nextSent = null
         return true
     }
 
@@ -80,13 +83,22 @@ export class InflightTable {
         if (this.count > 0) {
             this.slots.fill(undefined)
         }
+        for (let m = this.first; m !== null;) {
+            const next = m.nextSent
+            m.prevSent = m.nextSent = null
+            m = next
+        }
         this.first = this.last = null
         this.count = 0
     }
 
-    /** The messages in send order. One may be deleted while the loop stands on it. */
+    /** The messages in send order, as they are when the loop starts; one deleted meanwhile is skipped. */
     *values(): Generator<OutMsg, void, undefined> {
+        const all: OutMsg[] = []
         for (let m = this.first; m !== null; m = m.nextSent) {
+            all.push(m)
+        }
+        for (const m of all) {
             if (this.get(m.id) === m) {
                 yield m
             }
