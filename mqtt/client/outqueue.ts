@@ -11,7 +11,10 @@ import { OUT_PUBLISH, OutMsg } from './outmsg.js'
 const SLAB = 64 * 1024
 /* Payloads larger than this get a copy of their own */
 const SMALL = 4096
+/* Shared empty columns and slab until the first message (an idle client's queue costs no buffers) */
 const EMPTY: never[] = []
+const NO_INTS = new Int32Array(0)
+const NO_BYTES = new Uint8Array(0)
 
 export class OutQueue {
     /* The message of a slot: an OutMsg (pushed as one, or made by peek), or undefined for a plain one */
@@ -20,14 +23,14 @@ export class OutQueue {
     private topicBytes: (Uint8Array | undefined)[] = EMPTY
     /* A plain message's payload: data[slot] from off[slot], len[slot] bytes; flags[slot] = qos | retain << 2 */
     private data: (ArrayBuffer | undefined)[] = EMPTY
-    private off = new Int32Array(0)
-    private len = new Int32Array(0)
-    private flags = new Uint8Array(0)
+    private off = NO_INTS
+    private len = NO_INTS
+    private flags = NO_BYTES
     private head = 0
     private count = 0
     private mask = -1
-    private slab = new Uint8Array(0)
-    private slabBuffer = this.slab.buffer
+    private slab = NO_BYTES
+    private slabBuffer = NO_BYTES.buffer
     private slabUsed = 0
 
     get length(): number {
