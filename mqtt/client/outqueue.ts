@@ -6,6 +6,7 @@
     window took it; slots and slabs are not. Other messages are kept as the OutMsg they are.
  */
 import { copyBytes } from '../codec/bytes.js'
+import { MQTT_UNSENT } from '../constants.js'
 import { OUT_PUBLISH, OutMsg } from './outmsg.js'
 
 const SLAB = 64 * 1024
@@ -22,7 +23,7 @@ export class OutQueue {
     private topics: (string | undefined)[] = EMPTY
     private topicBytes: (Uint8Array | undefined)[] = EMPTY
     /* A plain message's payload: data[slot] from off[slot], len[slot] bytes; flags[slot] = qos | retain << 2 */
-    private data: (ArrayBuffer | undefined)[] = EMPTY
+    private data: (Uint8Array | undefined)[] = EMPTY
     private off = NO_INTS
     private len = NO_INTS
     private flags = NO_BYTES
@@ -30,7 +31,6 @@ export class OutQueue {
     private count = 0
     private mask = -1
     private slab = NO_BYTES
-    private slabBuffer = NO_BYTES.buffer
     private slabUsed = 0
 
     get length(): number {
@@ -47,18 +47,17 @@ export class OutQueue {
     pushPlain(topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean): void {
         const slot = this.reserve()
         const n = payload.length
-        let data: ArrayBuffer
+        let data: Uint8Array
         let at = 0
         if (n > SMALL) {
-            data = copyBytes(payload).buffer
+            data = copyBytes(payload)
         } else {
             if (this.slabUsed + n > this.slab.length) {
                 /* Never reused: views made of it stay valid as long as they live */
                 this.slab = new Uint8Array(SLAB)
-                this.slabBuffer = this.slab.buffer
                 this.slabUsed = 0
             }
-            data = this.slabBuffer
+            data = this.slab
             at = this.slabUsed
             this.slab.set(payload, at)
             this.slabUsed += n
@@ -77,28 +76,64 @@ export class OutQueue {
             return undefined
         }
         const slot = this.head
-        return this.msgs[slot] ??= this.make(slot)
-    }
-
-    /** Take the oldest message, or undefined. */
-    shift(): OutMsg | undefined {
-        const msg = this.peek()
-        if (msg !== undefined) {
-            const slot = this.head
-            this.msgs[slot] = undefined
-            if (this.data[slot] !== undefined) {
-                this.topics[slot] = undefined
-                this.topicBytes[slot] = undefined
-                this.data[slot] = undefined
-            }
-            this.head = (slot + 1) & this.mask
-            this.count--
+        const msg = this.msgs[slot]
+        if (msg === undefined) {
+            return this.msgs[slot] = this.make(slot)
+        }
+        if (inSlab(msg)) {
+            /* Made by peekToSend and left in the queue: give it its payload */
+            msg.payload = new Uint8Array(msg.bytes!.buffer, msg.keptStart, msg.keptEnd - msg.keptStart)
+            msg.bytes = null
+            msg.keptStart = msg.keptEnd = 0
         }
         return msg
     }
 
+    /**
+        The oldest message, to be encoded now by PacketWriter.publishKeepRange: a plain QoS 1/2 one comes without
+        a payload view, its payload left in the slab as bytes[keptStart, keptEnd) (see inSlab).
+     */
+    peekToSend(): OutMsg | undefined {
+        const slot = this.head
+        if (this.count === 0 || this.msgs[slot] !== undefined || (this.flags[slot] & 3) === 0) {
+            return this.peek()
+        }
+        const f = this.flags[slot]
+        const msg = new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, this.topics[slot]!, this.topicBytes[slot]!, null, null, 0)
+        msg.size = this.len[slot]
+        msg.bytes = this.data[slot]!
+        msg.keptStart = this.off[slot]
+        msg.keptEnd = this.off[slot] + this.len[slot]
+        return this.msgs[slot] = msg
+    }
+
+    /** Take the oldest message (with its payload), or undefined. */
+    shift(): OutMsg | undefined {
+        const msg = this.peek()
+        if (msg !== undefined) {
+            this.drop()
+        }
+        return msg
+    }
+
+    /** Take the oldest message as it is (sent: what peekToSend gave), or nothing when the queue is empty. */
+    drop(): void {
+        if (this.count === 0) {
+            return
+        }
+        const slot = this.head
+        this.msgs[slot] = undefined
+        if (this.data[slot] !== undefined) {
+            this.topics[slot] = undefined
+            this.topicBytes[slot] = undefined
+            this.data[slot] = undefined
+        }
+        this.head = (slot + 1) & this.mask
+        this.count--
+    }
+
     private make(slot: number): OutMsg {
-        const payload = new Uint8Array(this.data[slot]!, this.off[slot], this.len[slot])
+        const payload = new Uint8Array(this.data[slot]!.buffer, this.off[slot], this.len[slot])
         const f = this.flags[slot]
         return new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, this.topics[slot]!, this.topicBytes[slot]!, payload, null, 0)
     }
@@ -142,4 +177,9 @@ function numbers<T extends Int32Array | Uint8Array>(a: T, to: T, head: number, c
     to.set(a.subarray(head, count))
     to.set(a.subarray(0, head), count - head)
     return to
+}
+
+/** Whether an unsent PUBLISH's payload is still in the queue's slab (bytes[keptStart, keptEnd)), as peekToSend gives it. */
+export function inSlab(msg: OutMsg): boolean {
+    return msg.payload === null && msg.state === MQTT_UNSENT && msg.bytes !== null && msg.type === OUT_PUBLISH
 }

@@ -93,7 +93,10 @@ export function sendPublish(mq: Mqtt, msg: OutMsg): boolean {
     msg.id = id
     mq.lastPublishId = id
     const w = mq.writer
-    msg.keptStart = w.publishKeep(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, id, mq.cfg.v5, msg.props)
+    msg.keptStart = msg.payload === null ?
+        /* Its payload still in the queue's slab (OutQueue.peekToSend): copied from there, no view made */
+        w.publishKeepRange(msg.topicBytes!, msg.bytes!, msg.keptStart, msg.keptEnd, msg.qos, msg.retain, id) :
+        w.publishKeep(msg.topicBytes!, msg.payload, msg.qos, msg.retain, id, mq.cfg.v5, msg.props)
     msg.bytes = w.current
     msg.keptEnd = w.position
     msg.payload = null
@@ -147,8 +150,9 @@ export function pump(mq: Mqtt): void {
         return
     }
     let moved = false
+    const v5 = mq.cfg.v5 !== null
     while (mq.pending.length > 0 && mq.inflightPublishes < mq.cfg.maxInflight) {
-        const msg = mq.pending.peek()!
+        const msg = v5 ? mq.pending.peek()! : mq.pending.peekToSend()!
         if (msg.qos === 0) {
             mq.pending.shift()
             mq.pendingBytes -= msg.size
@@ -160,7 +164,7 @@ export function pump(mq: Mqtt): void {
             if (!sendPublish(mq, msg)) {
                 break
             }
-            mq.pending.shift()
+            mq.pending.drop()
             mq.pendingBytes -= msg.size
         }
         moved = true

@@ -128,6 +128,32 @@ export function writePublish(buf: Uint8Array, pos: number, topicBytes: Uint8Arra
 }
 
 /**
+    Write a QoS 1/2 PUBLISH (not DUP) whose payload is src[start, end) at pos; returns the new position. The
+    caller has checked the QoS and the id, and made room: 1 + varintSize(r) + r bytes, r = topic + 2 + payload.
+    @example pos = writePublishRange(buf, pos, encodeTopic('a/b'), slab, 128, 144, 1, false, 7)
+ */
+export function writePublishRange(buf: Uint8Array, pos: number, topicBytes: Uint8Array, src: Uint8Array, start: number, end: number,
+    qos: number, retain: boolean, id: number): number {
+    buf[pos++] = PUBLISH_HEADER[qos][0][retain ? 1 : 0]
+    pos = writeVarint(buf, pos, topicBytes.length + 2 + end - start)
+    buf.set(topicBytes, pos)
+    pos += topicBytes.length
+    buf[pos++] = id >> 8
+    buf[pos++] = id & 0xff
+    if (end - start <= SMALL_COPY) {
+        /* A short payload byte by byte: no view made to copy it */
+        for (let i = start; i < end; i++) {
+            buf[pos++] = src[i]
+        }
+        return pos
+    }
+    buf.set(src.subarray(start, end), pos)
+    return pos + end - start
+}
+
+const SMALL_COPY = 64
+
+/**
     Encode one PUBLISH into its own buffer (kept for retransmission).
     @example const bytes = encodePublish('devices/d1/temp', payload, 1, false, false, 7)
  */

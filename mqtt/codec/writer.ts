@@ -2,7 +2,8 @@
     PacketWriter: many packets encoded into one write buffer (slabs that grow with a busy writer).
  */
 import { allocBytes } from './bytes.js'
-import { packetSize, publishSize, writePacket, writePublish } from './encode.js'
+import { packetSize, publishSize, writePacket, writePublish, writePublishRange } from './encode.js'
+import { varintSize } from './varint.js'
 import type { Packet } from './packets.js'
 
 /** The MQTT 5 PUBLISH encoder (encode5.ts's), handed in by a client that speaks MQTT 5 */
@@ -81,6 +82,18 @@ export class PacketWriter {
         this.end = v5 !== null ? v5.writePublish5(buf, start, topicBytes, payload, qos, retain, false, id, props) :
             writePublish(buf, start, topicBytes, payload, qos, retain, false, id)
         return start
+    }
+
+    /**
+        As publishKeep for an MQTT 3.1.1 QoS 1/2 PUBLISH whose payload is src[start, end) (a slab of queued
+        payloads): no view of the payload is made. Returns where the packet starts.
+     */
+    publishKeepRange(topicBytes: Uint8Array, src: Uint8Array, start: number, end: number, qos: number, retain: boolean, id: number): number {
+        const rem = topicBytes.length + 2 + end - start
+        const buf = this.reserve(1 + varintSize(rem) + rem)
+        const at = this.end
+        this.end = writePublishRange(buf, at, topicBytes, src, start, end, qos, retain, id)
+        return at
     }
 
     /** The slab written to last (publishKeep's packet is in it). */

@@ -5,7 +5,8 @@ import {
     type Mqtt, type PublishPacket,
 } from '../../mqtt/index.js'
 import { copyBytes } from '../../mqtt/codec/bytes.js'
-import { OutQueue } from '../../mqtt/client/outqueue.js'
+import { OutQueue, inSlab } from '../../mqtt/client/outqueue.js'
+import { writePublish, writePublishRange } from '../../mqtt/codec/encode.js'
 import { OUT_PUBLISH, OutMsg } from '../../mqtt/client/outmsg.js'
 import { MqttWait } from '../../mqtt/client/state.js'
 import { inFiber } from '../helpers/fiber.js'
@@ -145,4 +146,44 @@ test('a publish that waits for MQTT_EVENT_ATTACH to connect sends the payload as
         rCloseSocket(mq.sock)
         rCloseSocket(listener)
     })
+})
+
+test('OutQueue: peekToSend leaves a plain QoS 1/2 payload in the slab; left in the queue, peek gives it its payload', t => {
+    const q = new OutQueue()
+    q.pushPlain('a', topic, Buffer.from('one'), 1, false)
+    q.pushPlain('a', topic, Buffer.from('zero'), 0, false)
+    const m = q.peekToSend()!
+    t.true(inSlab(m))
+    t.is(m.payload, null)
+    t.is(text(m.bytes!.subarray(m.keptStart, m.keptEnd)), 'one')
+    t.is(m.size, 3)
+    /* Not sent after all (no packet id free): whoever takes it next gets an ordinary message */
+    t.is(q.peek(), m)
+    t.false(inSlab(m))
+    t.is(text(m.payload), 'one')
+    t.is(q.peekToSend(), m)
+    q.drop()
+    /* QoS 0 comes with its payload */
+    const z = q.peekToSend()!
+    t.false(inSlab(z))
+    t.is(text(z.payload), 'zero')
+    q.drop()
+    q.drop()
+    t.is(q.length, 0)
+})
+
+test('writePublishRange writes what writePublish does, for short payloads and long ones', t => {
+    for (const size of [0, 5, 64, 65, 3000]) {
+        const payload = Uint8Array.from({ length: size }, (_, i) => (i * 7) & 255)
+        const slab = new Uint8Array(size + 20)
+        slab.set(payload, 11)
+        for (const [qos, retain] of [[1, false], [2, true]] as const) {
+            const want = new Uint8Array(size + 40)
+            const wantEnd = writePublish(want, 3, topic, payload, qos, retain, false, 513)
+            const got = new Uint8Array(size + 40)
+            const gotEnd = writePublishRange(got, 3, topic, slab, 11, 11 + size, qos, retain, 513)
+            t.is(gotEnd, wantEnd)
+            t.deepEqual(got, want)
+        }
+    }
 })
