@@ -50,7 +50,11 @@ export const PARK_RESULT = resultMaker(PARK).next() as IteratorYieldResult<unkno
 export const WAITABLE: unique symbol = Symbol('waitable')
 
 const CANCEL = Symbol('cancel')
-const STEP_BUDGET = 4096
+/* The run queue yields to Node's event loop once it has run for this many ms (checked every STEPS_PER_CHECK
+   steps): fibers that keep resuming each other hold off I/O and timers no longer than that, however long or
+   short their steps are */
+const SLICE_MS = 2
+const STEPS_PER_CHECK = 1024
 
 export const F_NEW = 0
 export const F_READY = 1
@@ -223,16 +227,21 @@ function drain(): void {
         return
     }
     draining = true
-    let budget = STEP_BUDGET
+    let budget = STEPS_PER_CHECK
+    const sliceStart = performance.now()
     try {
         let f: RFiber | undefined
         while ((f = runq.shift()) !== undefined) {
             step(f)
-            if (--budget === 0 && runq.length > 0) {
-                /* Let I/O and timers run between bursts of fiber switches */
-                drainScheduled = true
-                setImmediate(drain)
-                break
+            if (--budget === 0) {
+                /* A long drain reads the clock every so many steps: after a slice of time it lets I/O and
+                   timers run, then goes on */
+                budget = STEPS_PER_CHECK
+                if (performance.now() - sliceStart >= SLICE_MS && runq.length > 0) {
+                    drainScheduled = true
+                    setImmediate(drain)
+                    break
+                }
             }
             if (stopped) {
                 break
