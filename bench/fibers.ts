@@ -348,7 +348,7 @@ async function main(): Promise<void> {
     printTable('', rows.slice(2, 4), 'fibers', 'setTimeout promises')
     printTable('', rows.slice(4), 'fibers', 'async/await')
     console.log(`\nping-pong: fibers ${medianRatio(rows[0], 'fibers', 'async/await').toFixed(2)}x async/await (target >= 2x); ` +
-        `the ${FLOOR} ${medianRatio(rows[0], FLOOR, 'async/await').toFixed(2)}x`)
+        `the ${FLOOR} ${medianRatio(rows[0], FLOOR, 'async/await').toFixed(2)}x; fibers ${(100 * medianRatio(rows[0], 'fibers', FLOOR)).toFixed(0)}% of the floor (target >= 85%)`)
     console.log(`parked fiber: ${median(rows[4].results.fibers).toFixed(0)} heap bytes (target <= 250)`)
 }
 
