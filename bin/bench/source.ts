@@ -327,8 +327,7 @@ export class Source {
             if (o.pubInterval > 0) {
                 yield* this.untilMs(t0 + seq * o.pubInterval)
             } else if ((seq & (o.qos === 0 ? 31 : 1023)) === 0) {
-                /* As fast as the window allows, yet fair to the other clients and to reading. QoS 1/2 publishers
-                   wait for the window's room anyway (that lets the others run): they pause far less often */
+                /* Fair to the other clients and to reading (QoS 1/2 wait for the window anyway: rarely) */
                 yield* rSleep(0)
             }
         }
