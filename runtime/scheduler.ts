@@ -265,7 +265,8 @@ function step(f: RFiber): void {
             result = start(f, gen)
         } else {
             const value = f.value
-            result = value === CANCEL ? gen!.return(undefined) : gen!.next(value)
+            /* The generators' own next, called directly: no lookup of "next" on bodies of every kind */
+            result = value === CANCEL ? gen!.return(undefined) : GEN_NEXT.call(gen, value)
         }
         if (result.value !== PARK && !result.done) {
             result = rawYield(f, result)
@@ -284,6 +285,17 @@ function step(f: RFiber): void {
     }
 }
 
+const GENERATOR_PROTOTYPE = Object.getPrototypeOf(resultMaker.prototype) as Generator<unknown, unknown, unknown>
+const GEN_NEXT = GENERATOR_PROTOTYPE.next
+
+function isGenerator(r: object): boolean {
+    return Object.getPrototypeOf(Object.getPrototypeOf(r)) === GENERATOR_PROTOTYPE
+}
+
+function* adapt(body: Generator<unknown, unknown, unknown>): Generator<unknown, unknown, unknown> {
+    return yield* body
+}
+
 /** Whether a value is a fiber body: what a generator function returns (an iterator that is also iterable). */
 export function isBody(r: unknown): r is Generator<unknown, unknown, unknown> {
     return r !== null && typeof r === 'object' && typeof (r as Generator).next === 'function' &&
@@ -297,8 +309,9 @@ function start(f: RFiber, fn: RFiberProc): IteratorResult<unknown, unknown> {
     f.value = undefined
     const r = fn(data as never)
     if (isBody(r)) {
-        f.gen = r
-        return f.gen.next()
+        /* A body that is not a generator (an iterator of its own) runs inside one, as yield* runs it */
+        f.gen = isGenerator(r) ? r : adapt(r)
+        return GEN_NEXT.call(f.gen, undefined)
     }
     if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
         const name = f.name

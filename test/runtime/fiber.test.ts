@@ -182,6 +182,36 @@ test('a bare yield parks like rYieldFiber and takes the resume value', t => {
     t.true(f.done)
 })
 
+test('a body that is an iterator of its own (not a generator) runs as a generator would: it parks, takes resume values, returns', t => {
+    const seen: unknown[] = []
+    let closed = false
+    const body = {
+        n: 0,
+        [Symbol.iterator]() { return this },
+        next(v?: unknown): IteratorResult<unknown, string> {
+            seen.push(v)
+            return this.n++ < 2 ? { value: `step ${this.n}`, done: false } : { value: 'finished', done: true }
+        },
+        return(v?: unknown): IteratorResult<unknown, unknown> {
+            closed = true
+            return { value: v, done: true }
+        },
+    }
+    const f = rAllocFiber('custom', () => body)!
+    t.is(rResumeFiber(f), 'step 1')
+    t.is(rResumeFiber(f, 'a'), 'step 2')
+    t.is(rResumeFiber(f, 'b'), 'finished')
+    t.true(f.done)
+    t.deepEqual(seen, [undefined, 'a', 'b'])
+    /* Cancelled while parked: its return() runs */
+    const g = rAllocFiber('custom-cancelled', () => ({ ...body, n: 0 }))!
+    t.is(rResumeFiber(g), 'step 1')
+    t.is(rCancelFiber(g), 0)
+    t.is(rResumeFiber(rAllocFiber('after', function* () { return 1 })!), 1)
+    t.true(g.done)
+    t.true(closed)
+})
+
 test('a fiber cancelled after it is started but before its first step ends without running (its argument is not replaced)', async t => {
     const seen: unknown[] = []
     await inFiber(function* () {
