@@ -331,8 +331,13 @@ export class Source {
                 yield* rSleep(0)
             }
         }
-        if (o.qos > 0) {
-            /* Wait for the acknowledgements of what was published (bounded) */
+        yield* this.published(mq)
+    }
+
+    /* After a publisher's loop (a method of its own: the loop's optimized code stays small and is not thrown away
+       when the loop ends): wait for the acknowledgements of what was published (bounded), or for the stop */
+    private *published(mq: Mqtt): Fiber<void> {
+        if (this.plan.options.qos > 0) {
             const deadline = rGetTicks() + DRAIN_TIMEOUT
             for (let st = mqttGetStats(mq); mqttIsConnected(mq) && st.inflight + st.queued > 0 && rGetTicks() < deadline; st = mqttGetStats(mq)) {
                 yield* rSleep(20)
