@@ -5,6 +5,7 @@
  */
 import { rError } from './log.js'
 import { RingQueue } from './queue.js'
+import { onMicrotask } from './microtask.js'
 
 /** What a fiber runs: a generator function (may block with yield*) or a plain function (runs to completion). */
 /**
@@ -183,7 +184,7 @@ export function schedule(f: RFiber, value: unknown): void {
     runq.push(f)
     if (!draining && !drainScheduled) {
         drainScheduled = true
-        queueMicrotask(drain)
+        onMicrotask(drain)
     }
 }
 
@@ -217,7 +218,7 @@ export function setStopped(on: boolean): void {
     stopped = on
     if (!on && runq.length > 0 && !draining && !drainScheduled) {
         drainScheduled = true
-        queueMicrotask(drain)
+        onMicrotask(drain)
     }
 }
 

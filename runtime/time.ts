@@ -2,6 +2,7 @@
     Time: monotonic ticks for deadlines and timers, wall-clock time for dates.
  */
 import { performance } from 'node:perf_hooks'
+import { onMicrotask } from './microtask.js'
 
 /** Ticks per second: ticks are milliseconds. */
 export const TPS = 1000
@@ -36,7 +37,7 @@ export function rGetTicksCached(): number {
     if (!cacheValid) {
         cachedTicks = Math.floor(performance.now())
         cacheValid = true
-        queueMicrotask(expireTicks)
+        onMicrotask(expireTicks)
     }
     return cachedTicks
 }

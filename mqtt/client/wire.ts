@@ -12,6 +12,7 @@ import { rDebug } from '../../runtime/log.js'
 import { type Mqtt, type MqttWait } from './state.js'
 import { MQTT_WRITE_HIGH } from './config.js'
 import type { RSocket } from '../../socket/rsocket.js'
+import { onMicrotask } from '../../runtime/microtask.js'
 
 const FLUSH_AT = 64 * 1024
 
@@ -39,7 +40,7 @@ export function scheduleFlush(mq: Mqtt): void {
         dirty.push(mq)
         if (!flushQueued) {
             flushQueued = true
-            queueMicrotask(flushDirty)
+            onMicrotask(flushDirty)
         }
     }
 }
