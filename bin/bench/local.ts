@@ -7,7 +7,8 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { rAwait, Wait, type Fiber } from '../../runtime/index.js'
 import { addTicks, checkTick, emptyTick, type Tick } from './meter.js'
-import { addResources, checkResources, newOrigin, Source, type Resources, type SourcePlan } from './source.js'
+import { addResources, checkResources, Source, type Resources, type SourcePlan } from './source.js'
+import { newOrigin } from './stamp.js'
 import type { BenchOptions } from './options.js'
 
 export const WORKER_ENV = 'FIBER_MQTT_BENCH_WORKER'

@@ -397,9 +397,4 @@ function socketReason(rc: number, text: string): string {
     return text || `error ${rc}`
 }
 
-/** A random origin for this process's payloads. */
-export function newOrigin(): number {
-    return Math.floor(Math.random() * 0xffff) + 1
-}
-
 export const HOST = hostname()

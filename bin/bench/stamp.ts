@@ -48,3 +48,8 @@ export function readStamp(data: Uint8Array, out: Stamp): Stamp | null {
     out.sentMs = view.getFloat64(16)
     return out
 }
+
+/** A random origin for this process's payloads. */
+export function newOrigin(): number {
+    return Math.floor(Math.random() * 0xffff) + 1
+}
