@@ -112,6 +112,7 @@ test('1,000 concurrent connections, each in its own fiber', async t => {
         })
         let connected = 0
         let started = 0
+        let allUp = false
         let ok = 0
         let finished = 0
         for (let i = 0; i < N; i++) {
@@ -131,10 +132,17 @@ test('1,000 concurrent connections, each in its own fiber', async t => {
                         return
                     }
                     connected++
-                    /* Hold every connection open until all are up on both sides (bounded: a failed one ends the wait) */
+                    /*
+                        Hold every connection open until all are up on both sides (bounded: a failed one ends the wait).
+                        Latched: once the first client sees them all up it echoes and closes, and the others must not
+                        wait again for a count that has fallen since
+                     */
                     const until = rGetTicks() + 60_000
-                    while ((connected + failures.length < N || open < connected) && rGetTicks() < until) {
-                        yield* rSleep(10)
+                    while (!allUp && rGetTicks() < until) {
+                        allUp = connected + failures.length >= N && open >= connected
+                        if (!allUp) {
+                            yield* rSleep(10)
+                        }
                     }
                     const msg = `client ${id}`
                     yield* rWriteSocket(sp, msg, -1, 0)
