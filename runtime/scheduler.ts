@@ -50,7 +50,6 @@ export const PARK_RESULT = resultMaker(PARK).next() as IteratorYieldResult<unkno
 /** Marks the runtime's waitables so that a mistaken `yield w` (instead of `yield* w`) is caught. */
 export const WAITABLE: unique symbol = Symbol('waitable')
 
-const CANCEL = Symbol('cancel')
 /* The run queue yields to Node's event loop once it has run for this many ms (checked every STEPS_PER_CHECK
    steps): fibers that keep resuming each other hold off I/O and timers no longer than that, however long or
    short their steps are */
@@ -65,6 +64,8 @@ export const F_DONE = 4
 /** The state bits of RFiber.state (the rest are flags) */
 export const F_STATE = 7
 const F_SUSPEND = 8
+/* Set on a queued fiber whose next step is a cancellation (its generator returned) */
+const F_CANCEL = 16
 
 /** Shared result object for a resumed suspension: yield* reads it at once, so one object serves every resume. */
 export const RESUMED = iterResult<unknown>(undefined)
@@ -200,11 +201,10 @@ export function scheduleCancel(f: RFiber): void {
         finish(f, undefined)
         return
     }
-    if ((f.state & F_STATE) === F_READY) {
-        f.value = CANCEL
-        return
+    if ((f.state & F_STATE) !== F_READY) {
+        schedule(f, undefined)
     }
-    schedule(f, CANCEL)
+    f.state |= F_CANCEL
 }
 
 /** Run queued fibers now (used when the main context resumes a fiber, as C does). */
@@ -258,6 +258,7 @@ function step(f: RFiber): void {
         return
     }
     current = f
+    const cancel = f.state & F_CANCEL
     f.state = (f.state & F_SUSPEND) | F_RUNNING
     let result: IteratorResult<unknown, unknown>
     try {
@@ -265,9 +266,8 @@ function step(f: RFiber): void {
         if (typeof gen === 'function') {
             result = start(f, gen)
         } else {
-            const value = f.value
             /* The generators' own next, called directly: no lookup of "next" on bodies of every kind */
-            result = value === CANCEL ? gen!.return(undefined) : GEN_NEXT.call(gen, value)
+            result = cancel !== 0 ? gen!.return(undefined) : GEN_NEXT.call(gen, f.value)
         }
         if (result.value !== PARK && !result.done) {
             result = rawYield(f, result)
