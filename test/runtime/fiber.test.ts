@@ -226,6 +226,32 @@ test('a fiber cancelled after it is started but before its first step ends witho
     t.deepEqual(seen, [])
 })
 
+test('a fiber resumed and then cancelled before it runs: its generator returns, the pending value never reaches it', async t => {
+    const seen: unknown[] = []
+    let cleaned = false
+    await inFiber(function* () {
+        const f = rAllocFiber('resumed-then-cancelled', function* () {
+            try {
+                seen.push(yield* rYieldFiber())
+                seen.push(yield* rYieldFiber())
+            } finally {
+                cleaned = true
+            }
+        })!
+        rStartFiber(f)
+        yield* rSleep(0)
+        rResumeFiber(f, 'first')
+        yield* rSleep(0)
+        /* Queued with a value, then cancelled in the same step: the cancellation wins */
+        rResumeFiber(f, 'second')
+        t.is(rCancelFiber(f), 0)
+        yield* rSleep(0)
+        t.true(f.done)
+    })
+    t.deepEqual(seen, ['first'])
+    t.true(cleaned)
+})
+
 test('cancelling a fiber runs its finally blocks and releases its timer', async t => {
     let cleaned = false
     let after = false
