@@ -4,7 +4,7 @@
     housekeeping timers do not.
  */
 import { isBody, rCallback, rSpawnCallback } from './callback.js'
-import { allocFiber, currentFiber, F_NEW, F_PARKED, F_STATE, type CallbackResult, Parking, RFiber, schedule, type Waitable } from './scheduler.js'
+import { allocFiber, currentFiber, F_NEW, F_PARKED, F_STATE, type CallbackResult, Parking, resumeParked, RFiber, schedule, type Waitable } from './scheduler.js'
 import { TimerHeap, type HeapEntry } from './heap.js'
 import { MAXTIME, rGetTicks } from './time.js'
 import { done } from './waitable.js'
@@ -221,12 +221,7 @@ function dispatch(e: TimerEvent): void {
             }
             recycle(e)
         } else if (state === F_PARKED) {
-            const waiting = f.waiting
-            if (waiting !== null) {
-                f.waiting = null
-                waiting.cancel(f)
-            }
-            schedule(f, e.data)
+            resumeParked(f, e.data)
         } else if (state === F_NEW) {
             schedule(f, undefined)
         }

@@ -3,8 +3,8 @@
  */
 import { R_ERR_BAD_ARGS, R_ERR_BAD_STATE } from './errors.js'
 import {
-    allocFiber, currentFiber, drainNow, F_DONE, F_NEW, F_PARKED, F_STATE, FiberError, isDraining, RFiber, schedule,
-    scheduleCancel, type RFiberProc, type Waitable,
+    allocFiber, currentFiber, drainNow, F_DONE, F_NEW, F_PARKED, F_STATE, FiberError, isDraining, resumeParked, RFiber,
+    schedule, scheduleCancel, type RFiberProc, type Waitable,
 } from './scheduler.js'
 
 /**
@@ -40,8 +40,7 @@ export function rStartFiber(fiber: RFiber, data?: unknown): void {
     if (state === F_NEW) {
         schedule(fiber, undefined)
     } else if (state === F_PARKED) {
-        detach(fiber)
-        schedule(fiber, data)
+        resumeParked(fiber, data)
     }
 }
 
@@ -86,11 +85,10 @@ export function rResumeFiber(fiber: RFiber, result?: unknown): unknown {
         return R_ERR_BAD_ARGS
     }
     const state = fiber.state & F_STATE
-    if (state === F_NEW) {
+    if (state === F_PARKED) {
+        resumeParked(fiber, result)
+    } else if (state === F_NEW) {
         schedule(fiber, undefined)
-    } else if (state === F_PARKED) {
-        detach(fiber)
-        schedule(fiber, result)
     } else {
         return R_ERR_BAD_STATE
     }
@@ -113,14 +111,6 @@ export function rCancelFiber(fiber: RFiber): number {
     }
     scheduleCancel(fiber)
     return 0
-}
-
-function detach(fiber: RFiber): void {
-    const waiting = fiber.waiting
-    if (waiting !== null) {
-        fiber.waiting = null
-        waiting.cancel(fiber)
-    }
 }
 
 export { RFiber, FiberError, rGetFiberStats, type RFiberProc, type Fiber, type Waitable, type CallbackResult } from './scheduler.js'

@@ -100,8 +100,9 @@ export class RFiber {
     }
 
     next(value?: unknown): IteratorResult<unknown, unknown> {
-        if (this.state & F_SUSPEND) {
-            this.state &= ~F_SUSPEND
+        const state = this.state
+        if ((state & F_SUSPEND) !== 0) {
+            this.state = state & ~F_SUSPEND
             RESUMED.value = value
             return RESUMED
         }
@@ -110,7 +111,7 @@ export class RFiber {
                 'Cannot wait outside a fiber: run blocking calls in a fiber (rSpawnFiber) or use the promise facade' :
                 `Fiber "${current.name}" cannot wait on the suspension of fiber "${this.name}"`)
         }
-        this.state |= F_SUSPEND
+        this.state = state | F_SUSPEND
         return PARK_RESULT
     }
 
@@ -189,6 +190,22 @@ export function schedule(f: RFiber, value: unknown): void {
     }
 }
 
+/** Queue a parked fiber to run with a resume value, detaching it from what it waited on. */
+export function resumeParked(f: RFiber, value: unknown): void {
+    const waiting = f.waiting
+    if (waiting !== null) {
+        f.waiting = null
+        waiting.cancel(f)
+    }
+    f.value = value
+    f.state = (f.state & F_SUSPEND) | F_READY
+    runq.push(f)
+    if (!draining && !drainScheduled) {
+        drainScheduled = true
+        onMicrotask(drain)
+    }
+}
+
 /** Queue a cancellation: the fiber's generator is returned, running its finally blocks. */
 export function scheduleCancel(f: RFiber): void {
     const waiting = f.waiting
@@ -254,20 +271,23 @@ function drain(): void {
 }
 
 function step(f: RFiber): void {
-    if ((f.state & F_STATE) !== F_READY) {
+    /* The state is read once: the step's checks and the RUNNING transition (which clears F_CANCEL) use it */
+    const state = f.state
+    if ((state & F_STATE) !== F_READY) {
         return
     }
     current = f
-    const cancel = f.state & F_CANCEL
-    f.state = (f.state & F_SUSPEND) | F_RUNNING
+    f.state = (state & F_SUSPEND) | F_RUNNING
     let result: IteratorResult<unknown, unknown>
     try {
         const gen = f.gen
         if (typeof gen === 'function') {
             result = start(f, gen)
-        } else {
+        } else if ((state & F_CANCEL) === 0) {
             /* The generators' own next, called directly: no lookup of "next" on bodies of every kind */
-            result = cancel !== 0 ? gen!.return(undefined) : GEN_NEXT.call(gen, f.value)
+            result = GEN_NEXT.call(gen, f.value)
+        } else {
+            result = gen!.return(undefined)
         }
         if (result.value !== PARK && !result.done) {
             result = rawYield(f, result)
@@ -281,8 +301,11 @@ function step(f: RFiber): void {
     current = null
     if (result.done) {
         finish(f, result.value)
-    } else if ((f.state & F_STATE) === F_RUNNING) {
-        f.state = (f.state & F_SUSPEND) | F_PARKED
+    } else {
+        const after = f.state
+        if ((after & F_STATE) === F_RUNNING) {
+            f.state = (after & F_SUSPEND) | F_PARKED
+        }
     }
 }
 
