@@ -3,7 +3,7 @@
     the ceiling) against the same peers, interleaved (A B C A B C ...), at least 3 rounds. Prints medians,
     min-max and the ratio to MQTT.js per round; writes bench/results/latest.json and bench/results/ratios.svg.
 
-        npm run bench [-- --rounds 3] [-- --quick]
+        npm run bench [-- --rounds 3] [-- --quick] [-- --only seq-q1,pub-q1]
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
@@ -20,8 +20,10 @@ const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const ROUNDS = Math.max(quick ? 1 : 3, Number(value('--rounds') ?? 3))
 const SCALE = quick ? 0.01 : Number(value('--scale') ?? 1)
-/* A quick run is a smoke test: its figures go to a temporary folder, never over the committed results */
-const out = value('--out') ?? (quick ? `${mkdtempSync(join(tmpdir(), 'fiber-mqtt-bench-'))}/` : fileURLToPath(new URL('../../bench/results/', import.meta.url)))
+/* Only these figures (their keys, comma-separated), e.g. to measure one again with more rounds */
+const only = value('--only')?.split(',')
+/* A quick or partial run: its figures go to a temporary folder, never over the committed results */
+const out = value('--out') ?? (quick || only !== undefined ? `${mkdtempSync(join(tmpdir(), 'fiber-mqtt-bench-'))}/` : fileURLToPath(new URL('../../bench/results/', import.meta.url)))
 
 function value(name: string): string | undefined {
     const i = args.indexOf(name)
@@ -33,8 +35,6 @@ let warming = false
 const n = (count: number) => Math.max(10, Math.round(count * SCALE * (warming ? 0.2 : 1)))
 /* Each contender in a process of its own, kept up for the run (bench/lib/host.ts) */
 const MODULES: Record<string, string> = { 'fiber-mqtt': 'fiber-client', 'MQTT.js': 'mqttjs-client', 'raw writer': 'raw-client' }
-const hosts = await Promise.all(Object.values(MODULES).map(hostContender))
-const contenders: Contender[] = hosts
 
 interface Figure {
     key: string
@@ -63,6 +63,13 @@ const figures: Figure[] = [
     { key: 'idle-cold', name: '1,000 idle connections opened cold: heap each', unit: 'bytes', target: 5, lowerIsBetter: true },
     { key: 'through', name: 'publisher -> broker -> subscriber, QoS 0', unit: 'msgs/s', target: null, brokerBound: true },
 ]
+const unknown = only?.filter(k => !figures.some(f => f.key === k)) ?? []
+if (unknown.length > 0) {
+    console.error(`--only: unknown figure ${unknown.join(', ')}; the figures are ${figures.map(f => f.key).join(', ')}`)
+    process.exit(2)
+}
+const hosts = await Promise.all(Object.values(MODULES).map(hostContender))
+const contenders: Contender[] = hosts
 
 interface Sample {
     value: number
@@ -106,7 +113,7 @@ async function main(): Promise<void> {
            figure at a fifth of the counts and is not recorded. A host runs one figure's rounds in a row, so what
            a round measures is that path (not the garbage or the cold code of another figure's) */
         for (const f of figures) {
-            if (f.key === 'idle-rss') {
+            if (f.key === 'idle-rss' || (only !== undefined && !only.includes(f.key))) {
                 continue
             }
             for (let round = 0; round <= ROUNDS; round++) {
@@ -142,7 +149,7 @@ async function runFigure(f: Figure, c: Contender, sinkPort: number, brokerPort: 
     case 'burst-q2': return push(f.key, sample(await c.publish({ port: sinkPort, count: n(100_000), qos: 2, size: 16, inflight: 1000, topic: 'bench/b2', burst: true })))
     case 'recv-q0': return push(f.key, sample(await c.receive({ port: sinkPort, count: n(200_000), qos: 0, size: 16 })))
     case 'recv-q1': return push(f.key, sample(await c.receive({ port: sinkPort, count: n(100_000), qos: 1, size: 16 })))
-    case 'seq-q1': return push(f.key, sample(await c.sequential({ port: sinkPort, count: n(3000), qos: 1, size: 16 })))
+    case 'seq-q1': return push(f.key, sample(await c.sequential({ port: sinkPort, count: n(15_000), qos: 1, size: 16 })))
     case 'idle-heap': {
         const fp: Footprint = await c.idle(sinkPort, quick || warming ? 20 : 1000)
         push('idle-heap', { value: fp.heapPerConn, cpuUs: NaN })
