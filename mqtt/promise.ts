@@ -4,7 +4,7 @@
     implementation: every function here is a line or two over the core.
  */
 import { rAwaitWaitable } from '../runtime/bridge.js'
-import type { Waitable } from '../runtime/scheduler.js'
+import type { Waitable } from '../runtime/body.js'
 import { Done } from '../runtime/waitable.js'
 import { rConnectSocket } from '../socket/connect.js'
 import { rReadSocket, rWriteSocket } from '../socket/io.js'

@@ -2,7 +2,8 @@
     Bridges between fibers and promises, for code on both sides: run a fiber and await its result, or wait in a
     fiber for a promise.
  */
-import { allocFiber, isBody, schedule, type RFiberProc, type Waitable } from './scheduler.js'
+import { allocFiber, schedule } from './scheduler.js'
+import { isBody, type RFiberProc, type Waitable } from './body.js'
 import { Wait } from './waitable.js'
 
 /**

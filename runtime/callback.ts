@@ -6,7 +6,8 @@
  */
 import { rAwait } from './bridge.js'
 import { rError } from './log.js'
-import { allocFiber, isBody, schedule } from './scheduler.js'
+import { allocFiber, schedule } from './scheduler.js'
+import { isBody } from './body.js'
 
 /** A fiber body: what a generator function returns. */
 export type CallbackBody = Generator<unknown, unknown, unknown>

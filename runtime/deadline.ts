@@ -6,7 +6,8 @@
 import { R_ERR_TIMEOUT } from './errors.js'
 import { startTimer, stopTimer } from './events.js'
 import { rResumeFiber } from './fiber.js'
-import { currentFiber, FiberError, type Fiber, type RFiber, type Waitable } from './scheduler.js'
+import { currentFiber, FiberError, type RFiber } from './scheduler.js'
+import type { Fiber, Waitable } from './body.js'
 import { rGetTicks } from './time.js'
 
 const EXPIRED: unique symbol = Symbol('deadline')

@@ -5,7 +5,7 @@
 import { R_ERR_CANT_ACCESS } from './errors.js'
 import { startTimer, stopTimer, type TimerEvent } from './events.js'
 import { RingQueue } from './queue.js'
-import type { Waitable } from './scheduler.js'
+import type { Waitable } from './body.js'
 import { rGetTicks } from './time.js'
 import { done, Wait } from './waitable.js'
 

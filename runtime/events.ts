@@ -4,7 +4,8 @@
     housekeeping timers do not.
  */
 import { isBody, rCallback, rSpawnCallback } from './callback.js'
-import { allocFiber, currentFiber, F_NEW, F_PARKED, F_STATE, type CallbackResult, Parking, resumeParked, RFiber, schedule, type Waitable } from './scheduler.js'
+import { allocFiber, currentFiber, F_NEW, F_PARKED, F_STATE, resumeParked, RFiber, schedule } from './scheduler.js'
+import type { CallbackResult, Parking, Waitable } from './body.js'
 import { TimerHeap, type HeapEntry } from './heap.js'
 import { MAXTIME, rGetTicks } from './time.js'
 import { done } from './waitable.js'

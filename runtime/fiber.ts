@@ -4,8 +4,9 @@
 import { R_ERR_BAD_ARGS, R_ERR_BAD_STATE } from './errors.js'
 import {
     allocFiber, currentFiber, drainNow, F_DONE, F_NEW, F_PARKED, F_STATE, FiberError, isDraining, resumeParked, RFiber,
-    schedule, scheduleCancel, type RFiberProc, type Waitable,
+    schedule, scheduleCancel,
 } from './scheduler.js'
+import type { RFiberProc, Waitable } from './body.js'
 
 /**
     Start `fn(arg)` on a new fiber. It runs from the run queue, after the caller continues (as in C).
@@ -113,4 +114,6 @@ export function rCancelFiber(fiber: RFiber): number {
     return 0
 }
 
-export { RFiber, FiberError, rGetFiberStats, type RFiberProc, type Fiber, type Waitable, type CallbackResult } from './scheduler.js'
+export { RFiber, FiberError } from './scheduler.js'
+export { rGetFiberStats } from './live.js'
+export { type RFiberProc, type Fiber, type Waitable, type CallbackResult } from './body.js'

@@ -7,7 +7,9 @@
 import { R_ERR_BAD_ARGS } from './errors.js'
 import { haltEvents } from './events.js'
 import { rDebug } from './log.js'
-import { allocFiber, liveFibers, rGetFiberStats, schedule, scheduleCancel, setStopped, type RFiberProc } from './scheduler.js'
+import { allocFiber, schedule, scheduleCancel, setStopped } from './scheduler.js'
+import { liveFibers, rGetFiberStats } from './live.js'
+import type { RFiberProc } from './body.js'
 import { clearWatches } from './watch.js'
 
 export const R_STARTED = 0

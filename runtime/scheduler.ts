@@ -6,27 +6,8 @@
 import { rError } from './log.js'
 import { RingQueue } from './queue.js'
 import { onMicrotask } from './microtask.js'
-
-/** What a fiber runs: a generator function (may block with yield*) or a plain function (runs to completion). */
-/**
-    What an application callback returns: nothing (it ran inline), a generator (its body runs on a fiber and may
-    block), a promise (awaited, its rejection logged), or a value (a C return code, where the call reads one).
- */
-export type CallbackResult = void | number | boolean | string | null | Generator<unknown, unknown, unknown> | PromiseLike<unknown>
-
-/** A fiber's body: a generator function (it may block) or a plain one; its return value is the fiber's result. */
-export type RFiberProc = (data: never) => unknown
-
-/** A fiber's body: `function* (): Fiber<number> { ... }`. */
-export type Fiber<T = void> = Generator<unknown, T, unknown>
-
-/** Anything `yield*` accepts that evaluates to T: every blocking runtime, socket and MQTT call returns one. */
-export type Waitable<T> = { [Symbol.iterator](): Iterator<unknown, T, unknown> }
-
-/** What a parked fiber waits on; cancel() detaches it when the fiber is resumed another way or cancelled. */
-export interface Parking {
-    cancel(fiber: RFiber): void
-}
+import { asGenerator, isBody, type Parking, type RFiberProc } from './body.js'
+import { addLive, removeLive } from './live.js'
 
 export const PARK: unique symbol = Symbol('park')
 
@@ -50,6 +31,12 @@ export const PARK_RESULT = resultMaker(PARK).next() as IteratorYieldResult<unkno
 /** Marks the runtime's waitables so that a mistaken `yield w` (instead of `yield* w`) is caught. */
 export const WAITABLE: unique symbol = Symbol('waitable')
 
+/** Shared result object for a resumed suspension: yield* reads it at once, so one object serves every resume. */
+export const RESUMED = iterResult<unknown>(undefined)
+
+/** The generators' own next: a step calls it directly, with no lookup of "next" on bodies of every kind. */
+const GEN_NEXT = (Object.getPrototypeOf(resultMaker.prototype) as Generator<unknown, unknown, unknown>).next
+
 /* The run queue yields to Node's event loop once it has run for this many ms (checked every STEPS_PER_CHECK
    steps): fibers that keep resuming each other hold off I/O and timers no longer than that, however long or
    short their steps are */
@@ -66,9 +53,6 @@ export const F_STATE = 7
 const F_SUSPEND = 8
 /* Set on a queued fiber whose next step is a cancellation (its generator returned) */
 const F_CANCEL = 16
-
-/** Shared result object for a resumed suspension: yield* reads it at once, so one object serves every resume. */
-export const RESUMED = iterResult<unknown>(undefined)
 
 /**
     A fiber. Fields are few on purpose (a parked fiber should cost little memory): `gen` holds the proc until
@@ -146,11 +130,6 @@ let drainScheduled = false
 let stopped = false
 const runq = new RingQueue<RFiber>(1024)
 
-/* Live fibers: an intrusive list (no Set entry per fiber). */
-let liveHead: RFiber | null = null
-let active = 0
-let peak = 0
-let total = 0
 
 /** The running fiber, or null on the main (non-fiber) context. */
 export function currentFiber(): RFiber | null {
@@ -164,15 +143,7 @@ export function isDraining(): boolean {
 /** Allocate a fiber that will run fn(data) once started. */
 export function allocFiber(name: string, fn: RFiberProc, data: unknown): RFiber {
     const f = new RFiber(name, fn, data)
-    f.lnext = liveHead
-    if (liveHead !== null) {
-        liveHead.lprev = f
-    }
-    liveHead = f
-    total++
-    if (++active > peak) {
-        peak = active
-    }
+    addLive(f)
     return f
 }
 
@@ -181,13 +152,8 @@ export function schedule(f: RFiber, value: unknown): void {
     if ((f.state & F_STATE) !== F_NEW) {
         f.value = value
     }
-    f.state = (f.state & F_SUSPEND) | F_READY
     f.waiting = null
-    runq.push(f)
-    if (!draining && !drainScheduled) {
-        drainScheduled = true
-        onMicrotask(drain)
-    }
+    enqueue(f)
 }
 
 /** Queue a parked fiber to run with a resume value, detaching it from what it waited on. */
@@ -198,6 +164,11 @@ export function resumeParked(f: RFiber, value: unknown): void {
         waiting.cancel(f)
     }
     f.value = value
+    enqueue(f)
+}
+
+/* Mark a fiber ready and queue it; the queue drains on a microtask unless it is draining or due to already */
+function enqueue(f: RFiber): void {
     f.state = (f.state & F_SUSPEND) | F_READY
     runq.push(f)
     if (!draining && !drainScheduled) {
@@ -309,23 +280,6 @@ function step(f: RFiber): void {
     }
 }
 
-const GENERATOR_PROTOTYPE = Object.getPrototypeOf(resultMaker.prototype) as Generator<unknown, unknown, unknown>
-const GEN_NEXT = GENERATOR_PROTOTYPE.next
-
-function isGenerator(r: object): boolean {
-    return Object.getPrototypeOf(Object.getPrototypeOf(r)) === GENERATOR_PROTOTYPE
-}
-
-function* adapt(body: Generator<unknown, unknown, unknown>): Generator<unknown, unknown, unknown> {
-    return yield* body
-}
-
-/** Whether a value is a fiber body: what a generator function returns (an iterator that is also iterable). */
-export function isBody(r: unknown): r is Generator<unknown, unknown, unknown> {
-    return r !== null && typeof r === 'object' && typeof (r as Generator).next === 'function' &&
-        typeof (r as Generator)[Symbol.iterator] === 'function'
-}
-
 /* First step: call the proc; a generator becomes the fiber's body, anything else is its result (a promise's
    rejection is logged as the fiber's failure, never left unhandled) */
 function start(f: RFiber, fn: RFiberProc): IteratorResult<unknown, unknown> {
@@ -333,8 +287,7 @@ function start(f: RFiber, fn: RFiberProc): IteratorResult<unknown, unknown> {
     f.value = undefined
     const r = fn(data as never)
     if (isBody(r)) {
-        /* A body that is not a generator (an iterator of its own) runs inside one, as yield* runs it */
-        f.gen = isGenerator(r) ? r : adapt(r)
+        f.gen = asGenerator(r)
         return GEN_NEXT.call(f.gen, undefined)
     }
     if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
@@ -370,32 +323,5 @@ function finish(f: RFiber, value: unknown): void {
     f.value = value
     f.gen = null
     f.waiting = null
-    if (f.lprev !== null) {
-        f.lprev.lnext = f.lnext
-    } else if (liveHead === f) {
-        liveHead = f.lnext
-    }
-    if (f.lnext !== null) {
-        f.lnext.lprev = f.lprev
-    }
-    f.lprev = f.lnext = null
-    active--
+    removeLive(f)
 }
-
-/**
-    Fiber counts: live now, the most live at once, and all ever allocated.
-    @example const { active, peak } = rGetFiberStats()
- */
-export function rGetFiberStats(): { active: number, peak: number, total: number } {
-    return { active, peak, total }
-}
-
-/** Every live fiber (for rTerm). */
-export function liveFibers(): RFiber[] {
-    const list: RFiber[] = []
-    for (let f = liveHead; f !== null; f = f.lnext) {
-        list.push(f)
-    }
-    return list
-}
-

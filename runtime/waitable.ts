@@ -5,7 +5,8 @@
     Done: an already-complete result (no switch; small codes are preallocated, so no allocation either).
     Wait: a result that arrives later. It can settle before or after the fiber starts waiting.
  */
-import { currentFiber, FiberError, iterResult, PARK_RESULT, Parking, RESUMED, RFiber, schedule, WAITABLE, type Waitable } from './scheduler.js'
+import { currentFiber, FiberError, iterResult, PARK_RESULT, RESUMED, RFiber, schedule, WAITABLE } from './scheduler.js'
+import type { Parking, Waitable } from './body.js'
 
 /**
     An already-complete waitable: `yield*` on it returns its value without a fiber switch.

@@ -3,7 +3,8 @@
     inline, in order.
  */
 import { isBody, rCallback, rRunResult, type CallbackBody } from './callback.js'
-import { allocFiber, schedule, type Waitable } from './scheduler.js'
+import { allocFiber, schedule } from './scheduler.js'
+import type { Waitable } from './body.js'
 import { done } from './waitable.js'
 
 /** A watcher: called as proc(data, arg). A generator function may block. */

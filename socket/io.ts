@@ -3,7 +3,7 @@
     the Sync forms do what is possible without waiting.
  */
 import { R_ERR_BAD_ARGS, R_ERR_BUSY, R_ERR_CANT_READ, R_ERR_CANT_WRITE } from '../runtime/errors.js'
-import type { Waitable } from '../runtime/scheduler.js'
+import type { Waitable } from '../runtime/body.js'
 import { rGetTicks } from '../runtime/time.js'
 import { done } from '../runtime/waitable.js'
 import { SOCKET_DEFAULT_DEADLINE } from './connect.js'

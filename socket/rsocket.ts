@@ -10,7 +10,7 @@ import { RingQueue } from '../runtime/queue.js'
 import { rGetTicks } from '../runtime/time.js'
 import { sfmtv } from '../runtime/sfmt.js'
 import { Wait } from '../runtime/waitable.js'
-import type { CallbackResult } from '../runtime/scheduler.js'
+import type { CallbackResult } from '../runtime/body.js'
 import type { RTls } from './tls-settings.js'
 import type { WsSettings } from './ws-settings.js'
 

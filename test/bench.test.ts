@@ -1,4 +1,4 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -34,18 +34,32 @@ function runScript(script: string, args: string[], limitMs: number): Promise<{ c
     })
 }
 
-/* One benchmark at a time: run together they only load each other (and slow the harness past its bound) */
-test.serial('the throughput harness runs end to end with tiny counts and writes its table, JSON and chart (a quick run to a temporary folder)', async t => {
-    const committed = fileURLToPath(new URL('../../bench/results/', import.meta.url))
-    const before = existsSync(`${committed}latest.json`) ? readFileSync(`${committed}latest.json`, 'utf8') : null
+const committedJson = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url))
+const readCommitted = (): string | null => existsSync(committedJson) ? readFileSync(committedJson, 'utf8') : null
+
+/*
+    Run the throughput harness with `args` (a quick or partial run): it ends well, writes to a temporary folder and
+    never over the committed results; then `check` its output and that folder, which is removed afterwards.
+ */
+async function harnessRun(t: ExecutionContext, args: string[], check: (stdout: string, out: string) => void): Promise<void> {
+    const before = readCommitted()
     let out = ''
     try {
-        const { code, stdout } = await runScript('mqtt.js', ['--quick', '--rounds', '1'], 100_000)
+        const { code, stdout } = await runScript('mqtt.js', args, 100_000)
         t.is(code, 0, stdout)
-        /* Never over the committed results, and no meaningless rows */
         out = /Results written to (\S+)/.exec(stdout)?.[1] ?? ''
         t.true(out.startsWith(tmpdir()), out)
-        t.is(existsSync(`${committed}latest.json`) ? readFileSync(`${committed}latest.json`, 'utf8') : null, before)
+        t.is(readCommitted(), before)
+        check(stdout, out)
+    } finally {
+        if (out) rmSync(out, { recursive: true, force: true })
+    }
+}
+
+/* One benchmark at a time: run together they only load each other (and slow the harness past its bound) */
+test.serial('the throughput harness runs end to end with tiny counts and writes its table, JSON and chart (a quick run to a temporary folder)', async t => {
+    await harnessRun(t, ['--quick', '--rounds', '1'], (stdout, out) => {
+        /* No meaningless rows */
         t.notRegex(stdout, /NaN|Infinity|CPU 0\.00 us/)
         for (const figure of ['QoS 0 publish, 16 B', 'QoS 1 publish, 1,000 in flight', 'QoS 1 burst, no window', 'QoS 2 burst, no window',
             'x the windowed CPU', 'receive QoS 1', 'QoS 1 sequential round trips', '1,000 idle connections: heap each', '1,000 idle connections opened cold: heap each', 'publisher -> broker -> subscriber']) {
@@ -61,9 +75,27 @@ test.serial('the throughput harness runs end to end with tiny counts and writes 
         t.true(json.figures['pub-q1'].results['fiber-mqtt'][0].value > 0)
         t.true(existsSync(`${out}ratios.svg`))
         t.regex(readFileSync(`${out}ratios.svg`, 'utf8'), /^<svg [^>]+>[\s\S]*fiber-mqtt \/ MQTT\.js[\s\S]*<\/svg>\n$/)
-    } finally {
-        if (out) rmSync(out, { recursive: true, force: true })
-    }
+    })
+})
+
+test.serial('npm run bench -- --only: an unknown figure is refused with the list of figures (exit code 2)', async t => {
+    const { code, stdout } = await runScript('mqtt.js', ['--only', 'seq-q1,nope'], 30_000)
+    t.is(code, 2, stdout)
+    t.regex(stdout, /--only: unknown figure nope; the figures are pub-q0-16, .*seq-q1/)
+})
+
+test.serial('npm run bench -- --only measures those figures alone, for every contender, never over the committed results', async t => {
+    await harnessRun(t, ['--only', 'seq-q1', '--quick'], (stdout, out) => {
+        const rows = stdout.split('\n').filter(l => / {2}(fiber-mqtt|MQTT\.js|raw writer) {2}/.test(l))
+        t.deepEqual(rows.map(l => l.split(/\s{2,}/).slice(0, 2).join(' / ')), [
+            'QoS 1 sequential round trips / fiber-mqtt',
+            'QoS 1 sequential round trips / MQTT.js',
+            'QoS 1 sequential round trips / raw writer',
+        ], stdout)
+        const json = JSON.parse(readFileSync(`${out}latest.json`, 'utf8'))
+        t.true(json.figures['seq-q1'].results['fiber-mqtt'].length > 0)
+        t.is(json.figures['pub-q1'].results['fiber-mqtt'].length, 0)
+    })
 })
 
 test.serial('npm run size reports the minified and gzipped size of runtime + socket + client, beside MQTT.js; MQTT 5 and WebSocket are left out of a 3.1.1 app', async t => {

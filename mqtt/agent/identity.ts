@@ -4,7 +4,7 @@
     certificate), then handed to the client.
  */
 import { rInvoke, rRunResult } from '../../runtime/callback.js'
-import type { CallbackResult, Fiber } from '../../runtime/scheduler.js'
+import type { CallbackResult, Fiber } from '../../runtime/body.js'
 import { utf8Length } from '../codec/utf8.js'
 import { mqttGetError, mqttSetCredentials, mqttSetKeepAlive, mqttSetTimeout, mqttSetWill } from '../client/settings.js'
 import { mqttSetProtocol } from '../client/protocol5.js'

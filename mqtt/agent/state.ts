@@ -4,7 +4,8 @@
     lifecycle fiber), which both read this.
  */
 import type { TimerEvent } from '../../runtime/events.js'
-import type { CallbackResult, RFiber } from '../../runtime/scheduler.js'
+import type { RFiber } from '../../runtime/scheduler.js'
+import type { CallbackResult } from '../../runtime/body.js'
 import { Wait } from '../../runtime/waitable.js'
 import type { RSocket } from '../../socket/rsocket.js'
 import { mqttAlloc } from '../client/connect.js'

@@ -6,7 +6,7 @@
  */
 import { R_ERR_BAD_ARGS, R_ERR_BAD_RESPONSE, R_ERR_BAD_STATE, R_ERR_BUSY, R_ERR_CANT_CONNECT, R_ERR_NOT_CONNECTED, R_ERR_TIMEOUT } from '../../runtime/errors.js'
 import { startTimer } from '../../runtime/events.js'
-import type { Waitable } from '../../runtime/scheduler.js'
+import type { Waitable } from '../../runtime/body.js'
 import { done } from '../../runtime/waitable.js'
 import { encode5 } from '../codec/encode5.js'
 import type { Properties } from '../codec/properties.js'

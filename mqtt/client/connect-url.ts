@@ -3,7 +3,7 @@
  */
 import { rAwait } from '../../runtime/bridge.js'
 import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
-import type { Fiber } from '../../runtime/scheduler.js'
+import type { Fiber } from '../../runtime/body.js'
 import { rGetTicks } from '../../runtime/time.js'
 import { rAllocSocket, rCloseSocket, rGetSocketError } from '../../socket/control.js'
 import { rConnectSocket } from '../../socket/connect.js'

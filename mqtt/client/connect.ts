@@ -5,7 +5,7 @@
  */
 import { R_ERR_BAD_ARGS, R_ERR_CANT_CONNECT, R_ERR_CANT_WRITE, R_ERR_NOT_CONNECTED, R_ERR_TIMEOUT } from '../../runtime/errors.js'
 import { rSleep, startTimer, stopTimer } from '../../runtime/events.js'
-import type { Fiber, Waitable } from '../../runtime/scheduler.js'
+import type { Fiber, Waitable } from '../../runtime/body.js'
 import { TPS } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
 import { rIsSocketClosed, rIsSocketEof, rSetSocketNoDelay } from '../../socket/control.js'

@@ -11,7 +11,7 @@ import {
 } from '../../runtime/errors.js'
 import { rCallback, rRunResult } from '../../runtime/callback.js'
 import { rSleep } from '../../runtime/events.js'
-import type { Fiber, Waitable } from '../../runtime/scheduler.js'
+import type { Fiber, Waitable } from '../../runtime/body.js'
 import { sfmtv } from '../../runtime/sfmt.js'
 import { rGetTicks } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'

@@ -8,7 +8,7 @@
 import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
 import { startTimer, stopTimer, type TimerEvent } from '../../runtime/events.js'
 import { rDebug, rError } from '../../runtime/log.js'
-import type { Fiber, Waitable } from '../../runtime/scheduler.js'
+import type { Fiber, Waitable } from '../../runtime/body.js'
 import { sfmtv } from '../../runtime/sfmt.js'
 import { TPS } from '../../runtime/time.js'
 import { Done, done, Wait } from '../../runtime/waitable.js'

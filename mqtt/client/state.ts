@@ -5,7 +5,7 @@
 import type { TimerEvent } from '../../runtime/events.js'
 import { rGetTicks } from '../../runtime/time.js'
 import { Wait } from '../../runtime/waitable.js'
-import type { CallbackResult } from '../../runtime/scheduler.js'
+import type { CallbackResult } from '../../runtime/body.js'
 import type { RSocket, SocketReceiver } from '../../socket/rsocket.js'
 import { MqttDecoder } from '../codec/decoder.js'
 import type { Properties } from '../codec/properties.js'

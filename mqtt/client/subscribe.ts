@@ -4,7 +4,7 @@
     subscriptions are local only (no SUBSCRIBE is sent for a filter the master covers, compared level by level).
  */
 import { R_ERR_BAD_ARGS, R_ERR_CANT_CONNECT, R_ERR_CANT_WRITE, R_ERR_NOT_CONNECTED } from '../../runtime/errors.js'
-import type { Fiber, Waitable } from '../../runtime/scheduler.js'
+import type { Fiber, Waitable } from '../../runtime/body.js'
 import { sfmtv } from '../../runtime/sfmt.js'
 import { done } from '../../runtime/waitable.js'
 import { utf8Length } from '../codec/utf8.js'

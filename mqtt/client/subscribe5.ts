@@ -3,7 +3,7 @@
     Handling, a Subscription Identifier, user properties) and the UNSUBSCRIBE's user properties.
  */
 import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
-import type { Waitable } from '../../runtime/scheduler.js'
+import type { Waitable } from '../../runtime/body.js'
 import { done } from '../../runtime/waitable.js'
 import { propertiesSize, type Properties } from '../codec/properties.js'
 import { Mqtt, setMsg, type MqttCallback } from './state.js'

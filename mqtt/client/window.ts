@@ -5,7 +5,7 @@
  */
 import type { Properties } from '../codec/properties.js'
 import { R_ERR_TOO_MANY } from '../../runtime/errors.js'
-import type { Waitable } from '../../runtime/scheduler.js'
+import type { Waitable } from '../../runtime/body.js'
 import { rGetTicksCached } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
 import { encode } from '../codec/encode.js'
