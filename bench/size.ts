@@ -5,8 +5,9 @@
     (MQTT 5 and WebSocket are parts imported when selected); those parts; and what a publishing and
     subscribing app loads at start, tree-shaken.
  */
-import { build, type Metafile } from 'esbuild'
+import { build, type Metafile, type Plugin } from 'esbuild'
 import { readFileSync } from 'node:fs'
+import ts from 'typescript'
 import { gzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 
@@ -35,11 +36,45 @@ function initial(meta: Metafile, entry: string, seen = new Set<string>()): Set<s
     return seen
 }
 
-async function size(label: string, contents: string): Promise<Size> {
+/* Every string and template text of the library's modules emptied (module specifiers kept): what its code weighs
+   without its messages, to show what bounds the size */
+function withoutText(source: string): string {
+    const file = ts.createSourceFile('m.js', source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS)
+    const empty: ts.TransformerFactory<ts.SourceFile> = context => {
+        const visit = (node: ts.Node): ts.Node => {
+            if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node) ||
+                (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword)) {
+                return node
+            }
+            if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) {
+                return ts.isStringLiteral(node) ? ts.factory.createStringLiteral('') : ts.factory.createNoSubstitutionTemplateLiteral('')
+            }
+            if (ts.isTemplateExpression(node)) {
+                return ts.factory.createTemplateExpression(ts.factory.createTemplateHead(''), node.templateSpans.map((span, i) =>
+                    ts.factory.createTemplateSpan(ts.visitNode(span.expression, visit) as ts.Expression,
+                        i === node.templateSpans.length - 1 ? ts.factory.createTemplateTail('') : ts.factory.createTemplateMiddle(''))))
+            }
+            return ts.visitEachChild(node, visit, context)
+        }
+        return sf => ts.visitNode(sf, visit) as ts.SourceFile
+    }
+    const out = ts.transform(file, [empty])
+    const text = ts.createPrinter().printFile(out.transformed[0])
+    out.dispose()
+    return text
+}
+const textless: Plugin = {
+    name: 'without-text',
+    setup(b) {
+        b.onLoad({ filter: /\/dist\/(runtime|socket|mqtt)\/.*\.js$/ }, args => ({ contents: withoutText(readFileSync(args.path, 'utf8')), loader: 'js' }))
+    },
+}
+
+async function size(label: string, contents: string, plugins: Plugin[] = []): Promise<Size> {
     const result = await build({
         stdin: { contents, resolveDir: root, loader: 'js', sourcefile: 'app.js' },
         bundle: true, minify: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent',
-        splitting: true, outdir: `${root}/size-out`, metafile: true,
+        splitting: true, outdir: `${root}/size-out`, metafile: true, plugins,
     })
     const meta = result.metafile
     const entry = Object.keys(meta.outputs).find(o => meta.outputs[o].entryPoint !== undefined)!
@@ -92,6 +127,7 @@ const appCalls = (calls: string[]) => `import { ${calls.join(', ')} } from './di
 const APP = ['mqttAlloc', 'mqttConnectUrl', 'mqttPublish', 'mqttSubscribe']
 const app = await size('app: connect, publish, subscribe (fiber-mqtt)', appCalls(APP))
 const app5 = await size('app, MQTT 5 (fiber-mqtt)', appCalls([...APP, 'mqttSetProtocol']))
+const appCode = await size('the same app, every string emptied', appCalls(APP), [textless])
 const appJs = await size('app: connect, publish, subscribe (MQTT.js)', `import mqtt from 'mqtt'\nexport default mqtt.connect`)
 const mqttjs = await size('MQTT.js (everything exported)', `export * from 'mqtt'`)
 rows.push(app, app5, appJs, mqttjs)
@@ -100,10 +136,12 @@ for (const r of rows) {
     console.log(`${r.label.padEnd(48)} ${kb(r.min).padStart(9)} minified ${kb(r.gz).padStart(8)} gzipped${lazy}`)
 }
 console.log(`\nruntime + socket + MQTT 3.1.1 client: ${kb(core.gz)} minified+gzipped at start; MQTT.js ${kb(mqttjs.gz)}: 1/${(mqttjs.gz / core.gz).toFixed(1)} (target <= 1/5)`)
-/* The parts stay out of a 3.1.1 app's start: checked, not assumed (a static import would pull them in) */
+/* The parts stay out of a 3.1.1 app's start: checked, not assumed (a static import would pull them in). TLS
+   (tls-options.js, with node:tls) is loaded by the first TLS connect or listen */
 const parts = ['mqtt/codec/encode5.js', 'mqtt/codec/decode5.js', 'mqtt/codec/properties.js', 'mqtt/client/inbound5.js', 'socket/ws-frames.js', 'socket/websocket.js']
 const loaded = parts.filter(p => app.modules.has(p) || core.modules.has(p))
 console.log(`MQTT 5 and WebSocket modules loaded at start by a 3.1.1 app: ${loaded.length === 0 ? 'none' : loaded.join(', ')}`)
+console.log(`the TLS part loaded at start by an app that connects by URL: ${app.modules.has('socket/tls-options.js') ? 'yes' : 'no (on its first TLS connect)'}`)
 /* Where an app's bytes are: what bounds its size */
 const layers = new Map<string, number>()
 for (const [m, bytes] of app.modules) {
@@ -112,3 +150,5 @@ for (const [m, bytes] of app.modules) {
 }
 console.log(`an app's bundle at start by layer (minified): ${[...layers].filter(([l]) => l !== 'app').map(([l, b]) => `${l} ${kb(b)}`).join(', ')}`)
 console.log(`an app's bundle at start: ${kb(app.gz)} against MQTT.js's ${kb(appJs.gz)}: 1/${(appJs.gz / app.gz).toFixed(1)}; with MQTT 5: ${kb(app5.gz)}, 1/${(appJs.gz / app5.gz).toFixed(1)}`)
+/* What bounds it: the code, not its text (the messages mqttGetError returns, the log lines) */
+console.log(`the same app with every string emptied (its code alone): ${kb(appCode.gz)}, 1/${(appJs.gz / appCode.gz).toFixed(2)} of MQTT.js; its text is ${kb(app.gz - appCode.gz)} of the ${kb(app.gz)}`)

@@ -1,34 +1,38 @@
 /*
-    rConnectSocket: connect (and handshake, for TLS) with a deadline; only the calling fiber waits.
+    rConnectSocket: connect (and handshake, for TLS) with a deadline; only the calling fiber waits. The first TLS
+    connect loads the TLS part (tls-load.ts) within the same deadline.
  */
 import { connect as netConnect, type Socket } from 'node:net'
-import { connect as tlsConnect, type TLSSocket } from 'node:tls'
+import type { TLSSocket } from 'node:tls'
 import { R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_TIMEOUT } from '../runtime/errors.js'
 import { startTimer, stopTimer, type TimerEvent } from '../runtime/events.js'
 import type { Waitable } from '../runtime/body.js'
 import { rGetTicks, TPS } from '../runtime/time.js'
 import { done } from '../runtime/waitable.js'
 import { resetSocket } from './control.js'
-import { attach, RSocket, setSocketError, SocketWait } from './rsocket.js'
-import { clientTlsOptions, TlsSetupError, verifyServer } from './tls.js'
+import { attach, R_SOCKET_CLOSED, RSocket, setSocketError, SocketWait } from './rsocket.js'
+import { loadTls, tlsPart } from './tls-load.js'
 
 /** Deadlines of 0 or less mean this long from now, as C's ME_HANDSHAKE_TIMEOUT. */
 export const SOCKET_DEFAULT_DEADLINE = 30 * TPS
 
 class ConnectWait extends SocketWait {
     timer: TimerEvent | null = null
+    /** The connection being made (null until it is opened: while the TLS part loads) */
+    stream: Socket | null = null
 
-    constructor(sp: RSocket, readonly stream: Socket, readonly host: string, readonly port: number) {
+    constructor(sp: RSocket, readonly host: string, readonly port: number) {
         super(sp)
     }
 
     readonly onConnect = (): void => {
         const sp = this.sp
+        const stream = this.stream!
         if (this.settled) {
             return
         }
         if (sp.tls !== null) {
-            const problem = verifyServer(sp, this.stream as TLSSocket, this.host)
+            const problem = tlsPart!.verifyServer(sp, stream as TLSSocket, this.host)
             if (problem !== null) {
                 this.fail(R_ERR_CANT_COMPLETE, problem)
                 return
@@ -36,7 +40,7 @@ class ConnectWait extends SocketWait {
         }
         if (sp.ws !== null) {
             /* The HTTP upgrade, within the same deadline; errors and an early close still end the connect */
-            sp.ws.upgrade(this.stream, this.host, this.port, sp.tls !== null, sp.ws, (problem, ws) => {
+            sp.ws.upgrade(stream, this.host, this.port, sp.tls !== null, sp.ws, (problem, ws) => {
                 if (!this.settled) {
                     if (problem !== null) {
                         this.fail(R_ERR_CANT_CONNECT, problem)
@@ -47,7 +51,7 @@ class ConnectWait extends SocketWait {
             })
             return
         }
-        this.adopt(this.stream)
+        this.adopt(stream)
     }
 
     private adopt(stream: Socket): void {
@@ -91,16 +95,21 @@ class ConnectWait extends SocketWait {
         }
         this.release()
         stopTimer(this.timer)
-        /* Keep an error listener: the destroyed stream may still report */
-        this.stream.on('error', ignore)
-        this.stream.destroy()
-        this.sp.handle = null
+        if (this.stream !== null) {
+            /* Keep an error listener: the destroyed stream may still report */
+            this.stream.on('error', ignore)
+            this.stream.destroy()
+            this.sp.handle = null
+        }
         setSocketError(this.sp, '%s', message)
         this.finish(code)
     }
 
     private release(): void {
         const s = this.stream
+        if (s === null) {
+            return
+        }
         s.removeListener('connect', this.onConnect)
         s.removeListener('secureConnect', this.onConnect)
         s.removeListener('error', this.onError)
@@ -148,22 +157,40 @@ export function rConnectSocket(sp: RSocket | null, host: string | null, port: nu
         setSocketError(sp, 'Bad port %s', port)
         return done(R_ERR_BAD_ARGS)
     }
+    const w = new ConnectWait(sp, host, port)
+    const limit = deadline > 0 ? deadline - rGetTicks() : SOCKET_DEFAULT_DEADLINE
+    w.timer = startTimer(expireConnect, w, limit)
+    if (sp.tls !== null && tlsPart === null) {
+        loadTls().then(() => open(w, unix), (err: Error) => w.fail(R_ERR_CANT_COMPLETE, `Cannot load TLS: ${err.message}`))
+    } else {
+        open(w, unix)
+    }
+    return w
+}
+
+/* Open the connection a wait is for: at once, or once the TLS part is loaded (unless the wait ended meanwhile) */
+function open(w: ConnectWait, unix: boolean): void {
+    const { sp, host, port } = w
+    if (w.settled) {
+        return
+    }
+    if (sp.flags & R_SOCKET_CLOSED) {
+        w.fail(R_ERR_CANT_CONNECT, 'Socket closed during connect')
+        return
+    }
     let stream: Socket
     try {
         const local = sp.bindAddress !== null ? { localAddress: sp.bindAddress } : {}
         stream = sp.tls !== null ?
-            tlsConnect({ ...(unix ? { path: host } : { host, port, ...local }), ...clientTlsOptions(sp, unix ? 'localhost' : host) }) :
+            tlsPart!.tlsConnect({ ...(unix ? { path: host } : { host, port, ...local }), ...tlsPart!.clientTlsOptions(sp, unix ? 'localhost' : host) }) :
             unix ? netConnect({ path: host, allowHalfOpen: true }) : netConnect({ host, port, allowHalfOpen: true, ...local })
     } catch (err) {
-        setSocketError(sp, '%s', err instanceof TlsSetupError ? err.message : `Cannot connect: ${(err as Error).message}`)
-        return done(R_ERR_CANT_COMPLETE)
+        w.fail(R_ERR_CANT_COMPLETE, tlsPart !== null && err instanceof tlsPart.TlsSetupError ? err.message : `Cannot connect: ${(err as Error).message}`)
+        return
     }
     sp.handle = stream
-    const w = new ConnectWait(sp, stream, host, port)
+    w.stream = stream
     stream.once(sp.tls !== null ? 'secureConnect' : 'connect', w.onConnect)
     stream.on('error', w.onError)
     stream.once('close', w.onClose)
-    const limit = deadline > 0 ? deadline - rGetTicks() : SOCKET_DEFAULT_DEADLINE
-    w.timer = startTimer(expireConnect, w, limit)
-    return w
 }

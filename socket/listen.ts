@@ -1,16 +1,16 @@
 /*
     rListenSocket: accept connections, each handled on a fiber of its own. TLS listeners when the socket has
-    certificates.
+    certificates (the first loads the TLS part, tls-load.ts).
  */
 import { createServer as createNetServer, type Server, type Socket } from 'node:net'
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
+import type { TLSSocket } from 'node:tls'
 import { R_ERR_BAD_ARGS, R_ERR_CANT_OPEN } from '../runtime/errors.js'
 import { rDebug, rError } from '../runtime/log.js'
 import { allocFiber, schedule } from '../runtime/scheduler.js'
 import type { Waitable } from '../runtime/body.js'
 import { done, Wait } from '../runtime/waitable.js'
-import { attach, R_SOCKET_LISTENER, R_SOCKET_SERVER, RSocket, setSocketError, type RSocketProc } from './rsocket.js'
-import { noteAccepted, serverTlsOptions, TlsSetupError } from './tls.js'
+import { attach, R_SOCKET_CLOSED, R_SOCKET_LISTENER, R_SOCKET_SERVER, RSocket, setSocketError, type RSocketProc } from './rsocket.js'
+import { loadTls, tlsPart } from './tls-load.js'
 
 let socketLimit = 0
 
@@ -36,19 +36,39 @@ export function rListenSocket(sp: RSocket | null, host: string | null, port: num
     if (!(sp instanceof RSocket) || typeof handler !== 'function' || !Number.isInteger(port) || port < 0 || port > 65535) {
         return done(R_ERR_BAD_ARGS)
     }
+    const w = new Wait<number>()
+    if (sp.tls !== null && tlsPart === null) {
+        loadTls().then(() => listen(sp, host, port, handler, arg, w), (err: Error) => {
+            setSocketError(sp, 'Cannot load TLS: %s', err.message)
+            w.settle(R_ERR_CANT_OPEN)
+        })
+    } else {
+        listen(sp, host, port, handler, arg, w)
+    }
+    return w
+}
+
+function listen(sp: RSocket, host: string | null, port: number, handler: RSocketProc, arg: unknown, w: Wait<number>): void {
+    if (sp.flags & R_SOCKET_CLOSED) {
+        /* Closed while the TLS part loaded */
+        setSocketError(sp, 'Socket closed before it listened')
+        w.settle(R_ERR_CANT_OPEN)
+        return
+    }
     let server: Server
     let verifyPeer = 0
     try {
         if (sp.tls !== null) {
-            const opts = serverTlsOptions(sp)
+            const opts = tlsPart!.serverTlsOptions(sp)
             verifyPeer = opts.verifyPeer
-            server = createTlsServer({ ...opts, allowHalfOpen: true })
+            server = tlsPart!.createTlsServer({ ...opts, allowHalfOpen: true })
         } else {
             server = createNetServer({ allowHalfOpen: true })
         }
     } catch (err) {
-        setSocketError(sp, '%s', err instanceof TlsSetupError ? err.message : (err as Error).message)
-        return done(R_ERR_BAD_ARGS)
+        setSocketError(sp, '%s', (err as Error).message)
+        w.settle(R_ERR_BAD_ARGS)
+        return
     }
     sp.server = server
     sp.flags |= R_SOCKET_LISTENER
@@ -57,7 +77,6 @@ export function rListenSocket(sp: RSocket | null, host: string | null, port: num
     if (socketLimit > 0) {
         server.maxConnections = socketLimit
     }
-    const w = new Wait<number>()
     const onAccept = (conn: Socket) => accept(sp, conn, verifyPeer)
     server.on(sp.tls !== null ? 'secureConnection' : 'connection', onAccept)
     server.on('tlsClientError', (err: Error) => rDebug('socket', 'TLS client rejected: %s', err.message))
@@ -80,7 +99,6 @@ export function rListenSocket(sp: RSocket | null, host: string | null, port: num
     const bindHost = host === 'localhost' ? '127.0.0.1' : host || undefined
     /* A deep accept queue (the kernel caps it at somaxconn): a burst of connects is not dropped and retried */
     server.listen(port, bindHost, LISTEN_BACKLOG)
-    return w
 }
 
 function accept(listener: RSocket, conn: Socket, verifyPeer: number): void {
@@ -89,7 +107,7 @@ function accept(listener: RSocket, conn: Socket, verifyPeer: number): void {
     sp.tls = listener.tls
     conn.setNoDelay(true)
     if (listener.tls !== null) {
-        noteAccepted(sp, conn as TLSSocket)
+        tlsPart!.noteAccepted(sp, conn as TLSSocket)
         if (verifyPeer === 1 && sp.peerSubject === null) {
             rDebug('socket', 'Rejecting a TLS client without a certificate')
             conn.on('error', () => undefined)

@@ -1,6 +1,6 @@
 /*
     A socket's TLS settings (C's RTls): certificates, verification, ciphers, ALPN, server name, PSK, versions.
-    Read when the socket connects or listens (tls.ts); kept apart so that the socket itself needs nothing else.
+    Set by tls.ts, read when the socket connects or listens (tls-options.ts); kept apart so that the socket itself needs nothing else.
  */
 
 /**
@@ -26,3 +26,6 @@ export class RTls {
     minVersion: string | null = null
     maxVersion: string | null = null
 }
+
+/** The process-wide settings (rSetSocketDefaultCerts ...), for sockets that set none. */
+export const tlsDefaults = new RTls()

@@ -98,7 +98,7 @@ test.serial('npm run bench -- --only measures those figures alone, for every con
     })
 })
 
-test.serial('npm run size reports the minified and gzipped size of runtime + socket + client, beside MQTT.js; MQTT 5 and WebSocket are left out of a 3.1.1 app', async t => {
+test.serial('npm run size reports the minified and gzipped size of runtime + socket + client, beside MQTT.js; MQTT 5, WebSocket and TLS are left out of a 3.1.1 app', async t => {
     const { stdout: out } = await runScript('size.js', [], 60_000)
     const m = /runtime \+ socket \+ MQTT 3\.1\.1 client: ([\d.]+) KB minified\+gzipped at start/.exec(out)
     t.truthy(m, out)
@@ -108,6 +108,13 @@ test.serial('npm run size reports the minified and gzipped size of runtime + soc
     t.regex(out, /an app's bundle at start: [\d.]+ KB against MQTT\.js's [\d.]+ KB: 1\/[\d.]+; with MQTT 5: [\d.]+ KB/)
     /* MQTT 5 and WebSocket are parts: a 3.1.1 app does not load them at start (WebSocket comes on first use) */
     t.regex(out, /MQTT 5 and WebSocket modules loaded at start by a 3\.1\.1 app: none/)
+    /* TLS too: loaded by the first TLS connect */
+    t.regex(out, /the TLS part loaded at start by an app that connects by URL: no/)
+    /* What bounds the size, in the same run: the app's code without its text */
+    const code = /the same app with every string emptied \(its code alone\): ([\d.]+) KB, 1\/[\d.]+ of MQTT\.js; its text is [\d.]+ KB/.exec(out)
+    const app = /an app's bundle at start: ([\d.]+) KB/.exec(out)
+    t.truthy(code, out)
+    t.true(Number(code![1]) > 1 && Number(code![1]) < Number(app![1]))
     t.regex(out, /app: connect, publish, subscribe \(fiber-mqtt\).*on first use/)
 })
 
