@@ -11,6 +11,7 @@ import type { Packet } from '../codec/packets.js'
 import type { Packet5 } from '../codec/packets5.js'
 import { propertiesSize, type Properties, type PropertyPlace } from '../codec/properties.js'
 import { reasonName } from '../codec/reasons.js'
+import { isUtf8 } from '../codec/utf8.js'
 import { ownConfig, type MqttAuthProc, type SubscribeOptions } from './config.js'
 import { translate5 } from './inbound5.js'
 import { Mqtt, setMsg } from './state.js'
@@ -80,9 +81,24 @@ export class Mqtt5State {
         return propertiesSize(props, place)
     }
 
-    /** A property list encoded with its length prefix */
-    encodeProperties(props: Properties, place: PropertyPlace): Uint8Array {
-        return encodeProperties(props, place)
+    /** A PUBLISH's properties from the caller (mqttPublishEx), encoded; or why they cannot be sent */
+    publishProperties(props: Properties, payload: Uint8Array): Uint8Array | string {
+        if (props.topicAlias !== undefined) {
+            return 'A Topic Alias is not taken from the caller (the client chooses its own)'
+        }
+        if (props.subscriptionIdentifiers !== undefined) {
+            return 'A client may not send a Subscription Identifier in a PUBLISH [MQTT-3.3.4-6]'
+        }
+        let bytes: Uint8Array
+        try {
+            bytes = encodeProperties(props, 'PUBLISH')
+        } catch (err) {
+            return `Bad message properties: ${(err as Error).message}`
+        }
+        if (props.payloadFormatIndicator === 1 && !isUtf8(payload)) {
+            return 'The payload is marked as UTF-8 (payloadFormatIndicator 1) but is not [MQTT5-3.3.2.3.2]'
+        }
+        return bytes
     }
 
     /** The name of a reason code */

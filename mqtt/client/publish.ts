@@ -17,7 +17,6 @@ import { rGetTicks } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
 import { encodeTopic } from '../codec/encode.js'
 import { allocBytes, copyBytes } from '../codec/bytes.js'
-import { isUtf8 } from '../codec/utf8.js'
 import type { MqttCodecError } from '../codec/errors.js'
 import { sendPing } from './keepalive.js'
 import {
@@ -63,29 +62,6 @@ export function mqttPublishEx(mq: Mqtt | null, msg: Uint8Array | string | null, 
     return publish(mq, msg, size, qos, waitFlags, options?.retain === true, topic, args, options?.properties ?? null)
 }
 
-/* MQTT 5 properties of an outgoing PUBLISH, encoded; or why they cannot be sent */
-function publishProperties(mq: Mqtt, props: Properties, payload: Uint8Array): Uint8Array | string {
-    if (mq.cfg.v5 === null) {
-        return 'Message properties need MQTT 5: mqttSetProtocol(mq, 5) first'
-    }
-    if (props.topicAlias !== undefined) {
-        return 'A Topic Alias is not taken from the caller (the client chooses its own)'
-    }
-    if (props.subscriptionIdentifiers !== undefined) {
-        return 'A client may not send a Subscription Identifier in a PUBLISH [MQTT-3.3.4-6]'
-    }
-    let bytes: Uint8Array
-    try {
-        bytes = mq.cfg.v5.encodeProperties(props, 'PUBLISH')
-    } catch (err) {
-        return `Bad message properties: ${(err as Error).message}`
-    }
-    if (props.payloadFormatIndicator === 1 && !isUtf8(payload)) {
-        return 'The payload is marked as UTF-8 (payloadFormatIndicator 1) but is not [MQTT5-3.3.2.3.2]'
-    }
-    return bytes
-}
-
 function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number, qos: number, waitFlags: number, retain: boolean,
     topicFmt: string | null, args: unknown[], properties: Properties | null = null): Waitable<number> {
     if (!(mq instanceof Mqtt)) {
@@ -128,7 +104,8 @@ function publish(mq: Mqtt | null, msg: Uint8Array | string | null, size: number,
     }
     let props: Uint8Array | null = null
     if (properties !== null) {
-        const encoded = publishProperties(mq, properties, payload)
+        const encoded = mq.cfg.v5 === null ? 'Message properties need MQTT 5: mqttSetProtocol(mq, 5) first' :
+            mq.cfg.v5.publishProperties(properties, payload)
         if (typeof encoded === 'string') {
             return done(setMsg(mq, R_ERR_BAD_ARGS, encoded))
         }
