@@ -3,7 +3,8 @@
     (no waiter, no durable record, no MQTT 5 properties: what a burst is made of) is kept as a slot of columns,
     its payload copied into a shared slab; its OutMsg is made only when it leaves the queue. Queued messages
     live long (a burst's whole run), and an object per message would be copied by every collection until the
-    window took it; slots and slabs are not. Other messages are kept as the OutMsg they are.
+    window took it; slots and slabs are not. Other messages are kept as the OutMsg they are. The columns come
+    in segments, chained (see Segment).
  */
 import { copyBytes } from '../codec/bytes.js'
 import { MQTT_UNSENT } from '../constants.js'
@@ -12,24 +13,49 @@ import { OUT_PUBLISH, OutMsg } from './outmsg.js'
 const SLAB = 64 * 1024
 /* Payloads larger than this get a copy of their own */
 const SMALL = 4096
-/* Shared empty columns and slab until the first message (an idle client's queue costs no buffers) */
-const EMPTY: never[] = []
-const NO_INTS = new Int32Array(0)
+/* Slots of the first segment (a client that queues a little keeps little), and of the others */
+const FIRST = 64
+const SEGMENT = 1024
 const NO_BYTES = new Uint8Array(0)
 
-export class OutQueue {
+/*
+    A run of slots, as columns. The queue is a chain of segments: it grows by a segment, never by copying what
+    it holds (a burst queues hundreds of thousands of messages, each column copied at every doubling and the
+    long-lived copies traced by the collector), and a segment the head has left is kept for the tail's next one.
+ */
+class Segment {
     /* The message of a slot: an OutMsg (pushed as one, or made by peek), or undefined for a plain one */
-    private msgs: (OutMsg | undefined)[] = EMPTY
-    private topics: (string | undefined)[] = EMPTY
-    private topicBytes: (Uint8Array | undefined)[] = EMPTY
+    readonly msgs: (OutMsg | undefined)[]
+    readonly topics: (string | undefined)[]
+    readonly topicBytes: (Uint8Array | undefined)[]
     /* A plain message's payload: data[slot] from off[slot], len[slot] bytes; flags[slot] = qos | retain << 2 */
-    private data: (Uint8Array | undefined)[] = EMPTY
-    private off = NO_INTS
-    private len = NO_INTS
-    private flags = NO_BYTES
-    private head = 0
+    readonly data: (Uint8Array | undefined)[]
+    readonly off: Int32Array
+    readonly len: Int32Array
+    readonly flags: Uint8Array
+    /** The oldest slot in use, and the first free one */
+    start = 0
+    end = 0
+    next: Segment | null = null
+
+    constructor(readonly size: number) {
+        this.msgs = new Array<OutMsg | undefined>(size).fill(undefined)
+        this.topics = new Array<string | undefined>(size).fill(undefined)
+        this.topicBytes = new Array<Uint8Array | undefined>(size).fill(undefined)
+        this.data = new Array<Uint8Array | undefined>(size).fill(undefined)
+        this.off = new Int32Array(size)
+        this.len = new Int32Array(size)
+        this.flags = new Uint8Array(size)
+    }
+}
+
+export class OutQueue {
+    /* Oldest and newest segments; null until the first message (an idle client's queue costs no buffers) */
+    private head: Segment | null = null
+    private tail: Segment | null = null
+    /* A segment the head left, for the tail's next */
+    private spare: Segment | null = null
     private count = 0
-    private mask = -1
     private slab = NO_BYTES
     private slabUsed = 0
 
@@ -39,13 +65,14 @@ export class OutQueue {
 
     /** Queue a message as it is. */
     push(msg: OutMsg): void {
-        const slot = this.reserve()
-        this.msgs[slot] = msg
+        const seg = this.reserve()
+        seg.msgs[seg.end++] = msg
     }
 
     /** Queue a plain publish: the payload is copied (the caller may reuse it). */
     pushPlain(topic: string, topicBytes: Uint8Array, payload: Uint8Array, qos: number, retain: boolean): void {
-        const slot = this.reserve()
+        const seg = this.reserve()
+        const slot = seg.end++
         const n = payload.length
         let data: Uint8Array
         let at = 0
@@ -62,12 +89,12 @@ export class OutQueue {
             this.slab.set(payload, at)
             this.slabUsed += n
         }
-        this.topics[slot] = topic
-        this.topicBytes[slot] = topicBytes
-        this.data[slot] = data
-        this.off[slot] = at
-        this.len[slot] = n
-        this.flags[slot] = qos | (retain ? 4 : 0)
+        seg.topics[slot] = topic
+        seg.topicBytes[slot] = topicBytes
+        seg.data[slot] = data
+        seg.off[slot] = at
+        seg.len[slot] = n
+        seg.flags[slot] = qos | (retain ? 4 : 0)
     }
 
     /** The oldest message (made into an OutMsg if it is plain, and kept as that), or undefined. */
@@ -75,10 +102,11 @@ export class OutQueue {
         if (this.count === 0) {
             return undefined
         }
-        const slot = this.head
-        const msg = this.msgs[slot]
+        const seg = this.head!
+        const slot = seg.start
+        const msg = seg.msgs[slot]
         if (msg === undefined) {
-            return this.msgs[slot] = this.make(slot)
+            return seg.msgs[slot] = make(seg, slot)
         }
         if (inSlab(msg)) {
             /* Made by peekToSend and left in the queue: give it its payload */
@@ -94,17 +122,18 @@ export class OutQueue {
         a payload view, its payload left in the slab as bytes[keptStart, keptEnd) (see inSlab).
      */
     peekToSend(): OutMsg | undefined {
-        const slot = this.head
-        if (this.count === 0 || this.msgs[slot] !== undefined || (this.flags[slot] & 3) === 0) {
+        const seg = this.head
+        if (this.count === 0 || seg!.msgs[seg!.start] !== undefined || (seg!.flags[seg!.start] & 3) === 0) {
             return this.peek()
         }
-        const f = this.flags[slot]
-        const msg = new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, this.topics[slot]!, this.topicBytes[slot]!, null, null, 0)
-        msg.size = this.len[slot]
-        msg.bytes = this.data[slot]!
-        msg.keptStart = this.off[slot]
-        msg.keptEnd = this.off[slot] + this.len[slot]
-        return this.msgs[slot] = msg
+        const slot = seg!.start
+        const f = seg!.flags[slot]
+        const msg = new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, seg!.topics[slot]!, seg!.topicBytes[slot]!, null, null, 0)
+        msg.size = seg!.len[slot]
+        msg.bytes = seg!.data[slot]!
+        msg.keptStart = seg!.off[slot]
+        msg.keptEnd = seg!.off[slot] + seg!.len[slot]
+        return seg!.msgs[slot] = msg
     }
 
     /** Take the oldest message (with its payload), or undefined. */
@@ -121,62 +150,47 @@ export class OutQueue {
         if (this.count === 0) {
             return
         }
-        const slot = this.head
-        this.msgs[slot] = undefined
-        if (this.data[slot] !== undefined) {
-            this.topics[slot] = undefined
-            this.topicBytes[slot] = undefined
-            this.data[slot] = undefined
+        const seg = this.head!
+        const slot = seg.start++
+        seg.msgs[slot] = undefined
+        if (seg.data[slot] !== undefined) {
+            seg.topics[slot] = undefined
+            seg.topicBytes[slot] = undefined
+            seg.data[slot] = undefined
         }
-        this.head = (slot + 1) & this.mask
         this.count--
-    }
-
-    private make(slot: number): OutMsg {
-        const payload = new Uint8Array(this.data[slot]!.buffer, this.off[slot], this.len[slot])
-        const f = this.flags[slot]
-        return new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, this.topics[slot]!, this.topicBytes[slot]!, payload, null, 0)
-    }
-
-    /* The slot for a new message at the tail, growing the columns (doubling) when full */
-    private reserve(): number {
-        if (this.count > this.mask) {
-            this.grow()
+        if (seg.start === seg.end) {
+            /* Used up: the next segment becomes the head (this one kept for the tail), or, the last, it starts over */
+            seg.start = seg.end = 0
+            if (seg.next !== null) {
+                this.head = seg.next
+                seg.next = null
+                if (seg.size === SEGMENT) {
+                    this.spare = seg
+                }
+            }
         }
-        const slot = (this.head + this.count) & this.mask
+    }
+
+    /* The segment whose `end` slot takes a new message at the tail: a new one chained when the tail is full */
+    private reserve(): Segment {
+        let seg = this.tail
+        if (seg === null) {
+            seg = this.head = this.tail = new Segment(FIRST)
+        } else if (seg.end === seg.size) {
+            const next = this.spare ?? new Segment(SEGMENT)
+            this.spare = null
+            seg = seg.next = this.tail = next
+        }
         this.count++
-        return slot
-    }
-
-    private grow(): void {
-        const size = this.mask < 0 ? 64 : (this.mask + 1) * 2
-        const { head, count } = this
-        this.msgs = refs(this.msgs, head, count, size)
-        this.topics = refs(this.topics, head, count, size)
-        this.topicBytes = refs(this.topicBytes, head, count, size)
-        this.data = refs(this.data, head, count, size)
-        this.off = numbers(this.off, new Int32Array(size), head, count)
-        this.len = numbers(this.len, new Int32Array(size), head, count)
-        this.flags = numbers(this.flags, new Uint8Array(size), head, count)
-        this.mask = size - 1
-        this.head = 0
+        return seg
     }
 }
 
-/* A column of references in a new array of `size`, the oldest first (the old one is full: count is its length) */
-function refs<T>(a: (T | undefined)[], head: number, count: number, size: number): (T | undefined)[] {
-    const out = new Array<T | undefined>(size).fill(undefined)
-    for (let i = 0; i < count; i++) {
-        out[i] = a[(head + i) % count]
-    }
-    return out
-}
-
-/* A column of numbers in `to`, the oldest first */
-function numbers<T extends Int32Array | Uint8Array>(a: T, to: T, head: number, count: number): T {
-    to.set(a.subarray(head, count))
-    to.set(a.subarray(0, head), count - head)
-    return to
+function make(seg: Segment, slot: number): OutMsg {
+    const payload = new Uint8Array(seg.data[slot]!.buffer, seg.off[slot], seg.len[slot])
+    const f = seg.flags[slot]
+    return new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, seg.topics[slot]!, seg.topicBytes[slot]!, payload, null, 0)
 }
 
 /** Whether an unsent PUBLISH's payload is still in the queue's slab (bytes[keptStart, keptEnd)), as peekToSend gives it. */

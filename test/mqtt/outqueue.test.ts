@@ -16,7 +16,7 @@ import { until } from './suite.js'
 const text = (b: Uint8Array | null) => new TextDecoder().decode(b!)
 const topic = new Uint8Array([0, 1, 116])
 
-test('OutQueue: plain slots and messages in one order, through growth with the head wrapped round', t => {
+test('OutQueue: plain slots and messages in one order, across segments, emptied and refilled', t => {
     const q = new OutQueue()
     const want: string[] = []
     const push = (i: number) => {
@@ -32,10 +32,14 @@ test('OutQueue: plain slots and messages in one order, through growth with the h
     }
     for (let i = 0; i < 50; i++) push(i)
     for (let i = 0; i < 40; i++) t.is(text(q.shift()!.payload), want.shift()!)
-    /* Head at 40 of 64: the next pushes wrap, then grow the columns twice */
-    for (let i = 50; i < 300; i++) push(i)
-    t.is(q.length, 260)
-    for (let n = 0; n < 260; n++) {
+    /* Head at 40 of the first segment (64): the next pushes fill it and chain three more (1024 each) */
+    for (let i = 50; i < 2600; i++) push(i)
+    t.is(q.length, 2560)
+    /* Half taken (the head leaves two segments), then more pushed: the tail reuses a segment the head left */
+    for (let n = 0; n < 1280; n++) t.is(text(q.shift()!.payload), want.shift()!)
+    for (let i = 2600; i < 3880; i++) push(i)
+    t.is(q.length, 2560)
+    for (let n = 0; n < 2560; n++) {
         const i = Number(want[0].slice(1))
         const m = q.shift()!
         t.is(text(m.payload), want.shift()!)
@@ -53,6 +57,12 @@ test('OutQueue: plain slots and messages in one order, through growth with the h
     t.is(q.length, 0)
     t.is(q.shift(), undefined)
     t.is(q.peek(), undefined)
+    t.is(q.peekToSend(), undefined)
+    q.drop()
+    /* Empty, it starts over */
+    push(5000)
+    t.is(q.length, 1)
+    t.is(text(q.shift()!.payload), 'p5000')
 })
 
 test('OutQueue: peek makes a plain slot into one message, which shift then returns; large payloads are copied too', t => {
