@@ -28,24 +28,22 @@ class Segment {
     readonly msgs: (OutMsg | undefined)[]
     readonly topics: (string | undefined)[]
     readonly topicBytes: (Uint8Array | undefined)[]
-    /* A plain message's payload: data[slot] from off[slot], len[slot] bytes; flags[slot] = qos | retain << 2 */
+    /* A plain message's payload: data[slot] from at[3 * slot], at[3 * slot + 1] bytes; at[3 * slot + 2] is its qos | retain << 2
+       (one buffer for the three: a typed array's memory is allocated apart, so one costs less than three) */
     readonly data: (Uint8Array | undefined)[]
-    readonly off: Int32Array
-    readonly len: Int32Array
-    readonly flags: Uint8Array
+    readonly at: Int32Array
     /** The oldest slot in use, and the first free one */
     start = 0
     end = 0
     next: Segment | null = null
 
     constructor(readonly size: number) {
-        this.msgs = new Array<OutMsg | undefined>(size).fill(undefined)
-        this.topics = new Array<string | undefined>(size).fill(undefined)
-        this.topicBytes = new Array<Uint8Array | undefined>(size).fill(undefined)
-        this.data = new Array<Uint8Array | undefined>(size).fill(undefined)
-        this.off = new Int32Array(size)
-        this.len = new Int32Array(size)
-        this.flags = new Uint8Array(size)
+        /* Holes until used: a hole reads as undefined */
+        this.msgs = new Array<OutMsg | undefined>(size)
+        this.topics = new Array<string | undefined>(size)
+        this.topicBytes = new Array<Uint8Array | undefined>(size)
+        this.data = new Array<Uint8Array | undefined>(size)
+        this.at = new Int32Array(3 * size)
     }
 }
 
@@ -92,9 +90,9 @@ export class OutQueue {
         seg.topics[slot] = topic
         seg.topicBytes[slot] = topicBytes
         seg.data[slot] = data
-        seg.off[slot] = at
-        seg.len[slot] = n
-        seg.flags[slot] = qos | (retain ? 4 : 0)
+        seg.at[3 * slot] = at
+        seg.at[3 * slot + 1] = n
+        seg.at[3 * slot + 2] = qos | (retain ? 4 : 0)
     }
 
     /** The oldest message (made into an OutMsg if it is plain, and kept as that), or undefined. */
@@ -123,16 +121,17 @@ export class OutQueue {
      */
     peekToSend(): OutMsg | undefined {
         const seg = this.head
-        if (this.count === 0 || seg!.msgs[seg!.start] !== undefined || (seg!.flags[seg!.start] & 3) === 0) {
+        if (this.count === 0 || seg!.msgs[seg!.start] !== undefined || (seg!.at[3 * seg!.start + 2] & 3) === 0) {
             return this.peek()
         }
         const slot = seg!.start
-        const f = seg!.flags[slot]
+        const at = seg!.at
+        const f = at[3 * slot + 2]
         const msg = new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, seg!.topics[slot]!, seg!.topicBytes[slot]!, null, null, 0)
-        msg.size = seg!.len[slot]
+        msg.size = at[3 * slot + 1]
         msg.bytes = seg!.data[slot]!
-        msg.keptStart = seg!.off[slot]
-        msg.keptEnd = seg!.off[slot] + seg!.len[slot]
+        msg.keptStart = at[3 * slot]
+        msg.keptEnd = at[3 * slot] + at[3 * slot + 1]
         return seg!.msgs[slot] = msg
     }
 
@@ -188,8 +187,8 @@ export class OutQueue {
 }
 
 function make(seg: Segment, slot: number): OutMsg {
-    const payload = new Uint8Array(seg.data[slot]!.buffer, seg.off[slot], seg.len[slot])
-    const f = seg.flags[slot]
+    const payload = new Uint8Array(seg.data[slot]!.buffer, seg.at[3 * slot], seg.at[3 * slot + 1])
+    const f = seg.at[3 * slot + 2]
     return new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, seg.topics[slot]!, seg.topicBytes[slot]!, payload, null, 0)
 }
 
