@@ -38,7 +38,14 @@ export function rListenSocket(sp: RSocket | null, host: string | null, port: num
     }
     const w = new Wait<number>()
     if (sp.tls !== null && tlsPart === null) {
-        loadTls().then(() => listen(sp, host, port, handler, arg, w), (err: Error) => {
+        loadTls().then(() => {
+            if (sp.flags & R_SOCKET_CLOSED) {
+                setSocketError(sp, 'Socket closed before it listened')
+                w.settle(R_ERR_CANT_OPEN)
+            } else {
+                listen(sp, host, port, handler, arg, w)
+            }
+        }, (err: Error) => {
             setSocketError(sp, 'Cannot load TLS: %s', err.message)
             w.settle(R_ERR_CANT_OPEN)
         })
@@ -49,12 +56,6 @@ export function rListenSocket(sp: RSocket | null, host: string | null, port: num
 }
 
 function listen(sp: RSocket, host: string | null, port: number, handler: RSocketProc, arg: unknown, w: Wait<number>): void {
-    if (sp.flags & R_SOCKET_CLOSED) {
-        /* Closed while the TLS part loaded */
-        setSocketError(sp, 'Socket closed before it listened')
-        w.settle(R_ERR_CANT_OPEN)
-        return
-    }
     let server: Server
     let verifyPeer = 0
     try {
