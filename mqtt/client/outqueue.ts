@@ -7,7 +7,6 @@
     in segments, chained (see Segment).
  */
 import { copyBytes } from '../codec/bytes.js'
-import { MQTT_UNSENT } from '../constants.js'
 import { OUT_PUBLISH, OutMsg } from './outmsg.js'
 
 const SLAB = 64 * 1024
@@ -102,22 +101,15 @@ export class OutQueue {
         }
         const seg = this.head!
         const slot = seg.start
-        const msg = seg.msgs[slot]
-        if (msg === undefined) {
-            return seg.msgs[slot] = make(seg, slot)
-        }
-        if (inSlab(msg)) {
-            /* Made by peekToSend and left in the queue: give it its payload */
-            msg.payload = new Uint8Array(msg.bytes!.buffer, msg.keptStart, msg.keptEnd - msg.keptStart)
-            msg.bytes = null
-            msg.keptStart = msg.keptEnd = 0
-        }
-        return msg
+        return seg.msgs[slot] ?? (seg.msgs[slot] = make(seg, slot))
     }
 
     /**
         The oldest message, to be encoded now by PacketWriter.publishKeepRange: a plain QoS 1/2 one comes without
-        a payload view, its payload left in the slab as bytes[keptStart, keptEnd) (see inSlab).
+        a payload view, its payload left in the slab as bytes[keptStart, keptEnd), and is not kept in the queue
+        (the caller sends it and drops its slot; if it cannot, the slot stays plain and peek makes a message of
+        it): a message kept in a segment that has reached the old generation would be a pointer from old to new
+        memory for every minor collection to visit.
      */
     peekToSend(): OutMsg | undefined {
         const seg = this.head
@@ -132,7 +124,7 @@ export class OutQueue {
         msg.bytes = seg!.data[slot]!
         msg.keptStart = at[3 * slot]
         msg.keptEnd = at[3 * slot] + at[3 * slot + 1]
-        return seg!.msgs[slot] = msg
+        return msg
     }
 
     /** Take the oldest message (with its payload), or undefined. */
@@ -190,9 +182,4 @@ function make(seg: Segment, slot: number): OutMsg {
     const payload = new Uint8Array(seg.data[slot]!.buffer, seg.at[3 * slot], seg.at[3 * slot + 1])
     const f = seg.at[3 * slot + 2]
     return new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, seg.topics[slot]!, seg.topicBytes[slot]!, payload, null, 0)
-}
-
-/** Whether an unsent PUBLISH's payload is still in the queue's slab (bytes[keptStart, keptEnd)), as peekToSend gives it. */
-export function inSlab(msg: OutMsg): boolean {
-    return msg.payload === null && msg.state === MQTT_UNSENT && msg.bytes !== null && msg.type === OUT_PUBLISH
 }
