@@ -10,8 +10,9 @@ const FIRST = 64
 const MAX = 65536
 
 export class InflightTable {
-    private slots: (OutMsg | undefined)[] = []
-    private mask = -1
+    /* Made as grow() makes them (one kind of array for every table: code compiled for one table's serves the next) */
+    private slots: (OutMsg | undefined)[] = slotsOf(FIRST)
+    private mask = FIRST - 1
     private first: OutMsg | null = null
     private last: OutMsg | null = null
     private count = 0
@@ -45,7 +46,7 @@ export class InflightTable {
             this.slots[id & this.mask] = msg
             return this
         }
-        while (this.mask < 0 || (this.slots[id & this.mask] !== undefined && this.mask < MAX - 1)) {
+        while (this.slots[id & this.mask] !== undefined && this.mask < MAX - 1) {
             this.grow()
         }
         this.slots[id & this.mask] = msg
@@ -114,12 +115,16 @@ export class InflightTable {
 
     /* Double the table (the first: FIRST slots) and put every message at its id's place in the new one */
     private grow(): void {
-        const size = this.mask < 0 ? FIRST : (this.mask + 1) * 2
-        const slots = new Array<OutMsg | undefined>(size).fill(undefined)
+        const size = (this.mask + 1) * 2
+        const slots = slotsOf(size)
         for (let m = this.first; m !== null; m = m.nextSent) {
             slots[m.id & (size - 1)] = m
         }
         this.slots = slots
         this.mask = size - 1
     }
+}
+
+function slotsOf(size: number): (OutMsg | undefined)[] {
+    return new Array<OutMsg | undefined>(size).fill(undefined)
 }
