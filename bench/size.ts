@@ -2,8 +2,9 @@
     npm run size: the minified and gzipped size of the library, bundled by esbuild (code splitting on, so what
     is imported with import() on first use is a chunk of its own), beside MQTT.js bundled the same way.
     Rows: each layer with everything it exports; the MQTT 3.1.1 client as an app that speaks it loads it
-    (MQTT 5 and WebSocket are parts imported when selected); those parts; and what a publishing and
-    subscribing app loads at start, tree-shaken.
+    (MQTT 5, WebSocket and TLS are parts imported when selected); those parts; and what a publishing and
+    subscribing app loads at start, tree-shaken: connecting by URL, and connecting as a port of Ioto's C
+    examples does (rConnectSocket, then mqttConnect, imported from the package's root).
  */
 import { build, type Metafile, type Plugin } from 'esbuild'
 import { readFileSync } from 'node:fs'
@@ -126,11 +127,15 @@ const appCalls = (calls: string[]) => `import { ${calls.join(', ')} } from './di
     export default [${calls.join(', ')}, rInit, rServiceEvents]`
 const APP = ['mqttAlloc', 'mqttConnectUrl', 'mqttPublish', 'mqttSubscribe']
 const app = await size('app: connect, publish, subscribe (fiber-mqtt)', appCalls(APP))
+/* The same app as a port of Ioto's C examples writes it, from the package's root: the socket connected first, then mqttConnect */
+const PORTED = ['mqttAlloc', 'mqttConnect', 'mqttPublish', 'mqttSubscribe', 'rAllocSocket', 'rConnectSocket', 'rInit', 'rServiceEvents']
+const ported = await size('the same app ported from C (rConnectSocket)', `import { ${PORTED.join(', ')} } from 'fiber-mqtt'
+    export default [${PORTED.join(', ')}]`)
 const app5 = await size('app, MQTT 5 (fiber-mqtt)', appCalls([...APP, 'mqttSetProtocol']))
 const appCode = await size('the same app, every string emptied', appCalls(APP), [textless])
 const appJs = await size('app: connect, publish, subscribe (MQTT.js)', `import mqtt from 'mqtt'\nexport default mqtt.connect`)
 const mqttjs = await size('MQTT.js (everything exported)', `export * from 'mqtt'`)
-rows.push(app, app5, appJs, mqttjs)
+rows.push(app, ported, app5, appJs, mqttjs)
 for (const r of rows) {
     const lazy = r.lazyMin > 0 ? `   + ${kb(r.lazyMin)} / ${kb(r.lazyGz)} on first use` : ''
     console.log(`${r.label.padEnd(48)} ${kb(r.min).padStart(9)} minified ${kb(r.gz).padStart(8)} gzipped${lazy}`)
@@ -139,9 +144,10 @@ console.log(`\nruntime + socket + MQTT 3.1.1 client: ${kb(core.gz)} minified+gzi
 /* The parts stay out of a 3.1.1 app's start: checked, not assumed (a static import would pull them in). TLS
    (tls-options.js, with node:tls) is loaded by the first TLS connect or listen */
 const parts = ['mqtt/codec/encode5.js', 'mqtt/codec/decode5.js', 'mqtt/codec/properties.js', 'mqtt/client/inbound5.js', 'socket/ws-frames.js', 'socket/websocket.js']
-const loaded = parts.filter(p => app.modules.has(p) || core.modules.has(p))
+const loaded = parts.filter(p => app.modules.has(p) || ported.modules.has(p) || core.modules.has(p))
 console.log(`MQTT 5 and WebSocket modules loaded at start by a 3.1.1 app: ${loaded.length === 0 ? 'none' : loaded.join(', ')}`)
-console.log(`the TLS part loaded at start by an app that connects by URL: ${app.modules.has('socket/tls-options.js') ? 'yes' : 'no (on its first TLS connect)'}`)
+const tlsAtStart = [app, ported].filter(a => a.modules.has('socket/tls-options.js')).map(a => a.label)
+console.log(`the TLS part loaded at start by an app (by URL, or ported from C): ${tlsAtStart.length === 0 ? 'no (on its first TLS connect)' : tlsAtStart.join(', ')}`)
 /* Where an app's bytes are: what bounds its size */
 const layers = new Map<string, number>()
 for (const [m, bytes] of app.modules) {

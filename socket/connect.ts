@@ -1,6 +1,6 @@
 /*
-    rConnectSocket: connect (and handshake, for TLS) with a deadline; only the calling fiber waits. The first TLS
-    connect loads the TLS part (tls-load.ts) within the same deadline.
+    rConnectSocket: connect (and handshake, for TLS; upgrade, for WebSocket) with a deadline; only the calling
+    fiber waits. The first TLS or WebSocket connect loads that part (parts.ts) within the same deadline.
  */
 import { connect as netConnect, type Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
@@ -11,7 +11,7 @@ import { rGetTicks, TPS } from '../runtime/time.js'
 import { done } from '../runtime/waitable.js'
 import { resetSocket } from './control.js'
 import { attach, R_SOCKET_CLOSED, RSocket, setSocketError, SocketWait } from './rsocket.js'
-import { loadTls, tlsPart } from './tls-load.js'
+import { partsToLoad, tlsPart, wsPart } from './parts.js'
 
 /** Deadlines of 0 or less mean this long from now, as C's ME_HANDSHAKE_TIMEOUT. */
 export const SOCKET_DEFAULT_DEADLINE = 30 * TPS
@@ -40,7 +40,7 @@ class ConnectWait extends SocketWait {
         }
         if (sp.ws !== null) {
             /* The HTTP upgrade, within the same deadline; errors and an early close still end the connect */
-            sp.ws.upgrade(stream, this.host, this.port, sp.tls !== null, sp.ws, (problem, ws) => {
+            wsPart!.upgrade(stream, this.host, this.port, sp.tls !== null, sp.ws, (problem, ws) => {
                 if (!this.settled) {
                     if (problem !== null) {
                         this.fail(R_ERR_CANT_CONNECT, problem)
@@ -160,15 +160,16 @@ export function rConnectSocket(sp: RSocket | null, host: string | null, port: nu
     const w = new ConnectWait(sp, host, port)
     const limit = deadline > 0 ? deadline - rGetTicks() : SOCKET_DEFAULT_DEADLINE
     w.timer = startTimer(expireConnect, w, limit)
-    if (sp.tls !== null && tlsPart === null) {
-        loadTls().then(() => open(w, unix), (err: Error) => w.fail(R_ERR_CANT_COMPLETE, `Cannot load TLS: ${err.message}`))
+    const loading = partsToLoad(sp)
+    if (loading !== null) {
+        loading.then(() => open(w, unix), (err: Error) => w.fail(R_ERR_CANT_COMPLETE, `Cannot load the ${sp.tls !== null ? 'TLS' : 'WebSocket'} part: ${err.message}`))
     } else {
         open(w, unix)
     }
     return w
 }
 
-/* Open the connection a wait is for: at once, or once the TLS part is loaded (unless the wait ended meanwhile) */
+/* Open the connection a wait is for: at once, or once the parts it needs are loaded (unless the wait ended meanwhile) */
 function open(w: ConnectWait, unix: boolean): void {
     const { sp, host, port } = w
     if (w.settled) {

@@ -17,5 +17,4 @@ export {
     RTls, rSetSocketCerts, rSetSocketVerify, rSetTls, rSetSocketCiphers, rSetTlsAlpn, rSetTlsServerName, rSetTlsHostCheck,
     rSetTlsVersion, rSetTlsPsk, rSetSocketDefaultCerts, rSetSocketDefaultVerify, rSetSocketDefaultCiphers, rSetTlsDefaultAlpn,
 } from './tls.js'
-export { rSetWebSocket } from './websocket.js'
-export type { WsSettings } from './ws-settings.js'
+export { rSetWebSocket, type WsSettings } from './ws-settings.js'

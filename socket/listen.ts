@@ -1,6 +1,6 @@
 /*
     rListenSocket: accept connections, each handled on a fiber of its own. TLS listeners when the socket has
-    certificates (the first loads the TLS part, tls-load.ts).
+    certificates (the first loads the TLS part, parts.ts).
  */
 import { createServer as createNetServer, type Server, type Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
@@ -10,7 +10,7 @@ import { allocFiber, schedule } from '../runtime/scheduler.js'
 import type { Waitable } from '../runtime/body.js'
 import { done, Wait } from '../runtime/waitable.js'
 import { attach, R_SOCKET_CLOSED, R_SOCKET_LISTENER, R_SOCKET_SERVER, RSocket, setSocketError, type RSocketProc } from './rsocket.js'
-import { loadTls, tlsPart } from './tls-load.js'
+import { loadTls, tlsPart } from './parts.js'
 
 let socketLimit = 0
 

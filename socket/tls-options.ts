@@ -1,7 +1,7 @@
 /*
     What a TLS connection is made with: Node's options from a socket's settings (certificate files read here)
-    and the checks after a client's handshake. Loaded on first use (the first TLS connect or listen), so a
-    program that speaks plain TCP never loads node:tls.
+    and the checks after a client's handshake. Loaded on first use (parts.ts: the first TLS connect or listen), so
+    a program that speaks plain TCP never loads node:tls.
  */
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'

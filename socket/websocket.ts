@@ -1,44 +1,18 @@
 /*
     WebSocket transport for a client socket (RFC 6455), written on node:net / node:tls: rSetWebSocket asks for
-    it and rConnectSocket runs the HTTP upgrade here, within its deadline; the frames are ws-frames.ts's.
+    it (ws-settings.ts) and rConnectSocket runs the HTTP upgrade here, within its deadline; the frames are
+    ws-frames.ts's. Loaded on first use (parts.ts).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
-import { R_ERR_BAD_ARGS } from '../runtime/errors.js'
-import { RSocket } from './rsocket.js'
 import type { WsSettings } from './ws-settings.js'
 import { WebSocketStream } from './ws-frames.js'
-
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 /** The upgrade response's headers must fit in this */
 const MAX_HEAD = 16 * 1024
-/**
-    Carry the socket over WebSocket: the HTTP upgrade to `path` (default "/mqtt") asking for the subprotocol
-    (default "mqtt"; '' asks for none), with extra request headers (a cloud endpoint's authorization, for
-    example). Takes effect at the next rConnectSocket; with TLS settings it is WebSocket over TLS (wss).
-    R_ERR_BAD_ARGS for a path that does not start with "/" or a header with a line break; null turns it off.
-    @example rSetWebSocket(sock, '/mqtt'); yield* rConnectSocket(sock, 'broker.example.com', 80, 0)
- */
-export function rSetWebSocket(sp: RSocket | null, path: string | null, protocol = 'mqtt', headers: Record<string, string> = {}): number {
-    if (!(sp instanceof RSocket)) {
-        return R_ERR_BAD_ARGS
-    }
-    if (path === null) {
-        sp.ws = null
-        return 0
-    }
-    const bad = (s: string) => /[\r\n\0]/.test(s)
-    if (typeof path !== 'string' || !path.startsWith('/') || bad(path) || / /.test(path) || typeof protocol !== 'string' || bad(protocol) ||
-        headers === null || typeof headers !== 'object' || Object.entries(headers).some(([k, v]) => typeof v !== 'string' || bad(k) || bad(v) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k))) {
-        return R_ERR_BAD_ARGS
-    }
-    sp.ws = { path, protocol, headers: { ...headers }, upgrade }
-    return 0
-}
-
 /** The upgrade request for host:port (the port is left out of Host when it is the scheme's default). */
-export function upgradeRequest(host: string, port: number, tls: boolean, ws: Omit<WsSettings, 'upgrade'>, key: string): string {
+export function upgradeRequest(host: string, port: number, tls: boolean, ws: WsSettings, key: string): string {
     const name = host.includes(':') ? `[${host}]` : host
     const lines = [
         `GET ${ws.path} HTTP/1.1`,

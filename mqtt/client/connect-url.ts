@@ -1,13 +1,13 @@
 /*
     mqttConnectUrl: connect by broker URL in one call (socket, TLS, credentials, CONNECT).
  */
-import { rAwait } from '../../runtime/bridge.js'
 import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
 import type { Fiber } from '../../runtime/body.js'
 import { rGetTicks } from '../../runtime/time.js'
 import { rAllocSocket, rCloseSocket, rGetSocketError } from '../../socket/control.js'
 import { rConnectSocket } from '../../socket/connect.js'
 import { rSetTls } from '../../socket/tls.js'
+import { rSetWebSocket } from '../../socket/ws-settings.js'
 import type { RSocket } from '../../socket/rsocket.js'
 import { MqttUrlError, parseMqttUrl } from '../url.js'
 import { mqttConnect } from './connect.js'
@@ -40,8 +40,7 @@ export function* mqttConnectUrl(mq: Mqtt | null, url: string, flags: number, wai
         rSetTls(sock)
     }
     if (u.websocket !== null) {
-        /* Loaded on first use: the bundle of a program that never names a ws:// URL does not load it at start */
-        const { rSetWebSocket } = yield* rAwait(import('../../socket/websocket.js'))
+        /* The WebSocket part itself is loaded by the connect (parts.ts) */
         rSetWebSocket(sock, u.websocket)
     }
     prepare?.(sock)

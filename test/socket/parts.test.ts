@@ -1,7 +1,7 @@
 /*
-    The TLS part (tls-options.ts) is loaded on the first TLS connect or listen. This file runs in a process of its
-    own, so its first test meets the part unloaded: calls made meanwhile wait for it within their deadline, and a
-    socket closed meanwhile ends its call with an error. A plain-TCP program never loads node:tls.
+    The TLS and WebSocket parts (parts.ts) are loaded on the first connect (or listen) that needs them. This file
+    runs in a process of its own, so its first test meets them unloaded: calls made meanwhile wait for them within
+    their deadline, and a socket closed meanwhile ends its call with an error. A plain-TCP program loads neither.
  */
 import test from 'ava'
 import { spawnSync } from 'node:child_process'
@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url'
 import { R_ERR_CANT_CONNECT, R_ERR_CANT_OPEN, rGetTicks } from '../../runtime/index.js'
 import {
     rAllocSocket, rCloseSocket, rConnectSocket, rGetSocketError, rIsSocketSecure, rListenSocket, rReadSocket,
-    rSetSocketCerts, rSetTls, rWriteSocket,
+    rSetSocketCerts, rSetTls, rSetWebSocket, rWriteSocket,
 } from '../../socket/index.js'
-import { tlsPart } from '../../socket/tls-load.js'
+import { tlsPart, wsPart } from '../../socket/parts.js'
 import { inFiber } from '../helpers/fiber.js'
 import { echo, fixtures } from '../helpers/net.js'
 import { quietLogs } from '../helpers/quiet.js'
@@ -22,8 +22,9 @@ quietLogs(test)
 
 const f = (name: string) => `${fixtures}${name}`
 
-test.serial('the first TLS calls wait for the TLS part: a connect completes, calls on sockets closed meanwhile fail, none hangs', async t => {
+test.serial('the first TLS and WebSocket calls wait for their parts: a connect completes, calls on sockets closed meanwhile fail, none hangs', async t => {
     t.is(tlsPart, null, 'nothing in this process loaded the TLS part yet')
+    t.is(wsPart, null, 'nor the WebSocket part')
     const server = createServer({ key: readFileSync(f('server.key')), cert: readFileSync(f('server.crt')) }, (s: TLSSocket) => s.pipe(s))
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
     const port = (server.address() as { port: number }).port
@@ -39,9 +40,14 @@ test.serial('the first TLS calls wait for the TLS part: a connect completes, cal
             const closedListener = rAllocSocket()
             rSetSocketCerts(closedListener, null, f('server.key'), f('server.crt'), null)
             const unheard = rListenSocket(closedListener, '127.0.0.1', 0, echo)
+            const closedWs = rAllocSocket()
+            rSetWebSocket(closedWs, '/mqtt')
+            const unupgraded = rConnectSocket(closedWs, '127.0.0.1', port, rGetTicks() + 10_000)
             rCloseSocket(closedClient)
             rCloseSocket(closedListener)
+            rCloseSocket(closedWs)
             t.is(tlsPart, null)
+            t.is(wsPart, null)
 
             t.is(yield* connected, 0, rGetSocketError(sock) ?? '')
             t.true(rIsSocketSecure(sock))
@@ -56,16 +62,26 @@ test.serial('the first TLS calls wait for the TLS part: a connect completes, cal
             t.regex(rGetSocketError(closedClient)!, /closed during connect/)
             t.is(yield* unheard, R_ERR_CANT_OPEN)
             t.regex(rGetSocketError(closedListener)!, /closed before it listened/)
+            t.is(yield* unupgraded, R_ERR_CANT_CONNECT)
+            t.regex(rGetSocketError(closedWs)!, /closed during connect/)
             t.not(tlsPart, null)
+            t.not(wsPart, null)
         })
     } finally {
         server.close()
     }
 })
 
-test('a program that speaks plain TCP never loads node:tls; its first TLS connect does', t => {
+test('a program that speaks plain TCP loads neither node:tls nor the WebSocket part (node:crypto); its first WebSocket and TLS connects do', t => {
     const program = fileURLToPath(new URL('../helpers/plain-tcp.js', import.meta.url))
     const run = spawnSync(process.execPath, [program], { encoding: 'utf8', timeout: 60_000 })
     t.is(run.status, 0, run.stderr)
-    t.deepEqual(JSON.parse(run.stdout), { echoed: 'plain', tlsAfterPlain: false, tlsAfterTlsConnect: true })
+    const got = JSON.parse(run.stdout)
+    t.is(got.echoed, 'plain')
+    t.deepEqual(got.afterPlain, { tls: false, crypto: false })
+    t.deepEqual(got.afterWebSocket, { tls: false, crypto: true })
+    t.deepEqual(got.afterTls, { tls: true, crypto: true })
+    /* The echo listener sends the upgrade request back: not an HTTP response, said so */
+    t.is(got.wsResult, R_ERR_CANT_CONNECT)
+    t.regex(got.wsError, /Not an HTTP response/)
 })
