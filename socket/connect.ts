@@ -18,7 +18,7 @@ export const SOCKET_DEFAULT_DEADLINE = 30 * TPS
 
 class ConnectWait extends SocketWait {
     timer: TimerEvent | null = null
-    /** The connection being made (null until it is opened: while the TLS part loads) */
+    /** The connection being made (null until it is opened: while the parts it needs load) */
     stream: Socket | null = null
 
     constructor(sp: RSocket, readonly host: string, readonly port: number) {
@@ -162,7 +162,7 @@ export function rConnectSocket(sp: RSocket | null, host: string | null, port: nu
     w.timer = startTimer(expireConnect, w, limit)
     const loading = partsToLoad(sp)
     if (loading !== null) {
-        loading.then(() => open(w, unix), (err: Error) => w.fail(R_ERR_CANT_COMPLETE, `Cannot load the ${sp.tls !== null ? 'TLS' : 'WebSocket'} part: ${err.message}`))
+        loading.then(() => open(w, unix), (err: Error) => w.fail(R_ERR_CANT_COMPLETE, err.message))
     } else {
         open(w, unix)
     }

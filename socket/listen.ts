@@ -46,7 +46,7 @@ export function rListenSocket(sp: RSocket | null, host: string | null, port: num
                 listen(sp, host, port, handler, arg, w)
             }
         }, (err: Error) => {
-            setSocketError(sp, 'Cannot load TLS: %s', err.message)
+            setSocketError(sp, '%s', err.message)
             w.settle(R_ERR_CANT_OPEN)
         })
     } else {

@@ -16,14 +16,20 @@ export let wsPart: WsPart | null = null
 let tlsLoading: Promise<TlsPart> | null = null
 let wsLoading: Promise<WsPart> | null = null
 
-/** Load the TLS part (once); the promise settles when it is ready. */
+/** Load the TLS part (once); the promise settles when it is ready, or fails saying which part could not load. */
 export function loadTls(): Promise<TlsPart> {
-    return tlsLoading ??= import('./tls-options.js').then(m => tlsPart = m)
+    return tlsLoading ??= named('TLS', import('./tls-options.js')).then(m => tlsPart = m)
 }
 
 /** Load the WebSocket part (once). */
 export function loadWs(): Promise<WsPart> {
-    return wsLoading ??= import('./websocket.js').then(m => wsPart = m)
+    return wsLoading ??= named('WebSocket', import('./websocket.js')).then(m => wsPart = m)
+}
+
+function named<T>(part: string, loading: Promise<T>): Promise<T> {
+    return loading.catch((err: Error) => {
+        throw new Error(`Cannot load the ${part} part: ${err.message}`)
+    })
 }
 
 /** What a connect on this socket still has to load: a promise, or null when everything it needs is here. */

@@ -112,16 +112,19 @@ export class OutQueue {
         memory for every minor collection to visit.
      */
     peekToSend(): OutMsg | undefined {
-        const seg = this.head
-        if (this.count === 0 || seg!.msgs[seg!.start] !== undefined || (seg!.at[3 * seg!.start + 2] & 3) === 0) {
+        if (this.count === 0) {
+            return undefined
+        }
+        const seg = this.head!
+        const slot = seg.start
+        const at = seg.at
+        const f = at[3 * slot + 2]
+        if (seg.msgs[slot] !== undefined || (f & 3) === 0) {
             return this.peek()
         }
-        const slot = seg!.start
-        const at = seg!.at
-        const f = at[3 * slot + 2]
-        const msg = new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, seg!.topics[slot]!, seg!.topicBytes[slot]!, null, null, 0)
+        const msg = new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, seg.topics[slot]!, seg.topicBytes[slot]!, null, null, 0)
         msg.size = at[3 * slot + 1]
-        msg.bytes = seg!.data[slot]!
+        msg.bytes = seg.data[slot]!
         msg.keptStart = at[3 * slot]
         msg.keptEnd = at[3 * slot] + at[3 * slot + 1]
         return msg
