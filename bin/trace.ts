@@ -3,7 +3,7 @@
         Client dev-1 sending PUBLISH (d0, q1, r0, m1, 'a/b', ... (5 bytes))
     A client whose id the broker assigns shows as "(null)".
  */
-import { PACKET_NAMES, type Mqtt, type Packet } from '../index.js'
+import { MqttDecoder, PACKET_NAMES, type Mqtt, type Packet } from '../index.js'
 import { ownConfig } from '../mqtt/client/config.js'
 
 /* The subscription options byte as mosquitto prints it (MQTT 5's No Local, Retain As Published, Retain Handling) */
@@ -36,7 +36,10 @@ export function traceToStdout(mq: Mqtt): void {
     /* mosquitto numbers every message it sends, QoS 0 ones too (their packets carry no id): so does the trace */
     let mid = 0
     mq.trace = true
-    ownConfig(mq).tracer = (direction, p) => {
+    const cfg = ownConfig(mq)
+    /* SUBSCRIBE and UNSUBSCRIBE lines name each topic: what the client sends is read back whole */
+    cfg.traceDecoder = () => new MqttDecoder()
+    cfg.tracer = (direction, p) => {
         if (direction === 'sending' && p.type === 3 && p.qos === 0) {
             p = { ...p, id: ++mid }
         } else if (direction === 'sending' && 'id' in p && p.id > mid) {

@@ -5,6 +5,7 @@
  */
 import { TPS } from '../../runtime/time.js'
 import type { Packet } from '../codec/packets.js'
+import type { PacketDecoder } from '../codec/decoder.js'
 import type { Properties } from '../codec/properties.js'
 import { utf8Length } from '../codec/utf8.js'
 import {
@@ -106,6 +107,12 @@ export class MqttConfig {
     v5: Mqtt5State | null = null
     /** With trace on: called with each packet instead of the log (the CLI's own trace format) */
     tracer: ((direction: 'sending' | 'received', packet: Packet) => void) | null = null
+    /**
+        With trace on (MQTT 3.1.1): what reads back the packets the client sends. The default is the client's own
+        decoder, which gives a CONNECT, SUBSCRIBE or UNSUBSCRIBE as its type and id (all the log's trace line
+        shows); the CLI's tracer, which prints their topics, sets MqttDecoder.
+     */
+    traceDecoder: (() => PacketDecoder<Packet>) | null = null
     /** Callbacks running on fibers of their own (fiberCount) beyond which reading pauses */
     maxHandlers = MQTT_MAX_HANDLERS
     /** Messages held for want of a handler before the oldest is dropped */

@@ -10,7 +10,7 @@ import { TPS } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
 import { rIsSocketClosed, rIsSocketEof, rSetSocketNoDelay } from '../../socket/control.js'
 import { RSocket } from '../../socket/rsocket.js'
-import { DISCONNECT_BYTES, encode } from '../codec/encode.js'
+import { DISCONNECT_BYTES, encodeConnect } from '../codec/encode.js'
 import { MqttCodecError } from '../codec/errors.js'
 import type { Properties } from '../codec/properties.js'
 import { MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_RESERVED, MQTT_CONNECT_WILL_RETAIN, MQTT_PROTOCOL_LEVEL } from '../constants.js'
@@ -128,10 +128,7 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
             password: mq.username && mq.password.length > 0 ? passwordBytes(mq.password) : null,
         } as const
         const v5 = mq.cfg.v5
-        bytes = v5 === null ? encode(connect) : v5.encode({
-            ...connect, protocolLevel: 5, properties: connectProperties(mq, v5.connect),
-            will: connect.will === null ? null : { ...connect.will, properties: v5.will },
-        })
+        bytes = v5 === null ? encodeConnect(connect) : v5.encodeConnect(connect, mq.cfg.maxInbound)
     } catch (err) {
         return done(setMsg(mq, R_ERR_BAD_ARGS, err instanceof MqttCodecError ? err.message : String(err)))
     }
@@ -152,16 +149,6 @@ function connect(mq: Mqtt, sock: RSocket | null, flags: number, waitFlags: numbe
     }
     /* NONE or SENT (the CONNECT was just handed to the socket): no CONNACK yet, so no connection to report */
     return done(R_ERR_CANT_CONNECT)
-}
-
-/* MQTT 5: the CONNECT's properties, with the client's inbound limit as its Maximum Packet Size unless the app
-   gave a smaller one: the broker then drops what is larger instead of sending it [MQTT-3.1.2-24] */
-function connectProperties(mq: Mqtt, props: Properties): Properties {
-    const limit = mq.cfg.maxInbound + 5
-    if (props.maximumPacketSize !== undefined && props.maximumPacketSize <= limit) {
-        return props
-    }
-    return { ...props, maximumPacketSize: Math.min(limit, 268_435_460) }
 }
 
 function passwordBytes(password: string | Uint8Array): Uint8Array {

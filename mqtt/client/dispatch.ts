@@ -23,7 +23,7 @@ export function deliver(mq: Mqtt, p: PublishPacket): void {
     if (mq.backlog === null && mq.fiberCount < mq.cfg.maxHandlers && !mq.releasing) {
         /* The common case: a handler takes it now (one record, made with its subscription) */
         const ids = p.properties?.subscriptionIdentifiers
-        const sub = ids === undefined ? route(mq, p.topic) : byIdentifier(mq, ids) ?? route(mq, p.topic)
+        const sub = ids === undefined ? route(mq, p.topic) : mq.cfg.v5?.byIdentifier(mq.topics, ids) ?? route(mq, p.topic)
         const cb = sub?.callback ?? mq.onMessage
         if (cb !== null) {
             call(mq, cb, sub, new MqttRecv(mq, p.topic, p.payload, p.payload.length, p.qos, p.retain, p.dup, p.id, sub, p.properties ?? null))
@@ -152,21 +152,6 @@ function release(mq: Mqtt): void {
     if (kept.length > 0) {
         mq.held = mq.held === null ? kept : kept.concat(mq.held)
     }
-}
-
-/* MQTT 5: the first subscription (in subscription order) made with one of the message's identifiers */
-function byIdentifier(mq: Mqtt, ids: number[]): MqttTopic | null {
-    const options = mq.cfg.v5?.subOptions
-    if (options === undefined) {
-        return null
-    }
-    for (const t of mq.topics) {
-        const id = options.get(t.topic)?.subscriptionIdentifier
-        if (id !== undefined && t.callback !== null && ids.includes(id)) {
-            return t
-        }
-    }
-    return null
 }
 
 const ROUTES_MAX = 1024

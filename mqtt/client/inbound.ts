@@ -200,7 +200,7 @@ function subscribeAll(mq: Mqtt, wanted: [string, number][]): void {
     const v5 = mq.cfg.v5
     if (v5 !== null && v5.subOptions.size > 0) {
         /* A SUBSCRIBE carries one subscription identifier: those that have one go alone */
-        const alone = wanted.filter(w => v5.subOptions.get(w[0])?.subscriptionIdentifier !== undefined)
+        const alone = v5.withIdentifier(wanted)
         for (const w of alone) {
             sendControl(mq, OUT_SUB, [w[0]], [w[1]], null, 0)
         }

@@ -7,14 +7,16 @@ import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
 import { stopTimer, type TimerEvent } from '../../runtime/events.js'
 import { Mqtt5Decoder } from '../codec/decode5.js'
 import { encode5, encodeProperties, publish5Size, writePublish5 } from '../codec/encode5.js'
-import type { Packet } from '../codec/packets.js'
+import type { ConnectPacket, Packet } from '../codec/packets.js'
 import type { Packet5 } from '../codec/packets5.js'
 import { propertiesSize, type Properties, type PropertyPlace } from '../codec/properties.js'
 import { reasonName } from '../codec/reasons.js'
 import { isUtf8 } from '../codec/utf8.js'
 import { ownConfig, type MqttAuthProc, type SubscribeOptions } from './config.js'
 import { translate5 } from './inbound5.js'
-import { Mqtt, setMsg } from './state.js'
+import { byIdentifier, encodeConnect, encodeControl, withIdentifier, writeQos0 } from './send5.js'
+import type { PacketBuffer } from '../codec/writer.js'
+import { Mqtt, setMsg, type MqttTopic } from './state.js'
 
 /**
     @internal
@@ -104,6 +106,31 @@ export class Mqtt5State {
     /** The name of a reason code */
     reasonName(code: number): string {
         return reasonName(code)
+    }
+
+    /** The CONNECT, with its properties (the client's inbound limit as Maximum Packet Size) and the will's */
+    encodeConnect(connect: ConnectPacket, maxInbound: number): Uint8Array {
+        return encodeConnect(this, connect, maxInbound)
+    }
+
+    /** A QoS 0 PUBLISH into the write buffer (with a topic alias where the server allows one) */
+    writeQos0(writer: PacketBuffer, topicBytes: Uint8Array, payload: Uint8Array, retain: boolean, props: Uint8Array | null): void {
+        writeQos0(this, writer, topicBytes, payload, retain, props)
+    }
+
+    /** A SUBSCRIBE (with each filter's options) or an UNSUBSCRIBE (with its properties), encoded */
+    encodeControl(subscribe: boolean, id: number, filters: string[], qosOf: (i: number) => number, unsubscribeProperties: Properties): Uint8Array {
+        return encodeControl(this, subscribe, id, filters, qosOf, unsubscribeProperties)
+    }
+
+    /** The subscription one of a message's identifiers names, if any */
+    byIdentifier(topics: MqttTopic[], ids: number[]): MqttTopic | null {
+        return byIdentifier(this, topics, ids)
+    }
+
+    /** Of the filters to subscribe to again, those with an identifier (each goes in a SUBSCRIBE of its own) */
+    withIdentifier(wanted: [string, number][]): [string, number][] {
+        return withIdentifier(this, wanted)
     }
 
     /** PacketWriter's MQTT 5 PUBLISH size */

@@ -6,7 +6,6 @@
 import { rGetTicks } from '../../runtime/time.js'
 import { copyBytes } from '../codec/bytes.js'
 import { setDup } from '../codec/encode.js'
-import { readVarint } from '../codec/varint.js'
 import { R_ERR_NOT_CONNECTED } from '../../runtime/errors.js'
 import {
     keptBytes, MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_UNSENT, MqttWait, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, type Mqtt, type OutMsg,
@@ -79,7 +78,8 @@ export function restartSession(mq: Mqtt): void {
     mq.inboundQos2?.clear()
 }
 
-/* The payload of a kept PUBLISH: after the header, the topic, the id and (MQTT 5) the property list */
+/* The payload of a kept PUBLISH (bytes the client encoded itself): after the header, the topic, the id and
+   (MQTT 5) the property list, whose length is a Variable Byte Integer */
 function payloadOf(bytes: Uint8Array, topicLength: number, qos: number, v5: boolean): Uint8Array {
     let pos = 1
     while (bytes[pos++] & 0x80) {
@@ -87,8 +87,15 @@ function payloadOf(bytes: Uint8Array, topicLength: number, qos: number, v5: bool
     }
     pos += topicLength + (qos > 0 ? 2 : 0)
     if (v5) {
-        const [length, after] = readVarint(bytes, pos, bytes.length, 'Property length')
-        pos = after + length
+        let length = 0
+        let b: number
+        let mult = 1
+        do {
+            b = bytes[pos++]
+            length += (b & 0x7f) * mult
+            mult *= 128
+        } while (b & 0x80)
+        pos += length
     }
     return bytes.slice(pos)
 }

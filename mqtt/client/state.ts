@@ -7,9 +7,9 @@ import { rGetTicks } from '../../runtime/time.js'
 import { Wait } from '../../runtime/waitable.js'
 import type { CallbackResult } from '../../runtime/body.js'
 import type { RSocket, SocketReceiver } from '../../socket/rsocket.js'
-import { MqttDecoder } from '../codec/decoder.js'
+import { MqttClientDecoder } from '../codec/decoder.js'
 import type { Properties } from '../codec/properties.js'
-import { PacketWriter } from '../codec/writer.js'
+import { PacketBuffer } from '../codec/writer.js'
 import type { TopicIndex, TopicEntry } from '../topic-index.js'
 import { utf8Length } from '../codec/utf8.js'
 
@@ -192,10 +192,10 @@ export class Mqtt {
     /** @internal */
     receiver: SocketReceiver | null = null
     /** @internal */
-    decoder = new MqttDecoder()
+    decoder = new MqttClientDecoder()
     /* Slabs of up to 128 KiB, flushed at 64 KiB: a write always fits without moving what is pending */
     /** @internal */
-    writer = new PacketWriter(128 * 1024)
+    writer = new PacketBuffer(128 * 1024)
     /** @internal */
     flushScheduled = false
     /** @internal */

@@ -8,10 +8,8 @@ import { R_ERR_TOO_MANY } from '../../runtime/errors.js'
 import type { Waitable } from '../../runtime/body.js'
 import { rGetTicksCached } from '../../runtime/time.js'
 import { done } from '../../runtime/waitable.js'
-import { encode } from '../codec/encode.js'
+import { encodeSubscribe, encodeUnsubscribe } from '../codec/encode.js'
 import { MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_WAIT_SENT, MqttWait, OUT_PUBLISH, OUT_SUB, OutMsg, type Mqtt } from './state.js'
-import type { SubscribeOptions } from './config.js'
-import type { Mqtt5State } from './protocol5.js'
 import { scheduleFlush, waitSent, writeBlocked, writeBytes, writePubrel } from './wire.js'
 
 /** A free packet id (1..65535, skipping ids in use), or 0 when all are in use. */
@@ -44,37 +42,14 @@ export function writeQos0(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array,
     return writeBlocked(mq) ? roomWait(mq) : done(0)
 }
 
-/* An empty topic name, for a PUBLISH whose Topic Alias stands for it */
-const NO_TOPIC = Uint8Array.of(0, 0)
-
-function aliasProps(v5: Mqtt5State, alias: number): Uint8Array {
-    return v5.aliasProps[alias] ??= Uint8Array.of(3, 0x23, alias >> 8, alias & 255)
-}
-
 /* A QoS 0 PUBLISH into the write buffer, in the connection's protocol */
 function writeQos0Packet(mq: Mqtt, topicBytes: Uint8Array, payload: Uint8Array, retain: boolean, props: Uint8Array | null): void {
     const v5 = mq.cfg.v5
     if (v5 === null) {
         mq.writer.publish(topicBytes, payload, 0, retain, false, 0)
-        return
+    } else {
+        v5.writeQos0(mq.writer, topicBytes, payload, retain, props)
     }
-    const max = v5.connack?.topicAliasMaximum ?? 0
-    if (props === null && max > 0 && v5.aliasOut) {
-        /* Topic aliases, for QoS 0 only (never resent: a resend on a new connection cannot use the old one's
-           aliases): a topic gets one on first use while the server's maximum allows, then goes as two bytes */
-        let alias = v5.outAliases.get(topicBytes)
-        if (alias === undefined && v5.outAliases.size < max) {
-            alias = v5.outAliases.size + 1
-            v5.outAliases.set(topicBytes, alias)
-            mq.writer.publish5(topicBytes, payload, 0, retain, false, 0, aliasProps(v5, alias), v5)
-            return
-        }
-        if (alias !== undefined) {
-            mq.writer.publish5(NO_TOPIC, payload, 0, retain, false, 0, aliasProps(v5, alias), v5)
-            return
-        }
-    }
-    mq.writer.publish5(topicBytes, payload, 0, retain, false, 0, props, v5)
 }
 
 /** Park the publisher until the queue or the socket has room. */
@@ -225,16 +200,6 @@ export function release(mq: Mqtt, msg: OutMsg): void {
     writePubrel(mq, msg.id)
 }
 
-/* An MQTT 5 SUBSCRIBE's properties: the (one) subscription identifier among its filters' options, their user properties */
-function subscribeProperties(options: SubscribeOptions[]): Properties {
-    const props: Properties = {}
-    const identifier = options.map(o => o.subscriptionIdentifier).find(n => n !== undefined)
-    const userProperties = options.flatMap(o => o.userProperties ?? [])
-    if (identifier !== undefined) props.subscriptionIdentifiers = [identifier]
-    if (userProperties.length > 0) props.userProperties = userProperties
-    return props
-}
-
 /** Send a SUBSCRIBE (each filter with its QoS, or one for all) or UNSUBSCRIBE and track it until its acknowledgement. */
 export function sendControl(mq: Mqtt, type: number, filters: string[], qos: number | number[], wait: MqttWait | null, waitFlags: number,
     unsubscribeProperties: Properties = {}): OutMsg | null {
@@ -247,21 +212,10 @@ export function sendControl(mq: Mqtt, type: number, filters: string[], qos: numb
     msg.filters = filters
     const qosOf = (i: number) => typeof qos === 'number' ? qos : qos[i]
     const v5 = mq.cfg.v5
-    /* MQTT 5: each filter with its options; the packet with the (one) subscription identifier among them */
-    const optionsOf = (topic: string) => v5?.subOptions.get(topic) ?? {}
-    msg.bytes = v5 !== null ?
+    msg.bytes = v5 !== null ? v5.encodeControl(type === OUT_SUB, id, filters, qosOf, unsubscribeProperties) :
         type === OUT_SUB ?
-            v5.encode({
-                type: 8, id, properties: subscribeProperties(filters.map(optionsOf)),
-                subscriptions: filters.map((topic, i) => {
-                    const o = optionsOf(topic)
-                    return { topic, qos: qosOf(i), noLocal: o.noLocal === true, retainAsPublished: o.retainAsPublished === true, retainHandling: o.retainHandling ?? 0 }
-                }),
-            }) :
-            v5.encode({ type: 10, id, topics: filters, properties: unsubscribeProperties }) :
-        type === OUT_SUB ?
-            encode({ type: 8, id, subscriptions: filters.map((topic, i) => ({ topic, qos: qosOf(i) })) }) :
-            encode({ type: 10, id, topics: filters })
+            encodeSubscribe({ type: 8, id, subscriptions: filters.map((topic, i) => ({ topic, qos: qosOf(i) })) }) :
+            encodeUnsubscribe({ type: 10, id, topics: filters })
     msg.state = MQTT_AWAITING_ACK
     /* One clock read per burst: a retransmit deadline does not need more */
     msg.sent = rGetTicksCached()

@@ -6,7 +6,7 @@ import { rGetTicks } from '../../runtime/time.js'
 import { holdReceiver, setReceiver } from '../../socket/rsocket.js'
 import { socketSend } from '../../socket/io.js'
 import type { Packet } from '../codec/packets.js'
-import { MqttDecoder } from '../codec/decoder.js'
+import { MqttClientDecoder } from '../codec/decoder.js'
 import { MQTT_PACKET_CONN_ACK, MQTT_PACKET_PUBLISH, PACKET_NAMES } from '../constants.js'
 import { rDebug } from '../../runtime/log.js'
 import { type Mqtt, type MqttWait } from './state.js'
@@ -86,7 +86,7 @@ export function tracePacket(mq: Mqtt, direction: 'sending' | 'received', p: Pack
 function traceBytes(mq: Mqtt, bytes: Uint8Array): void {
     try {
         /* MQTT 5 packets are traced as they are (their 3.1.1 fields, plus reason codes, options and properties) */
-        const decoder = mq.cfg.v5 !== null ? mq.cfg.v5.newDecoder() : new MqttDecoder()
+        const decoder = mq.cfg.v5 !== null ? mq.cfg.v5.newDecoder() : mq.cfg.traceDecoder?.() ?? new MqttClientDecoder()
         decoder.push(bytes, p => tracePacket(mq, 'sending', p as Packet))
     } catch {
         /* only a trace */
@@ -102,11 +102,6 @@ export function writeBytes(mq: Mqtt, bytes: Uint8Array): void {
 /** A PUBREL for this id (first sent, or again) */
 export function writePubrel(mq: Mqtt, id: number): void {
     mq.writer.ack(0x62, id)
-    scheduleFlush(mq)
-}
-
-export function writePacket(mq: Mqtt, p: Packet): void {
-    mq.writer.write(p)
     scheduleFlush(mq)
 }
 

@@ -37,23 +37,55 @@ export function checkFirstByte(b: number, table: readonly number[] = FLAGS, name
     }
 }
 
-/**
-    Parse one whole packet occupying [start, end) of buf (the fixed header included). Payload fields are
-    views into buf.
-    @example const p = parse(bytes, 0, bytes.length)
- */
-export function parse(buf: Uint8Array, start: number, end: number): Packet {
+/* Check the fixed header's first byte and skip the remaining length (the caller measured it): the packet's type */
+function begin(buf: Uint8Array, start: number): number {
     const b = buf[start]
     checkFirstByte(b)
     cursor = start + 1
     while (buf[cursor++] & 0x80) {
-        /* skip the remaining length: the caller measured it */
+        /* skip */
     }
+    return b >> 4
+}
+
+/**
+    Parse one whole packet occupying [start, end) of buf (the fixed header included), of any type: a broker's or
+    a test peer's view. Payload fields are views into buf.
+    @example const p = parse(bytes, 0, bytes.length)
+ */
+export function parse(buf: Uint8Array, start: number, end: number): Packet {
+    switch (begin(buf, start)) {
+    case 1:
+        return parseConnect(buf, end)
+    case 8:
+        return parseSubscribe(buf, end)
+    case 10:
+        return parseUnsubscribe(buf, end)
+    default:
+        return parseRest(buf, buf[start], end)
+    }
+}
+
+/**
+    Parse one whole packet as a client reads it: the packets a server sends, in full. CONNECT, SUBSCRIBE and
+    UNSUBSCRIBE, which only a client sends, come as their type and packet identifier alone: the client refuses
+    them from a broker ("Unexpected SUBSCRIBE from the broker") and its packet trace names them, so a client
+    carries no parser for their payloads. MqttDecoder's parse reads them whole.
+    @example const p = parseFromServer(bytes, 0, bytes.length)
+ */
+export function parseFromServer(buf: Uint8Array, start: number, end: number): Packet {
+    const type = begin(buf, start)
+    if (type === 1) {
+        return { type } as Packet
+    }
+    return type === 8 || type === 10 ? { type, id: readId(buf, end) } as Packet : parseRest(buf, buf[start], end)
+}
+
+/* Every type but CONNECT, SUBSCRIBE and UNSUBSCRIBE, the cursor past the fixed header */
+function parseRest(buf: Uint8Array, b: number, end: number): Packet {
     const type = b >> 4
     const rem = end - cursor
     switch (type) {
-    case 1:
-        return parseConnect(buf, end)
     case 2: {
         fixed(rem, 2, 'CONNACK')
         const ack = buf[cursor]
@@ -80,28 +112,6 @@ export function parse(buf: Uint8Array, start: number, end: number): Packet {
     case 4: case 5: case 6: case 7: case 11:
         fixed(rem, 2, PACKET_NAMES[type])
         return { type, id: readId(buf, end) } as Packet
-    case 8: {
-        const id = readId(buf, end)
-        const subscriptions: Subscription[] = []
-        while (cursor < end) {
-            const topic = readFilter(buf, end)
-            if (cursor >= end) {
-                fail('MQTT_BAD_LENGTH', '[MQTT-3.8.3-1]', 'SUBSCRIBE filter without a QoS byte')
-            }
-            const qos = buf[cursor++]
-            if (qos & 0xfc) {
-                fail('MQTT_BAD_QOS', '[MQTT-3.8.3-4]', `SUBSCRIBE with requested QoS byte 0x${qos.toString(16)}`)
-            }
-            if (qos === 3) {
-                fail('MQTT_BAD_QOS', '[MQTT-3.8.3-4]', 'SUBSCRIBE with requested QoS 3')
-            }
-            subscriptions.push({ topic, qos })
-        }
-        if (subscriptions.length === 0) {
-            fail('MQTT_EMPTY', '[MQTT-3.8.3-3]', 'SUBSCRIBE without a topic filter')
-        }
-        return { type: 8, id, subscriptions }
-    }
     case 9: {
         const id = readId(buf, end)
         if (cursor >= end) {
@@ -117,21 +127,45 @@ export function parse(buf: Uint8Array, start: number, end: number): Packet {
         }
         return { type: 9, id, granted }
     }
-    case 10: {
-        const id = readId(buf, end)
-        const topics: string[] = []
-        while (cursor < end) {
-            topics.push(readFilter(buf, end))
-        }
-        if (topics.length === 0) {
-            fail('MQTT_EMPTY', '[MQTT-3.10.3-2]', 'UNSUBSCRIBE without a topic filter')
-        }
-        return { type: 10, id, topics }
-    }
     default:
         fixed(rem, 0, PACKET_NAMES[type])
         return { type } as Packet
     }
+}
+
+function parseSubscribe(buf: Uint8Array, end: number): Packet {
+    const id = readId(buf, end)
+    const subscriptions: Subscription[] = []
+    while (cursor < end) {
+        const topic = readFilter(buf, end)
+        if (cursor >= end) {
+            fail('MQTT_BAD_LENGTH', '[MQTT-3.8.3-1]', 'SUBSCRIBE filter without a QoS byte')
+        }
+        const qos = buf[cursor++]
+        if (qos & 0xfc) {
+            fail('MQTT_BAD_QOS', '[MQTT-3.8.3-4]', `SUBSCRIBE with requested QoS byte 0x${qos.toString(16)}`)
+        }
+        if (qos === 3) {
+            fail('MQTT_BAD_QOS', '[MQTT-3.8.3-4]', 'SUBSCRIBE with requested QoS 3')
+        }
+        subscriptions.push({ topic, qos })
+    }
+    if (subscriptions.length === 0) {
+        fail('MQTT_EMPTY', '[MQTT-3.8.3-3]', 'SUBSCRIBE without a topic filter')
+    }
+    return { type: 8, id, subscriptions }
+}
+
+function parseUnsubscribe(buf: Uint8Array, end: number): Packet {
+    const id = readId(buf, end)
+    const topics: string[] = []
+    while (cursor < end) {
+        topics.push(readFilter(buf, end))
+    }
+    if (topics.length === 0) {
+        fail('MQTT_EMPTY', '[MQTT-3.10.3-2]', 'UNSUBSCRIBE without a topic filter')
+    }
+    return { type: 10, id, topics }
 }
 
 function fixed(rem: number, expected: number, name: string): void {

@@ -1,12 +1,12 @@
 /*
     MQTT 5.0 packet parsing, free of I/O: one whole packet in, a Packet5 out, or MqttCodecError naming the
     rule broken (section numbers of the 5.0 standard, or its numbered statements). Framing (the fixed header,
-    packets split across chunks, the size limit) is MqttDecoder's: Mqtt5Decoder is that decoder with this parser.
+    packets split across chunks, the size limit) is PacketDecoder's: Mqtt5Decoder is that framing with this parser.
  */
 import { MQTT_MAX_REMAINING } from '../constants.js'
 import { topicFilterProblem, topicNameProblem } from '../topic.js'
 import { checkFirstByte } from './decode.js'
-import { MqttDecoder } from './decoder.js'
+import { PacketDecoder } from './decoder.js'
 import { fail } from './errors.js'
 import type { Packet5, Subscription5, Will5 } from './packets5.js'
 import type { Properties } from './properties.js'
@@ -257,10 +257,10 @@ function connect(buf: Uint8Array, end: number): Packet5 {
 }
 
 /**
-    The incremental decoder for MQTT 5.0: MqttDecoder's framing with the 5.0 parser.
+    The incremental decoder for MQTT 5.0: the framing every decoder shares (PacketDecoder) with the 5.0 parser.
     @example const d = new Mqtt5Decoder(); d.push(chunk, p => { if (p.type === 14) rInfo('mqtt', 'server says %s', reasonName(p.reasonCode)) })
  */
-export class Mqtt5Decoder extends MqttDecoder<Packet5> {
+export class Mqtt5Decoder extends PacketDecoder<Packet5> {
     constructor(maxPacketSize = MQTT_MAX_REMAINING + 5) {
         super(maxPacketSize)
     }

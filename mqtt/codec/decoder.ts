@@ -10,7 +10,7 @@ import { MQTT_MAX_REMAINING, PACKET_NAMES } from '../constants.js'
 import { fail, MqttCodecError } from './errors.js'
 import type { Packet } from './packets.js'
 import { allocBytes } from './bytes.js'
-import { checkFirstByte, parse } from './decode.js'
+import { checkFirstByte, parse, parseFromServer } from './decode.js'
 
 export type PacketSink = (packet: Packet) => void
 
@@ -18,10 +18,11 @@ export type PacketSink = (packet: Packet) => void
 const ASSEMBLE_MIN = 16 * 1024
 
 /**
-    Incremental decoder: push chunks of any size, get complete packets; only a partial tail is kept.
-    @example const d = new MqttDecoder(64 * 1024); d.push(chunk, p => { if (p.type === 3) handle(p.topic, p.payload) })
+    The framing every decoder shares: push chunks of any size, get complete packets; only a partial tail is kept.
+    Each decoder names its parser: MqttDecoder reads every MQTT 3.1.1 packet, MqttClientDecoder what a server
+    sends, Mqtt5Decoder MQTT 5.0's.
  */
-export class MqttDecoder<P = Packet> {
+export abstract class PacketDecoder<P> {
     /** Largest packet accepted, in bytes including the fixed header. */
     maxPacketSize: number
     private partial: Uint8Array | null = null
@@ -81,10 +82,8 @@ export class MqttDecoder<P = Packet> {
         checkFirstByte(b)
     }
 
-    /** One whole packet parsed (MQTT 3.1.1 here) */
-    protected parsePacket(buf: Uint8Array, start: number, end: number): P {
-        return parse(buf, start, end) as P
-    }
+    /** One whole packet parsed */
+    protected abstract parsePacket(buf: Uint8Array, start: number, end: number): P
 
     private run(chunk: Uint8Array, sink: (packet: P) => void): void {
         const len = chunk.length
@@ -177,3 +176,25 @@ export class MqttDecoder<P = Packet> {
     }
 }
 
+
+/**
+    Incremental decoder of every MQTT 3.1.1 packet (a broker's or a test peer's view).
+    @example const d = new MqttDecoder(64 * 1024); d.push(chunk, p => { if (p.type === 3) handle(p.topic, p.payload) })
+ */
+export class MqttDecoder<P = Packet> extends PacketDecoder<P> {
+    protected parsePacket(buf: Uint8Array, start: number, end: number): P {
+        return parse(buf, start, end) as P
+    }
+}
+
+/**
+    Incremental decoder of what a client receives (parseFromServer): the packets a server sends, in full; those
+    only a client sends as their type and packet identifier. A client's bundle carries no parser for CONNECT,
+    SUBSCRIBE or UNSUBSCRIBE payloads.
+    @example const d = new MqttClientDecoder(); d.push(chunk, p => { if (p.type === 2) connacked(p) })
+ */
+export class MqttClientDecoder extends PacketDecoder<Packet> {
+    protected parsePacket(buf: Uint8Array, start: number, end: number): Packet {
+        return parseFromServer(buf, start, end)
+    }
+}

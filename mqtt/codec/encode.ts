@@ -297,6 +297,47 @@ function writeBinary(buf: Uint8Array, pos: number, b: Uint8Array): number {
     return pos + b.length
 }
 
+function writeConnect(buf: Uint8Array, pos: number, p: ConnectPacket): number {
+    let flags = p.clean ? 0x02 : 0
+    if (p.will) {
+        flags |= 0x04 | (p.will.qos << 3) | (p.will.retain ? 0x20 : 0)
+    }
+    if (p.password !== null) flags |= 0x40
+    if (p.username !== null) flags |= 0x80
+    pos = writeString(buf, pos, p.protocolName)
+    buf[pos++] = p.protocolLevel
+    buf[pos++] = flags
+    buf[pos++] = p.keepAlive >> 8
+    buf[pos++] = p.keepAlive & 0xff
+    pos = writeString(buf, pos, p.clientId)
+    if (p.will) {
+        pos = writeString(buf, pos, p.will.topic)
+        pos = writeBinary(buf, pos, p.will.payload)
+    }
+    if (p.username !== null) pos = writeString(buf, pos, p.username)
+    if (p.password !== null) pos = writeBinary(buf, pos, p.password)
+    return pos
+}
+
+function writeSubscribe(buf: Uint8Array, pos: number, p: SubscribePacket): number {
+    buf[pos++] = p.id >> 8
+    buf[pos++] = p.id & 0xff
+    for (const s of p.subscriptions) {
+        pos = writeString(buf, pos, s.topic)
+        buf[pos++] = s.qos
+    }
+    return pos
+}
+
+function writeUnsubscribe(buf: Uint8Array, pos: number, p: UnsubscribePacket): number {
+    buf[pos++] = p.id >> 8
+    buf[pos++] = p.id & 0xff
+    for (const t of p.topics) {
+        pos = writeString(buf, pos, t)
+    }
+    return pos
+}
+
 /**
     Write a measured packet at pos; returns the new position.
     @example const end = writePacket(buf, pos, { type: 4, id: 7 }, 4)
@@ -308,39 +349,14 @@ export function writePacket(buf: Uint8Array, pos: number, p: Packet, size: numbe
     buf[pos++] = HEADER[p.type]
     pos = writeVarint(buf, pos, remainingOf(size))
     switch (p.type) {
-    case 1: {
-        let flags = p.clean ? 0x02 : 0
-        if (p.will) {
-            flags |= 0x04 | (p.will.qos << 3) | (p.will.retain ? 0x20 : 0)
-        }
-        if (p.password !== null) flags |= 0x40
-        if (p.username !== null) flags |= 0x80
-        pos = writeString(buf, pos, p.protocolName)
-        buf[pos++] = p.protocolLevel
-        buf[pos++] = flags
-        buf[pos++] = p.keepAlive >> 8
-        buf[pos++] = p.keepAlive & 0xff
-        pos = writeString(buf, pos, p.clientId)
-        if (p.will) {
-            pos = writeString(buf, pos, p.will.topic)
-            pos = writeBinary(buf, pos, p.will.payload)
-        }
-        if (p.username !== null) pos = writeString(buf, pos, p.username)
-        if (p.password !== null) pos = writeBinary(buf, pos, p.password)
-        return pos
-    }
+    case 1:
+        return writeConnect(buf, pos, p)
     case 2:
         buf[pos++] = p.sessionPresent ? 1 : 0
         buf[pos++] = p.returnCode
         return pos
     case 8:
-        buf[pos++] = p.id >> 8
-        buf[pos++] = p.id & 0xff
-        for (const s of p.subscriptions) {
-            pos = writeString(buf, pos, s.topic)
-            buf[pos++] = s.qos
-        }
-        return pos
+        return writeSubscribe(buf, pos, p)
     case 9:
         buf[pos++] = p.id >> 8
         buf[pos++] = p.id & 0xff
@@ -349,12 +365,7 @@ export function writePacket(buf: Uint8Array, pos: number, p: Packet, size: numbe
         }
         return pos
     case 10:
-        buf[pos++] = p.id >> 8
-        buf[pos++] = p.id & 0xff
-        for (const t of p.topics) {
-            pos = writeString(buf, pos, t)
-        }
-        return pos
+        return writeUnsubscribe(buf, pos, p)
     case 12: case 13: case 14:
         return pos
     default:
@@ -384,4 +395,41 @@ export function encode(p: Packet): Uint8Array {
     const buf = allocBytes(size)
     writePacket(buf, 0, p, size)
     return buf
+}
+
+/* One packet into its own buffer, measured (validated) as `rem` bytes after its fixed header */
+function encodeOne<P extends Packet>(p: P, rem: number, body: (buf: Uint8Array, pos: number, p: P) => number): Uint8Array {
+    const buf = allocBytes(1 + varintSize(rem) + remaining(rem))
+    buf[0] = HEADER[p.type]
+    body(buf, writeVarint(buf, 1, rem), p)
+    return buf
+}
+
+/*
+    The packets a client encodes itself, each on its own: a client's bundle carries neither CONNACK's nor
+    SUBACK's encoder. The same bytes as encode().
+ */
+
+/**
+    Encode a CONNECT (validated as encode does).
+    @example sock.write(encodeConnect({ type: 1, protocolName: 'MQTT', protocolLevel: 4, clean: true, keepAlive: 60, clientId: 'd1', will: null, username: null, password: null }))
+ */
+export function encodeConnect(p: ConnectPacket): Uint8Array {
+    return encodeOne(p, connectLength(p), writeConnect)
+}
+
+/**
+    Encode a SUBSCRIBE.
+    @example sock.write(encodeSubscribe({ type: 8, id: 1, subscriptions: [{ topic: 'dev/+/temp', qos: 1 }] }))
+ */
+export function encodeSubscribe(p: SubscribePacket): Uint8Array {
+    return encodeOne(p, subscribeLength(p), writeSubscribe)
+}
+
+/**
+    Encode an UNSUBSCRIBE.
+    @example sock.write(encodeUnsubscribe({ type: 10, id: 2, topics: ['dev/+/temp'] }))
+ */
+export function encodeUnsubscribe(p: UnsubscribePacket): Uint8Array {
+    return encodeOne(p, unsubscribeLength(p), writeUnsubscribe)
 }

@@ -3,11 +3,11 @@
  */
 export { MqttCodecError, type MqttCodecErrorCode } from './errors.js'
 export type * from './packets.js'
-export { parse } from './decode.js'
-export { MqttDecoder, type PacketSink } from './decoder.js'
+export { parse, parseFromServer } from './decode.js'
+export { MqttClientDecoder, MqttDecoder, PacketDecoder, type PacketSink } from './decoder.js'
 export {
-    encode, encodePublish, encodeTopic, packetSize, publishSize, writePacket, writePublish, setDup,
+    encode, encodeConnect, encodePublish, encodeSubscribe, encodeTopic, encodeUnsubscribe, packetSize, publishSize, writePacket, writePublish, setDup,
     PUBLISH_HEADER, PINGREQ_BYTES, PINGRESP_BYTES, DISCONNECT_BYTES,
 } from './encode.js'
-export { PacketWriter } from './writer.js'
+export { PacketBuffer, PacketWriter } from './writer.js'
 export { decodeUtf8, utf8Length } from './utf8.js'

@@ -1,5 +1,7 @@
 /*
-    PacketWriter: many packets encoded into one write buffer (slabs that grow with a busy writer).
+    PacketWriter: many packets encoded into one write buffer (slabs that grow with a busy writer). A client's is
+    a PacketBuffer, the same without write(packet): it writes PUBLISH packets, acknowledgements and bytes it
+    encoded itself, so its bundle carries no encoder for the packets only a server sends.
  */
 import { allocBytes } from './bytes.js'
 import { packetSize, publishSize, writePacket, writePublish, writePublishRange } from './encode.js'
@@ -18,12 +20,12 @@ const EMPTY = new Uint8Array(0)
 /**
     Many packets into one write buffer. Bytes handed out by take() are never overwritten: later packets go after
     them in the same slab, or into a new slab.
-    @example const w = new PacketWriter(); w.write({ type: 12 }); w.publish(topic, payload, 0, false, false, 0); sock.write(w.take()!)
+    @example const w = new PacketBuffer(); w.publish(topic, payload, 0, false, false, 0); w.ack(0x40, 7); sock.write(w.take()!)
  */
-export class PacketWriter {
-    private slab: Uint8Array = EMPTY
-    private start = 0
-    private end = 0
+export class PacketBuffer {
+    protected slab: Uint8Array = EMPTY
+    protected start = 0
+    protected end = 0
     /** Size of the next slab: small for a quiet writer, growing (to slabSize) for a busy one */
     private size: number
 
@@ -49,12 +51,6 @@ export class PacketWriter {
             this.end = pending.length
         }
         return this.slab
-    }
-
-    write(p: Packet): void {
-        const size = packetSize(p)
-        const buf = this.reserve(size)
-        this.end = writePacket(buf, this.end, p, size)
     }
 
     /** Append encoded bytes (a kept PUBLISH, a precomputed packet). */
@@ -136,5 +132,17 @@ export class PacketWriter {
             this.start = this.end = 0
         }
         return out
+    }
+}
+
+/**
+    A PacketBuffer that also writes any packet given as an object.
+    @example const w = new PacketWriter(); w.write({ type: 12 }); w.publish(topic, payload, 0, false, false, 0); sock.write(w.take()!)
+ */
+export class PacketWriter extends PacketBuffer {
+    write(p: Packet): void {
+        const size = packetSize(p)
+        const buf = this.reserve(size)
+        this.end = writePacket(buf, this.end, p, size)
     }
 }

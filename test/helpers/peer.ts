@@ -4,11 +4,11 @@
  */
 import { rGetTicks, type Fiber } from '../../runtime/index.js'
 import { rCloseSocket, rReadSocket, rSetSocketLinger, rWriteSocket, type RSocket } from '../../socket/index.js'
-import { encode, MqttDecoder, Mqtt5Decoder, type Packet } from '../../mqtt/index.js'
+import { encode, MqttDecoder, Mqtt5Decoder, type PacketDecoder, type Packet } from '../../mqtt/index.js'
 import { listen } from './net.js'
 
 export class Peer {
-    private decoder: MqttDecoder<any>
+    private decoder: PacketDecoder<any>
     private queue: Packet[] = []
     private buf = new Uint8Array(64 * 1024)
     /** Every packet received, in order */

@@ -1,6 +1,6 @@
 import test from 'ava'
 import {
-    encode, MqttCodecError, MqttDecoder, PacketWriter, parse, setDup, encodePublish, DISCONNECT_BYTES, PINGREQ_BYTES,
+    encode, encodeConnect, encodeSubscribe, encodeUnsubscribe, MqttClientDecoder, MqttCodecError, MqttDecoder, PacketWriter, parse, parseFromServer, setDup, encodePublish, DISCONNECT_BYTES, PINGREQ_BYTES,
     type Packet,
 } from '../../mqtt/index.js'
 import { badFixtures, bytesOf, fixtures } from './fixtures.js'
@@ -82,6 +82,54 @@ for (const f of badFixtures) {
         t.throws(() => d.push(Uint8Array.of(0xc0, 0), () => undefined), { is: err })
     })
 }
+
+/* The client's decoder: what a server sends, exactly as parse reads it; what only a client sends as its type and id */
+const CLIENT_ONLY = new Set([1, 8, 10])
+
+test('the client decoder reads every packet a server sends as parse does, and names the rest by type and id', t => {
+    for (const f of fixtures) {
+        const bytes = bytesOf(f.bytes)
+        const out: Packet[] = []
+        new MqttClientDecoder().push(bytes, p => out.push(p))
+        t.is(out.length, 1, f.name)
+        const p = f.packet
+        const expected = !CLIENT_ONLY.has(p.type) ? plain(p) : p.type === 1 ? { type: 1 } : { type: p.type, id: (p as { id: number }).id }
+        t.deepEqual(plain(out[0]), expected, f.name)
+        t.deepEqual(plain(parseFromServer(bytes, 0, bytes.length)), expected, f.name)
+    }
+})
+
+for (const f of badFixtures.filter(b => !CLIENT_ONLY.has(bytesOf(b.bytes)[0] >> 4) || b.code === 'MQTT_BAD_FLAGS')) {
+    test(`the client decoder refuses it too: ${f.name} ${f.rule}`, t => {
+        const err = t.throws(() => new MqttClientDecoder().push(bytesOf(f.bytes), () => t.fail('no packet expected')), { instanceOf: MqttCodecError })
+        t.is((err as MqttCodecError).code as string, f.code)
+        t.is((err as MqttCodecError).rule, f.rule)
+    })
+}
+
+test('the client decoder still checks the packet id of a SUBSCRIBE or UNSUBSCRIBE it names', t => {
+    for (const bytes of [[0x82, 0x01, 0x00], [0xa2, 0x00]]) {
+        const err = t.throws(() => parseFromServer(Uint8Array.from(bytes), 0, bytes.length), { instanceOf: MqttCodecError })
+        t.is((err as MqttCodecError).code as string, 'MQTT_BAD_LENGTH')
+    }
+    t.throws(() => parseFromServer(Uint8Array.of(0x82, 0x02, 0, 0), 0, 4), { instanceOf: MqttCodecError, message: /identifier 0/ })
+    /* parse reads them whole */
+    t.deepEqual(plain(parse(Uint8Array.of(0xa2, 0x05, 0, 7, 0, 1, 0x61), 0, 7)), { type: 10, id: 7, topics: ['a'] })
+})
+
+test('a client\'s own encoders give the bytes encode gives, and validate as it does', t => {
+    const own = { 1: encodeConnect, 8: encodeSubscribe, 10: encodeUnsubscribe } as Record<number, (p: any) => Uint8Array>
+    let n = 0
+    for (const f of fixtures.filter(x => own[x.packet.type] !== undefined)) {
+        t.deepEqual(Array.from(own[f.packet.type](f.packet)), Array.from(bytesOf(f.bytes)), f.name)
+        n++
+    }
+    t.true(n >= 3)
+    t.throws(() => encodeConnect({ type: 1, protocolName: 'MQTT', protocolLevel: 4, clean: false, keepAlive: 60, clientId: '', will: null, username: null, password: null }),
+        { instanceOf: MqttCodecError, message: /clean session/ })
+    t.throws(() => encodeSubscribe({ type: 8, id: 1, subscriptions: [{ topic: 'a/#/b', qos: 0 }] }), { instanceOf: MqttCodecError, message: /\[MQTT-4\.7\.1-2\]/ })
+    t.throws(() => encodeUnsubscribe({ type: 10, id: 0, topics: ['a'] }), { instanceOf: MqttCodecError, message: /identifier 0/ })
+})
 
 test('a header claiming more than the maximum is refused as soon as the length is read', t => {
     const d = new MqttDecoder(1024)

@@ -362,3 +362,42 @@ test('scripted: reconnecting with a clean start republishes unacknowledged MQTT 
         rCloseSocket(listener)
     })
 })
+
+test('MQTT 5 resubscribing without a session: a filter with a Subscription Identifier goes in a SUBSCRIBE of its own; an identifier no subscription has routes by topic', async t => {
+    await inFiber(function* () {
+        const subs: { index: number, filters: string[], ids: number[] | undefined }[] = []
+        const { port, listener } = yield* scripted(function* (peer, index) {
+            yield* peer.expect(1)
+            yield* connack(peer)
+            for (let n = 0; n < 2; n++) {
+                const sub = (yield* peer.expect(8)) as unknown as { id: number, subscriptions: { topic: string }[], properties: { subscriptionIdentifiers?: number[] } }
+                subs.push({ index, filters: sub.subscriptions.map(s => s.topic), ids: sub.properties.subscriptionIdentifiers })
+                yield* send(peer, { type: 9, id: sub.id, reasonCodes: [1], properties: {} })
+            }
+            if (index === 1) {
+                /* Identifier 9 is no subscription's: the message goes by its topic */
+                yield* send(peer, { type: 3, dup: false, qos: 0, retain: false, topic: 'b/x', id: 0, payload: Uint8Array.of(0x68, 0x69), properties: { subscriptionIdentifiers: [9] } })
+                yield* peer.next(2000)
+            }
+        }, 5)
+        const got: string[] = []
+        const { mq, rc } = yield* connectClient(port, { prepare: m => { t.is(mqttSetProtocol(m, 5), 0) } })
+        t.is(rc, 0)
+        t.is(yield* mqttSubscribeEx(mq, (rp: MqttRecv) => { got.push(`a ${rp.topic}`) }, 1, MQTT_WAIT_ACK, { subscriptionIdentifier: 3 }, 'a/#'), 0)
+        t.is(yield* mqttSubscribe(mq, (rp: MqttRecv) => { got.push(`b ${rp.topic} ${rp.text}`) }, 1, MQTT_WAIT_ACK, 'b/#'), 0)
+        rCloseSocket(mq.sock)
+        t.true(yield* until(() => !mqttIsConnected(mq)))
+        const sock = rAllocSocket()
+        yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+        t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+        t.true(yield* until(() => got.length === 1))
+        t.deepEqual(got, ['b b/x hi'])
+        t.deepEqual(subs, [
+            { index: 0, filters: ['a/#'], ids: [3] }, { index: 0, filters: ['b/#'], ids: undefined },
+            { index: 1, filters: ['a/#'], ids: [3] }, { index: 1, filters: ['b/#'], ids: undefined },
+        ])
+        rCloseSocket(sock)
+        rCloseSocket(listener)
+        yield* mqttFree(mq)
+    })
+})

@@ -1,5 +1,5 @@
 import test from 'ava'
-import { rGetTicks, rSleep, R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_NOT_CONNECTED, R_ERR_TIMEOUT, R_ERR_WONT_FIT, type Fiber } from '../../runtime/index.js'
+import { rGetTicks, rSetLogFilter, rSetLogHandler, rSleep, R_ERR_BAD_ACK, R_ERR_BAD_RESPONSE, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_NOT_CONNECTED, R_ERR_TIMEOUT, R_ERR_WONT_FIT, type Fiber } from '../../runtime/index.js'
 import { rAllocSocket, rCloseSocket, rConnectSocket, type RSocket } from '../../socket/index.js'
 import {
     encode, mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttIsConnected, mqttPing, mqttPublish,
@@ -162,6 +162,9 @@ for (const [name, bytes, code, pattern] of [
     ['a 5-byte remaining length', [0x30, 0xff, 0xff, 0xff, 0xff, 0x7f], R_ERR_BAD_RESPONSE, /Remaining length longer than 4 bytes/],
     ['a PUBLISH with QoS 3', [0x36, 0x05, 0x00, 0x01, 0x61, 0x00, 0x01], R_ERR_BAD_RESPONSE, /QoS 3/],
     ['a SUBSCRIBE (a packet type a broker never sends)', [0x82, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x00], R_ERR_BAD_RESPONSE, /Unexpected SUBSCRIBE/],
+    ['a CONNECT', [0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00], R_ERR_BAD_RESPONSE, /Unexpected CONNECT/],
+    ['an UNSUBSCRIBE', [0xa2, 0x05, 0x00, 0x02, 0x00, 0x01, 0x61], R_ERR_BAD_RESPONSE, /Unexpected UNSUBSCRIBE/],
+    ['a SUBSCRIBE that ends inside its packet id', [0x82, 0x01, 0x00], R_ERR_BAD_RESPONSE, /ends inside its packet identifier/],
     ['a PUBACK for an unknown id', [0x40, 0x02, 0x12, 0x34], R_ERR_BAD_ACK, /PUBACK for unknown packet id 4660/],
     ['a PUBCOMP for an unknown id', [0x70, 0x02, 0x00, 0x09], R_ERR_BAD_ACK, /PUBCOMP for unknown packet id 9/],
     ['a claimed 256 MB packet', [0x30, 0xff, 0xff, 0xff, 0x7f], R_ERR_WONT_FIT, /exceeds the maximum packet size/],
@@ -475,4 +478,48 @@ test('WAIT_SENT settles when the bytes reach the socket; mqttDisconnect sends E0
         rCloseSocket(c.sock)
         rCloseSocket(listener)
     })
+})
+
+test('the packet trace (mq.trace) logs each packet sent and received, in order, at debug level', async t => {
+    const lines: string[] = []
+    const prior = rSetLogHandler((type, source, msg) => {
+        if (type === 'debug' && source === 'mqtt') {
+            lines.push(msg)
+        }
+    })
+    rSetLogFilter('error,info,debug', 'all', true)
+    try {
+        await inFiber(function* () {
+            const { port, listener } = yield* scripted(function* (peer) {
+                yield* peer.accept()
+                const sub = (yield* peer.expect(8)) as { id: number }
+                yield* peer.send({ type: 9, id: sub.id, granted: [1] })
+                const pub = (yield* peer.expect(3)) as PublishPacket
+                yield* peer.send({ type: 4, id: pub.id })
+                yield* peer.expect(14)
+            })
+            const mq = mqttAlloc('tracer', null)!
+            mq.trace = true
+            const sock = rAllocSocket()
+            yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+            t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+            t.is(yield* mqttSubscribe(mq, () => undefined, 1, MQTT_WAIT_ACK, 'a/#'), 0)
+            t.is(yield* mqttPublish(mq, 'hello', 0, 1, MQTT_WAIT_ACK, 'a/b'), 0)
+            t.is(yield* mqttDisconnect(mq, MQTT_WAIT_SENT), 0)
+            rCloseSocket(sock)
+            rCloseSocket(listener)
+        })
+    } finally {
+        rSetLogFilter('error,info', 'all', true)
+        rSetLogHandler(prior)
+    }
+    t.deepEqual(lines, [
+        'Client tracer sending CONNECT',
+        'Client tracer received CONNACK (session present 0, code 0)',
+        'Client tracer sending SUBSCRIBE (id 1)',
+        'Client tracer received SUBACK (id 1)',
+        "Client tracer sending PUBLISH (q1, id 2, 'a/b', 5 bytes)",
+        'Client tracer received PUBACK (id 2)',
+        'Client tracer sending DISCONNECT',
+    ])
 })
