@@ -4,7 +4,8 @@
     Rows: each layer with everything it exports; the MQTT 3.1.1 client as an app that speaks it loads it
     (MQTT 5, WebSocket and TLS are parts imported when selected); those parts; and what a publishing and
     subscribing app loads at start, tree-shaken: connecting by URL, and connecting as a port of Ioto's C
-    examples does (rConnectSocket, then mqttConnect, imported from the package's root).
+    examples does (rConnectSocket, then mqttConnect, imported from the package's root). Checked in the same run:
+    no MQTT 5, WebSocket or TLS module at an app's start, nor the codec's server side.
  */
 import { build, type Metafile, type Plugin } from 'esbuild'
 import { readFileSync } from 'node:fs'
@@ -143,11 +144,26 @@ for (const r of rows) {
 console.log(`\nruntime + socket + MQTT 3.1.1 client: ${kb(core.gz)} minified+gzipped at start; MQTT.js ${kb(mqttjs.gz)}: 1/${(mqttjs.gz / core.gz).toFixed(1)} (target <= 1/5)`)
 /* The parts stay out of a 3.1.1 app's start: checked, not assumed (a static import would pull them in). TLS
    (tls-options.js, with node:tls) is loaded by the first TLS connect or listen */
-const parts = ['mqtt/codec/encode5.js', 'mqtt/codec/decode5.js', 'mqtt/codec/properties.js', 'mqtt/client/inbound5.js', 'socket/ws-frames.js', 'socket/websocket.js']
+const parts = ['mqtt/codec/encode5.js', 'mqtt/codec/decode5.js', 'mqtt/codec/properties.js', 'mqtt/client/inbound5.js', 'mqtt/client/send5.js', 'socket/ws-frames.js', 'socket/websocket.js']
 const loaded = parts.filter(p => app.modules.has(p) || ported.modules.has(p) || core.modules.has(p))
 console.log(`MQTT 5 and WebSocket modules loaded at start by a 3.1.1 app: ${loaded.length === 0 ? 'none' : loaded.join(', ')}`)
 const tlsAtStart = [app, ported].filter(a => a.modules.has('socket/tls-options.js')).map(a => a.label)
 console.log(`the TLS part loaded at start by an app (by URL, or ported from C): ${tlsAtStart.length === 0 ? 'no (on its first TLS connect)' : tlsAtStart.join(', ')}`)
+/* A client reads what a server sends and writes what a client sends: the other half of the codec (a broker's)
+   stays out of an app. Checked by name in the app's start, bundled without minifying */
+const SERVER_SIDE = ['parseConnect', 'parseSubscribe', 'parseUnsubscribe', 'connackLength', 'subackLength']
+async function namesAtStart(contents: string, names: string[]): Promise<string[]> {
+    const result = await build({
+        stdin: { contents, resolveDir: root, loader: 'js', sourcefile: 'app.js' },
+        bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent', splitting: true, outdir: `${root}/size-out`, metafile: true,
+    })
+    const entry = Object.keys(result.metafile.outputs).find(o => result.metafile.outputs[o].entryPoint !== undefined)!
+    const start = initial(result.metafile, entry)
+    const text = result.outputFiles.filter(f => start.has(f.path.slice(root.length).replace(/^\/+/, ''))).map(f => f.text).join('\n')
+    return names.filter(n => new RegExp(`function ${n}\\b`).test(text))
+}
+const serverSide = [...new Set([...await namesAtStart(appCalls(APP), SERVER_SIDE), ...await namesAtStart(`export { ${PORTED.join(', ')} } from 'fiber-mqtt'`, SERVER_SIDE)])]
+console.log(`the codec's server side (parsing CONNECT, SUBSCRIBE, UNSUBSCRIBE; encoding CONNACK, SUBACK) at an app's start: ${serverSide.length === 0 ? 'none' : serverSide.join(', ')}`)
 /* Where an app's bytes are: what bounds its size */
 const layers = new Map<string, number>()
 for (const [m, bytes] of app.modules) {

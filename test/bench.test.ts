@@ -110,6 +110,8 @@ test.serial('npm run size reports the minified and gzipped size of runtime + soc
     t.regex(out, /MQTT 5 and WebSocket modules loaded at start by a 3\.1\.1 app: none/)
     /* TLS too: loaded by the first TLS connect */
     t.regex(out, /the TLS part loaded at start by an app \(by URL, or ported from C\): no/)
+    /* A client carries no parser for what only a client sends, nor encoder for what only a server sends */
+    t.regex(out, /the codec's server side \(parsing CONNECT, SUBSCRIBE, UNSUBSCRIBE; encoding CONNACK, SUBACK\) at an app's start: none/)
     t.regex(out, /the same app ported from C \(rConnectSocket\) +[\d.]+ KB minified +[\d.]+ KB gzipped/)
     /* What bounds the size, in the same run: the app's code without its text */
     const code = /the same app with every string emptied \(its code alone\): ([\d.]+) KB, 1\/[\d.]+ of MQTT\.js; its text is [\d.]+ KB/.exec(out)
