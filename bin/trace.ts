@@ -24,9 +24,11 @@ export function traceLines(id: string, direction: 'sending' | 'received', p: Pac
         }
         /* MQTT 5 acknowledgements carry their reason code */
         return [`${who} ${PACKET_NAMES[p.type]} (m${p.id}${p.type === 4 || p.type === 5 ? `, rc${(p as { reasonCode?: number }).reasonCode ?? 0}` : ''})`]
-    case 8: return p.subscriptions.map(s => `${who} SUBSCRIBE (Mid: ${p.id}, Topic: ${s.topic}, QoS: ${s.qos}, Options: 0x${optionsOf(s).toString(16).padStart(2, '0')})`)
+    /* A SUBSCRIBE or UNSUBSCRIBE from a broker (which the client refuses) comes as its type and id alone */
+    case 8: return p.subscriptions === undefined ? [`${who} SUBSCRIBE (Mid: ${p.id})`] :
+        p.subscriptions.map(s => `${who} SUBSCRIBE (Mid: ${p.id}, Topic: ${s.topic}, QoS: ${s.qos}, Options: 0x${optionsOf(s).toString(16).padStart(2, '0')})`)
     case 9: return [`${who} SUBACK`, `Subscribed (mid: ${p.id}): ${p.granted.join(', ')}`]
-    case 10: return p.topics.map(t => `${who} UNSUBSCRIBE (Mid: ${p.id}, Topic: ${t})`)
+    case 10: return p.topics === undefined ? [`${who} UNSUBSCRIBE (Mid: ${p.id})`] : p.topics.map(t => `${who} UNSUBSCRIBE (Mid: ${p.id}, Topic: ${t})`)
     default: return [`${who} ${PACKET_NAMES[p.type]}`]
     }
 }

@@ -204,6 +204,23 @@ test('a broker that never answers CONNECT: pub gives up after the keep-alive (19
     t.is(sub.code, 27, sub.err)
 })
 
+test('-d against a broker that sends a SUBSCRIBE: the trace names it, and sub ends on "Unexpected SUBSCRIBE"', async t => {
+    const hostile = createServer(s => {
+        s.once('data', () => {
+            s.write(Uint8Array.of(0x20, 2, 0, 0))
+            /* After the client's own SUBSCRIBE: one from the broker, which only a client sends */
+            s.once('data', () => { s.write(Uint8Array.of(0x82, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x00)) })
+        })
+    })
+    await new Promise<void>(resolve => hostile.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => { hostile.close() })
+    const port = String((hostile.address() as { port: number }).port)
+    const sub = await run(['sub', '-h', '127.0.0.1', '-p', port, '-t', 'a', '-d', '-i', 'hx', '-W', '5'])
+    t.is(sub.code, 1, sub.err)
+    t.true(sub.out.includes('Client hx received SUBSCRIBE (Mid: 1)\n'), sub.out)
+    t.regex(sub.err, /Unexpected SUBSCRIBE from the broker/)
+})
+
 if (mosquittoPath() === null) {
     test('mosquitto is installed', t => {
         t.fail('mosquitto is not installed: apt-get install -y mosquitto')
