@@ -60,6 +60,15 @@ export class Mqtt5State {
 
     constructor(readonly connect: Properties) {}
 
+    /** A new connection: the decoder, the topic aliases both ways and the server's CONNACK start afresh */
+    attach(maxInbound: number): void {
+        this.decoder.reset()
+        this.decoder.maxPacketSize = Math.min(maxInbound + 5, this.connect.maximumPacketSize ?? Infinity)
+        this.aliases.clear()
+        this.outAliases.clear()
+        this.connack = null
+    }
+
     /* The MQTT 5 codec, for the client's core: reached only through this state, so a program that never calls
        mqttSetProtocol(mq, 5) does not load it */
 

@@ -122,14 +122,7 @@ export function attachLink(mq: Mqtt, sock: RSocket): void {
     mq.processing = true
     mq.decoder.reset()
     mq.decoder.maxPacketSize = mq.cfg.maxInbound + 5
-    const v5 = mq.cfg.v5
-    if (v5 !== null) {
-        v5.decoder.reset()
-        v5.decoder.maxPacketSize = Math.min(mq.cfg.maxInbound + 5, v5.connect.maximumPacketSize ?? Infinity)
-        v5.aliases.clear()
-        v5.outAliases.clear()
-        v5.connack = null
-    }
+    mq.cfg.v5?.attach(mq.cfg.maxInbound)
     mq.lastRecv = mq.lastSend = mq.lastActivity = rGetTicks()
     holdReceiver(sock, mq.backlog !== null)
     setReceiver(sock, mq.receiver)
