@@ -72,18 +72,24 @@ const textless: Plugin = {
     },
 }
 
-async function size(label: string, contents: string, plugins: Plugin[] = []): Promise<Size> {
+/* An app bundled as npm run size bundles it (minified or not): its output files, each with its path relative to
+   the root, and which of them load at start */
+async function bundle(contents: string, minify: boolean, plugins: Plugin[] = []) {
     const result = await build({
         stdin: { contents, resolveDir: root, loader: 'js', sourcefile: 'app.js' },
-        bundle: true, minify: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent',
+        bundle: true, minify, format: 'esm', platform: 'node', write: false, logLevel: 'silent',
         splitting: true, outdir: `${root}/size-out`, metafile: true, plugins,
     })
     const meta = result.metafile
     const entry = Object.keys(meta.outputs).find(o => meta.outputs[o].entryPoint !== undefined)!
-    const start = initial(meta, entry)
+    const files = result.outputFiles.map(f => ({ file: f, rel: f.path.slice(root.length).replace(/^\/+/, '') }))
+    return { meta, files, start: initial(meta, entry) }
+}
+
+async function size(label: string, contents: string, plugins: Plugin[] = []): Promise<Size> {
+    const { meta, files, start } = await bundle(contents, true, plugins)
     const s: Size = { label, min: 0, gz: 0, lazyMin: 0, lazyGz: 0, modules: new Map() }
-    for (const f of result.outputFiles) {
-        const rel = f.path.slice(root.length).replace(/^\/+/, '')
+    for (const { file: f, rel } of files) {
         const gz = gzipSync(f.contents, { level: 9 }).length
         if (start.has(rel)) {
             for (const [input, { bytesInOutput }] of Object.entries(meta.outputs[rel].inputs)) {
@@ -153,13 +159,8 @@ console.log(`the TLS part loaded at start by an app (by URL, or ported from C): 
    stays out of an app. Checked by name in the app's start, bundled without minifying */
 const SERVER_SIDE = ['parseConnect', 'parseSubscribe', 'parseUnsubscribe', 'connackLength', 'subackLength']
 async function namesAtStart(contents: string, names: string[]): Promise<string[]> {
-    const result = await build({
-        stdin: { contents, resolveDir: root, loader: 'js', sourcefile: 'app.js' },
-        bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent', splitting: true, outdir: `${root}/size-out`, metafile: true,
-    })
-    const entry = Object.keys(result.metafile.outputs).find(o => result.metafile.outputs[o].entryPoint !== undefined)!
-    const start = initial(result.metafile, entry)
-    const text = result.outputFiles.filter(f => start.has(f.path.slice(root.length).replace(/^\/+/, ''))).map(f => f.text).join('\n')
+    const { files, start } = await bundle(contents, false)
+    const text = files.filter(f => start.has(f.rel)).map(f => f.file.text).join('\n')
     return names.filter(n => new RegExp(`function ${n}\\b`).test(text))
 }
 const serverSide = [...new Set([...await namesAtStart(appCalls(APP), SERVER_SIDE), ...await namesAtStart(`export { ${PORTED.join(', ')} } from 'fiber-mqtt'`, SERVER_SIDE)])]

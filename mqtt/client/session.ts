@@ -5,7 +5,7 @@
  */
 import { rGetTicks } from '../../runtime/time.js'
 import { copyBytes } from '../codec/bytes.js'
-import { setDup } from '../codec/encode.js'
+import { setDup } from '../codec/encode-publish.js'
 import { R_ERR_NOT_CONNECTED } from '../../runtime/errors.js'
 import {
     keptBytes, MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_UNSENT, MqttWait, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, type Mqtt, type OutMsg,
@@ -45,7 +45,7 @@ export function restartSession(mq: Mqtt): void {
     const again: OutMsg[] = []
     for (const msg of mq.inflight.values()) {
         if (msg.state === MQTT_AWAITING_ACK && msg.type === OUT_PUBLISH) {
-            msg.payload = payloadOf(keptBytes(msg), msg.topicBytes!.length, msg.qos, mq.cfg.v5 !== null)
+            msg.payload = payloadOf(keptBytes(msg), msg.topicBytes!.length, msg.qos, mq.cfg.v5 === null ? 0 : msg.props?.length ?? 1)
             msg.bytes = null
             msg.state = MQTT_UNSENT
             msg.id = 0
@@ -78,25 +78,14 @@ export function restartSession(mq: Mqtt): void {
     mq.inboundQos2?.clear()
 }
 
-/* The payload of a kept PUBLISH (bytes the client encoded itself): after the header, the topic, the id and
-   (MQTT 5) the property list, whose length is a Variable Byte Integer */
-function payloadOf(bytes: Uint8Array, topicLength: number, qos: number, v5: boolean): Uint8Array {
+/* The payload of a kept PUBLISH: after the header, the topic, the id and (MQTT 5) the property list it was
+   written with, `propsLength` bytes with their length prefix (an empty list is one byte) */
+function payloadOf(bytes: Uint8Array, topicLength: number, qos: number, propsLength: number): Uint8Array {
     let pos = 1
     while (bytes[pos++] & 0x80) {
         /* skip the remaining length */
     }
-    pos += topicLength + (qos > 0 ? 2 : 0)
-    if (v5) {
-        let length = 0
-        let b: number
-        let mult = 1
-        do {
-            b = bytes[pos++]
-            length += (b & 0x7f) * mult
-            mult *= 128
-        } while (b & 0x80)
-        pos += length
-    }
+    pos += topicLength + (qos > 0 ? 2 : 0) + propsLength
     return bytes.slice(pos)
 }
 

@@ -6,8 +6,8 @@ export type * from './packets.js'
 export { parse, parseFromServer } from './decode.js'
 export { MqttClientDecoder, MqttDecoder, PacketDecoder, type PacketSink } from './decoder.js'
 export {
-    encode, encodeConnect, encodePublish, encodeSubscribe, encodeTopic, encodeUnsubscribe, packetSize, publishSize, writePacket, writePublish, setDup,
-    PUBLISH_HEADER, PINGREQ_BYTES, PINGRESP_BYTES, DISCONNECT_BYTES,
+    encode, encodeConnect, encodeSubscribe, encodeUnsubscribe, packetSize, writePacket, PINGREQ_BYTES, PINGRESP_BYTES, DISCONNECT_BYTES,
 } from './encode.js'
+export { encodePublish, encodeTopic, publishSize, writePublish, setDup, PUBLISH_HEADER } from './encode-publish.js'
 export { PacketBuffer, PacketWriter } from './writer.js'
 export { decodeUtf8, utf8Length } from './utf8.js'

@@ -4,7 +4,8 @@
     encoded itself, so its bundle carries no encoder for the packets only a server sends.
  */
 import { allocBytes } from './bytes.js'
-import { packetSize, publishSize, writePacket, writePublish, writePublishRange } from './encode.js'
+import { packetSize, writePacket } from './encode.js'
+import { publishSize, writePublish, writePublishRange } from './encode-publish.js'
 import { varintSize } from './varint.js'
 import type { Packet } from './packets.js'
 

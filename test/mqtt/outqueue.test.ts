@@ -6,7 +6,7 @@ import {
 } from '../../mqtt/index.js'
 import { copyBytes } from '../../mqtt/codec/bytes.js'
 import { OutQueue } from '../../mqtt/client/outqueue.js'
-import { writePublish, writePublishRange } from '../../mqtt/codec/encode.js'
+import { writePublish, writePublishRange } from '../../mqtt/codec/encode-publish.js'
 import { OUT_PUBLISH, OutMsg } from '../../mqtt/client/outmsg.js'
 import { MqttWait } from '../../mqtt/client/state.js'
 import { inFiber } from '../helpers/fiber.js'
