@@ -1,5 +1,5 @@
 import test from 'ava'
-import { fuzz } from './fuzz-lib.js'
+import { fuzz, fuzzClientDecoder } from './fuzz-lib.js'
 import { quietLogs } from '../helpers/quiet.js'
 
 quietLogs(test)
@@ -11,4 +11,22 @@ test('fuzz: 100,000 random and mutated inputs throw only codec errors, end, and 
     t.true(r.rejected > 10_000, `rejected ${r.rejected}`)
     t.true(r.packets > 10_000, `decoded ${r.packets}`)
     t.true(r.maxHeld <= 4096)
+})
+
+test('fuzz: the client\'s decoder (what a broker sends) throws only codec errors, ends, and stays under the maximum', t => {
+    const r = fuzz(100_000, 98, 4096, true)
+    t.is(r.failure, null)
+    t.is(r.cases, 100_000)
+    t.true(r.rejected > 10_000, `rejected ${r.rejected}`)
+    t.true(r.packets > 10_000, `decoded ${r.packets}`)
+    t.true(r.maxHeld <= 4096)
+})
+
+test('fuzz: the client\'s decoder reads 100,000 random and mutated inputs as the full one does, packet for packet and error for error', t => {
+    const r = fuzzClientDecoder(100_000, 97)
+    t.is(r.failure, null)
+    t.is(r.cases, 100_000)
+    /* Nearly all inputs compare whole: only a refused body of a CONNECT, SUBSCRIBE or UNSUBSCRIBE ends a comparison early */
+    t.true(r.compared > 80_000, `compared ${r.compared}`)
+    t.true(r.rejected > 10_000 && r.packets > 10_000, `rejected ${r.rejected}, decoded ${r.packets}`)
 })
