@@ -32,6 +32,14 @@ export function bytesOf(fields: Field[]): Uint8Array {
     return Uint8Array.from(out)
 }
 
+/** The packet types only a client sends: the client's decoder names them by type (and packet id), without their bodies */
+export const CLIENT_ONLY = new Set([1, 8, 10])
+
+/** A packet as the client's decoder gives it: as it is, or by type (and id) for one only a client sends. */
+export function asClientReads(p: Packet): Packet | { type: number, id?: number } {
+    return !CLIENT_ONLY.has(p.type) ? p : p.type === 1 ? { type: 1 } : { type: p.type, id: (p as { id: number }).id }
+}
+
 const b = (s: string) => utf8.encode(s)
 const big = new Uint8Array(200).map((_, i) => i)
 

@@ -5,6 +5,7 @@
     that the client's decoder reads every input as the full one does, packet for packet and error for error.
  */
 import { encode, MqttClientDecoder, MqttCodecError, MqttDecoder, type Packet } from '../../mqtt/index.js'
+import { asClientReads, CLIENT_ONLY } from './fixtures.js'
 import { randomPacket, Rng } from './random.js'
 
 /** What both decoders share: framing, pushes in any split, and the bytes held */
@@ -95,9 +96,6 @@ export function fuzz(cases: number, seed: number, maxPacketSize = 4096, client =
     return result
 }
 
-/* What only a client sends: the client's decoder names these by type (and id), without reading their bodies */
-const CLIENT_ONLY = new Set([1, 8, 10])
-
 /* The packet types of an input's frames, in order, as far as their headers can be read */
 function frameTypes(input: Uint8Array): number[] {
     const types: number[] = []
@@ -141,9 +139,9 @@ function plain(p: Packet): string {
     return JSON.stringify(p, (_, v: unknown) => v instanceof Uint8Array ? [...v] : v)
 }
 
-/* What the client's decoder gives for a packet the full decoder read: the same, or the type (and id) of one only a client sends */
+/* What the client's decoder gives for a packet the full decoder read */
 function clientView(p: Packet): string {
-    return !CLIENT_ONLY.has(p.type) ? plain(p) : JSON.stringify(p.type === 1 ? { type: 1 } : { type: p.type, id: (p as { id: number }).id })
+    return plain(asClientReads(p) as Packet)
 }
 
 /**
