@@ -3,7 +3,8 @@
     (so its packets are never further apart than the keep-alive [MQTT-3.1.2-23], with room for a late timer
     on a busy machine), or received nothing for 3/4 of it; if no byte then arrives within 1.25x the
     keep-alive of the last one, the link is dead and the connection ends (a dead link is noticed within 1.5x
-    the keep-alive). A keep-alive of 0 is off: no pings, no dead-link check. The idle timeout only raises
+    the keep-alive). The verdict is given after one more turn of I/O, so a process that was itself busy past
+    that time reads a PINGRESP already waiting before it blames the broker. A keep-alive of 0 is off: no pings, no dead-link check. The idle timeout only raises
     MQTT_EVENT_TIMEOUT, as in Ioto. The same timer resends what waited past msgTimeout for its acknowledgement.
  */
 import { R_ERR_TIMEOUT } from '../../runtime/errors.js'
@@ -35,9 +36,20 @@ export function sendPing(mq: Mqtt): void {
 
 function check(mq: Mqtt): void {
     mq.keepAliveEvent = null
-    if (!mq.processing || !mq.connected) {
-        return
+    if (mq.processing && mq.connected) {
+        run(mq, false)
     }
+}
+
+/* A dead-link verdict looked at again after one turn of I/O: unless the connection ended or its timer was
+   started again meanwhile */
+function recheck(mq: Mqtt): void {
+    if (mq.keepAliveEvent === null && mq.processing && mq.connected) {
+        run(mq, true)
+    }
+}
+
+function run(mq: Mqtt, afterIo: boolean): void {
     const now = rGetTicks()
     const k = keepAliveOf(mq)
     if (mq.backlog !== null) {
@@ -48,6 +60,12 @@ function check(mq: Mqtt): void {
         mq.pingSent = 0
     }
     if (k > 0 && mq.pingSent && now - mq.lastRecv >= k * 1.25) {
+        if (!afterIo) {
+            /* Not yet: when this process was busy past the due time (a long synchronous handler), the timer runs
+               before the poll that reads a PINGRESP already waiting in the socket. The verdict waits for that poll */
+            setImmediate(recheck, mq)
+            return
+        }
         fatal(mq, R_ERR_TIMEOUT, `No response from the broker for ${now - mq.lastRecv} ms (keep-alive ${Math.round(k / 1000)} s): the link is dead`)
         return
     }

@@ -240,6 +240,46 @@ test('no PINGRESP: the dead link is detected within 1.5x the keep-alive', async 
     })
 })
 
+test('a process busy past the dead-link time does not condemn a link whose PINGRESP is waiting to be read', async t => {
+    await inFiber(function* () {
+        let mq: Mqtt | null = null
+        let stalled = 0
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            yield* peer.expect(12)
+            yield* peer.send({ type: 13 })
+            /* The PINGRESP is on its way; this process now blocks (as a long synchronous handler would) past the
+               time the client would call the link dead, so its timer runs before the poll that reads the answer */
+            const until = mq!.lastRecv + 1000 * 1.25 + 300
+            while (rGetTicks() < until) {
+                stalled++
+            }
+            while ((yield* peer.next(5000)) !== null) {
+                /* answer nothing more */
+            }
+        })
+        const events: number[] = []
+        mq = mqttAlloc('stalled', (_m, ev) => { events.push(ev) })!
+        mqttSetKeepAlive(mq, 1000)
+        const sock = rAllocSocket()
+        try {
+            yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+            t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+            t.true(yield* until(() => stalled > 0, 5000))
+            /* The PINGRESP read after the stall keeps the link: still up after the turn that follows */
+            yield* rSleep(100)
+            t.true(mqttIsConnected(mq), mqttGetError(mq) ?? '')
+            t.false(events.includes(MQTT_EVENT_DISCONNECT))
+            /* And silence after that is still found dead: the peer answers no more pings */
+            t.true(yield* until(() => !mqttIsConnected(mq!), 5000))
+            t.is(mq.error, R_ERR_TIMEOUT)
+        } finally {
+            rCloseSocket(sock)
+            rCloseSocket(listener)
+        }
+    })
+})
+
 test('many QoS 1 messages in flight at once; ids never reused while in use; the queue keeps order', async t => {
     await inFiber(function* () {
         const ids: number[] = []
