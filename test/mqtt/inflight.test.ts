@@ -1,6 +1,7 @@
 import test from 'ava'
 import { InflightTable } from '../../mqtt/client/inflight.js'
 import { OUT_PUBLISH, OutMsg } from '../../mqtt/client/outmsg.js'
+import { Rng } from './random.js'
 
 function msg(id: number): OutMsg {
     const m = new OutMsg(OUT_PUBLISH, 1, false, `t/${id}`, null, null, null, 0)
@@ -93,4 +94,54 @@ test('InflightTable: every id at once (65,535 in flight) fits; each found, in or
     t.is(n, 65535)
     t.is(table.get(65535)!.id, 65535)
     t.is(table.get(1)!.id, 1)
+})
+
+test('InflightTable against a Map, over random runs: ids handed out in sequence as a client does, acknowledged out of order, replaced, cleared', t => {
+    const r = new Rng(20261202)
+    for (let run = 0; run < 40; run++) {
+        const table = new InflightTable()
+        /* A Map iterates in insertion order, and set on a key it holds keeps its place: what the table promises */
+        const model = new Map<number, OutMsg>()
+        let next = r.int(65535) + 1
+        /* Up to a few thousand in flight in most runs, up to every id in some */
+        const span = run % 10 === 9 ? 65535 : 1 + r.int(4000)
+        for (let op = 0; op < 6000; op++) {
+            const k = r.int(100)
+            if (k < 55 && model.size < span) {
+                /* The next free id, wrapping from 65535 to 1 and skipping ids in flight */
+                while (model.has(next)) {
+                    next = next === 65535 ? 1 : next + 1
+                }
+                const m = msg(next)
+                table.set(next, m)
+                model.set(next, m)
+                next = next === 65535 ? 1 : next + 1
+            } else if (k < 93 && model.size > 0) {
+                /* Acknowledged: mostly the oldest, sometimes any, sometimes an id not in flight */
+                const live = [...model.keys()]
+                const id = k < 80 ? live[0] : k < 90 ? r.pick(live) : r.int(65536)
+                t.is(table.delete(id), model.delete(id))
+            } else if (k < 98 && model.size > 0) {
+                /* The same id again (a QoS 2 message's PUBREL state): replaced in its place */
+                const id = r.pick([...model.keys()])
+                const m = msg(id)
+                table.set(id, m)
+                model.set(id, m)
+            } else if (k === 99) {
+                table.clear()
+                model.clear()
+            }
+            if (op % 500 === 0 || op === 5999) {
+                t.is(table.size, model.size)
+                t.deepEqual([...table].map(([id, m]) => [id, m]), [...model])
+                for (let probe = 0; probe < 20; probe++) {
+                    const id = r.int(65536)
+                    t.is(table.get(id), model.get(id))
+                }
+            }
+        }
+        for (const [id, m] of model) {
+            t.is(table.get(id), m)
+        }
+    }
 })

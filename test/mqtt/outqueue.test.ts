@@ -12,6 +12,7 @@ import { MqttWait } from '../../mqtt/client/state.js'
 import { inFiber } from '../helpers/fiber.js'
 import { scripted } from '../helpers/peer.js'
 import { until } from './suite.js'
+import { Rng } from './random.js'
 
 const text = (b: Uint8Array | null) => new TextDecoder().decode(b!)
 const topic = new Uint8Array([0, 1, 116])
@@ -197,5 +198,73 @@ test('writePublishRange writes what writePublish does, for short payloads and lo
             t.is(gotEnd, wantEnd)
             t.deepEqual(got, want)
         }
+    }
+})
+
+test('OutQueue against an array, over random runs: plain and whole messages, small and large payloads, taken every way, across segments', t => {
+    const r = new Rng(20261203)
+    interface Want { text: string, qos: number, retain: boolean, whole: OutMsg | null }
+    for (let run = 0; run < 30; run++) {
+        const q = new OutQueue()
+        const model: Want[] = []
+        let serial = 0
+        /* Runs that stay short (the first segment) and runs that hold thousands (segments chained and reused) */
+        const depth = run % 3 === 0 ? 60 : 1 + r.int(5000)
+        const check = (m: OutMsg | undefined, w: Want | undefined) => {
+            if (w === undefined) {
+                t.is(m, undefined)
+                return
+            }
+            if (w.whole !== null) {
+                t.is(m, w.whole)
+                return
+            }
+            const bytes = m!.payload ?? m!.bytes!.subarray(m!.keptStart, m!.keptEnd)
+            t.is(text(bytes), w.text)
+            t.is(m!.qos, w.qos)
+            t.is(m!.retain, w.retain)
+            t.is(m!.size, bytes.length)
+            t.is(m!.topic, 't')
+        }
+        for (let op = 0; op < 8000; op++) {
+            const k = r.int(100)
+            if (k < 50 + (model.length < depth ? 10 : -10)) {
+                /* Payloads from empty to past the size that gets a copy of its own; the caller reuses its buffer */
+                const long = r.int(50) === 0
+                const text = `${serial++}:` + (long ? 'x'.repeat(4100 + r.int(300)) : 'y'.repeat(r.int(40)))
+                const payload = Buffer.from(text)
+                const qos = r.int(3), retain = r.bool()
+                if (r.int(8) === 0) {
+                    const m = new OutMsg(OUT_PUBLISH, qos, retain, 't', topic, copyBytes(payload), new MqttWait(), 0)
+                    q.push(m)
+                    model.push({ text, qos, retain, whole: m })
+                } else {
+                    q.pushPlain('t', topic, payload, qos, retain)
+                    model.push({ text, qos, retain, whole: null })
+                }
+                payload.fill(0)
+            } else if (k < 75) {
+                check(q.shift(), model.shift())
+            } else if (k < 85) {
+                /* Sent from peekToSend, then dropped: the window's way */
+                check(q.peekToSend(), model[0])
+                q.drop()
+                model.shift()
+            } else if (k < 92) {
+                /* Looked at and not sent (no id free): still there, made into a message that is then kept */
+                const m = q.peek()
+                check(m, model[0])
+                if (m !== undefined && model[0].whole === null) {
+                    model[0].whole = m
+                }
+            } else {
+                check(q.peekToSend(), model[0])
+            }
+            t.is(q.length, model.length)
+        }
+        while (model.length > 0) {
+            check(q.shift(), model.shift())
+        }
+        t.is(q.length, 0)
     }
 })
