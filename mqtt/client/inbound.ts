@@ -96,9 +96,9 @@ function handle(mq: Mqtt, p: Packet): void {
         const msg = mq.inflight.get(p.id)
         if (msg !== undefined && msg.type === OUT_PUBLISH && msg.qos === 2 && msg.state === MQTT_AWAITING_ACK) {
             release(mq, msg)
-        } else if (msg !== undefined && msg.state === MQTT_AWAITING_PUBCOMP) {
-            /* A repeated PUBREC: answer with the PUBREL again */
-            writePubrel(mq, msg.id)
+        } else if (msg !== undefined ? msg.state === MQTT_AWAITING_PUBCOMP : lateAnswer(mq, p.id)) {
+            /* A repeated PUBREC (also for a copy resent of a message since completed): answer with the PUBREL again */
+            writePubrel(mq, p.id)
         } else {
             unknown(mq, 'PUBREC', p.id)
         }
@@ -141,7 +141,15 @@ function acknowledged(mq: Mqtt, id: number, type: number, qos: number, state: nu
 }
 
 function unknown(mq: Mqtt, what: string, id: number): void {
-    fatal(mq, R_ERR_BAD_ACK, `${what} for unknown packet id ${id}`)
+    if (!lateAnswer(mq, id)) {
+        fatal(mq, R_ERR_BAD_ACK, `${what} for unknown packet id ${id}`)
+    }
+}
+
+/* An acknowledgement of a copy this client resent on this connection, the message already completed by the
+   answer to another copy: a broker answers each PUBLISH (PUBREL, SUBSCRIBE ...) it reads */
+function lateAnswer(mq: Mqtt, id: number): boolean {
+    return mq.resentIds !== null && mq.resentIds.has(id) && !mq.inflight.has(id)
 }
 
 function connack(mq: Mqtt, p: ConnackPacket): void {
@@ -160,6 +168,8 @@ function connack(mq: Mqtt, p: ConnackPacket): void {
     mq.connectWait = null
     mq.connected = true
     mq.hasSession = p.sessionPresent
+    /* What was resent on the last connection is answered on it or not at all */
+    mq.resentIds = null
     if (mq.cleanSession) {
         restartSession(mq)
     } else {

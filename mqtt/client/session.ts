@@ -93,6 +93,7 @@ function payloadOf(bytes: Uint8Array, topicLength: number, qos: number, propsLen
 export function retransmitOverdue(mq: Mqtt, now: number): void {
     for (const msg of mq.inflight.values()) {
         if (msg.sent + mq.msgTimeout <= now) {
+            (mq.resentIds ??= new Set()).add(msg.id)
             if (msg.type === OUT_PUBLISH && msg.state === MQTT_AWAITING_ACK) {
                 resend(mq, msg)
             } else {

@@ -167,6 +167,9 @@ export class Mqtt {
     pendingBytes = 0
     /** @internal Inbound QoS 2 ids held until PUBREL (made on first use) */
     inboundQos2: Set<number> | null = null
+    /** @internal Ids of what was resent on this connection (overdue): a broker may acknowledge each copy, so a
+        late acknowledgement of one no longer in flight is let pass, until the id is handed out again */
+    resentIds: Set<number> | null = null
     /** @internal Broker subscriptions asked for while disconnected: made at the next connect, session or not */
     later: Map<string, number> | null = null
     /** @internal The broker's return code for each filter subscribed (its granted QoS, or 0x80), from the last SUBACK */

@@ -18,6 +18,9 @@ export function allocId(mq: Mqtt): number {
         const id = mq.nextId
         mq.nextId = id >= 65535 ? 1 : id + 1
         if (!mq.inflight.has(id)) {
+            if (mq.resentIds !== null) {
+                mq.resentIds.delete(id)
+            }
             return id
         }
     }

@@ -325,6 +325,61 @@ test.serial('the agent makes its configured subscriptions in one SUBSCRIBE, each
     })
 })
 
+test.serial('a broker that answers every copy of what the client resent on the same connection: the extra acknowledgements end nothing', async t => {
+    await inFiber(function* () {
+        const seen: string[] = []
+        const answer = (p: Packet): Packet | null => {
+            switch (p.type) {
+            case 3: return p.qos === 1 ? { type: 4, id: p.id } : { type: 5, id: p.id }
+            case 6: return { type: 7, id: p.id }
+            case 8: return { type: 9, id: p.id, granted: p.subscriptions.map(s => s.qos) }
+            case 10: return { type: 11, id: p.id }
+            default: return null
+            }
+        }
+        const { port, listener } = yield* scripted(function* (peer: Peer) {
+            yield* peer.accept()
+            /* A slow broker: it answers nothing until the client has resent the first packet it holds, then it
+               answers every copy, as a broker that keeps no state for what it acknowledged does */
+            const held: Packet[] = []
+            for (;;) {
+                const p = yield* peer.next(4000)
+                if (p === null) return
+                if (p.type === 12) {
+                    yield* peer.send({ type: 13 })
+                    continue
+                }
+                seen.push(`${p.type}:${'id' in p ? p.id : ''}`)
+                held.push(p)
+                const first = held[0]
+                if (held.filter(h => h.type === first.type && 'id' in h && 'id' in first && h.id === first.id).length < 2) continue
+                for (const h of held.splice(0)) {
+                    const a = answer(h)
+                    if (a !== null) yield* peer.send(a)
+                }
+            }
+        })
+        const mq = mqttAlloc('answers-twice', null)!
+        mq.msgTimeout = 300
+        const c = yield* dial(port, mq)
+        t.is(c.rc, 0)
+        t.is(yield* mqttPublish(mq, 'one', 0, 1, MQTT_WAIT_ACK, 'twice/q1'), 0)
+        t.is(yield* mqttPublish(mq, 'two', 0, 2, MQTT_WAIT_ACK, 'twice/q2'), 0)
+        t.is(yield* mqttSubscribe(mq, () => undefined, 1, MQTT_WAIT_ACK, 'twice/sub'), 0)
+        t.is(yield* mqttUnsubscribeMulti(mq, ['twice/sub'], MQTT_WAIT_ACK), 0)
+        /* Every duplicate answer has arrived by now (each went out before the one that completed the next call) */
+        yield* rSleep(100)
+        t.true(mqttIsConnected(mq), mqttGetError(mq) ?? '')
+        t.is(mq.error, 0)
+        t.deepEqual(seen, ['3:1', '3:1', '3:2', '3:2', '6:2', '6:2', '8:3', '8:3', '10:4', '10:4'])
+        /* And on it goes: the ids are handed out again later, acknowledged once each */
+        t.is(yield* mqttPublish(mq, 'three', 0, 1, MQTT_WAIT_ACK, 'twice/q1'), 0)
+        t.true(mqttIsConnected(mq))
+        rCloseSocket(c.sock)
+        rCloseSocket(listener)
+    })
+})
+
 test.serial('a QoS 2 message waiting for PUBCOMP resends its PUBREL (not its PUBLISH) when overdue; PUBCOMP completes it', async t => {
     await inFiber(function* () {
         const seen: string[] = []
