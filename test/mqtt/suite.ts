@@ -271,6 +271,40 @@ export function brokerSuite(test: TestFn, start: Start): void {
         })
     })
 
+    test('a broker paused past msgTimeout answers both copies the client resent: the link holds', async t => {
+        /* A broker of its own: pausing the shared one would stall the other tests */
+        const paused = await start()
+        try {
+            await inFiber(function* () {
+                const got: string[] = []
+                const sub = yield* connectClient(paused.port)
+                t.is(yield* mqttSubscribe(sub.mq, (rp: MqttRecv) => { got.push(rp.text) }, 2, MQTT_WAIT_ACK, 'pause/#'), 0)
+                const pub = yield* connectClient(paused.port, { prepare: mq => { mq.msgTimeout = 300 } })
+                paused.process.kill('SIGSTOP')
+                t.is(yield* mqttPublish(pub.mq, 'one', 0, 1, MQTT_WAIT_NONE, 'pause/q1'), 0)
+                t.is(yield* mqttPublish(pub.mq, 'two', 0, 2, MQTT_WAIT_NONE, 'pause/q2'), 0)
+                /* Unanswered past msgTimeout: both resent on the same connection, then the broker reads both copies */
+                t.true(yield* until(() => mqttGetStats(pub.mq).resent >= 2, 5000))
+                paused.process.kill('SIGCONT')
+                t.true(yield* until(() => mqttGetStats(pub.mq).acknowledged === 2, 5000))
+                /* The answers to the second copies come after: they end nothing */
+                yield* rSleep(500)
+                t.true(mqttIsConnected(pub.mq), mqttGetError(pub.mq) ?? '')
+                t.is(pub.mq.error, 0)
+                t.true(yield* until(() => got.includes('one') && got.includes('two')))
+                yield* rSleep(200)
+                /* Exactly once through mosquitto, which knows the DUP copy by its id until the PUBREL. aedes stores each
+                   copy and forwards one per PUBREL (the client answers each PUBREC, as it must): twice there */
+                t.is(got.filter(m => m === 'two').length, paused.kind === 'mosquitto' ? 1 : 2, got.join(' '))
+                t.true(mqttIsConnected(sub.mq))
+                yield* close(sub, pub)
+            })
+        } finally {
+            paused.process.kill('SIGCONT')
+            await paused.stop()
+        }
+    })
+
     test('a short keep-alive holds a quiet link open', async t => {
         await inFiber(function* () {
             /* 2 s: the broker drops a silent client after 3 s [MQTT-3.1.2-24]; the client's pings keep it for over three
