@@ -12,6 +12,8 @@ import {
 import type { Options } from './args.js'
 import { CliError, cliClient, connectCli, disconnectCli } from './connect.js'
 import { formatMessage } from './format.js'
+import { ownConfig } from '../mqtt/client/config.js'
+import { OUT_SUB } from '../mqtt/client/state.js'
 
 /** What the loop waits for: the end (an exit code) or a lost connection */
 type Wake = { end: number } | 'lost'
@@ -43,6 +45,20 @@ export function* sub(o: Options): Fiber<number> {
     let wake = new Wait<Wake>()
     let ended: number | null = null
     let received = 0
+    /* -E: mosquitto_sub disconnects on the SUBACK and reads nothing after it, not even what came in the same read.
+       Here the rest of that read is decoded before the fiber that ends wakes: from the SUBACK on, neither a
+       message nor a received packet's trace line is printed */
+    let subscribing = false
+    const subscribedAll = (): boolean => o.exitAfterSubscribe && subscribing && ![...mq.inflight.values()].some(m => m.type === OUT_SUB)
+    if (o.exitAfterSubscribe && o.debug) {
+        const cfg = ownConfig(mq)
+        const trace = cfg.tracer!
+        cfg.tracer = (direction, p) => {
+            if (direction === 'sending' || !subscribedAll()) {
+                trace(direction, p)
+            }
+        }
+    }
     const end = (code: number): void => {
         if (ended === null) {
             ended = code
@@ -54,7 +70,7 @@ export function* sub(o: Options): Fiber<number> {
         }
     }
     const print = (rp: MqttRecv): void => {
-        if (ended !== null || o.filterOut.some(f => topicMatches(f, rp.topic))) {
+        if (ended !== null || subscribedAll() || o.filterOut.some(f => topicMatches(f, rp.topic))) {
             return
         }
         if (o.retainedOnly && !rp.retain) {
@@ -111,6 +127,7 @@ export function* sub(o: Options): Fiber<number> {
                 const granted: number[] = []
                 const subscribed = o.topics.length > 0 ?
                     mqttSubscribeMulti(mq, o.topics.map(topic => ({ topic, qos: o.qos, callback: print, options: subscribeOptions(o) })), MQTT_WAIT_ACK, granted) : null
+                subscribing = subscribed !== null
                 /* As mosquitto_sub: one UNSUBSCRIBE per filter, each with -D unsubscribe's properties */
                 for (const topic of o.unsubscribe) {
                     void mqttUnsubscribeEx(mq, topic, MQTT_WAIT_NONE, o.properties.unsubscribe)

@@ -7,6 +7,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, mosquittoPath, startAedes, startMosquitto, type Broker } from '../brokers/broker.js'
 import { quietLogs } from './helpers/quiet.js'
+import { inFiber } from './helpers/fiber.js'
+import { scripted } from './helpers/peer.js'
+import { rCloseSocket, type RSocket } from '../socket/index.js'
+import { encode } from '../mqtt/index.js'
 
 quietLogs(test)
 
@@ -219,6 +223,27 @@ test('-d against a broker that sends a SUBSCRIBE: the trace names it, and sub en
     t.is(sub.code, 1, sub.err)
     t.true(sub.out.includes('Client hx received SUBSCRIBE (Mid: 1)\n'), sub.out)
     t.regex(sub.err, /Unexpected SUBSCRIBE from the broker/)
+})
+
+test('sub -E: what comes in the same read as the SUBACK (an UNSUBACK, a retained message) is neither traced nor printed, as mosquitto_sub reads nothing after it', async t => {
+    const { port, listener } = await inFiber<{ port: number, listener: RSocket }>(function* () {
+        return yield* scripted(function* (peer) {
+            yield* peer.accept()
+            yield* peer.expect(8)
+            yield* peer.expect(10)
+            /* One write: the broker's answers and a retained message arrive together */
+            const answers = [encode({ type: 9, id: 1, granted: [0] }), encode({ type: 11, id: 2 }),
+                encode({ type: 3, dup: false, qos: 0, retain: true, topic: 'e/x', id: 0, payload: new TextEncoder().encode('late') })]
+            yield* peer.send(Uint8Array.from(answers.flatMap(a => [...a])))
+            yield* peer.next(5000)
+        })
+    })
+    t.teardown(() => { rCloseSocket(listener) })
+    const sub = await run(['sub', '-h', '127.0.0.1', '-p', String(port), '-t', 'e/#', '-U', 'old/#', '-E', '-d', '-i', 'ex', '-W', '5'])
+    t.is(sub.code, 0, sub.err)
+    t.is(sub.out, ['sending CONNECT', 'received CONNACK (0)', 'sending SUBSCRIBE (Mid: 1, Topic: e/#, QoS: 0, Options: 0x00)',
+        'sending UNSUBSCRIBE (Mid: 2, Topic: old/#)', 'received SUBACK'].map(l => `Client ex ${l}\n`).join('') +
+        'Subscribed (mid: 1): 0\nClient ex sending DISCONNECT\n')
 })
 
 if (mosquittoPath() === null) {
