@@ -170,7 +170,9 @@ function connack(mq: Mqtt, p: ConnackPacket): void {
     mq.hasSession = p.sessionPresent
     /* What was resent on the last connection is answered on it or not at all */
     mq.resentIds = null
-    if (mq.cleanSession) {
+    if (mq.cleanSession || !p.sessionPresent) {
+        /* No session to resume: the broker kept none (restarted, expired), so the client's goes too, as with a
+           clean session (MQTT 5 says so outright; resending old ids into a new session would lose a released QoS 2) */
         restartSession(mq)
     } else {
         resendSession(mq)

@@ -38,25 +38,20 @@ function resend(mq: Mqtt, msg: OutMsg): void {
 }
 
 /**
-    A clean session discards the broker's state: unacknowledged PUBLISH messages go back to the front of the
-    queue to be published afresh (QoS 2 messages already PUBREC'd were received by the broker and are done).
+    A new session (a clean one, or none kept by the broker) knows nothing of the old one's ids: unacknowledged
+    PUBLISH messages go back to the front of the queue to be published afresh. So does a QoS 2 message whose
+    PUBREC came but not its PUBCOMP: a broker that delivers on PUBREL may not have delivered it before the old
+    session went, and it is never reported done unconfirmed (a broker that had delivered it gets it twice).
  */
 export function restartSession(mq: Mqtt): void {
     const again: OutMsg[] = []
     for (const msg of mq.inflight.values()) {
-        if (msg.state === MQTT_AWAITING_ACK && msg.type === OUT_PUBLISH) {
+        if ((msg.state === MQTT_AWAITING_ACK || msg.state === MQTT_AWAITING_PUBCOMP) && msg.type === OUT_PUBLISH) {
             msg.payload = payloadOf(keptBytes(msg), msg.topicBytes!.length, msg.qos, mq.cfg.v5 === null ? 0 : msg.props?.length ?? 1)
             msg.bytes = null
             msg.state = MQTT_UNSENT
             msg.id = 0
             again.push(msg)
-        } else if (msg.state === MQTT_AWAITING_PUBCOMP) {
-            mq.stats.acknowledged++
-            if (msg.storeSeq) {
-                mq.cfg.outbox?.removed(msg)
-            }
-            msg.wait?.settle(0)
-            msg.wait = null
         } else {
             msg.wait?.settle(R_ERR_NOT_CONNECTED)
         }

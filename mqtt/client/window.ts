@@ -194,11 +194,12 @@ export function refillMark(max: number): number {
 
 const REFILL_SHIFT = 1
 
-/** A QoS 2 PUBLISH got its PUBREC: its PUBREL goes out (same id, same place in the resend order). */
+/**
+    A QoS 2 PUBLISH got its PUBREC: its PUBREL goes out (same id, same place in the resend order). Its packet is
+    kept until the PUBCOMP: should the session be lost before it, the message is published again.
+ */
 export function release(mq: Mqtt, msg: OutMsg): void {
     msg.state = MQTT_AWAITING_PUBCOMP
-    msg.bytes = null
-    msg.keptEnd = 0
     msg.sent = rGetTicksCached()
     writePubrel(mq, msg.id)
 }

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { rAwait, rGetTicks, rSleep, rSpawnFiber, type Fiber } from '../../runtime/index.js'
-import { mqttPublish, mqttSubscribe, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type MqttRecv } from '../../mqtt/index.js'
+import { mqttGetStats, mqttPublish, mqttPublishRetained, mqttSubscribe, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type MqttRecv } from '../../mqtt/index.js'
+import { ownConfig } from '../../mqtt/client/config.js'
 import { ioAgent, ioAgentStats, ioAgentStop, ioConnected, type Agent } from '../../mqtt/agent/index.js'
 import { freePort, mosquittoPath, startAedes, startMosquitto, type Broker } from '../../brokers/broker.js'
 import { inFiber } from '../helpers/fiber.js'
@@ -123,6 +124,44 @@ if (mosquittoPath() === null) {
             t.is(new Set(got).size, 1000)
         } finally {
             await persistent.stop()
+        }
+    })
+
+    test('mosquitto restarted without persistence between a QoS 2 PUBREC and its PUBCOMP: the message is published again in the new session', async t => {
+        const volatile = await startMosquitto()
+        try {
+            await inFiber(function* () {
+                const topic = `lost/${clientId()}`
+                const pub = ioAgent(agentConfig(volatile.port))
+                t.true(yield* until(() => ioConnected(pub)))
+                /* The broker stops the moment it has sent the PUBREC: the PUBREL goes into a socket nobody reads. It
+                   delivers on PUBREL, so the message is stored there, not yet delivered, when it dies */
+                let stopped = false
+                pub.mqtt.trace = true
+                ownConfig(pub.mqtt).tracer = (direction, p) => {
+                    if (!stopped && direction === 'received' && p.type === 5) {
+                        stopped = true
+                        volatile.process.kill('SIGSTOP')
+                    }
+                }
+                t.is(yield* mqttPublishRetained(pub.mqtt, 'precious', 0, 2, MQTT_WAIT_NONE, topic), 0)
+                t.true(yield* until(() => stopped))
+                yield* awaitPromise(volatile.kill())
+                yield* awaitPromise(volatile.restart())
+                /* A new session (session present 0): published afresh, done on its own PUBCOMP */
+                t.true(yield* until(() => mqttGetStats(pub.mqtt).acknowledged === 1, 15_000))
+                /* The broker has it: retained, a new subscriber gets it */
+                const got: string[] = []
+                const sub = yield* connectClient(volatile.port)
+                t.is(yield* mqttSubscribe(sub.mq, (rp: MqttRecv) => { got.push(rp.text) }, 2, MQTT_WAIT_ACK, topic), 0)
+                t.true(yield* until(() => got.length > 0))
+                t.deepEqual(got, ['precious'])
+                yield* ioAgentStop(pub)
+                sub.sock.handle?.destroy()
+            })
+        } finally {
+            volatile.process.kill('SIGCONT')
+            await volatile.stop()
         }
     })
 

@@ -320,6 +320,57 @@ test('many QoS 1 messages in flight at once; ids never reused while in use; the 
     })
 })
 
+for (const [how, flags] of [['with a clean session', MQTT_CONNECT_CLEAN_SESSION], ['to a broker that kept no session (session present 0)', 0]] as const) {
+    test(`a QoS 2 message whose PUBCOMP never came is published again after a reconnect ${how}: never reported done, never lost`, async t => {
+        await inFiber(function* () {
+            const again: PublishPacket[] = []
+            const { port, listener } = yield* scripted(function* (peer, n) {
+                yield* peer.accept(0, false)
+                if (n === 0) {
+                    /* The broker took the PUBLISH (PUBREC) and the PUBREL, then the link went before its PUBCOMP: a broker
+                       that delivers on PUBREL may not have delivered it, and its session is gone */
+                    const p = (yield* peer.expect(3)) as PublishPacket
+                    yield* peer.send({ type: 5, id: p.id })
+                    yield* peer.expect(6)
+                    peer.close()
+                    return
+                }
+                for (;;) {
+                    const p = yield* peer.next(3000)
+                    if (p === null) return
+                    if (p.type === 3) {
+                        again.push(p as PublishPacket)
+                        yield* peer.send({ type: 5, id: (p as PublishPacket).id })
+                    } else if (p.type === 6) {
+                        yield* peer.send({ type: 7, id: (p as { id: number }).id })
+                    }
+                }
+            })
+            const mq = mqttAlloc('q2-session-lost', null)!
+            const first = rAllocSocket()
+            yield* rConnectSocket(first, '127.0.0.1', port, 0)
+            t.is(yield* mqttConnect(mq, first, flags, MQTT_WAIT_ACK), 0)
+            t.is(yield* mqttPublish(mq, 'precious', 0, 2, MQTT_WAIT_NONE, 'q2/once'), 0)
+            t.true(yield* until(() => !mqttIsConnected(mq), 3000))
+            t.is(mqttGetStats(mq).acknowledged, 0)
+            rCloseSocket(first)
+            const second = rAllocSocket()
+            yield* rConnectSocket(second, '127.0.0.1', port, 0)
+            t.is(yield* mqttConnect(mq, second, flags, MQTT_WAIT_ACK), 0)
+            /* Published afresh (the new session knows nothing of its id) and done only on its own PUBCOMP */
+            t.true(yield* until(() => mqttGetStats(mq).acknowledged === 1, 3000))
+            t.is(again.length, 1)
+            t.is(new TextDecoder().decode(again[0].payload), 'precious')
+            t.is(again[0].topic, 'q2/once')
+            t.is(again[0].qos, 2)
+            t.false(again[0].dup)
+            t.is(mq.inflight.size, 0)
+            rCloseSocket(second)
+            rCloseSocket(listener)
+        })
+    })
+}
+
 test('reconnect without a clean session resends unacknowledged PUBLISH (DUP) and PUBREL in their original order', async t => {
     await inFiber(function* () {
         const firstTime: Packet[] = []
