@@ -4,8 +4,8 @@
     on a busy machine), or received nothing for 3/4 of it; if no byte then arrives within 1.25x the
     keep-alive of the last one, the link is dead and the connection ends (a dead link is noticed within 1.5x
     the keep-alive). The verdict is given after one more turn of I/O, so a process that was itself busy past
-    that time reads a PINGRESP already waiting before it blames the broker. A keep-alive of 0 is off: no pings,
-    no dead-link check. The idle timeout only raises MQTT_EVENT_TIMEOUT, as in Ioto. The same timer resends what
+    that time reads a PINGRESP already waiting before it blames the broker. A keep-alive of 0 is off: no pings of
+    its own; a ping the app sends is answered within msgTimeout, or the link is dead. The idle timeout only raises MQTT_EVENT_TIMEOUT, as in Ioto. The same timer resends what
     waited past msgTimeout for its acknowledgement.
  */
 import { R_ERR_TIMEOUT } from '../../runtime/errors.js'
@@ -60,14 +60,16 @@ function run(mq: Mqtt, afterIo: boolean): void {
     if (mq.pingSent && mq.lastRecv > mq.pingSent) {
         mq.pingSent = 0
     }
-    if (k > 0 && mq.pingSent && now - mq.lastRecv >= k * 1.25) {
+    /* With the keep-alive off, a ping the app sent (mqttPing) is answered within msgTimeout or the link is dead */
+    if (mq.pingSent && (k > 0 ? now - mq.lastRecv >= k * 1.25 : now - mq.pingSent >= mq.msgTimeout)) {
         if (!afterIo) {
             /* Not yet: when this process was busy past the due time (a long synchronous handler), the timer runs
                before the poll that reads a PINGRESP already waiting in the socket. The verdict waits for that poll */
             setImmediate(recheck, mq)
             return
         }
-        fatal(mq, R_ERR_TIMEOUT, `No response from the broker for ${now - mq.lastRecv} ms (keep-alive ${Math.round(k / 1000)} s): the link is dead`)
+        fatal(mq, R_ERR_TIMEOUT, k > 0 ? `No response from the broker for ${now - mq.lastRecv} ms (keep-alive ${Math.round(k / 1000)} s): the link is dead` :
+            `No answer to a ping from the broker for ${now - mq.pingSent} ms (keep-alive off): the link is dead`)
         return
     }
     if (!mq.idleNotified && now - mq.lastActivity + 1 >= mq.timeout) {
@@ -93,7 +95,8 @@ function keepAliveOf(mq: Mqtt): number {
 
 function nextCheck(mq: Mqtt, now: number): number {
     const k = keepAliveOf(mq)
-    let due = k > 0 ? Math.min(mq.lastSend + k * 0.5, mq.lastRecv + k * (mq.pingSent ? 1.25 : 0.75)) : Infinity
+    let due = k > 0 ? Math.min(mq.lastSend + k * 0.5, mq.lastRecv + k * (mq.pingSent ? 1.25 : 0.75)) :
+        mq.pingSent ? mq.pingSent + mq.msgTimeout : Infinity
     if (!mq.idleNotified) {
         due = Math.min(due, mq.lastActivity + mq.timeout)
     }

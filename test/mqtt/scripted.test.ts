@@ -240,6 +240,42 @@ test('no PINGRESP: the dead link is detected within 1.5x the keep-alive', async 
     })
 })
 
+test('keep-alive off: a ping that waits for its PINGRESP ends, the link dead after msgTimeout without one', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            /* The first ping is answered, the second is not */
+            yield* peer.expect(12)
+            yield* peer.send({ type: 13 })
+            while ((yield* peer.next(5000)) !== null) {
+                /* swallow */
+            }
+        })
+        const mq = mqttAlloc('ping-off', null)!
+        mqttSetKeepAlive(mq, 0)
+        mq.msgTimeout = 300
+        const sock = rAllocSocket()
+        try {
+            yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+            t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+            t.is(yield* mqttPing(mq, MQTT_WAIT_ACK), 0)
+            /* Quiet for longer than msgTimeout with no ping out: the link stays (no keep-alive, nothing asked) */
+            yield* rSleep(700)
+            t.true(mqttIsConnected(mq))
+            const start = rGetTicks()
+            /* The wait ends as every wait does when the connection is lost; the error says why */
+            t.is(yield* mqttPing(mq, MQTT_WAIT_ACK), R_ERR_NOT_CONNECTED)
+            t.true(rGetTicks() - start >= 290)
+            t.false(mqttIsConnected(mq))
+            t.is(mq.error, R_ERR_TIMEOUT)
+            t.regex(mqttGetError(mq)!, /No answer to a ping from the broker for \d+ ms \(keep-alive off\): the link is dead/)
+        } finally {
+            rCloseSocket(sock)
+            rCloseSocket(listener)
+        }
+    })
+})
+
 test('a process busy past the dead-link time does not condemn a link whose PINGRESP is waiting to be read', async t => {
     await inFiber(function* () {
         let mq: Mqtt | null = null
