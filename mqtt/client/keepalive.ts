@@ -4,9 +4,10 @@
     on a busy machine), or received nothing for 3/4 of it; if no byte then arrives within 1.25x the
     keep-alive of the last one, the link is dead and the connection ends (a dead link is noticed within 1.5x
     the keep-alive). The verdict is given after one more turn of I/O, so a process that was itself busy past
-    that time reads a PINGRESP already waiting before it blames the broker. A keep-alive of 0 is off: no pings of
-    its own; a ping the app sends is answered within msgTimeout, or the link is dead. The idle timeout only raises MQTT_EVENT_TIMEOUT, as in Ioto. The same timer resends what
-    waited past msgTimeout for its acknowledgement.
+    that time reads a PINGRESP already waiting before it blames the broker. A keep-alive of 0 is off: no pings
+    of its own; a ping the app sends is answered within msgTimeout, or the link is dead. The idle timeout only
+    raises MQTT_EVENT_TIMEOUT, as in Ioto. The same timer resends what waited past msgTimeout for its
+    acknowledgement.
  */
 import { R_ERR_TIMEOUT } from '../../runtime/errors.js'
 import { startTimer, stopTimer } from '../../runtime/events.js'

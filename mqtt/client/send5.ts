@@ -1,8 +1,8 @@
 /*
     What an MQTT 5.0 client does differently on its way out, kept with its state (protocol5.ts) so that a 3.1.1
-    client's bundle leaves it out: CONNECT with its properties and the will's, QoS 0 publishes with topic aliases, SUBSCRIBE with each filter's options and
-    its subscription identifier, UNSUBSCRIBE with properties, and which subscription a message's identifier
-    names.
+    client's bundle leaves it out: CONNECT with its properties and the will's, QoS 0 publishes with topic
+    aliases, SUBSCRIBE with each filter's options and its subscription identifier, UNSUBSCRIBE with properties,
+    and which subscription a message's identifier names.
  */
 import type { PacketBuffer } from '../codec/writer.js'
 import type { ConnectPacket } from '../codec/packets.js'

@@ -176,7 +176,6 @@ export abstract class PacketDecoder<P> {
     }
 }
 
-
 /**
     Incremental decoder of every MQTT 3.1.1 packet (a broker's or a test peer's view).
     @example const d = new MqttDecoder(64 * 1024); d.push(chunk, p => { if (p.type === 3) handle(p.topic, p.payload) })
