@@ -4,6 +4,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { quietLogs } from './helpers/quiet.js'
+import { ended } from './helpers/child.js'
 
 quietLogs(test)
 
@@ -26,7 +27,7 @@ function runScript(script: string, args: string[], limitMs: number): Promise<{ c
             child.kill('SIGTERM')
             killer = setTimeout(() => child.kill('SIGKILL'), 5000)
         }, limitMs)
-        child.on('exit', code => {
+        void ended(child).then(code => {
             clearTimeout(timer)
             clearTimeout(killer)
             resolve({ code, stdout: code === 0 ? stdout : `${stdout}\n--- stderr (exit ${code} after ${Date.now() - started} ms):\n${stderr.slice(-4000)}` })

@@ -16,6 +16,7 @@ import { mosquittoPath, startMosquitto, type Broker } from '../brokers/broker.js
 import { inFiber } from './helpers/fiber.js'
 import { connectClient, type Connected } from './helpers/client.js'
 import { quietLogs } from './helpers/quiet.js'
+import { ended } from './helpers/child.js'
 
 quietLogs(test)
 
@@ -50,7 +51,7 @@ function launch(tool: Tool, command: 'pub' | 'sub', args: string[], stdin = '', 
     const timer = setTimeout(() => child.kill('SIGKILL'), ms)
     return {
         out: () => out,
-        done: new Promise(resolve => child.on('exit', code => { clearTimeout(timer); resolve({ code, out, err }) })),
+        done: ended(child).then(code => { clearTimeout(timer); return { code, out, err } }),
     }
 }
 

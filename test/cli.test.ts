@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, mosquittoPath, startAedes, startMosquitto, type Broker } from '../brokers/broker.js'
 import { quietLogs } from './helpers/quiet.js'
+import { ended } from './helpers/child.js'
 import { inFiber } from './helpers/fiber.js'
 import { scripted } from './helpers/peer.js'
 import { rCloseSocket, type RSocket } from '../socket/index.js'
@@ -37,7 +38,7 @@ function start(script: string, args: string[], timeout = 20_000): Proc {
         out: () => out, err: () => err,
         write: s => child.stdin.write(s),
         end: () => child.stdin.end(),
-        done: new Promise(resolve => child.on('exit', code => { clearTimeout(timer); resolve(code) })),
+        done: ended(child).then(code => { clearTimeout(timer); return code }),
     }
 }
 

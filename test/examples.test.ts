@@ -9,6 +9,7 @@ import { inFiber } from './helpers/fiber.js'
 import { connectClient } from './helpers/client.js'
 import { until } from './mqtt/suite.js'
 import { quietLogs } from './helpers/quiet.js'
+import { ended } from './helpers/child.js'
 
 quietLogs(test)
 
@@ -25,10 +26,10 @@ function run(name: string, args: string[] = [], env: Record<string, string> = {}
     child.stdout.on('data', d => { out += d })
     child.stderr.on('data', d => { out += d })
     const timer = setTimeout(() => child.kill('SIGKILL'), timeout)
-    const done = new Promise<Run>(resolve => child.on('exit', code => {
+    const done = ended(child).then((code): Run => {
         clearTimeout(timer)
-        resolve({ code, out })
-    }))
+        return { code, out }
+    })
     return { done, output: () => out }
 }
 

@@ -15,6 +15,7 @@ import { rCloseSocket } from '../../socket/index.js'
 import { writeStamp } from '../../bin/bench/stamp.js'
 import { scripted, type Peer } from '../helpers/peer.js'
 import { inFiber } from '../helpers/fiber.js'
+import { ended } from '../helpers/child.js'
 
 const cli = fileURLToPath(new URL('../../bin/fiber-mqtt.js', import.meta.url))
 
@@ -34,7 +35,7 @@ function start(args: string[], timeout = 40_000): Proc {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeout)
     return {
         out: () => out, err: () => err, kill: s => child.kill(s),
-        done: new Promise(resolve => child.on('exit', code => { clearTimeout(timer); resolve(code) })),
+        done: ended(child).then(code => { clearTimeout(timer); return code }),
     }
 }
 
@@ -253,7 +254,7 @@ test.serial('bench on a terminal: one progress line, rewritten in place', async 
     const child = spawn(script, ['-qec', command.map(a => `'${a}'`).join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
     let out = ''
     child.stdout.on('data', d => { out += d })
-    const code = await new Promise(resolve => child.on('exit', resolve))
+    const code = await ended(child)
     t.is(code, 0, out)
     t.regex(out, /\r\x1b\[K\[ {3}1s\] conn 2\/2/)
     t.regex(out, /\r\x1b\[K\[ {3}2s\] conn/)
@@ -266,7 +267,7 @@ test.serial('bench: a worker killed mid-run is reported by name; the others\' fi
     let out = '', err = ''
     child.stdout.on('data', d => { out += d })
     child.stderr.on('data', d => { err += d })
-    const done = new Promise(resolve => child.on('exit', resolve))
+    const done = ended(child)
     t.true(await until(() => /conn 4\/4/.test(err)), err)
     const workers = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number)
     t.is(workers.length, 2)

@@ -16,6 +16,7 @@ import { inFiber } from '../helpers/fiber.js'
 import { connectClient } from '../helpers/client.js'
 import { until } from './suite.js'
 import { quietLogs } from '../helpers/quiet.js'
+import { ended } from '../helpers/child.js'
 
 quietLogs(test)
 
@@ -37,7 +38,7 @@ function run(cmd: string, args: string[], ms = 20_000): Promise<{ lines: string[
         child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
         child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
         const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${args.join(' ')} ran past ${ms} ms:\n${err}`)) }, ms)
-        child.once('exit', code => {
+        void ended(child).then(code => {
             clearTimeout(timer)
             resolve({ lines: out.split('\n').filter(Boolean), code, stderr: err })
         })

@@ -20,6 +20,7 @@ import { clientId } from '../helpers/client.js'
 import { fixtures } from '../helpers/net.js'
 import { until } from './suite.js'
 import { quietLogs } from '../helpers/quiet.js'
+import { ended } from '../helpers/child.js'
 
 quietLogs(test)
 
@@ -127,7 +128,7 @@ function run(args: string[], ms = 20_000): Promise<{ code: number | null, out: s
         child.stdout.on('data', d => { out += d })
         child.stderr.on('data', d => { err += d })
         const timer = setTimeout(() => child.kill('SIGKILL'), ms)
-        child.on('exit', code => { clearTimeout(timer); resolve({ code, out, err }) })
+        void ended(child).then(code => { clearTimeout(timer); resolve({ code, out, err }) })
     })
 }
 
