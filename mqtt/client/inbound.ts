@@ -270,12 +270,33 @@ function receive(mq: Mqtt, p: PublishPacket): void {
     } else if (p.qos === 2) {
         mq.writer.ack(MQTT_HEADER_PUBREC, p.id)
         scheduleFlush(mq)
-        mq.inboundQos2 ??= new Set()
-        if (mq.inboundQos2.has(p.id)) {
+        const held = mq.inboundQos2 ??= new Map()
+        const print = fingerprint(p)
+        const prior = held.get(p.id)
+        if (prior === print) {
             /* Already delivered: acknowledge again, deliver once */
             return
         }
-        mq.inboundQos2.add(p.id)
+        if (prior !== undefined) {
+            /* Another message on an id not yet released: the broker reused it [MQTT-2.3.1-4]. Taking it for the
+               held one would drop it unseen; it is delivered */
+            rError('mqtt', 'The broker sent a new message (on "%s") with packet id %d, held for a QoS 2 message it has not released [MQTT-2.3.1-4]: delivered', p.topic, p.id)
+        }
+        held.set(p.id, print)
     }
     deliver(mq, p)
+}
+
+/* What tells a QoS 2 message from another on the same packet id: its topic and payload, hashed (FNV-1a) */
+function fingerprint(p: PublishPacket): number {
+    let h = 0x811c9dc5
+    const topic = p.topic
+    for (let i = 0; i < topic.length; i++) {
+        h = Math.imul(h ^ topic.charCodeAt(i), 0x01000193)
+    }
+    const payload = p.payload
+    for (let i = 0; i < payload.length; i++) {
+        h = Math.imul(h ^ payload[i], 0x01000193)
+    }
+    return h ^ payload.length
 }

@@ -165,8 +165,8 @@ export class Mqtt {
     pending = new OutQueue()
     /** @internal */
     pendingBytes = 0
-    /** @internal Inbound QoS 2 ids held until PUBREL (made on first use) */
-    inboundQos2: Set<number> | null = null
+    /** @internal Inbound QoS 2 ids held until PUBREL, each with its message's fingerprint (made on first use) */
+    inboundQos2: Map<number, number> | null = null
     /** @internal Ids of what was resent on this connection (overdue): a broker may acknowledge each copy, so a
         late acknowledgement of one no longer in flight is let pass, until the id is handed out again */
     resentIds: Set<number> | null = null

@@ -500,6 +500,52 @@ test('inbound QoS 2: delivered once, PUBREC repeated for a resent PUBLISH, PUBRE
     })
 })
 
+/* Serial: the log handler is the process's own, and another test may set it meanwhile */
+test.serial('inbound QoS 2: a new message on an id not yet released (a broker reusing it) is delivered, with an error logged; its resend is not', async t => {
+    const errors: string[] = []
+    const prior = rSetLogHandler((type, source, msg) => {
+        if (type === 'error') {
+            errors.push(msg)
+        }
+    })
+    try {
+        await inFiber(function* () {
+            const answers: Packet[] = []
+            const { port, listener } = yield* scripted(function* (peer) {
+                yield* peer.accept()
+                yield* peer.expect(8)
+                const text = new TextEncoder()
+                const first = { type: 3, dup: false, qos: 2, retain: false, topic: 'in/q2', id: 9, payload: text.encode('847') } as const
+                yield* peer.send(first)
+                answers.push((yield* peer.next())!)
+                /* No PUBREL for the first: the same id for another message, then that one resent, then the first resent */
+                const second = { ...first, payload: text.encode('1425') }
+                for (const p of [second, { ...second, dup: true }, { ...first, dup: true }, { ...second, topic: 'in/other' }]) {
+                    yield* peer.send(p)
+                    answers.push((yield* peer.next())!)
+                }
+                yield* peer.send({ type: 6, id: 9 })
+                answers.push((yield* peer.next())!)
+                yield* peer.next(1000)
+            })
+            const got: string[] = []
+            const c = yield* dial(port)
+            yield* mqttSubscribe(c.mq, (rp: MqttRecv) => { got.push(`${rp.topic} ${rp.text}`) }, 2, MQTT_WAIT_NONE, 'in/#')
+            t.true(yield* until(() => answers.length === 6))
+            t.deepEqual(answers.map(p => `${p.type}:${(p as any).id}`), ['5:9', '5:9', '5:9', '5:9', '5:9', '7:9'])
+            /* The first resent after the second is taken for a new message too: only the last message on an id is known */
+            t.deepEqual(got, ['in/q2 847', 'in/q2 1425', 'in/q2 847', 'in/other 1425'])
+            t.true(mqttIsConnected(c.mq))
+            rCloseSocket(c.sock)
+            rCloseSocket(listener)
+        })
+    } finally {
+        rSetLogHandler(prior)
+    }
+    t.is(errors.length, 3)
+    t.is(errors[0], 'The broker sent a new message (on "in/q2") with packet id 9, held for a QoS 2 message it has not released [MQTT-2.3.1-4]: delivered')
+})
+
 test('inbound QoS 1 is acknowledged before dispatch; plain callbacks inline, generators on fibers', async t => {
     await inFiber(function* () {
         const wire: string[] = []
