@@ -1,8 +1,8 @@
 /*
     Connect a CLI client: the socket (TCP, TLS or a Unix socket), then MQTT. Failures carry mosquitto's exit
-    codes and words: 1 refused or unknown host, 5 (the CONNACK code) refused by the broker, 7 connection lost,
-    8 TLS error, 19 no CONNACK within the keep-alive. Nothing is left open: the socket of a failed attempt is
-    closed before the error is thrown.
+    codes and words: 1 refused or unknown host, 1-5 (the CONNACK code; MQTT 5: its reason code, 0x80 and up)
+    refused by the broker, 7 connection lost, 8 TLS error, 19 no CONNACK within the keep-alive. Nothing is left
+    open: the socket of a failed attempt is closed before the error is thrown.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -10,7 +10,7 @@ import {
     mqttAlloc, mqttConnect, mqttDisconnect, mqttDisconnectEx, MQTT_WAIT_NONE, mqttGetConnackCode, mqttGetError, mqttSetConnectTimeout, mqttSetCredentials, mqttSetKeepAlive,
     mqttSetWill, rAllocSocket, rCloseSocket, rConnectSocket, rGetSocketError, rSetSocketCerts, rSetSocketCiphers,
     rSetSocketBind, rSetTlsAlpn, rSetTlsHostCheck, rSetTlsPsk, rSetTlsVersion, rSetTls, rSetWebSocket, mqttSetProtocol, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_RETAIN,
-    MQTT_WAIT_ACK, R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, R_ERR_TIMEOUT, type Fiber, type Mqtt, type RSocket,
+    MQTT_WAIT_ACK, R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, R_ERR_TIMEOUT, reasonName, type Fiber, type Mqtt, type RSocket,
 } from '../index.js'
 import type { Options } from './args.js'
 import { traceToStdout } from './trace.js'
@@ -116,6 +116,10 @@ export function* connectCli(o: Options, mq: Mqtt): Fiber<RSocket> {
     if (connected !== 0) {
         rCloseSocket(sock)
         const code = mqttGetConnackCode(mq)
+        if (code >= 0x80) {
+            /* MQTT 5: the reason code's name; 0x84 also from a broker that speaks 3.1.1 only */
+            throw new CliError(`Connection error: ${reasonName(code)}${code === 0x84 ? '. Try connecting to an MQTT v5 broker, or use MQTT v3.x mode.' : ''}`, code)
+        }
         if (code > 0) {
             throw new CliError(`Connection error: Connection Refused: ${REFUSED[code] ?? `code ${code}`}.`, code)
         }

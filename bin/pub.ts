@@ -85,8 +85,9 @@ export function* pub(o: Options): Fiber<number> {
     try {
         sock = yield* connectCli(o, mq)
     } catch (err) {
-        if (err instanceof CliError && err.code >= 1 && err.code <= 5 && err.message.startsWith('Connection error')) {
-            throw new CliError(`${err.message}\nError: The connection was refused.`, err.code)
+        if (err instanceof CliError && err.message.startsWith('Connection error')) {
+            /* mosquitto_pub's second line: an MQTT 5 refusal ends its loop as a protocol error */
+            throw new CliError(`${err.message}\nError: ${err.code >= 0x80 ? 'A network protocol error occurred when communicating with the broker.' : 'The connection was refused.'}`, err.code)
         }
         throw err
     }

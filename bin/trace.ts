@@ -15,20 +15,24 @@ function optionsOf(sub: object): number {
 /** The lines mosquitto prints for one packet (a SUBSCRIBE gives one per filter, and a SUBACK a "Subscribed" line). */
 export function traceLines(id: string, direction: 'sending' | 'received', p: Packet): string[] {
     const who = `Client ${id === '' ? '(null)' : id} ${direction}`
+    /* An MQTT 5 packet's reason code (none in 3.1.1: 0) */
+    const rc = (p as { reasonCode?: number }).reasonCode ?? 0
     switch (p.type) {
-    case 2: return [`${who} CONNACK (${p.returnCode})`]
+    case 2: return [`${who} CONNACK (${p.returnCode ?? rc})`]
     case 3: return [`${who} PUBLISH (d${p.dup ? 1 : 0}, q${p.qos}, r${p.retain ? 1 : 0}, m${p.id}, '${p.topic}', ... (${p.payload.length} bytes))`]
     case 4: case 5: case 6: case 7: case 11:
         if (direction === 'received') {
-            return [`${who} ${PACKET_NAMES[p.type]} (Mid: ${p.id}${p.type === 4 || p.type === 7 ? ', RC:0' : ''})`]
+            return [`${who} ${PACKET_NAMES[p.type]} (Mid: ${p.id}${p.type === 4 || p.type === 7 ? `, RC:${rc}` : ''})`]
         }
         /* MQTT 5 acknowledgements carry their reason code */
-        return [`${who} ${PACKET_NAMES[p.type]} (m${p.id}${p.type === 4 || p.type === 5 ? `, rc${(p as { reasonCode?: number }).reasonCode ?? 0}` : ''})`]
+        return [`${who} ${PACKET_NAMES[p.type]} (m${p.id}${p.type === 4 || p.type === 5 ? `, rc${rc}` : ''})`]
     /* A SUBSCRIBE or UNSUBSCRIBE from a broker (which the client refuses) comes as its type and id alone */
     case 8: return p.subscriptions === undefined ? [`${who} SUBSCRIBE (Mid: ${p.id})`] :
         p.subscriptions.map(s => `${who} SUBSCRIBE (Mid: ${p.id}, Topic: ${s.topic}, QoS: ${s.qos}, Options: 0x${optionsOf(s).toString(16).padStart(2, '0')})`)
-    case 9: return [`${who} SUBACK`, `Subscribed (mid: ${p.id}): ${p.granted.join(', ')}`]
+    case 9: return [`${who} SUBACK`, `Subscribed (mid: ${p.id}): ${(p.granted ?? (p as { reasonCodes?: number[] }).reasonCodes).join(', ')}`]
     case 10: return p.topics === undefined ? [`${who} UNSUBSCRIBE (Mid: ${p.id})`] : p.topics.map(t => `${who} UNSUBSCRIBE (Mid: ${p.id}, Topic: ${t})`)
+    /* A server's DISCONNECT (MQTT 5) is printed as mosquitto logs it: without the client */
+    case 14: return [direction === 'received' ? `Received DISCONNECT (${rc})` : `${who} DISCONNECT`]
     default: return [`${who} ${PACKET_NAMES[p.type]}`]
     }
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { rSleep } from '../runtime/index.js'
 import { mqttPublish, mqttPublishEx, mqttPublishRetained, mqttSetProtocol, mqttSubscribe, MQTT_WAIT_ACK, type MqttRecv, type Properties } from '../mqtt/index.js'
-import { mosquittoPath, startMosquitto, type Broker } from '../brokers/broker.js'
+import { mosquittoPath, startAedes, startMosquitto, type Broker } from '../brokers/broker.js'
 import { inFiber } from './helpers/fiber.js'
 import { connectClient, type Connected } from './helpers/client.js'
 import { quietLogs } from './helpers/quiet.js'
@@ -162,6 +162,12 @@ if (mosquittoPath() === null) {
         },
         { name: 'alias', args: ['-m', 'x', '--repeat', '3', ...D('publish', 'topic-alias', '1')], code: 0, sees: ['T|x|q0|r0', 'T|x|q0|r0', 'T|x|q0|r0'] },
         { name: 'V5d', args: ['-m', 'v5', '-q', '1', '-V', 'mqttv5', '-d', '-i', 'cmp-v5'], code: 0, sees: ['T|v5|q1|r0'] },
+        {
+            /* MQTT 5: the broker's reason code in the trace (16: no subscriber has the topic) */
+            name: 'V5rc', args: ['-m', 'x', '-q', '1', '-V', '5', '-d', '-i', 'cmp-v5rc', '-t', 'nobody/cmp-v5rc'], code: 0,
+            out: ['sending CONNECT', 'received CONNACK (0)', "sending PUBLISH (d0, q1, r0, m1, 'nobody/cmp-v5rc', ... (1 bytes))",
+                'received PUBACK (Mid: 1, RC:16)', 'sending DISCONNECT'].map(l => `Client X ${l}\n`).join(''),
+        },
         { name: 'Ddup', args: ['-m', 'x', ...D('publish', 'content-type', 'a'), ...D('publish', 'content-type', 'b')], code: 1, err: 'Error in PUBLISH properties: Duplicate property in property list' },
         { name: 'Dname', args: ['-m', 'x', ...D('publish', 'bogus', '1')], code: 1, err: 'Error: Invalid property name given in --property argument.' },
         { name: 'Dcmd', args: ['-m', 'x', ...D('bogus', 'content-type', '1')], code: 1, err: 'Error: Invalid command given in --property argument.' },
@@ -322,6 +328,37 @@ if (mosquittoPath() === null) {
                     }
                 }
             })
+        }
+    })
+
+    test('MQTT 5 refusals (a wrong password; a broker that speaks 3.1.1 only): the same words, trace and exit codes', async t => {
+        const guarded = await startMosquitto({ users: { u: 'p' } })
+        const old = await startAedes()
+        try {
+            const wrong = ['-h', '127.0.0.1', '-p', String(guarded.port), '-u', 'u', '-P', 'bad', '-V', '5', '-t', 'a']
+            const v311 = ['-h', '127.0.0.1', '-p', String(old.port), '-V', '5', '-t', 'a']
+            const unsupported = 'Connection error: Unsupported Protocol Version. Try connecting to an MQTT v5 broker, or use MQTT v3.x mode.\n'
+            const protocol = 'Error: A network protocol error occurred when communicating with the broker.\n'
+            const cases: [('pub' | 'sub'), string[], number, string, string][] = [
+                ['pub', [...wrong, '-m', 'x', '-d', '-i', 'cmp-r'], 135, 'Connection error: Not authorized\n' + protocol,
+                    'Client X sending CONNECT\nClient X received CONNACK (135)\n'],
+                ['sub', wrong, 135, 'Connection error: Not authorized\n', ''],
+                ['pub', [...v311, '-m', 'x', '-d', '-i', 'cmp-r'], 132, unsupported + protocol, 'Client X sending CONNECT\nClient X received CONNACK (132)\n'],
+                ['sub', v311, 132, unsupported, ''],
+            ]
+            for (const [command, args, code, err, out] of cases) {
+                const runs = (tools ? ['ours', 'theirs'] : ['ours']) as Tool[]
+                for (const tool of runs) {
+                    const r = await launch(tool, command, args).done
+                    const name = `${tool} ${command} ${args.join(' ')}`
+                    t.is(r.code, code, name)
+                    t.is(r.err, err, name)
+                    t.is(normal(r.out), out, name)
+                }
+            }
+        } finally {
+            await guarded.stop()
+            await old.stop()
         }
     })
 

@@ -105,7 +105,8 @@ export class MqttConfig {
     onQueued: ((mq: Mqtt) => void) | null = null
     /** MQTT 5.0: the client's protocol state (null: MQTT 3.1.1, the default). A 5.0 client owns its config. */
     v5: Mqtt5State | null = null
-    /** With trace on: called with each packet instead of the log (the CLI's own trace format) */
+    /** With trace on: called with each packet instead of the log (the CLI's own trace format). An MQTT 5 client's
+        packets come as they are (packets5.ts: reasonCode, SUBACK reasonCodes, properties) */
     tracer: ((direction: 'sending' | 'received', packet: Packet) => void) | null = null
     /**
         With trace on (MQTT 3.1.1): what reads back the packets the client sends. The default is the client's own

@@ -63,6 +63,10 @@ export function onChunk(mq: Mqtt, chunk: Buffer): void {
 function sink5(p: Packet5): void {
     const mq = target!
     if (mq.processing) {
+        if (mq.trace) {
+            /* As it came, reason codes and all (a refusing CONNACK or the server's DISCONNECT goes no further) */
+            tracePacket(mq, 'received', p as unknown as Packet)
+        }
         const p3 = mq.cfg.v5!.translate(mq, p)
         if (p3 !== null) {
             handle(mq, p3)
@@ -74,7 +78,7 @@ function handle(mq: Mqtt, p: Packet): void {
     if (!mq.processing) {
         return
     }
-    if (mq.trace) {
+    if (mq.trace && mq.cfg.v5 === null) {
         tracePacket(mq, 'received', p)
     }
     if (!mq.connected && p.type !== MQTT_PACKET_CONN_ACK) {

@@ -78,7 +78,8 @@ export function tracePacket(mq: Mqtt, direction: 'sending' | 'received', p: Pack
     } else if ('id' in p) {
         detail = ` (id ${p.id})`
     } else if (p.type === MQTT_PACKET_CONN_ACK) {
-        detail = ` (session present ${p.sessionPresent ? 1 : 0}, code ${p.returnCode})`
+        /* An MQTT 5 CONNACK has its reason code instead */
+        detail = ` (session present ${p.sessionPresent ? 1 : 0}, code ${p.returnCode ?? (p as { reasonCode?: number }).reasonCode})`
     }
     rDebug('mqtt', 'Client %s %s %s%s', mq.id, direction, PACKET_NAMES[p.type], detail)
 }

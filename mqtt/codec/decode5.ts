@@ -103,6 +103,12 @@ export function parse5(buf: Uint8Array, start: number, end: number): Packet5 {
     case 2: {
         need(2, end, 'CONNACK')
         const flags = buf[at]
+        if (rem === 2 && flags === 0 && buf[at + 1] === 1) {
+            /* A server that speaks only 3.1.1 refuses an MQTT 5 CONNECT with its own CONNACK (1, unacceptable
+               protocol version; no property list): what 0x84 says in 5.0 [MQTT5-3.1.2.2] */
+            at = end
+            return { type: 2, sessionPresent: false, reasonCode: 0x84, properties: {} }
+        }
         const code = reason(buf[at + 1], 'CONNACK')
         at += 2
         if (flags & 0xfe) {

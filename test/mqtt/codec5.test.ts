@@ -88,6 +88,9 @@ test('acknowledgements take their shortest form: no reason code when 0 and no pr
     t.like(parse5(Uint8Array.of(0x50, 3, 0, 1, 0x87), 0, 5), { reasonCode: 0x87, properties: {} })
     t.like(parse5(Uint8Array.of(0x62, 4, 0, 1, 0x92, 0), 0, 6), { type: 6, reasonCode: 0x92, properties: {} })
     t.like(parse5(Uint8Array.of(0xe0, 1, 0x8e), 0, 3), { type: 14, reasonCode: 0x8e })
+    /* A 3.1.1 server's refusal of version 5 (CONNACK 1, no property list) reads as Unsupported Protocol Version */
+    t.deepEqual(parse5(Uint8Array.of(0x20, 2, 0, 1), 0, 4), { type: 2, sessionPresent: false, reasonCode: 0x84, properties: {} })
+    t.throws(() => parse5(Uint8Array.of(0x20, 3, 0, 1, 0), 0, 5), { message: /CONNACK may not carry Granted QoS 1/ })
     t.is(reasonName(0x87), 'Not authorized')
     t.is(reasonName(0x7f), 'reason code 0x7f')
 })

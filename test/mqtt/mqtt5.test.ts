@@ -12,7 +12,7 @@ import {
     mqttIsConnected, mqttSetAuth, mqttPublish, mqttPublishEx, mqttPublishRetained, mqttRequest, mqttSetInflight, mqttSubscribeEx, mqttSetCredentials, mqttSetProtocol, mqttSubscribe, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK,
     MQTT_WAIT_NONE, MQTT_KEEP_ALIVE, type Connect5, type Mqtt, type MqttRecv, type Packet5, type Publish5,
 } from '../../mqtt/index.js'
-import { startMosquitto, type Broker } from '../../brokers/broker.js'
+import { startAedes, startMosquitto, type Broker } from '../../brokers/broker.js'
 import { ioAgent, ioAgentStats, ioAgentStop, parseConfig, type Agent } from '../../mqtt/agent/index.js'
 import { inFiber } from '../helpers/fiber.js'
 import { clientId, connectClient } from '../helpers/client.js'
@@ -58,6 +58,21 @@ test('mosquitto in MQTT 5: a bad password is refused with the 5.0 reason', async
         t.regex(mqttGetError(mq) ?? '', /(Bad User Name or Password|Not authorized) \(CONNACK 0x8[67]\)/)
         yield* mqttFree(mq)
     })
+})
+
+test('a broker that speaks 3.1.1 only (aedes) refuses an MQTT 5 client: Unsupported Protocol Version, not a protocol error', async t => {
+    const old = await startAedes()
+    try {
+        await inFiber(function* () {
+            const { mq, rc } = yield* openOn(old.port, null)
+            t.is(rc, R_ERR_CANT_CONNECT)
+            t.is(mqttGetConnackCode(mq), 0x84)
+            t.is(mqttGetError(mq), 'Unsupported Protocol Version (CONNACK 0x84)')
+            yield* mqttFree(mq)
+        })
+    } finally {
+        await old.stop()
+    }
 })
 
 test('interop in MQTT 5 through mosquitto: MQTT.js (version 5, with properties) and fiber-mqtt each publish, the other receives', async t => {
