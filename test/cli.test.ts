@@ -10,6 +10,7 @@ import { quietLogs } from './helpers/quiet.js'
 import { ended } from './helpers/child.js'
 import { inFiber } from './helpers/fiber.js'
 import { scripted } from './helpers/peer.js'
+import { connack, send } from './helpers/mqtt5.js'
 import { rCloseSocket, type RSocket } from '../socket/index.js'
 import { encode } from '../mqtt/index.js'
 
@@ -245,6 +246,28 @@ test('sub -E: what comes in the same read as the SUBACK (an UNSUBACK, a retained
     t.is(sub.out, ['sending CONNECT', 'received CONNACK (0)', 'sending SUBSCRIBE (Mid: 1, Topic: e/#, QoS: 0, Options: 0x00)',
         'sending UNSUBSCRIBE (Mid: 2, Topic: old/#)', 'received SUBACK'].map(l => `Client ex ${l}\n`).join('') +
         'Subscribed (mid: 1): 0\nClient ex sending DISCONNECT\n')
+})
+
+test('sub -d -V mqttv5: received packets traced as they came (a SUBACK\'s reason codes, the server\'s DISCONNECT, as mosquitto_sub logs it)', async t => {
+    const { port, listener } = await inFiber<{ port: number, listener: RSocket }>(function* () {
+        return yield* scripted(function* (peer, index) {
+            yield* peer.expect(1)
+            yield* connack(peer)
+            if (index > 0) {
+                yield* peer.next(5000)
+                return
+            }
+            const sub = (yield* peer.expect(8)) as unknown as { id: number }
+            yield* send(peer, { type: 9, id: sub.id, reasonCodes: [1], properties: {} })
+            yield* send(peer, { type: 14, reasonCode: 0x98, properties: { reasonString: 'maintenance' } })
+            yield* peer.next(1000)
+        }, 5)
+    })
+    t.teardown(() => { rCloseSocket(listener) })
+    const sub = await run(['sub', '-h', '127.0.0.1', '-p', String(port), '-V', '5', '-t', 'a', '-q', '1', '-d', '-i', 'd5', '-W', '2'])
+    t.is(sub.code, 27, sub.err)
+    t.true(sub.out.startsWith(['sending CONNECT', 'received CONNACK (0)', 'sending SUBSCRIBE (Mid: 1, Topic: a, QoS: 1, Options: 0x00)',
+        'received SUBACK'].map(l => `Client d5 ${l}\n`).join('') + 'Subscribed (mid: 1): 1\nReceived DISCONNECT (152)\nClient d5 sending CONNECT\n'), sub.out)
 })
 
 if (mosquittoPath() === null) {
