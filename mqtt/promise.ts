@@ -14,7 +14,7 @@ import { mqttConnectUrl } from './client/connect-url.js'
 import { mqttGetError } from './client/settings.js'
 import { mqttPing, mqttPublish, mqttPublishEx, mqttPublishRetained } from './client/publish.js'
 import { mqttRequest } from './client/request.js'
-import { MQTT_WAIT_ACK, type Mqtt, type MqttCallback, type MqttRecv, type SubscribeOptions } from './client/state.js'
+import { MQTT_WAIT_ACK, Mqtt, type MqttCallback, type MqttRecv, type SubscribeOptions } from './client/state.js'
 import type { Properties } from './codec/properties.js'
 import { mqttSubscribe, mqttSubscribeMulti, mqttUnsubscribe, type MqttSubscription } from './client/subscribe.js'
 import { mqttSubscribeEx } from './client/subscribe5.js'
@@ -148,16 +148,47 @@ export function mqttFreeAsync(mq: Mqtt): Promise<void> {
 /** The default message handler: async functions are welcome (a rejection is logged, never unhandled). */
 export { mqttOnMessage } from './client/dispatch.js'
 
+/* mqttMessages: queued messages beyond which the subscription's callback waits for the loop (and, with enough
+   of them waiting, reading from the broker pauses); they go on once the loop has taken the queue down to LOW */
+const HIGH = 1000
+const LOW = 500
+
 /**
-    Iterate over the messages of a subscription (made now, with MQTT_WAIT_ACK). Leaving the loop unsubscribes.
-    Messages that arrive faster than the loop takes them wait in order.
+    Iterate over the messages of a subscription (made now, with MQTT_WAIT_ACK). Leaving the loop unsubscribes;
+    freeing the client ends it. Messages that arrive faster than the loop takes them wait in order, at most
+    about 1,000 before reading from the broker pauses (TCP back-pressure) until the loop catches up.
     @example for await (const m of mqttMessages(mq, 'sensors/+/temp', 1)) console.log(m.topic, m.text)
  */
 export function mqttMessages(mq: Mqtt, filter: string, qos = 0): AsyncIterableIterator<MqttRecv> {
     const queue: MqttRecv[] = []
     let waiting: ((r: IteratorResult<MqttRecv>) => void) | null = null
+    /* Callbacks waiting for the loop to take the queue down */
+    let room: (() => void)[] = []
     let ended = false
+    /* Freed: the client's subscriptions are gone, nothing to unsubscribe */
+    let freed = false
     let failure: Error | null = null
+    const letGo = (): void => {
+        const all = room
+        room = []
+        for (const go of all) {
+            go()
+        }
+    }
+    const stop = (): void => {
+        ended = true
+        letGo()
+        waiting?.({ done: true, value: undefined })
+        waiting = null
+    }
+    const onFree = (): void => {
+        freed = true
+        stop()
+    }
+    const client = mq instanceof Mqtt ? mq : null
+    if (client !== null) {
+        (client.freeHooks ??= []).push(onFree)
+    }
     const subscribed = mqttSubscribeAsync(mq, (rp: MqttRecv) => {
         if (ended) {
             return
@@ -166,11 +197,14 @@ export function mqttMessages(mq: Mqtt, filter: string, qos = 0): AsyncIterableIt
             const resolve = waiting
             waiting = null
             resolve({ done: false, value: rp })
-        } else {
-            queue.push(rp)
+            return
+        }
+        queue.push(rp)
+        if (queue.length >= HIGH) {
+            return new Promise<void>(resolve => { room.push(resolve) })
         }
     }, qos, MQTT_WAIT_ACK, '%s', filter).then(rc => {
-        if (rc !== 0) {
+        if (rc !== 0 && !ended) {
             failure = new Error(`Subscribe to "${filter}" failed: ${mqttGetError(mq) || rc}`)
             waiting?.({ done: true, value: undefined })
         }
@@ -180,9 +214,12 @@ export function mqttMessages(mq: Mqtt, filter: string, qos = 0): AsyncIterableIt
     })
     const finish = async (): Promise<IteratorResult<MqttRecv>> => {
         if (!ended) {
-            ended = true
+            stop()
+            if (client !== null) {
+                client.freeHooks = client.freeHooks?.filter(h => h !== onFree) ?? null
+            }
             await subscribed
-            if (failure === null) {
+            if (failure === null && !freed) {
                 await mqttUnsubscribeAsync(mq, filter, MQTT_WAIT_ACK)
             }
         }
@@ -197,7 +234,11 @@ export function mqttMessages(mq: Mqtt, filter: string, qos = 0): AsyncIterableIt
                 throw failure
             }
             if (queue.length > 0) {
-                return { done: false, value: queue.shift()! }
+                const value = queue.shift()!
+                if (queue.length <= LOW && room.length > 0) {
+                    letGo()
+                }
+                return { done: false, value }
             }
             if (ended) {
                 return { done: true, value: undefined }

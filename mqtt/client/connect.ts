@@ -278,6 +278,11 @@ export function mqttFree(mq: Mqtt | null): Waitable<void> {
     mq.routes = null
     mq.masterTopics = []
     mq.held = mq.backlog = null
+    const hooks = mq.freeHooks
+    mq.freeHooks = null
+    for (const hook of hooks ?? []) {
+        hook()
+    }
     return mq.fiberCount > 0 ? callbacksDone(mq) : done(undefined)
 }
 

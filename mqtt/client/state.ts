@@ -138,6 +138,8 @@ export class Mqtt {
     /** True while the client listens to its socket (C: the wait handler is installed); false after an error */
     processing = false
     destroyed = false
+    /** @internal Called once when the client is freed (an iteration over its messages ends) */
+    freeHooks: (() => void)[] | null = null
     throttle = 0
     throttleLastPub = 0
     throttleMark = 0

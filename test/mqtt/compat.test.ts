@@ -160,6 +160,50 @@ test('promise facade: awaitable calls and async iteration over a subscription, o
     rCloseSocket(raw)
 })
 
+test('mqttMessages: a loop slower than the messages holds about 1,000 before reading pauses; every message arrives, in order; freeing the client ends the loop', async t => {
+    const open = async (name: string) => {
+        const sock = rAllocSocket()
+        t.is(await rConnectSocketAsync(sock, '127.0.0.1', broker.port, 0), 0)
+        const mq = mqttAlloc(clientId(name), null)!
+        t.is(await mqttConnectAsync(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+        return { mq, sock }
+    }
+    const sub = await open('iter-sub')
+    const pub = await open('iter-pub')
+    const topic = `iter/${sub.mq.id}`
+    const it = mqttMessages(sub.mq, `${topic}/#`, 1)
+    /* The call subscribes; nothing is published until the broker has granted it */
+    for (let i = 0; i < 1000 && mqttGetGranted(sub.mq, `${topic}/#`) < 0; i++) {
+        await new Promise(r => setTimeout(r, 10))
+    }
+    const count = 3000
+    for (let i = 0; i < count; i++) {
+        t.is(await mqttPublishAsync(pub.mq, String(i), 0, 1, i === count - 1 ? MQTT_WAIT_ACK : MQTT_WAIT_NONE, `${topic}/n`), 0)
+    }
+    /* Nobody takes them yet: past the mark the callbacks wait, and with enough of them waiting reading pauses */
+    t.true(await inFiber<boolean>(function* () { return yield* until(() => sub.mq.backlog !== null, 20_000) }), 'reading paused')
+    t.true(sub.mq.fiberCount > 0)
+    const got: number[] = []
+    for (let i = 0; i < count; i++) {
+        const r = await it.next()
+        if (r.done) {
+            break
+        }
+        got.push(Number(r.value.text))
+    }
+    t.deepEqual(got, Array.from({ length: count }, (_, i) => i))
+    t.is(sub.mq.backlog, null, 'reading resumed')
+    /* Waiting for a message when the client is freed: the loop ends */
+    const pending = it.next()
+    await mqttFreeAsync(sub.mq)
+    t.deepEqual(await pending, { done: true, value: undefined })
+    t.deepEqual(await it.next(), { done: true, value: undefined })
+    t.deepEqual(await it.return!(), { done: true, value: undefined })
+    await mqttFreeAsync(pub.mq)
+    rCloseSocket(sub.sock)
+    rCloseSocket(pub.sock)
+})
+
 test.serial('Mongoose handlers that throw or reject are logged; the handlers after them still run', async t => {
     mgos_mqtt_reset()
     const lines: string[] = []
