@@ -28,7 +28,9 @@ interface Proc {
     done: Promise<number | null>
 }
 
-function start(script: string, args: string[], timeout = 20_000): Proc {
+/* The kill is a last resort (a process that should end ends long before): a subscriber's run includes its own
+   start and several publishers' processes, which a full test run on two loaded cores can take over 20 s to get through */
+function start(script: string, args: string[], timeout = 60_000): Proc {
     const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
@@ -110,7 +112,7 @@ test('sub -v prints topics, -C stops after a count; pub -m, -f, -n, -s, -q and -
     t.is((await run(['pub', ...at(), '-t', 'cli/f', '-f', join(dir, 'payload.txt'), '-q', '2'])).code, 0)
     t.is((await run(['pub', ...at(), '-t', 'cli/n', '-n'])).code, 0)
     t.is((await run(['pub', ...at(), '-t', 'cli/s', '-s'], 'all of\nstdin')).code, 0)
-    t.is(await sub.done, 0, sub.err())
+    t.is(await sub.done, 0, `${sub.err()}\n${sub.out()}`)
     const printed = sub.out().split('\n').filter(l => l && !l.startsWith('Client ') && !l.startsWith('Subscribed'))
     t.deepEqual(printed.sort(), ['cli/f from a file', 'cli/m hello', 'cli/n (null)', 'cli/s all of', 'stdin'].sort())
     /* Retained: a later subscriber sees it, unless -R */
