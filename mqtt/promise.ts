@@ -175,8 +175,12 @@ export function mqttMessages(mq: Mqtt, filter: string, qos = 0): AsyncIterableIt
             go()
         }
     }
+    const client = mq instanceof Mqtt ? mq : null
     const stop = (): void => {
         ended = true
+        if (client !== null) {
+            client.freeHooks = client.freeHooks?.filter(h => h !== onFree) ?? null
+        }
         letGo()
         waiting?.({ done: true, value: undefined })
         waiting = null
@@ -185,7 +189,12 @@ export function mqttMessages(mq: Mqtt, filter: string, qos = 0): AsyncIterableIt
         freed = true
         stop()
     }
-    const client = mq instanceof Mqtt ? mq : null
+    const fail = (err: Error): void => {
+        if (!ended) {
+            failure = err
+            stop()
+        }
+    }
     if (client !== null) {
         (client.freeHooks ??= []).push(onFree)
     }
@@ -204,20 +213,13 @@ export function mqttMessages(mq: Mqtt, filter: string, qos = 0): AsyncIterableIt
             return new Promise<void>(resolve => { room.push(resolve) })
         }
     }, qos, MQTT_WAIT_ACK, '%s', filter).then(rc => {
-        if (rc !== 0 && !ended) {
-            failure = new Error(`Subscribe to "${filter}" failed: ${mqttGetError(mq) || rc}`)
-            waiting?.({ done: true, value: undefined })
+        if (rc !== 0) {
+            fail(new Error(`Subscribe to "${filter}" failed: ${mqttGetError(mq) || rc}`))
         }
-    }, (err: unknown) => {
-        failure = err instanceof Error ? err : new Error(String(err))
-        waiting?.({ done: true, value: undefined })
-    })
+    }, (err: unknown) => fail(err instanceof Error ? err : new Error(String(err))))
     const finish = async (): Promise<IteratorResult<MqttRecv>> => {
         if (!ended) {
             stop()
-            if (client !== null) {
-                client.freeHooks = client.freeHooks?.filter(h => h !== onFree) ?? null
-            }
             await subscribed
             if (failure === null && !freed) {
                 await mqttUnsubscribeAsync(mq, filter, MQTT_WAIT_ACK)
