@@ -163,6 +163,12 @@ export class Mqtt {
     private tracked: InflightTable | null = null
     /** @internal Publishes in flight (the window's fill) */
     inflightPublishes = 0
+    /** @internal When (lastRecv ticks) room in the window began to wait for the refill mark (0: it does not) */
+    heldAt = 0
+    /** @internal This connection's peer has let room wait STALL_MS: room never waits longer than REFILL_LATE_MS (see complete()) */
+    refillLate = false
+    /** @internal Armed while room waits, on a connection that refills late */
+    refillTimer: TimerEvent | null = null
     /** @internal Waiting for the window or a connection */
     pending = new OutQueue()
     /** @internal */

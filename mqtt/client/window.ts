@@ -7,6 +7,7 @@ import type { Properties } from '../codec/properties.js'
 import { R_ERR_TOO_MANY } from '../../runtime/errors.js'
 import type { Waitable } from '../../runtime/body.js'
 import { rGetTicksCached } from '../../runtime/time.js'
+import { startTimer } from '../../runtime/events.js'
 import { done } from '../../runtime/waitable.js'
 import { encodeSubscribe, encodeUnsubscribe } from '../codec/encode.js'
 import { MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_WAIT_SENT, MqttWait, OUT_PUBLISH, OUT_SUB, OutMsg, type Mqtt } from './state.js'
@@ -148,6 +149,7 @@ export function pump(mq: Mqtt): void {
         moved = true
     }
     if (moved) {
+        mq.heldAt = 0
         scheduleFlush(mq)
         wakeRoom(mq)
     }
@@ -178,7 +180,48 @@ export function complete(mq: Mqtt, msg: OutMsg, rc: number): void {
         msg.wait.settle(rc)
         msg.wait = null
     }
-    if (mq.pending.length > 0 && mq.inflightPublishes <= refillMark(mq.cfg.maxInflight)) {
+    if (mq.pending.length > 0) {
+        if (mq.inflightPublishes <= refillMark(mq.cfg.maxInflight)) {
+            pump(mq)
+        } else {
+            held(mq)
+        }
+    }
+}
+
+/*
+    Room in the window waits for the refill mark, so that a write carries a batch. A broker may hold its next
+    answers until the TCP acknowledgement of its last one (Nagle's algorithm, on by default in mosquitto), while
+    this side's kernel delays that acknowledgement (40 ms on Linux, up to 200 ms elsewhere) for a write that the
+    mark holds back: every round of the window stalls so (100 in flight through mosquitto: 2,300 messages/s).
+    Once room has waited STALL_MS on a connection, its room never waits longer than REFILL_LATE_MS: a timer
+    refills what room there is, and the write ends the wait. Only then: a timer each round costs a prompt peer
+    about a tenth more CPU per message. A window smaller than LATE_BATCH refills at once instead: half of it
+    each REFILL_LATE_MS would be slower than the broker (20 in flight: 14,000 messages/s through mosquitto).
+ */
+const STALL_MS = 20
+const REFILL_LATE_MS = 1
+const LATE_BATCH = 100
+
+function held(mq: Mqtt): void {
+    if (mq.heldAt === 0) {
+        mq.heldAt = mq.lastRecv
+        if (mq.refillLate) {
+            if (mq.cfg.maxInflight < LATE_BATCH) {
+                pump(mq)
+            } else if (mq.refillTimer === null) {
+                mq.refillTimer = startTimer(refillNow, mq, REFILL_LATE_MS)
+            }
+        }
+    } else if (!mq.refillLate && mq.lastRecv - mq.heldAt >= STALL_MS) {
+        mq.refillLate = true
+        pump(mq)
+    }
+}
+
+function refillNow(mq: Mqtt): void {
+    mq.refillTimer = null
+    if (mq.pending.length > 0) {
         pump(mq)
     }
 }

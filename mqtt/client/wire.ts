@@ -125,6 +125,8 @@ export function attachLink(mq: Mqtt, sock: RSocket): void {
     mq.decoder.maxPacketSize = mq.cfg.maxInbound + 5
     mq.cfg.v5?.attach(mq.cfg.maxInbound)
     mq.lastRecv = mq.lastSend = mq.lastActivity = rGetTicks()
+    mq.heldAt = 0
+    mq.refillLate = false
     holdReceiver(sock, mq.backlog !== null)
     setReceiver(sock, mq.receiver)
 }

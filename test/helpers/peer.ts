@@ -35,6 +35,13 @@ export class Peer {
         return this.queue.shift()!
     }
 
+    /** The packets read and not yet taken, at once (no wait for more). */
+    takeQueued(): Packet[] {
+        const q = this.queue
+        this.queue = []
+        return q
+    }
+
     /** The next packet of a type, skipping (and recording) others; null if none comes. */
     *expect(type: number, ms = 5000): Fiber<Packet | null> {
         for (;;) {

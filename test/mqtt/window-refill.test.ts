@@ -2,7 +2,7 @@ import test from 'ava'
 import { rCloseSocket, rAllocSocket, rConnectSocket } from '../../socket/index.js'
 import {
     mqttAlloc, mqttConnect, mqttGetStats, mqttPublish, mqttSetInflight, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE,
-    type PublishPacket,
+    type Packet, type PublishPacket,
 } from '../../mqtt/index.js'
 import { refillMark } from '../../mqtt/client/window.js'
 import { inFiber } from '../helpers/fiber.js'
@@ -32,9 +32,14 @@ test('a full window refills in batches: queued messages go in once half of it is
                 if (p?.type === 3) {
                     got.push({ text: new TextDecoder().decode((p as PublishPacket).payload), id: (p as PublishPacket).id })
                 }
+                /* The acknowledgements let out together go in one write (one chunk for the client: see the next tests) */
+                const ids: number[] = []
                 while (release > 0 && acked < got.length) {
                     release--
-                    yield* peer.send({ type: 4, id: got[acked++].id })
+                    ids.push(got[acked++].id)
+                }
+                if (ids.length > 0) {
+                    yield* peer.send(ids.flatMap(id => [0x40, 2, id >> 8, id & 0xff]))
                 }
             }
         })
@@ -66,3 +71,76 @@ test('a full window refills in batches: queued messages go in once half of it is
         rCloseSocket(listener)
     })
 })
+
+/*
+    A peer that answers the first message of what it read at once and holds the rest of its answers until this
+    side sends something new, or HOLD ms pass: a broker under Nagle's algorithm (mosquitto's default) against
+    this side's delayed ACK, which only a write of this side ends early. Returns the rounds the client let run
+    out (it still had messages to send and wrote nothing) and the payloads in the order received.
+ */
+function* holdingPeer(count: number, hold: number) {
+    const seen: string[] = []
+    let stalls = 0
+    const { port, listener } = yield* scripted(function* (peer) {
+        yield* peer.accept()
+        let unanswered: number[] = []
+        const take = (p: Packet | null) => {
+            if (p?.type === 3) {
+                seen.push(new TextDecoder().decode((p as PublishPacket).payload))
+                unanswered.push((p as PublishPacket).id)
+            }
+        }
+        while (seen.length < count || unanswered.length > 0) {
+            if (unanswered.length === 0) {
+                const p = yield* peer.next(10_000)
+                if (p === null) {
+                    return
+                }
+                take(p)
+            }
+            for (const p of peer.takeQueued()) {
+                take(p)
+            }
+            yield* peer.send([0x40, 2, unanswered[0] >> 8, unanswered[0] & 0xff])
+            unanswered.shift()
+            /* Held until the client writes (a PUBLISH it had not sent before this answer) */
+            const more = seen.length < count
+            const p = yield* peer.next(hold)
+            if (p === null && more) {
+                stalls++
+            }
+            take(p)
+            if (unanswered.length > 0) {
+                yield* peer.send(unanswered.flatMap(id => [0x40, 2, id >> 8, id & 0xff]))
+                unanswered = []
+            }
+        }
+    })
+    return { port, listener, seen, stalls: () => stalls }
+}
+
+for (const window of [8, 200]) {
+    test(`a broker that holds its answers for a write of ours stalls a window of ${window} once, not every round; nothing lost, in order`, async t => {
+        await inFiber(function* () {
+            const count = window * 8
+            const peer = yield* holdingPeer(count, 300)
+            const mq = mqttAlloc(`holding-${window}`, null)!
+            const sock = rAllocSocket()
+            yield* rConnectSocket(sock, '127.0.0.1', peer.port, 0)
+            t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+            mqttSetInflight(mq, window)
+            try {
+                for (let i = 0; i < count; i++) {
+                    t.is(yield* mqttPublish(mq, `m${i}`, 0, 1, MQTT_WAIT_NONE, 'hold'), 0)
+                }
+                t.true(yield* until(() => mqttGetStats(mq).acknowledged === count, 60_000))
+                /* The first stall tells the client that this peer holds its answers; no round stalls after it */
+                t.is(peer.stalls(), 1)
+                t.deepEqual(peer.seen, Array.from({ length: count }, (_, i) => `m${i}`))
+            } finally {
+                rCloseSocket(sock)
+                rCloseSocket(peer.listener)
+            }
+        })
+    })
+}
