@@ -3,7 +3,12 @@
     the ceiling) against the same peers, interleaved (A B C A B C ...), at least 3 rounds. Prints medians,
     min-max and the ratio to MQTT.js per round; writes bench/results/latest.json and bench/results/ratios.svg.
 
-        npm run bench [-- --rounds 3] [-- --quick] [-- --only seq-q1,pub-q1]
+        npm run bench [-- --rounds 3] [-- --quick] [-- --only seq-q1,pub-q1] [-- --sink node]
+
+    The publish figures (QoS 0/1/2, bursts) are measured against the C sink (bench/lib/sink.c, built with the
+    machine's C compiler), which acknowledges at a fraction of the Node sink's CPU so that the publisher is what
+    is measured; without a compiler, or with --sink node, against the Node sink. Receiving, round trips and idle
+    connections use the Node sink (it also sends).
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
@@ -11,7 +16,7 @@ import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { hostContender } from './lib/host.js'
-import { Counter, processCpuMs, startBroker, startSink } from './lib/peers.js'
+import { Counter, processCpuMs, startBroker, startFastSink, startSink } from './lib/peers.js'
 import { barChart } from './lib/svg.js'
 import { fmtNum, median, percentile, progress } from './lib/stats.js'
 import type { Contender, Footprint, Measure } from './lib/contender.js'
@@ -22,6 +27,11 @@ const ROUNDS = Math.max(quick ? 1 : 3, Number(value('--rounds') ?? 3))
 const SCALE = quick ? 0.01 : Number(value('--scale') ?? 1)
 /* Only these figures (their keys, comma-separated), e.g. to measure one again with more rounds */
 const only = value('--only')?.split(',')
+const sinkChoice = value('--sink') ?? 'c'
+if (sinkChoice !== 'c' && sinkChoice !== 'node') {
+    console.error(`--sink: ${sinkChoice}: c or node`)
+    process.exit(2)
+}
 /* A quick or partial run: its figures go to a temporary folder, never over the committed results */
 const out = value('--out') ?? (quick || only !== undefined ? `${mkdtempSync(join(tmpdir(), 'fiber-mqtt-bench-'))}/` : fileURLToPath(new URL('../../bench/results/', import.meta.url)))
 
@@ -62,6 +72,10 @@ const figures: Figure[] = [
     { key: 'idle-rss', name: '1,000 idle connections: RSS each', unit: 'bytes', target: null, lowerIsBetter: true },
     { key: 'idle-cold', name: '1,000 idle connections opened cold: heap each', unit: 'bytes', target: 5, lowerIsBetter: true },
     { key: 'through', name: 'publisher -> broker -> subscriber, QoS 0', unit: 'msgs/s', target: null, brokerBound: true },
+    /* One publisher into the broker as it is installed (mosquitto holds small answers for the TCP acknowledgement
+       of its last, Nagle's algorithm): what a device's backlog after a reconnect meets */
+    { key: 'broker-q1', name: 'QoS 1 publish into the broker, 100 in flight', unit: 'msgs/s', target: null, brokerBound: true },
+    { key: 'broker-q1-20', name: 'QoS 1 publish into the broker, 20 in flight', unit: 'msgs/s', target: null, brokerBound: true },
 ]
 const unknown = only?.filter(k => !figures.some(f => f.key === k)) ?? []
 if (unknown.length > 0) {
@@ -96,13 +110,18 @@ function sample(m: Measure): Sample {
 
 async function main(): Promise<void> {
     const sink = await startSink()
+    const fast = sinkChoice === 'c' ? await startFastSink() : null
+    const ports: Ports = { sink: sink.port, publish: (fast ?? sink).port, broker: 0 }
+    const sinkLabel = fast !== null ? 'the publish figures against the C sink' : 'against the Node sink'
     const broker = await startBroker()
+    ports.broker = broker.port
     const counter = await Counter.start(broker.port)
     const brokerLabel = broker.kind
     /* Stopped from outside (Ctrl-C, a test's time limit): take the peers and the broker down too */
     const stopPeers = (): void => {
         counter.stop()
         sink.stop()
+        fast?.stop()
         hosts.forEach(h => h.stop())
         void broker.stop().finally(() => process.exit(130))
     }
@@ -120,7 +139,7 @@ async function main(): Promise<void> {
                 for (const c of contenders) {
                     progress(round === 0 ? `warm-up: ${f.name}: ${c.name}` : `round ${round}/${ROUNDS}: ${f.name}: ${c.name}`)
                     warming = round === 0
-                    await runFigure(f, c, sink.port, broker.port, broker.process.pid!, counter)
+                    await runFigure(f, c, ports, broker.process.pid!, counter)
                 }
             }
         }
@@ -129,24 +148,33 @@ async function main(): Promise<void> {
         hosts.forEach(h => h.stop())
         counter.stop()
         sink.stop()
+        fast?.stop()
         await broker.stop()
     }
-    report(brokerLabel)
+    report(brokerLabel, sinkLabel)
 }
 
-async function runFigure(f: Figure, c: Contender, sinkPort: number, brokerPort: number, brokerPid: number, counter: Counter): Promise<void> {
+/* The peers' ports: the Node sink, the sink the publish figures use (the C sink, or the Node sink), the broker */
+interface Ports {
+    sink: number
+    publish: number
+    broker: number
+}
+
+async function runFigure(f: Figure, c: Contender, ports: Ports, brokerPid: number, counter: Counter): Promise<void> {
+    const { sink: sinkPort, publish: pubPort, broker: brokerPort } = ports
     const push = (key: string, s: Sample): void => {
         if (!warming) {
             results[key][c.name].push(s)
         }
     }
     switch (f.key) {
-    case 'pub-q0-16': return push(f.key, sample(await c.publish({ port: sinkPort, count: n(200_000), qos: 0, size: 16, inflight: 1000, topic: 'bench/q0' })))
-    case 'pub-q0-1k': return push(f.key, sample(await c.publish({ port: sinkPort, count: n(50_000), qos: 0, size: 1024, inflight: 1000, topic: 'bench/q0' })))
-    case 'pub-q1': return push(f.key, sample(await c.publish({ port: sinkPort, count: n(200_000), qos: 1, size: 16, inflight: 1000, topic: 'bench/q1' })))
-    case 'pub-q2': return push(f.key, sample(await c.publish({ port: sinkPort, count: n(100_000), qos: 2, size: 16, inflight: 1000, topic: 'bench/q2' })))
-    case 'burst-q1': return push(f.key, sample(await c.publish({ port: sinkPort, count: n(200_000), qos: 1, size: 16, inflight: 1000, topic: 'bench/b1', burst: true })))
-    case 'burst-q2': return push(f.key, sample(await c.publish({ port: sinkPort, count: n(100_000), qos: 2, size: 16, inflight: 1000, topic: 'bench/b2', burst: true })))
+    case 'pub-q0-16': return push(f.key, sample(await c.publish({ port: pubPort, count: n(200_000), qos: 0, size: 16, inflight: 1000, topic: 'bench/q0' })))
+    case 'pub-q0-1k': return push(f.key, sample(await c.publish({ port: pubPort, count: n(50_000), qos: 0, size: 1024, inflight: 1000, topic: 'bench/q0' })))
+    case 'pub-q1': return push(f.key, sample(await c.publish({ port: pubPort, count: n(200_000), qos: 1, size: 16, inflight: 1000, topic: 'bench/q1' })))
+    case 'pub-q2': return push(f.key, sample(await c.publish({ port: pubPort, count: n(100_000), qos: 2, size: 16, inflight: 1000, topic: 'bench/q2' })))
+    case 'burst-q1': return push(f.key, sample(await c.publish({ port: pubPort, count: n(200_000), qos: 1, size: 16, inflight: 1000, topic: 'bench/b1', burst: true })))
+    case 'burst-q2': return push(f.key, sample(await c.publish({ port: pubPort, count: n(100_000), qos: 2, size: 16, inflight: 1000, topic: 'bench/b2', burst: true })))
     case 'recv-q0': return push(f.key, sample(await c.receive({ port: sinkPort, count: n(200_000), qos: 0, size: 16 })))
     case 'recv-q1': return push(f.key, sample(await c.receive({ port: sinkPort, count: n(100_000), qos: 1, size: 16 })))
     case 'seq-q1': return push(f.key, sample(await c.sequential({ port: sinkPort, count: n(15_000), qos: 1, size: 16 })))
@@ -178,6 +206,16 @@ async function runFigure(f: Figure, c: Contender, sinkPort: number, brokerPort: 
         s.complete = complete
         return push(f.key, s)
     }
+    case 'broker-q1':
+    case 'broker-q1-20': {
+        const count = n(30_000)
+        const cpuBefore = processCpuMs(brokerPid)
+        /* Complete when it returns: the last message waits for its acknowledgement */
+        const s = sample(await c.publish({ port: brokerPort, count, qos: 1, size: 16, inflight: f.key === 'broker-q1' ? 100 : 20, topic: 'bench/into' }))
+        s.brokerCpuUs = (processCpuMs(brokerPid) - cpuBefore) * 1000 / count
+        s.complete = true
+        return push(f.key, s)
+    }
     }
 }
 
@@ -206,7 +244,7 @@ function measured(xs: (number | undefined)[], allowZero = false): number | null 
     return ok.length > 0 ? median(ok) : null
 }
 
-function report(brokerLabel: string): void {
+function report(brokerLabel: string, sinkLabel: string): void {
     const header = ['figure', 'contender', 'median', 'min-max', 'vs MQTT.js (median; rounds)', 'client CPU us/msg', 'notes']
     const rows: string[][] = [header]
     const json: Record<string, unknown> = {}
@@ -255,7 +293,7 @@ function report(brokerLabel: string): void {
     }
     const widths = header.map((_, i) => Math.max(...rows.map(r => r[i].length)))
     const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
-    const lines = [`MQTT throughput: ${ROUNDS} interleaved rounds${quick ? ' (quick)' : ''}, each contender and the sink peer in a process of its own, broker ${brokerLabel}`, machine, '']
+    const lines = [`MQTT throughput: ${ROUNDS} interleaved rounds${quick ? ' (quick)' : ''}, each contender and each peer in a process of its own, ${sinkLabel}, broker ${brokerLabel}`, machine, '']
     rows.forEach((r, i) => {
         lines.push(r.map((cell, j) => cell.padEnd(widths[j])).join('  ').trimEnd())
         if (i === 0) lines.push(widths.map(w => '-'.repeat(w)).join('  '))
@@ -264,7 +302,7 @@ function report(brokerLabel: string): void {
     console.log(text)
     console.log(`\nResults written to ${out}`)
     mkdirSync(out, { recursive: true })
-    writeFileSync(`${out}latest.json`, JSON.stringify({ date: new Date().toISOString(), machine, rounds: ROUNDS, quick, broker: brokerLabel, figures: json }, null, 2))
+    writeFileSync(`${out}latest.json`, JSON.stringify({ date: new Date().toISOString(), machine, rounds: ROUNDS, quick, broker: brokerLabel, sink: sinkLabel, figures: json }, null, 2))
     writeFileSync(`${out}latest.txt`, text + '\n')
     const bars = figures.filter(f => f.key !== 'idle-rss').map(f => ({
         label: f.lowerIsBetter ? `${f.name} (MQTT.js / x)` : f.name,

@@ -1,9 +1,12 @@
 /*
-    Benchmark peers: the sink (its own process), the broker (mosquitto when installed, aedes otherwise) with
-    its CPU time, and the counting subscriber.
+    Benchmark peers: the sinks (each its own process: in C where a compiler is, and in Node), the broker
+    (mosquitto when installed, aedes otherwise) with its CPU time, and the counting subscriber.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync, renameSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { mosquittoPath, startAedes, startMosquitto, type Broker } from '../../brokers/broker.js'
 
@@ -17,8 +20,13 @@ export interface Child {
 
 /** Start a child script that prints "port <n>". */
 function startChild(script: string, args: string[] = []): Promise<Child> {
+    return startProgram(process.execPath, [here(script), ...args], script)
+}
+
+/** Start a program that prints "port <n>" and stops when its standard input closes. */
+function startProgram(file: string, args: string[], script: string): Promise<Child> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [here(script), ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+        const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'inherit'] })
         let out = ''
         child.stdout!.on('data', (d: Buffer) => {
             out += d.toString()
@@ -33,6 +41,29 @@ function startChild(script: string, args: string[] = []): Promise<Child> {
 
 export function startSink(): Promise<Child> {
     return startChild('sink')
+}
+
+/**
+    The C sink (bench/lib/sink.c: it acknowledges what a publisher sends, as the Node sink does, at a fraction of
+    its CPU), built with the machine's C compiler into the temporary folder once per version of its source; null
+    when there is no compiler (or the source: an installed package), and the Node sink serves instead.
+ */
+export async function startFastSink(): Promise<Child | null> {
+    const source = fileURLToPath(new URL('../../../bench/lib/sink.c', import.meta.url))
+    if (!existsSync(source)) {
+        return null
+    }
+    const text = readFileSync(source)
+    const bin = join(tmpdir(), `fiber-mqtt-sink-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`)
+    if (!existsSync(bin)) {
+        const tmp = `${bin}.${process.pid}`
+        const built = spawnSync(process.env.CC ?? 'cc', ['-O2', '-o', tmp, source], { stdio: ['ignore', 'ignore', 'pipe'] })
+        if (built.status !== 0) {
+            return null
+        }
+        renameSync(tmp, bin)
+    }
+    return startProgram(bin, [], 'sink.c')
 }
 
 export async function startBroker(): Promise<Broker> {
