@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import {
     mqttFree, mqttGetError, mqttPublish, mqttPublishEx, mqttPublishRetained, mqttSetInflight, rAwait, rCloseSocket, rSleep,
-    MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Fiber, type Mqtt, type Properties,
+    MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Fiber, type Mqtt, type Properties, type Waitable,
 } from '../index.js'
 import type { Options } from './args.js'
 import { CliError, cliClient, connectCli, disconnectCli } from './connect.js'
@@ -17,14 +17,41 @@ function messageProperties(o: Options): Properties | null {
     return Object.keys(rest).length > 0 ? rest : null
 }
 
-function* publishOne(mq: Mqtt, o: Options, payload: Uint8Array): Fiber<void> {
+/* Publish one message (on the wire or queued at the call); the waitable gives its outcome: acknowledged, or sent for QoS 0 */
+function startPublish(mq: Mqtt, o: Options, payload: Uint8Array): Waitable<number> {
     const wait = o.qos > 0 ? MQTT_WAIT_ACK : MQTT_WAIT_SENT
     const properties = messageProperties(o)
     /* '%s': the topic is literal, whatever it contains */
-    const rc = properties !== null ? yield* mqttPublishEx(mq, payload, payload.length, o.qos, wait, { retain: o.retain, properties }, '%s', o.topics[0]) :
-        yield* (o.retain ? mqttPublishRetained : mqttPublish)(mq, payload, payload.length, o.qos, wait, '%s', o.topics[0])
+    return properties !== null ? mqttPublishEx(mq, payload, payload.length, o.qos, wait, { retain: o.retain, properties }, '%s', o.topics[0]) :
+        (o.retain ? mqttPublishRetained : mqttPublish)(mq, payload, payload.length, o.qos, wait, '%s', o.topics[0])
+}
+
+function* outcome(mq: Mqtt, w: Waitable<number>): Fiber<void> {
+    const rc = yield* w
     if (rc !== 0) {
         throw new CliError(mq.connected ? `Error: Publish returned ${rc}: ${mqttGetError(mq)}` : 'Error: The connection was lost.', mq.connected ? 1 : 7)
+    }
+}
+
+/*
+    -l: each line goes out as it is read, up to -M (max inflight) of them waiting for their outcome at once (as
+    mosquitto_pub keeps its window full), not one round trip per line; each outcome is checked, oldest first
+ */
+function* publishLines(mq: Mqtt, o: Options): Fiber<void> {
+    const lines = stdinLines()
+    const waiting: Waitable<number>[] = []
+    for (;;) {
+        const line = yield* rAwait(lines.next())
+        if (line.done) {
+            break
+        }
+        waiting.push(startPublish(mq, o, line.value))
+        if (waiting.length >= Math.max(1, o.maxInflight)) {
+            yield* outcome(mq, waiting.shift()!)
+        }
+    }
+    for (const w of waiting) {
+        yield* outcome(mq, w)
     }
 }
 
@@ -97,17 +124,10 @@ export function* pub(o: Options): Fiber<number> {
                 if (i > 0 && o.repeatDelay > 0) {
                     yield* rSleep(o.repeatDelay * 1000)
                 }
-                yield* publishOne(mq, o, payload)
+                yield* outcome(mq, startPublish(mq, o, payload))
             }
         } else {
-            const lines = stdinLines()
-            for (;;) {
-                const line = yield* rAwait(lines.next())
-                if (line.done) {
-                    break
-                }
-                yield* publishOne(mq, o, line.value)
-            }
+            yield* publishLines(mq, o)
         }
         disconnectCli(mq, o)
         mq.trace = false

@@ -272,6 +272,39 @@ test('sub -d -V mqttv5: received packets traced as they came (a SUBACK\'s reason
         'received SUBACK'].map(l => `Client d5 ${l}\n`).join('') + 'Subscribed (mid: 1): 1\nReceived DISCONNECT (152)\nClient d5 sending CONNECT\n'), sub.out)
 })
 
+test('pub -l: lines go out as they are read, up to -M unacknowledged (not a round trip each); a refused one still ends it with its error', async t => {
+    /* The broker answers nothing until it has seen five PUBLISHes: a publisher that waits for each line's answer stalls */
+    const seen: string[] = []
+    const { port, listener } = await inFiber<{ port: number, listener: RSocket }>(function* () {
+        return yield* scripted(function* (peer, index) {
+            yield* peer.expect(1)
+            yield* connack(peer)
+            const ids: number[] = []
+            while (ids.length < 5) {
+                const p = (yield* peer.expect(3, 5000)) as unknown as { id: number, payload: Uint8Array } | null
+                if (p === null) {
+                    return
+                }
+                seen.push(`${index}:${new TextDecoder().decode(p.payload)}`)
+                ids.push(p.id)
+            }
+            /* The second connection's third line is refused (Not authorized) */
+            for (const [i, id] of ids.entries()) {
+                yield* send(peer, { type: 4, id, reasonCode: index === 1 && i === 2 ? 0x87 : 0, properties: {} })
+            }
+            yield* peer.next(5000)
+        }, 5)
+    })
+    t.teardown(() => { rCloseSocket(listener) })
+    const lines = 'one\ntwo\nthree\nfour\nfive\n'
+    const ok = await run(['pub', '-h', '127.0.0.1', '-p', String(port), '-V', '5', '-t', 'l', '-q', '1', '-l', '-M', '20'], lines)
+    t.is(ok.code, 0, ok.err)
+    t.deepEqual(seen, ['0:one', '0:two', '0:three', '0:four', '0:five'])
+    const refused = await run(['pub', '-h', '127.0.0.1', '-p', String(port), '-V', '5', '-t', 'l', '-q', '1', '-l', '-M', '20'], lines)
+    t.is(refused.code, 1, refused.err)
+    t.regex(refused.err, /^Error: Publish returned -21: .*Not authorized \(PUBACK 0x87\)$/m)
+})
+
 if (mosquittoPath() === null) {
     test('mosquitto is installed', t => {
         t.fail('mosquitto is not installed: apt-get install -y mosquitto')
