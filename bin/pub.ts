@@ -41,13 +41,15 @@ function* publishLines(mq: Mqtt, o: Options): Fiber<void> {
     const lines = stdinLines()
     const waiting: Waitable<number>[] = []
     for (;;) {
-        const line = yield* rAwait(lines.next())
-        if (line.done) {
+        const read = yield* rAwait(lines.next())
+        if (read.done) {
             break
         }
-        waiting.push(startPublish(mq, o, line.value))
-        if (waiting.length >= Math.max(1, o.maxInflight)) {
-            yield* outcome(mq, waiting.shift()!)
+        for (const line of read.value) {
+            waiting.push(startPublish(mq, o, line))
+            if (waiting.length >= Math.max(1, o.maxInflight)) {
+                yield* outcome(mq, waiting.shift()!)
+            }
         }
     }
     for (const w of waiting) {
@@ -64,19 +66,26 @@ function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
     })
 }
 
-/** stdin's lines as they arrive: split on '\n' only (a '\r' stays in the message, as mosquitto_pub sends it). */
-async function* stdinLines(): AsyncGenerator<Buffer> {
+/**
+    stdin's lines as they arrive, the whole lines of each read together (published in one go, their packets share
+    a socket write): split on '\n' only (a '\r' stays in the message, as mosquitto_pub sends it).
+ */
+async function* stdinLines(): AsyncGenerator<Buffer[]> {
     let rest: Buffer = Buffer.alloc(0)
     for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
         rest = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk
+        const lines: Buffer[] = []
         let nl: number
         while ((nl = rest.indexOf(0x0a)) >= 0) {
-            yield rest.subarray(0, nl)
+            lines.push(rest.subarray(0, nl))
             rest = rest.subarray(nl + 1)
+        }
+        if (lines.length > 0) {
+            yield lines
         }
     }
     if (rest.length > 0) {
-        yield rest
+        yield [rest]
     }
 }
 
