@@ -111,10 +111,9 @@ function sample(m: Measure): Sample {
 async function main(): Promise<void> {
     const sink = await startSink()
     const fast = sinkChoice === 'c' ? await startFastSink() : null
-    const ports: Ports = { sink: sink.port, publish: (fast ?? sink).port, broker: 0 }
     const sinkLabel = fast !== null ? 'the publish figures against the C sink' : 'against the Node sink'
     const broker = await startBroker()
-    ports.broker = broker.port
+    const ports: Ports = { sink: sink.port, publish: (fast ?? sink).port, broker: broker.port }
     const counter = await Counter.start(broker.port)
     const brokerLabel = broker.kind
     /* Stopped from outside (Ctrl-C, a test's time limit): take the peers and the broker down too */

@@ -7,6 +7,7 @@ import {
     mqttFree, mqttGetError, mqttPublish, mqttPublishEx, mqttPublishRetained, mqttSetInflight, rAwait, rCloseSocket, rSleep,
     MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Fiber, type Mqtt, type Properties, type Waitable,
 } from '../index.js'
+import { RingQueue } from '../runtime/queue.js'
 import type { Options } from './args.js'
 import { CliError, cliClient, connectCli, disconnectCli } from './connect.js'
 
@@ -39,7 +40,7 @@ function* outcome(mq: Mqtt, w: Waitable<number>): Fiber<void> {
  */
 function* publishLines(mq: Mqtt, o: Options): Fiber<void> {
     const lines = stdinLines()
-    const waiting: Waitable<number>[] = []
+    const waiting = new RingQueue<Waitable<number>>()
     for (;;) {
         const read = yield* rAwait(lines.next())
         if (read.done) {
@@ -47,12 +48,13 @@ function* publishLines(mq: Mqtt, o: Options): Fiber<void> {
         }
         for (const line of read.value) {
             waiting.push(startPublish(mq, o, line))
-            if (waiting.length >= Math.max(1, o.maxInflight)) {
+            if (waiting.length >= o.maxInflight) {
                 yield* outcome(mq, waiting.shift()!)
             }
         }
     }
-    for (const w of waiting) {
+    let w: Waitable<number> | undefined
+    while ((w = waiting.shift()) !== undefined) {
         yield* outcome(mq, w)
     }
 }
