@@ -3,7 +3,7 @@
  */
 import { R_ERR_BAD_ARGS, R_ERR_BAD_STATE } from './errors.js'
 import {
-    allocFiber, currentFiber, drainNow, F_DONE, F_NEW, F_PARKED, F_STATE, FiberError, isDraining, resumeParked, RFiber,
+    allocFiber, currentFiber, drainNow, F_DONE, F_NEW, F_PARKED, F_STATE, FiberError, isDraining, resumeParked, resumeQueued, RFiber,
     schedule, scheduleCancel,
 } from './scheduler.js'
 import type { RFiberProc, Waitable } from './body.js'
@@ -69,10 +69,15 @@ export function rIsMain(): boolean {
 export function rYieldFiber(value?: unknown): Waitable<unknown> {
     const f = currentFiber()
     if (f === null) {
-        throw new FiberError('rYieldFiber: cannot yield outside a fiber')
+        notInFiber('rYieldFiber: cannot yield outside a fiber')
     }
     f.value = value
     return f
+}
+
+/* Kept out of the callers' own code, which stays short enough to be inlined where it is called */
+function notInFiber(message: string): never {
+    throw new FiberError(message)
 }
 
 /**
@@ -82,6 +87,14 @@ export function rYieldFiber(value?: unknown): Waitable<unknown> {
     @example rResumeFiber(waiter, 'reply')   // the waiter's yield* rYieldFiber() evaluates to 'reply'
  */
 export function rResumeFiber(fiber: RFiber, result?: unknown): unknown {
+    /* The common resume (a parked fiber, from a fiber or callback of the drain) is queued in one short call */
+    if (fiber instanceof RFiber && resumeQueued(fiber, result)) {
+        return result
+    }
+    return resumeFiber(fiber, result)
+}
+
+function resumeFiber(fiber: RFiber, result: unknown): unknown {
     if (!(fiber instanceof RFiber)) {
         return R_ERR_BAD_ARGS
     }

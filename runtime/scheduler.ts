@@ -156,6 +156,22 @@ export function schedule(f: RFiber, value: unknown): void {
     enqueue(f)
 }
 
+/**
+    Queue a parked fiber that waits on nothing but its own suspension, from a running fiber or callback of the
+    drain (the common resume: one fiber handing a value to another). Returns false, having done nothing, for
+    every other case, which the caller takes the long way.
+ */
+export function resumeQueued(f: RFiber, value: unknown): boolean {
+    const state = f.state
+    if ((state & F_STATE) !== F_PARKED || f.waiting !== null || !draining) {
+        return false
+    }
+    f.value = value
+    f.state = (state & F_SUSPEND) | F_READY
+    runq.push(f)
+    return true
+}
+
 /** Queue a parked fiber to run with a resume value, detaching it from what it waited on. */
 export function resumeParked(f: RFiber, value: unknown): void {
     const waiting = f.waiting
