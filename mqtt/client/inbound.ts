@@ -35,6 +35,16 @@ function sink(p: Packet): void {
     handle(target!, p)
 }
 
+/* An acknowledgement as its type and id (no packet made of it), unless it is to be traced or comes first */
+function ackSink(type: number, id: number): void {
+    const mq = target!
+    if (mq.trace || !mq.connected) {
+        handle(mq, { type, id } as Packet)
+    } else if (mq.processing) {
+        acknowledgement(mq, type, id)
+    }
+}
+
 /** A chunk from the socket: decode every packet in it. */
 export function onChunk(mq: Mqtt, chunk: Buffer): void {
     /* The socket layer has just read the clock for this chunk */
@@ -44,7 +54,7 @@ export function onChunk(mq: Mqtt, chunk: Buffer): void {
     try {
         const v5 = mq.cfg.v5
         if (v5 === null) {
-            mq.decoder.push(chunk, sink)
+            mq.decoder.push(chunk, sink, ackSink)
         } else {
             v5.decoder.push(chunk, sink5)
         }
@@ -93,35 +103,11 @@ function handle(mq: Mqtt, p: Packet): void {
     case MQTT_PACKET_PUBLISH:
         receive(mq, p)
         return
-    case MQTT_PACKET_PUB_ACK:
-        acknowledged(mq, p.id, OUT_PUBLISH, 1, MQTT_AWAITING_ACK, 'PUBACK')
-        return
-    case MQTT_PACKET_PUB_REC: {
-        const msg = mq.inflight.get(p.id)
-        if (msg !== undefined && msg.type === OUT_PUBLISH && msg.qos === 2 && msg.state === MQTT_AWAITING_ACK) {
-            release(mq, msg)
-        } else if (msg !== undefined ? msg.state === MQTT_AWAITING_PUBCOMP : lateAnswer(mq, p.id)) {
-            /* A repeated PUBREC (also for a copy resent of a message since completed): answer with the PUBREL again */
-            writePubrel(mq, p.id)
-        } else {
-            unknown(mq, 'PUBREC', p.id)
-        }
-        return
-    }
-    case MQTT_PACKET_PUB_REL:
-        /* PUBREL: release the held id and answer PUBCOMP, also for an id we no longer hold [MQTT-4.3.3-2] */
-        mq.inboundQos2?.delete(p.id)
-        mq.writer.ack(MQTT_HEADER_PUBCOMP, p.id)
-        scheduleFlush(mq)
-        return
-    case MQTT_PACKET_PUB_COMP:
-        acknowledged(mq, p.id, OUT_PUBLISH, 2, MQTT_AWAITING_PUBCOMP, 'PUBCOMP')
+    case MQTT_PACKET_PUB_ACK: case MQTT_PACKET_PUB_REC: case MQTT_PACKET_PUB_REL: case MQTT_PACKET_PUB_COMP: case MQTT_PACKET_UNSUB_ACK:
+        acknowledgement(mq, p.type, p.id)
         return
     case MQTT_PACKET_SUB_ACK:
         suback(mq, p)
-        return
-    case MQTT_PACKET_UNSUB_ACK:
-        acknowledged(mq, p.id, OUT_UNSUB, -1, MQTT_AWAITING_ACK, 'UNSUBACK')
         return
     case MQTT_PACKET_PING_ACK: {
         mq.pingSent = 0
@@ -131,6 +117,38 @@ function handle(mq: Mqtt, p: Packet): void {
     }
     default:
         fatal(mq, R_ERR_BAD_RESPONSE, `Unexpected ${PACKET_NAMES[p.type]} from the broker`)
+    }
+}
+
+/* PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK (a type and an id) from a connected broker */
+function acknowledgement(mq: Mqtt, type: number, id: number): void {
+    switch (type) {
+    case MQTT_PACKET_PUB_ACK:
+        acknowledged(mq, id, OUT_PUBLISH, 1, MQTT_AWAITING_ACK, 'PUBACK')
+        return
+    case MQTT_PACKET_PUB_REC: {
+        const msg = mq.inflight.get(id)
+        if (msg !== undefined && msg.type === OUT_PUBLISH && msg.qos === 2 && msg.state === MQTT_AWAITING_ACK) {
+            release(mq, msg)
+        } else if (msg !== undefined ? msg.state === MQTT_AWAITING_PUBCOMP : lateAnswer(mq, id)) {
+            /* A repeated PUBREC (also for a copy resent of a message since completed): answer with the PUBREL again */
+            writePubrel(mq, id)
+        } else {
+            unknown(mq, 'PUBREC', id)
+        }
+        return
+    }
+    case MQTT_PACKET_PUB_REL:
+        /* PUBREL: release the held id and answer PUBCOMP, also for an id we no longer hold [MQTT-4.3.3-2] */
+        mq.inboundQos2?.delete(id)
+        mq.writer.ack(MQTT_HEADER_PUBCOMP, id)
+        scheduleFlush(mq)
+        return
+    case MQTT_PACKET_PUB_COMP:
+        acknowledged(mq, id, OUT_PUBLISH, 2, MQTT_AWAITING_PUBCOMP, 'PUBCOMP')
+        return
+    default:
+        acknowledged(mq, id, OUT_UNSUB, -1, MQTT_AWAITING_ACK, 'UNSUBACK')
     }
 }
 

@@ -14,6 +14,14 @@ import { checkFirstByte, parse, parseFromServer } from './decode.js'
 
 export type PacketSink = (packet: Packet) => void
 
+/**
+    Takes an acknowledgement that is its type and packet identifier alone (PUBACK, PUBREC, PUBREL, PUBCOMP,
+    UNSUBACK of MQTT 3.1.1), instead of a packet made of it: a client's hot path then allocates nothing per
+    acknowledgement. Its bytes are checked as the parser checks them (an id of 0 goes to the parser, which
+    names the rule).
+ */
+export type AckSink = (type: number, id: number) => void
+
 /* First allocation for a packet split across chunks; it grows as the rest arrives */
 const ASSEMBLE_MIN = 16 * 1024
 
@@ -52,13 +60,16 @@ export abstract class PacketDecoder<P> {
         return this.failure
     }
 
-    /** Decode a chunk; sink receives each complete packet, in order. */
-    push(chunk: Uint8Array, sink: (packet: P) => void): void {
+    /**
+        Decode a chunk; sink receives each complete packet, in order. With onAck (MQTT 3.1.1 only), the
+        acknowledgements that are a type and an id alone go to it instead, in the same order among the rest.
+     */
+    push(chunk: Uint8Array, sink: (packet: P) => void, onAck: AckSink | null = null): void {
         if (this.failure !== null) {
             throw this.failure
         }
         try {
-            this.run(chunk, sink)
+            this.run(chunk, sink, onAck)
         } catch (err) {
             if (err instanceof MqttCodecError) {
                 this.failure = err
@@ -85,7 +96,7 @@ export abstract class PacketDecoder<P> {
     /** One whole packet parsed */
     protected abstract parsePacket(buf: Uint8Array, start: number, end: number): P
 
-    private run(chunk: Uint8Array, sink: (packet: P) => void): void {
+    private run(chunk: Uint8Array, sink: (packet: P) => void, onAck: AckSink | null): void {
         const len = chunk.length
         let pos = 0
         if (this.headLen > 0) {
@@ -123,6 +134,17 @@ export abstract class PacketDecoder<P> {
                 return
             }
             if (total <= len - pos) {
+                /* PUBACK to PUBCOMP (4-7) or UNSUBACK (11) of 4 bytes, its remaining length one byte of 2 (the first
+                   byte's flags are checked by header) */
+                const type = chunk[pos] >> 4
+                if (total === 4 && onAck !== null && ((type >= 4 && type <= 7) || type === 11) && chunk[pos + 1] === 2) {
+                    const id = (chunk[pos + 2] << 8) | chunk[pos + 3]
+                    if (id !== 0) {
+                        pos += 4
+                        onAck(type, id)
+                        continue
+                    }
+                }
                 const packet = this.parsePacket(chunk, pos, pos + total)
                 pos += total
                 sink(packet)

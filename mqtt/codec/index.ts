@@ -4,7 +4,7 @@
 export { MqttCodecError, type MqttCodecErrorCode } from './errors.js'
 export type * from './packets.js'
 export { parse, parseFromServer } from './decode.js'
-export { MqttClientDecoder, MqttDecoder, PacketDecoder, type PacketSink } from './decoder.js'
+export { MqttClientDecoder, MqttDecoder, PacketDecoder, type AckSink, type PacketSink } from './decoder.js'
 export {
     encode, encodeConnect, encodeSubscribe, encodeUnsubscribe, packetSize, writePacket, PINGREQ_BYTES, PINGRESP_BYTES, DISCONNECT_BYTES,
 } from './encode.js'

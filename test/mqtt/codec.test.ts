@@ -104,6 +104,59 @@ for (const f of badFixtures.filter(b => !CLIENT_ONLY.has(bytesOf(b.bytes)[0] >> 
     })
 }
 
+/* What a client decoder gives with an AckSink, in order: acknowledgements as [type, id], the rest as packets */
+function withAckSink(chunks: Uint8Array[]): unknown[] {
+    const out: unknown[] = []
+    const d = new MqttClientDecoder()
+    for (const c of chunks) {
+        d.push(c, p => out.push(plain(p)), (type, id) => out.push({ type, id, viaAckSink: true }))
+    }
+    return out
+}
+
+test('an AckSink takes each acknowledgement a parser would give, in order among the other packets', t => {
+    const all = fixtures.map(f => bytesOf(f.bytes))
+    const stream = Uint8Array.from(all.flatMap(b => Array.from(b)))
+    const parsed: Packet[] = []
+    new MqttClientDecoder().push(stream, p => parsed.push(p))
+    const got = withAckSink([stream])
+    t.is(got.length, parsed.length)
+    let acks = 0
+    parsed.forEach((p, i) => {
+        const g = got[i] as { viaAckSink?: boolean, type: number, id: number }
+        if (g.viaAckSink) {
+            acks++
+            t.true([4, 5, 6, 7, 11].includes(p.type))
+            t.deepEqual({ type: g.type, id: g.id }, plain(p))
+        } else {
+            t.deepEqual(g, plain(p))
+        }
+    })
+    t.true(acks >= 5)
+    /* Split anywhere, the same messages in the same order (a split acknowledgement is assembled, then parsed) */
+    const bytewise = withAckSink(Array.from(stream, b => Uint8Array.of(b)))
+    t.deepEqual(bytewise.map(x => JSON.stringify({ ...(x as object), viaAckSink: undefined })), got.map(x => JSON.stringify({ ...(x as object), viaAckSink: undefined })))
+})
+
+test('with an AckSink, a bad acknowledgement is refused as the parser refuses it', t => {
+    const cases = [
+        [0x40, 0x02, 0x00, 0x00],       /* id 0 */
+        [0x62, 0x02, 0x00, 0x00],
+        [0x40, 0x81, 0x00, 0x01],       /* remaining length 1, in two bytes: total 4 */
+        [0x41, 0x02, 0x00, 0x01],       /* reserved flags */
+        [0x60, 0x02, 0x00, 0x01],       /* PUBREL without its required flags */
+        [0xb0, 0x03, 0x00, 0x01, 0x00], /* UNSUBACK too long */
+        ...badFixtures.filter(b => [4, 5, 6, 7, 11].includes(bytesOf(b.bytes)[0] >> 4)).map(b => Array.from(bytesOf(b.bytes))),
+    ]
+    for (const bytes of cases) {
+        const chunk = Uint8Array.from(bytes)
+        const plainErr = t.throws(() => new MqttClientDecoder().push(chunk, () => undefined), { instanceOf: MqttCodecError })
+        const ackErr = t.throws(() => new MqttClientDecoder().push(chunk, () => undefined, () => t.fail(`no acknowledgement from ${bytes}`)), { instanceOf: MqttCodecError })
+        t.is(ackErr!.message, plainErr!.message, String(bytes))
+        t.is((ackErr as MqttCodecError).rule, (plainErr as MqttCodecError).rule)
+    }
+})
+
 test('the client decoder still checks the packet id of a SUBSCRIBE or UNSUBSCRIBE it names', t => {
     for (const bytes of [[0x82, 0x01, 0x00], [0xa2, 0x00]]) {
         const err = t.throws(() => parseFromServer(Uint8Array.from(bytes), 0, bytes.length), { instanceOf: MqttCodecError })
