@@ -25,6 +25,8 @@ const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const ROUNDS = Math.max(quick ? 1 : 3, Number(value('--rounds') ?? 3))
 const SCALE = quick ? 0.01 : Number(value('--scale') ?? 1)
+/* Warm-up rounds (not recorded) before the measured ones: see main */
+const WARMUP = Math.max(1, Number(value('--warmup') ?? (quick ? 1 : 3)))
 /* Only these figures (their keys, comma-separated), e.g. to measure one again with more rounds */
 const only = value('--only')?.split(',')
 const sinkChoice = value('--sink') ?? 'c'
@@ -40,8 +42,7 @@ function value(name: string): string | undefined {
     return i >= 0 ? args[i + 1] : undefined
 }
 
-/* Counts: scaled down for --quick. The warm-up round runs the full counts: at a fifth of them, fiber-mqtt's
-   first measured rounds were still being compiled (the compiler threads' CPU is the client process's) */
+/* Counts: scaled down for --quick; the warm-up rounds run the full counts */
 let warming = false
 const n = (count: number) => Math.max(10, Math.round(count * SCALE))
 /* Each contender in a process of its own, kept up for the run (bench/lib/host.ts) */
@@ -128,17 +129,20 @@ async function main(): Promise<void> {
     process.once('SIGINT', stopPeers)
     process.once('SIGTERM', stopPeers)
     try {
-        /* Figure by figure, the contenders interleaved in each round; round 0 warms every contender up on the
-           figure at the full counts and is not recorded. A host runs one figure's rounds in a row, so what
-           a round measures is that path (not the garbage or the cold code of another figure's) */
+        /* Figure by figure, the contenders interleaved in each round; the first WARMUP rounds warm every contender
+           up on the figure at the full counts and are not recorded. One warm-up round at a fifth of the counts left
+           fiber-mqtt compiling through the first measured rounds (the compiler threads' CPU is the client
+           process's: runs of 200,000 QoS 1 messages in a row, one process, took 1.3, 0.6, 0.5, then 0.3-0.4 us of
+           CPU each, its socket and scheduler paths, run once per batch rather than per message, optimized last).
+           A host runs one figure's rounds in a row, so what a round measures is that path (not the garbage or the cold code of another figure's) */
         for (const f of figures) {
             if (f.key === 'idle-rss' || (only !== undefined && !only.includes(f.key))) {
                 continue
             }
-            for (let round = 0; round <= ROUNDS; round++) {
+            for (let round = 1 - WARMUP; round <= ROUNDS; round++) {
                 for (const c of contenders) {
-                    progress(round === 0 ? `warm-up: ${f.name}: ${c.name}` : `round ${round}/${ROUNDS}: ${f.name}: ${c.name}`)
-                    warming = round === 0
+                    progress(round <= 0 ? `warm-up ${round + WARMUP}/${WARMUP}: ${f.name}: ${c.name}` : `round ${round}/${ROUNDS}: ${f.name}: ${c.name}`)
+                    warming = round <= 0
                     await runFigure(f, c, ports, broker.process.pid!, counter)
                 }
             }
