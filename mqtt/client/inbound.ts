@@ -9,7 +9,7 @@ import {
 } from '../../runtime/errors.js'
 import { stopTimer } from '../../runtime/events.js'
 import { rError } from '../../runtime/log.js'
-import { rGetTicks } from '../../runtime/time.js'
+import { rGetTicks, rGetTicksCached } from '../../runtime/time.js'
 import {
     CONNACK_REASONS, MQTT_HEADER_PUBACK, MQTT_HEADER_PUBCOMP, MQTT_HEADER_PUBREC, MQTT_PACKET_CONN_ACK, MQTT_PACKET_PING_ACK,
     MQTT_PACKET_PUB_ACK, MQTT_PACKET_PUB_COMP, MQTT_PACKET_PUB_REC, MQTT_PACKET_PUB_REL, MQTT_PACKET_PUBLISH, MQTT_PACKET_SUB_ACK,
@@ -24,7 +24,7 @@ import { deliver } from './dispatch.js'
 import {
     MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_EVENT_CONNECTED, MQTT_MAX_SUBSCRIBE_FILTERS, OUT_PUBLISH, OUT_SUB, OUT_UNSUB, type Mqtt,
 } from './state.js'
-import { complete, pump, release, sendControl } from './window.js'
+import { complete, completePlain, pump, release, sendControl } from './window.js'
 import { restartSession, resendSession } from './session.js'
 import { scheduleFlush, tracePacket, writePubrel } from './wire.js'
 
@@ -127,6 +127,16 @@ function acknowledgement(mq: Mqtt, type: number, id: number): void {
         acknowledged(mq, id, OUT_PUBLISH, 1, MQTT_AWAITING_ACK, 'PUBACK')
         return
     case MQTT_PACKET_PUB_REC: {
+        const plain = mq.inflight.plain(id)
+        if (plain >= 0 && (plain & 3) === 2 && (plain >> 3 === MQTT_AWAITING_ACK || plain >> 3 === MQTT_AWAITING_PUBCOMP)) {
+            if (plain >> 3 === MQTT_AWAITING_ACK) {
+                /* As release() does for a message of its own */
+                mq.inflight.setPlainState(id, MQTT_AWAITING_PUBCOMP, rGetTicksCached())
+            }
+            /* Released now, or a repeated PUBREC: the PUBREL goes out (again) */
+            writePubrel(mq, id)
+            return
+        }
         const msg = mq.inflight.get(id)
         if (msg !== undefined && msg.type === OUT_PUBLISH && msg.qos === 2 && msg.state === MQTT_AWAITING_ACK) {
             release(mq, msg)
@@ -154,6 +164,11 @@ function acknowledgement(mq: Mqtt, type: number, id: number): void {
 
 /** The final acknowledgement of an in-flight request of this type and state (and QoS, unless -1) completes it. */
 function acknowledged(mq: Mqtt, id: number, type: number, qos: number, state: number, what: string): void {
+    const plain = mq.inflight.plain(id)
+    if (plain >= 0 && type === OUT_PUBLISH && (plain & 3) === qos && plain >> 3 === state) {
+        completePlain(mq, id)
+        return
+    }
     const msg = mq.inflight.get(id)
     if (msg === undefined || msg.type !== type || msg.state !== state || (qos >= 0 && msg.qos !== qos)) {
         unknown(mq, what, id)

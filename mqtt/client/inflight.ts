@@ -2,19 +2,36 @@
     The messages in flight by packet id, in send order: what a Map<number, OutMsg> did, without hashing. Ids
     are handed out in sequence, so a table indexed by the id's low bits holds them without collisions once it
     is larger than the span of live ids; it doubles when two live ids meet (at most 65,536 slots). The send
-    order (resends go in it [MQTT-4.4.0-1]) is a list through the messages themselves.
+    order (resends go in it [MQTT-4.4.0-1]) is a list of ids, slot by slot.
+
+    A plain publish (what the window takes from the queue's columns: no waiter, no durable record, no MQTT 5
+    properties) is kept as columns of its slot, not as an object: a window of a thousand messages refilled
+    a million times would otherwise make a million objects, each living until its acknowledgement. Its OutMsg
+    is made only when something asks for the message itself (get, values: a resend, a retransmit, the stats),
+    and then kept in its place.
  */
-import type { OutMsg } from './outmsg.js'
+import { OUT_PUBLISH, OutMsg } from './outmsg.js'
 
 const FIRST = 64
 const MAX = 65536
+/* A plain entry's numbers, per slot: where its packet is in its slab, when it was sent, its payload's size,
+   and qos | retain << 2 | state << 3 */
+const NUMS = 5
 
 export class InflightTable {
     /* Made as grow() makes them (one kind of array for every table: code compiled for one table's serves the next) */
-    private slots: (OutMsg | undefined)[] = slotsOf(FIRST)
+    private ids = new Int32Array(FIRST)
+    private msgs: (OutMsg | undefined)[] = slotsOf<OutMsg>(FIRST)
+    private prev = new Int32Array(FIRST)
+    private next = new Int32Array(FIRST)
+    private topics: (string | undefined)[] = slotsOf<string>(FIRST)
+    private topicBytes: (Uint8Array | undefined)[] = slotsOf<Uint8Array>(FIRST)
+    private data: (Uint8Array | undefined)[] = slotsOf<Uint8Array>(FIRST)
+    private nums = new Float64Array(NUMS * FIRST)
     private mask = FIRST - 1
-    private first: OutMsg | null = null
-    private last: OutMsg | null = null
+    /* Ids of the first and last in send order (0: none) */
+    private first = 0
+    private last = 0
     private count = 0
 
     get size(): number {
@@ -22,85 +39,90 @@ export class InflightTable {
     }
 
     get(id: number): OutMsg | undefined {
-        const m = this.slots[id & this.mask]
-        return m !== undefined && m.id === id ? m : undefined
+        const i = id & this.mask
+        if (this.ids[i] !== id || id === 0) {
+            return undefined
+        }
+        return this.msgs[i] ?? this.materialize(i, id)
     }
 
     has(id: number): boolean {
-        return this.get(id) !== undefined
+        return id !== 0 && this.ids[id & this.mask] === id
     }
 
     /** Track msg under id (its msg.id). An id already in flight is replaced in its place in the order. */
     set(id: number, msg: OutMsg): this {
-        const old = this.get(id)
-        if (old === msg) {
-            return this
-        }
-        if (old !== undefined) {
-            const prev = msg.prevSent = old.prevSent, next = msg.nextSent = old.nextSent
-            old.prevSent = old.nextSent = null
-            if (prev !== null) prev.nextSent = msg
-            else this.first = msg
-            if (next !== null) next.prevSent = msg
-            else this.last = msg
-            this.slots[id & this.mask] = msg
-            return this
-        }
-        while (this.slots[id & this.mask] !== undefined && this.mask < MAX - 1) {
-            this.grow()
-        }
-        this.slots[id & this.mask] = msg
-        this.count++
-        msg.prevSent = this.last
-        msg.nextSent = null
-        if (this.last !== null) {
-            this.last.nextSent = msg
-        } else {
-            this.first = msg
-        }
-        this.last = msg
+        const i = this.place(id)
+        this.msgs[i] = msg
+        this.topics[i] = this.topicBytes[i] = this.data[i] = undefined
         return this
     }
 
+    /**
+        Track a plain QoS 1/2 publish under id: its packet is bytes[start, end), sent at `sent`, in `state`
+        (MQTT_AWAITING_ACK ...); `size` is its payload's.
+     */
+    setPlain(id: number, qos: number, retain: boolean, topic: string, topicBytes: Uint8Array, bytes: Uint8Array, start: number, end: number,
+        size: number, sent: number, state: number): void {
+        const i = this.place(id)
+        this.msgs[i] = undefined
+        this.topics[i] = topic
+        this.topicBytes[i] = topicBytes
+        this.data[i] = bytes
+        const n = this.nums, at = NUMS * i
+        n[at] = start
+        n[at + 1] = end
+        n[at + 2] = sent
+        n[at + 3] = size
+        n[at + 4] = qos | (retain ? 4 : 0) | (state << 3)
+    }
+
+    /** A plain entry's qos | retain << 2 | state << 3, or -1 when id is not in flight as a plain entry. */
+    plain(id: number): number {
+        const i = id & this.mask
+        return this.ids[i] === id && id !== 0 && this.msgs[i] === undefined ? this.nums[NUMS * i + 4] : -1
+    }
+
+    /** A plain entry's new state, sent at `sent` (the caller knows it is one: plain(id) >= 0). */
+    setPlainState(id: number, state: number, sent: number): void {
+        const at = NUMS * (id & this.mask)
+        this.nums[at + 2] = sent
+        this.nums[at + 4] = (this.nums[at + 4] & 7) | (state << 3)
+    }
+
     delete(id: number): boolean {
-        const msg = this.get(id)
-        if (msg === undefined) {
+        if (!this.has(id)) {
             return false
         }
-        this.slots[id & this.mask] = undefined
-        this.count--
-        const prev = msg.prevSent, next = msg.nextSent
-        if (prev !== null) prev.nextSent = next
+        const i = id & this.mask
+        const prev = this.prev[i], next = this.next[i]
+        if (prev !== 0) this.next[prev & this.mask] = next
         else this.first = next
-        if (next !== null) next.prevSent = prev
+        if (next !== 0) this.prev[next & this.mask] = prev
         else this.last = prev
-        /* Its links go with it: a dead message that still pointed at a live one would keep that one (and all
-           after it) through every young-generation collection while it waits in the old generation */
-        msg.prevSent = msg.nextSent = null
+        this.free(i)
+        this.count--
         return true
     }
 
     clear(): void {
-        if (this.count > 0) {
-            this.slots.fill(undefined)
+        for (let id = this.first; id !== 0;) {
+            const i = id & this.mask
+            id = this.next[i]
+            this.free(i)
         }
-        for (let m = this.first; m !== null;) {
-            const next = m.nextSent
-            m.prevSent = m.nextSent = null
-            m = next
-        }
-        this.first = this.last = null
+        this.first = this.last = 0
         this.count = 0
     }
 
-    /** The messages in send order, as they are when the loop starts; one deleted meanwhile is skipped. */
+    /** The messages in send order, as they are when the loop starts; one deleted or replaced meanwhile is skipped. */
     *values(): Generator<OutMsg, void, undefined> {
         const all: OutMsg[] = []
-        for (let m = this.first; m !== null; m = m.nextSent) {
-            all.push(m)
+        for (let id = this.first; id !== 0; id = this.next[id & this.mask]) {
+            all.push(this.get(id)!)
         }
         for (const m of all) {
-            if (this.get(m.id) === m) {
+            if (this.msgs[m.id & this.mask] === m && this.ids[m.id & this.mask] === m.id) {
                 yield m
             }
         }
@@ -113,18 +135,82 @@ export class InflightTable {
         }
     }
 
-    /* Double the table (the first: FIRST slots) and put every message at its id's place in the new one */
+    /* The slot of id: its own if in flight (its place in the order kept), else a free one put last in the order */
+    private place(id: number): number {
+        if (this.has(id)) {
+            return id & this.mask
+        }
+        while (this.ids[id & this.mask] !== 0 && this.mask < MAX - 1) {
+            this.grow()
+        }
+        const i = id & this.mask
+        this.ids[i] = id
+        this.prev[i] = this.last
+        this.next[i] = 0
+        if (this.last !== 0) {
+            this.next[this.last & this.mask] = id
+        } else {
+            this.first = id
+        }
+        this.last = id
+        this.count++
+        return i
+    }
+
+    /* A free slot holds nothing: what a plain entry pointed at is let go */
+    private free(i: number): void {
+        this.ids[i] = 0
+        this.msgs[i] = this.topics[i] = this.topicBytes[i] = this.data[i] = undefined
+    }
+
+    /* The OutMsg of a plain entry, made now and kept in its place */
+    private materialize(i: number, id: number): OutMsg {
+        const n = this.nums, at = NUMS * i
+        const meta = n[at + 4]
+        const msg = new OutMsg(OUT_PUBLISH, meta & 3, (meta & 4) !== 0, this.topics[i]!, this.topicBytes[i]!, null, null, 0)
+        msg.id = id
+        msg.bytes = this.data[i]!
+        msg.keptStart = n[at]
+        msg.keptEnd = n[at + 1]
+        msg.sent = n[at + 2]
+        msg.size = n[at + 3]
+        msg.state = meta >> 3
+        this.msgs[i] = msg
+        this.topics[i] = this.topicBytes[i] = this.data[i] = undefined
+        return msg
+    }
+
+    /* Double the table (the first: FIRST slots) and put every entry at its id's place in the new one */
     private grow(): void {
         const size = (this.mask + 1) * 2
-        const slots = slotsOf(size)
-        for (let m = this.first; m !== null; m = m.nextSent) {
-            slots[m.id & (size - 1)] = m
+        const mask = size - 1
+        const ids = new Int32Array(size), prev = new Int32Array(size), next = new Int32Array(size), nums = new Float64Array(NUMS * size)
+        const msgs = slotsOf<OutMsg>(size), topics = slotsOf<string>(size), topicBytes = slotsOf<Uint8Array>(size), data = slotsOf<Uint8Array>(size)
+        for (let id = this.first; id !== 0; id = this.next[id & this.mask]) {
+            const i = id & this.mask, j = id & mask
+            ids[j] = id
+            prev[j] = this.prev[i]
+            next[j] = this.next[i]
+            msgs[j] = this.msgs[i]
+            topics[j] = this.topics[i]
+            topicBytes[j] = this.topicBytes[i]
+            data[j] = this.data[i]
+            for (let k = 0; k < NUMS; k++) {
+                nums[NUMS * j + k] = this.nums[NUMS * i + k]
+            }
         }
-        this.slots = slots
-        this.mask = size - 1
+        this.ids = ids
+        this.prev = prev
+        this.next = next
+        this.nums = nums
+        this.msgs = msgs
+        this.topics = topics
+        this.topicBytes = topicBytes
+        this.data = data
+        this.mask = mask
     }
 }
 
-function slotsOf(size: number): (OutMsg | undefined)[] {
-    return new Array<OutMsg | undefined>(size).fill(undefined)
+function slotsOf<T>(size: number): (T | undefined)[] {
+    return new Array<T | undefined>(size).fill(undefined)
 }

@@ -43,9 +43,6 @@ export class OutMsg {
     storeSeq = 0
     /** MQTT 5: the PUBLISH's encoded property list (its length first), or null for none */
     props: Uint8Array | null = null
-    /** In flight: the message sent before and after it (the in-flight table's send order) */
-    prevSent: OutMsg | null = null
-    nextSent: OutMsg | null = null
 
     constructor(type: number, qos: number, retain: boolean, topic: string, topicBytes: Uint8Array | null,
         payload: Uint8Array | null, wait: MqttWait | null, waitFlags: number) {

@@ -1,7 +1,8 @@
 /*
     The outbound queue: publishes waiting for the window or a connection, in publish order. A plain message
     (no waiter, no durable record, no MQTT 5 properties: what a burst is made of) is kept as a slot of columns,
-    its payload copied into a shared slab; its OutMsg is made only when it leaves the queue. Queued messages
+    its payload copied into a shared slab; no OutMsg is made of it (the window sends it from here and keeps it
+    in flight as columns too, inflight.ts) unless something asks for the message itself (peek). Queued messages
     live long (a burst's whole run), and an object per message would be copied by every collection until the
     window took it; slots and slabs are not. Other messages are kept as the OutMsg they are. The columns come
     in segments, chained (see Segment).
@@ -44,6 +45,17 @@ class Segment {
         this.data = new Array<Uint8Array | undefined>(size)
         this.at = new Int32Array(3 * size)
     }
+}
+
+/** The oldest queued message's fields, when it is plain (OutQueue.peekPlain): one of these serves every call. */
+export class PlainHead {
+    qos = 0
+    retain = false
+    topic = ''
+    topicBytes: Uint8Array = NO_BYTES
+    bytes: Uint8Array = NO_BYTES
+    start = 0
+    size = 0
 }
 
 export class OutQueue {
@@ -105,29 +117,30 @@ export class OutQueue {
     }
 
     /**
-        The oldest message, to be encoded now by PacketWriter.publishKeepRange: a plain QoS 1/2 one comes without
-        a payload view, its payload left in the slab as bytes[keptStart, keptEnd), and is not kept in the queue
-        (the caller sends it and drops its slot; if it cannot, the slot stays plain and peek makes a message of
-        it): a message kept in a segment that has reached the old generation would be a pointer from old to new
-        memory for every minor collection to visit.
+        Whether the oldest message is a plain QoS 1/2 one; if so, its fields go into `head`, its payload left in
+        the slab as head.bytes[head.start, head.start + head.size), for PacketWriter.publishKeepRange to copy
+        from. Nothing is made of it (the caller sends it and drops its slot; if it cannot, the slot stays as it
+        is): a message that outlived the young generation in a window would be copied by the collector.
      */
-    peekToSend(): OutMsg | undefined {
+    peekPlain(head: PlainHead): boolean {
         if (this.count === 0) {
-            return undefined
+            return false
         }
         const seg = this.head!
         const slot = seg.start
         const at = seg.at
         const f = at[3 * slot + 2]
         if (seg.msgs[slot] !== undefined || (f & 3) === 0) {
-            return this.peek()
+            return false
         }
-        const msg = new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, seg.topics[slot]!, seg.topicBytes[slot]!, null, null, 0)
-        msg.size = at[3 * slot + 1]
-        msg.bytes = seg.data[slot]!
-        msg.keptStart = at[3 * slot]
-        msg.keptEnd = at[3 * slot] + at[3 * slot + 1]
-        return msg
+        head.qos = f & 3
+        head.retain = (f & 4) !== 0
+        head.topic = seg.topics[slot]!
+        head.topicBytes = seg.topicBytes[slot]!
+        head.bytes = seg.data[slot]!
+        head.start = at[3 * slot]
+        head.size = at[3 * slot + 1]
+        return true
     }
 
     /** Take the oldest message (with its payload), or undefined. */
@@ -139,7 +152,7 @@ export class OutQueue {
         return msg
     }
 
-    /** Take the oldest message as it is (sent: what peekToSend gave), or nothing when the queue is empty. */
+    /** Take the oldest message as it is (sent: what peekPlain described, or peek gave), or nothing when the queue is empty. */
     drop(): void {
         if (this.count === 0) {
             return

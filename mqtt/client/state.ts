@@ -246,6 +246,11 @@ export class Mqtt {
     track(id: number, msg: OutMsg): void {
         (this.tracked ??= new InflightTable()).set(id, msg)
     }
+
+    /** @internal The in-flight table, made on first use: what tracks a message */
+    get tracking(): InflightTable {
+        return this.tracked ??= new InflightTable()
+    }
 }
 
 /* Read-only stand-in until something is in flight (nothing is ever added to it) */

@@ -12,6 +12,7 @@ import { done } from '../../runtime/waitable.js'
 import { encodeSubscribe, encodeUnsubscribe } from '../codec/encode.js'
 import { MQTT_AWAITING_ACK, MQTT_AWAITING_PUBCOMP, MQTT_WAIT_SENT, MqttWait, OUT_PUBLISH, OUT_SUB, OutMsg, type Mqtt } from './state.js'
 import { scheduleFlush, waitSent, writeBlocked, writeBytes, writePubrel } from './wire.js'
+import { PlainHead } from './outqueue.js'
 
 /** A free packet id (1..65535, skipping ids in use), or 0 when all are in use. */
 export function allocId(mq: Mqtt): number {
@@ -92,6 +93,24 @@ export function sendPublish(mq: Mqtt, msg: OutMsg): boolean {
     return true
 }
 
+/* The queue's oldest plain message, as pump sends it (one for every connection: pump runs to its end) */
+const HEAD = new PlainHead()
+
+/* Put the queue's oldest message, a plain QoS 1/2 PUBLISH, on the wire and in flight as columns (no OutMsg) */
+function sendPlain(mq: Mqtt, h: PlainHead): boolean {
+    const id = allocId(mq)
+    if (id === 0) {
+        return false
+    }
+    mq.lastPublishId = id
+    const w = mq.writer
+    const start = w.publishKeepRange(h.topicBytes, h.bytes, h.start, h.start + h.size, h.qos, h.retain, id)
+    /* One clock read per burst: a retransmit deadline does not need more */
+    mq.tracking.setPlain(id, h.qos, h.retain, h.topic, h.topicBytes, w.current, start, w.position, h.size, rGetTicksCached(), MQTT_AWAITING_ACK)
+    mq.inflightPublishes++
+    return true
+}
+
 /** Queue a publish behind the window (or while offline). */
 export function enqueue(mq: Mqtt, msg: OutMsg): void {
     mq.pending.push(msg)
@@ -131,7 +150,16 @@ export function pump(mq: Mqtt): void {
     let moved = false
     const v5 = mq.cfg.v5 !== null
     while (mq.pending.length > 0 && mq.inflightPublishes < mq.cfg.maxInflight) {
-        const msg = v5 ? mq.pending.peek()! : mq.pending.peekToSend()!
+        if (!v5 && mq.pending.peekPlain(HEAD)) {
+            if (!sendPlain(mq, HEAD)) {
+                break
+            }
+            mq.pending.drop()
+            mq.pendingBytes -= HEAD.size
+            moved = true
+            continue
+        }
+        const msg = mq.pending.peek()!
         if (msg.qos === 0) {
             mq.pending.shift()
             mq.pendingBytes -= msg.size
@@ -180,6 +208,19 @@ export function complete(mq: Mqtt, msg: OutMsg, rc: number): void {
         msg.wait.settle(rc)
         msg.wait = null
     }
+    refill(mq)
+}
+
+/** The acknowledgement of a plain publish (InflightTable.plain) completed it: forget it, let the next message in. */
+export function completePlain(mq: Mqtt, id: number): void {
+    mq.inflight.delete(id)
+    mq.inflightPublishes--
+    mq.stats.acknowledged++
+    refill(mq)
+}
+
+/* Room in the window: queued messages go in at the refill mark (see held) */
+function refill(mq: Mqtt): void {
     if (mq.pending.length > 0) {
         if (mq.inflightPublishes <= refillMark(mq.cfg.maxInflight)) {
             pump(mq)

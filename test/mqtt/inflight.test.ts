@@ -145,3 +145,117 @@ test('InflightTable against a Map, over random runs: ids handed out in sequence 
         }
     }
 })
+
+/* A plain entry as the model keeps it: what its OutMsg must say once one is made of it */
+interface PlainWant { qos: number, retain: boolean, topic: string, bytes: Uint8Array, start: number, end: number, size: number, sent: number, state: number }
+
+test('InflightTable with plain entries against a Map, over random runs: columns until asked for, then the same message in the same place', t => {
+    const r = new Rng(20261204)
+    const topicBytes = new Uint8Array([0, 1, 116])
+    const slab = new Uint8Array(64)
+    for (let run = 0; run < 40; run++) {
+        const table = new InflightTable()
+        const model = new Map<number, OutMsg | PlainWant>()
+        let next = r.int(65535) + 1
+        const span = run % 10 === 9 ? 65535 : 1 + r.int(3000)
+        /* Each entry as the model says it is; a plain one made into its message (and kept as that) */
+        const same = (id: number) => {
+            const want = model.get(id)
+            const got = table.get(id)
+            if (want === undefined || want instanceof OutMsg) {
+                t.is(got, want)
+                return
+            }
+            t.true(got instanceof OutMsg)
+            t.deepEqual([got!.id, got!.type, got!.qos, got!.retain, got!.topic, got!.topicBytes, got!.bytes, got!.keptStart, got!.keptEnd, got!.size, got!.sent, got!.state, got!.payload, got!.wait],
+                [id, OUT_PUBLISH, want.qos, want.retain, want.topic, topicBytes, want.bytes, want.start, want.end, want.size, want.sent, want.state, null, null])
+            t.is(table.plain(id), -1)
+            t.is(table.get(id), got)
+            model.set(id, got!)
+        }
+        for (let op = 0; op < 6000; op++) {
+            const k = r.int(100)
+            if (k < 55 && model.size < span) {
+                while (model.has(next)) {
+                    next = next === 65535 ? 1 : next + 1
+                }
+                if (r.int(4) === 0) {
+                    const m = msg(next)
+                    table.set(next, m)
+                    model.set(next, m)
+                } else {
+                    const start = r.int(32)
+                    const want: PlainWant = { qos: 1 + r.int(2), retain: r.bool(), topic: `t/${next}`, bytes: slab, start, end: start + r.int(32), size: r.int(1000), sent: r.int(1e9) + 0.5, state: 2 }
+                    table.setPlain(next, want.qos, want.retain, want.topic, topicBytes, want.bytes, want.start, want.end, want.size, want.sent, want.state)
+                    model.set(next, want)
+                }
+                next = next === 65535 ? 1 : next + 1
+            } else if (k < 85 && model.size > 0) {
+                const live = [...model.keys()]
+                const id = k < 75 ? live[0] : k < 83 ? r.pick(live) : r.int(65536)
+                t.is(table.delete(id), model.delete(id))
+            } else if (k < 90 && model.size > 0) {
+                /* A plain QoS 2 entry's PUBREC: its state and time, in its place */
+                const id = r.pick([...model.keys()])
+                const want = model.get(id)!
+                if (want instanceof OutMsg) {
+                    t.is(table.plain(id), -1)
+                } else {
+                    t.is(table.plain(id), want.qos | (want.retain ? 4 : 0) | (want.state << 3))
+                    want.state = 4
+                    want.sent += 1
+                    table.setPlainState(id, want.state, want.sent)
+                }
+            } else if (k < 95 && model.size > 0) {
+                /* Asked for: made into its message */
+                same(r.pick([...model.keys()]))
+            } else if (k < 99 && model.size > 0) {
+                /* Replaced by a message of its own, in its place */
+                const id = r.pick([...model.keys()])
+                const m = msg(id)
+                table.set(id, m)
+                model.set(id, m)
+            } else if (k === 99) {
+                table.clear()
+                model.clear()
+            }
+            if (op % 500 === 0 || op === 5999) {
+                t.is(table.size, model.size)
+                for (let probe = 0; probe < 20; probe++) {
+                    const id = r.int(65536)
+                    t.is(table.has(id), model.has(id))
+                    if (!model.has(id)) {
+                        t.is(table.get(id), undefined)
+                        t.is(table.plain(id), -1)
+                    }
+                }
+                /* The order, every entry made into its message */
+                const order = [...model.keys()]
+                order.forEach(same)
+                t.deepEqual([...table].map(([id, m]) => [id, m]), [...model])
+            }
+        }
+    }
+})
+
+test('InflightTable: a loop over the messages gives a plain entry as its message, once, and skips one deleted or replaced meanwhile', t => {
+    const table = new InflightTable()
+    const slab = new Uint8Array(8)
+    for (let id = 1; id <= 6; id++) {
+        table.setPlain(id, 1, false, `t/${id}`, slab, slab, 0, 4, 2, id, 2)
+    }
+    const seen: number[] = []
+    for (const m of table.values()) {
+        seen.push(m.id)
+        if (m.id === 2) {
+            table.delete(3)
+            table.set(4, msg(4))
+        }
+    }
+    t.deepEqual(seen, [1, 2, 5, 6])
+    t.deepEqual(ids(table), [1, 2, 4, 5, 6])
+    t.is(table.plain(1), -1)
+    t.is(table.get(1)!.topic, 't/1')
+    t.is(table.get(0), undefined)
+    t.false(table.has(0))
+})

@@ -5,7 +5,7 @@ import {
     type Mqtt, type PublishPacket,
 } from '../../mqtt/index.js'
 import { copyBytes } from '../../mqtt/codec/bytes.js'
-import { OutQueue } from '../../mqtt/client/outqueue.js'
+import { OutQueue, PlainHead } from '../../mqtt/client/outqueue.js'
 import { writePublish, writePublishRange } from '../../mqtt/codec/encode-publish.js'
 import { OUT_PUBLISH, OutMsg } from '../../mqtt/client/outmsg.js'
 import { MqttWait } from '../../mqtt/client/state.js'
@@ -58,7 +58,7 @@ test('OutQueue: plain slots and messages in one order, across segments, emptied 
     t.is(q.length, 0)
     t.is(q.shift(), undefined)
     t.is(q.peek(), undefined)
-    t.is(q.peekToSend(), undefined)
+    t.false(q.peekPlain(new PlainHead()))
     q.drop()
     /* Empty, it starts over */
     push(5000)
@@ -159,27 +159,30 @@ test('a publish that waits for MQTT_EVENT_ATTACH to connect sends the payload as
     })
 })
 
-test('OutQueue: peekToSend leaves a plain QoS 1/2 payload in the slab, without keeping the message; not sent, the slot stays plain', t => {
+test('OutQueue: peekPlain describes a plain QoS 1/2 message, its payload left in the slab, making nothing; not sent, the slot stays plain', t => {
     const q = new OutQueue()
-    q.pushPlain('a', topic, Buffer.from('one'), 1, false)
+    q.pushPlain('a', topic, Buffer.from('one'), 1, true)
     q.pushPlain('a', topic, Buffer.from('zero'), 0, false)
-    const m = q.peekToSend()!
-    t.is(m.payload, null)
-    t.is(text(m.bytes!.subarray(m.keptStart, m.keptEnd)), 'one')
-    t.is(m.size, 3)
-    t.is(m.qos, 1)
+    const h = new PlainHead()
+    t.true(q.peekPlain(h))
+    t.is(text(h.bytes.subarray(h.start, h.start + h.size)), 'one')
+    t.is(h.size, 3)
+    t.is(h.qos, 1)
+    t.true(h.retain)
+    t.is(h.topic, 'a')
+    t.is(h.topicBytes, topic)
+    t.is(q.length, 2)
     /* Not sent after all (no packet id free): whoever takes it next gets an ordinary message of the same slot */
     const again = q.peek()!
-    t.not(again, m)
     t.is(text(again.payload), 'one')
     t.is(again.qos, 1)
-    /* Made by peek, it is kept: peekToSend gives that one */
-    t.is(q.peekToSend(), again)
+    /* Made by peek, it is kept: no longer plain */
+    t.false(q.peekPlain(h))
+    t.is(q.peek(), again)
     q.drop()
-    /* QoS 0 comes with its payload */
-    const z = q.peekToSend()!
-    t.is(text(z.payload), 'zero')
-    t.is(q.peek(), z)
+    /* QoS 0 is not sent from the slab: it comes as a message with its payload */
+    t.false(q.peekPlain(h))
+    t.is(text(q.peek()!.payload), 'zero')
     q.drop()
     q.drop()
     t.is(q.length, 0)
@@ -226,6 +229,24 @@ test('OutQueue against an array, over random runs: plain and whole messages, sma
             t.is(m!.size, bytes.length)
             t.is(m!.topic, 't')
         }
+        /* What the window sends: a plain QoS 1/2 message described in place, anything else as peek's message */
+        const head = new PlainHead()
+        const sent = (w: Want | undefined) => {
+            if (q.peekPlain(head)) {
+                t.true(w !== undefined && w.whole === null && w.qos > 0)
+                t.is(text(head.bytes.subarray(head.start, head.start + head.size)), w!.text)
+                t.is(head.qos, w!.qos)
+                t.is(head.retain, w!.retain)
+                t.is(head.topic, 't')
+            } else {
+                t.true(w === undefined || w.whole !== null || w.qos === 0)
+                const m = q.peek()
+                check(m, w)
+                if (m !== undefined && w!.whole === null) {
+                    w!.whole = m
+                }
+            }
+        }
         for (let op = 0; op < 8000; op++) {
             const k = r.int(100)
             if (k < 50 + (model.length < depth ? 10 : -10)) {
@@ -246,8 +267,8 @@ test('OutQueue against an array, over random runs: plain and whole messages, sma
             } else if (k < 75) {
                 check(q.shift(), model.shift())
             } else if (k < 85) {
-                /* Sent from peekToSend, then dropped: the window's way */
-                check(q.peekToSend(), model[0])
+                /* Sent from peekPlain's description (or peek's message), then dropped: the window's way */
+                sent(model[0])
                 q.drop()
                 model.shift()
             } else if (k < 92) {
@@ -258,7 +279,7 @@ test('OutQueue against an array, over random runs: plain and whole messages, sma
                     model[0].whole = m
                 }
             } else {
-                check(q.peekToSend(), model[0])
+                sent(model[0])
             }
             t.is(q.length, model.length)
         }

@@ -611,6 +611,82 @@ test('a throwing callback is logged; the connection and other callbacks carry on
     })
 })
 
+test('messages that went into the window from the queue: a repeated PUBREC answered, a retransmit past msgTimeout, and after a reconnect the PUBREL and the PUBLISH resent in order', async t => {
+    await inFiber(function* () {
+        const first: string[] = []
+        const second: string[] = []
+        const show = (p: Packet) => p.type === 3 ? `PUBLISH ${(p as PublishPacket).topic} q${(p as PublishPacket).qos} dup=${(p as PublishPacket).dup}` : `${p.type === 6 ? 'PUBREL' : p.type} ${(p as any).id}`
+        const ids = new Map<string, number>()
+        /* When each packet of the first connection came, and when the PUBRECs went */
+        const at: number[] = []
+        let rec = 0
+        const { port, listener } = yield* scripted(function* (peer, n) {
+            yield* peer.accept(0, n === 1)
+            if (n === 0) {
+                /* a and b (sent at once) acknowledged; c (QoS 2, from the queue) answered with PUBREC twice; d (QoS 1,
+                   from the queue) left unanswered until it comes again (msgTimeout), then the link dropped */
+                for (;;) {
+                    const p = yield* peer.next(3000)
+                    if (p === null) break
+                    first.push(show(p))
+                    at.push(rGetTicks())
+                    if (p.type === 3) {
+                        const pp = p as PublishPacket
+                        if (!pp.dup) ids.set(pp.topic, pp.id)
+                        if (pp.topic === 'q/a' || pp.topic === 'q/b') yield* peer.send({ type: 4, id: pp.id })
+                        if (pp.topic === 'q/c' && !pp.dup) {
+                            rec = rGetTicks()
+                            yield* peer.send({ type: 5, id: pp.id })
+                            yield* peer.send({ type: 5, id: pp.id })
+                        }
+                        if (pp.topic === 'q/d' && pp.dup) break
+                    }
+                }
+                peer.close(true)
+                return
+            }
+            for (let i = 0; i < 2; i++) {
+                const p = yield* peer.next(3000)
+                if (p === null) break
+                second.push(show(p))
+                if (p.type === 3) yield* peer.send({ type: 4, id: (p as any).id })
+                if (p.type === 6) yield* peer.send({ type: 7, id: (p as any).id })
+            }
+            yield* peer.next(1000)
+        })
+        const mq = mqttAlloc('from-queue', null)!
+        mq.msgTimeout = 1000
+        mqttSetInflight(mq, 2)
+        const sock = rAllocSocket()
+        const sock2 = rAllocSocket()
+        try {
+        yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+        t.is(yield* mqttConnect(mq, sock, 0, MQTT_WAIT_ACK), 0)
+        /* The window holds two: c and d wait in the queue as plain slots, and go in as a and b are acknowledged */
+        for (const [name, qos] of [['a', 1], ['b', 1], ['c', 2], ['d', 1]] as const) {
+            t.is(yield* mqttPublish(mq, name, 0, qos, MQTT_WAIT_NONE, `q/${name}`), 0)
+        }
+        t.true(yield* until(() => !mqttIsConnected(mq), 5000))
+        t.deepEqual(first.filter(l => l.startsWith('PUBLISH') && !l.startsWith('PUBLISH q/d')), ['PUBLISH q/a q1 dup=false', 'PUBLISH q/b q1 dup=false', 'PUBLISH q/c q2 dup=false'])
+        t.deepEqual(first.filter(l => l.startsWith('PUBLISH q/d')), ['PUBLISH q/d q1 dup=false', 'PUBLISH q/d q1 dup=true'])
+        /* One PUBREL for each PUBREC, at once (one more comes with the retransmit, msgTimeout after) */
+        t.deepEqual(first.filter((l, i) => l.startsWith('PUBREL') && at[i] - rec < 500), [`PUBREL ${ids.get('q/c')}`, `PUBREL ${ids.get('q/c')}`])
+        t.true(first.filter(l => l.startsWith('PUBREL')).every(l => l === `PUBREL ${ids.get('q/c')}`))
+        t.is(mqttGetStats(mq).inflight, 2)
+        yield* rConnectSocket(sock2, '127.0.0.1', port, 0)
+        t.is(yield* mqttConnect(mq, sock2, 0, MQTT_WAIT_ACK), 0)
+        t.true(yield* until(() => second.length === 2))
+        t.deepEqual(second, [`PUBREL ${ids.get('q/c')}`, 'PUBLISH q/d q1 dup=true'])
+        t.true(yield* until(() => mqttGetStats(mq).inflight === 0))
+        t.is(mqttGetStats(mq).acknowledged, 4)
+        } finally {
+            rCloseSocket(sock)
+            rCloseSocket(sock2)
+            rCloseSocket(listener)
+        }
+    })
+})
+
 test('a QoS 1 message unacknowledged past msgTimeout is resent on the same connection with DUP', async t => {
     await inFiber(function* () {
         const seen: PublishPacket[] = []
