@@ -17,6 +17,19 @@ function track(t: InflightTable, id: number): OutMsg {
 
 const ids = (t: InflightTable) => [...t.values()].map(m => m.id)
 
+/* An id in flight, picked at random, replaced by a message of its own in its place: in the table and its model */
+function replaceOne(table: InflightTable, model: Map<number, unknown>, r: Rng): void {
+    const id = r.pick([...model.keys()])
+    const m = msg(id)
+    table.set(id, m)
+    model.set(id, m)
+}
+
+function clearBoth(table: InflightTable, model: Map<number, unknown>): void {
+    table.clear()
+    model.clear()
+}
+
 test('InflightTable: get, has and delete by id; the send order kept through growth and wrapped ids', t => {
     const table = new InflightTable()
     t.is(table.get(1), undefined)
@@ -123,13 +136,9 @@ test('InflightTable against a Map, over random runs: ids handed out in sequence 
                 t.is(table.delete(id), model.delete(id))
             } else if (k < 98 && model.size > 0) {
                 /* The same id again (a QoS 2 message's PUBREL state): replaced in its place */
-                const id = r.pick([...model.keys()])
-                const m = msg(id)
-                table.set(id, m)
-                model.set(id, m)
+                replaceOne(table, model, r)
             } else if (k === 99) {
-                table.clear()
-                model.clear()
+                clearBoth(table, model)
             }
             if (op % 500 === 0 || op === 5999) {
                 t.is(table.size, model.size)
@@ -211,13 +220,9 @@ test('InflightTable with plain entries against a Map, over random runs: columns 
                 same(r.pick([...model.keys()]))
             } else if (k < 99 && model.size > 0) {
                 /* Replaced by a message of its own, in its place */
-                const id = r.pick([...model.keys()])
-                const m = msg(id)
-                table.set(id, m)
-                model.set(id, m)
+                replaceOne(table, model, r)
             } else if (k === 99) {
-                table.clear()
-                model.clear()
+                clearBoth(table, model)
             }
             if (op % 500 === 0 || op === 5999) {
                 t.is(table.size, model.size)
