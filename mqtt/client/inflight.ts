@@ -7,7 +7,8 @@
     A plain publish (what the window takes from the queue's columns: no waiter, no durable record, no MQTT 5
     properties) is kept as columns of its slot, not as an object: a window of a thousand messages refilled
     a million times would otherwise make a million objects, each living until its acknowledgement. Its OutMsg
-    is made only when something asks for the message itself (get, values: a resend, a retransmit, the stats),
+    is made only when something asks for the message itself (get, values: a resend, the retransmit check,
+    mqttCheckQueue),
     and then kept in its place.
  */
 import { OUT_PUBLISH, OutMsg } from './outmsg.js'
