@@ -8,8 +8,7 @@
     properties) is kept as columns of its slot, not as an object: a window of a thousand messages refilled
     a million times would otherwise make a million objects, each living until its acknowledgement. Its OutMsg
     is made only when something asks for the message itself (get, values: a resend, the retransmit check,
-    mqttCheckQueue),
-    and then kept in its place.
+    mqttCheckQueue), and then kept in its place.
  */
 import { OUT_PUBLISH, OutMsg } from './outmsg.js'
 
