@@ -167,8 +167,7 @@ export function resumeQueued(f: RFiber, value: unknown): boolean {
         return false
     }
     f.value = value
-    f.state = (state & F_SUSPEND) | F_READY
-    runq.push(f)
+    enqueue(f)
     return true
 }
 

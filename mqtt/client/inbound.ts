@@ -128,8 +128,9 @@ function acknowledgement(mq: Mqtt, type: number, id: number): void {
         return
     case MQTT_PACKET_PUB_REC: {
         const plain = mq.inflight.plain(id)
-        if (plain >= 0 && (plain & 3) === 2 && (plain >> 3 === MQTT_AWAITING_ACK || plain >> 3 === MQTT_AWAITING_PUBCOMP)) {
-            if (plain >> 3 === MQTT_AWAITING_ACK) {
+        const state = plain >> 3
+        if (plain >= 0 && (plain & 3) === 2 && (state === MQTT_AWAITING_ACK || state === MQTT_AWAITING_PUBCOMP)) {
+            if (state === MQTT_AWAITING_ACK) {
                 /* As release() does for a message of its own */
                 mq.inflight.setPlainState(id, MQTT_AWAITING_PUBCOMP, rGetTicksCached())
             }

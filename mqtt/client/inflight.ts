@@ -39,10 +39,10 @@ export class InflightTable {
     }
 
     get(id: number): OutMsg | undefined {
-        const i = id & this.mask
-        if (this.ids[i] !== id || id === 0) {
+        if (!this.has(id)) {
             return undefined
         }
+        const i = id & this.mask
         return this.msgs[i] ?? this.materialize(i, id)
     }
 
@@ -80,7 +80,7 @@ export class InflightTable {
     /** A plain entry's qos | retain << 2 | state << 3, or -1 when id is not in flight as a plain entry. */
     plain(id: number): number {
         const i = id & this.mask
-        return this.ids[i] === id && id !== 0 && this.msgs[i] === undefined ? this.nums[NUMS * i + 4] : -1
+        return this.has(id) && this.msgs[i] === undefined ? this.nums[NUMS * i + 4] : -1
     }
 
     /** A plain entry's new state, sent at `sent` (the caller knows it is one: plain(id) >= 0). */
@@ -122,7 +122,7 @@ export class InflightTable {
             all.push(this.get(id)!)
         }
         for (const m of all) {
-            if (this.msgs[m.id & this.mask] === m && this.ids[m.id & this.mask] === m.id) {
+            if (this.get(m.id) === m) {
                 yield m
             }
         }
@@ -175,8 +175,7 @@ export class InflightTable {
         msg.sent = n[at + 2]
         msg.size = n[at + 3]
         msg.state = meta >> 3
-        this.msgs[i] = msg
-        this.topics[i] = this.topicBytes[i] = this.data[i] = undefined
+        this.set(id, msg)
         return msg
     }
 

@@ -244,7 +244,7 @@ export class Mqtt {
 
     /** @internal Track a message in flight */
     track(id: number, msg: OutMsg): void {
-        (this.tracked ??= new InflightTable()).set(id, msg)
+        this.tracking.set(id, msg)
     }
 
     /** @internal The in-flight table, made on first use: what tracks a message */
