@@ -17,6 +17,8 @@ export interface Broker {
     tlsPort: number
     /** The MQTT over WebSocket port (aedes with the websocket option), or 0 */
     wsPort: number
+    /** mosquitto: the ports chosen for `extra` (BrokerOptions.extraPorts of them), in order */
+    extraPorts: number[]
     process: ChildProcess
     /** Stop and wait for the process to end (SIGTERM) */
     stop(): Promise<void>
@@ -35,8 +37,10 @@ export interface BrokerOptions {
     tls?: { ca: string, cert: string, key: string, requireCertificate?: boolean }
     /** mosquitto: keep sessions and messages on disk across restarts */
     persistence?: boolean
-    /** mosquitto: extra configuration lines */
-    extra?: string[]
+    /** mosquitto: extra configuration lines, or a function of `extraPorts` free ports that returns them */
+    extra?: string[] | ((ports: number[]) => string[])
+    /** mosquitto: how many free ports to choose for `extra` (a listener of its own) */
+    extraPorts?: number
     /** aedes: also MQTT over WebSocket (ws, or wss with tls: PEM file paths); mosquitto: a ws listener (no tls) */
     websocket?: { tls?: { cert: string, key: string } }
 }
@@ -78,10 +82,10 @@ function exited(child: ChildProcess): Promise<void> {
 
 /** A Broker around a child process that `launch` (re)starts; `cleanup` runs after a final stop. */
 function handle(kind: Broker['kind'], port: number, tlsPort: number, launch: () => Promise<ChildProcess>, first: ChildProcess,
-    cleanup: () => void, wsPort = 0): Broker {
+    cleanup: () => void, wsPort = 0, extraPorts: number[] = []): Broker {
     let child = first
     return {
-        kind, host: '127.0.0.1', port, tlsPort, wsPort,
+        kind, host: '127.0.0.1', port, tlsPort, wsPort, extraPorts,
         get process() {
             return child
         },
@@ -101,11 +105,18 @@ function handle(kind: Broker['kind'], port: number, tlsPort: number, launch: () 
     }
 }
 
-async function waitForPort(port: number, child: ChildProcess, ms: number): Promise<void> {
+/* The broker ended before it listened: its code and what it said last */
+class BrokerExit extends Error {
+    constructor(readonly code: number, readonly said: string) {
+        super(`broker exited with code ${code}${said ? `: ${said}` : ''}`)
+    }
+}
+
+async function waitForPort(port: number, child: ChildProcess, ms: number, said: () => string = () => ''): Promise<void> {
     const deadline = Date.now() + ms
     while (Date.now() < deadline) {
         if (child.exitCode !== null) {
-            throw new Error(`broker exited with code ${child.exitCode}`)
+            throw new BrokerExit(child.exitCode, said())
         }
         const ok = await new Promise<boolean>(resolve => {
             const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
@@ -150,37 +161,6 @@ export async function startMosquitto(options: BrokerOptions = {}): Promise<Broke
         throw new Error('mosquitto is not installed')
     }
     const dir = mkdtempSync(join(tmpdir(), 'fiber-mqtt-mosquitto-'))
-    const port = await freePort()
-    const tlsPort = options.tls ? await freePort() : 0
-    const wsPort = options.websocket ? await freePort() : 0
-    const lines = [
-        /* As root mosquitto would switch to its own user, who cannot read this private directory */
-        process.getuid?.() === 0 ? 'user root' : '',
-        'per_listener_settings true',
-        `listener ${port} 127.0.0.1`,
-        options.users ? `password_file ${join(dir, 'passwd')}` : 'allow_anonymous true',
-        options.users ? 'allow_anonymous false' : '',
-        /* mosquitto 2.0 drops QoS 2 messages beyond max_inflight_messages (default 20): lift the limits */
-        'max_inflight_messages 0',
-        'max_queued_messages 0',
-        'max_keepalive 65535',
-        'sys_interval 1',
-    ]
-    if (options.tls) {
-        lines.push(`listener ${tlsPort} 127.0.0.1`, 'allow_anonymous true', `cafile ${options.tls.ca}`, `certfile ${options.tls.cert}`,
-            `keyfile ${options.tls.key}`, `require_certificate ${options.tls.requireCertificate ? 'true' : 'false'}`)
-    }
-    if (options.websocket) {
-        /* mosquitto 2.0's websockets listener binds to an interface, not an address ("lo": 127.0.0.1 only), and
-           starts only beside a plain listener, which there always is here */
-        lines.push(`listener ${wsPort} lo`, 'protocol websockets', options.users ? 'allow_anonymous false' : 'allow_anonymous true',
-            options.users ? `password_file ${join(dir, 'passwd')}` : '')
-    }
-    if (options.persistence) {
-        lines.push('persistence true', `persistence_location ${dir}/`, 'autosave_interval 1', 'autosave_on_changes true')
-    }
-    lines.push(...(options.extra ?? []))
-    writeFileSync(join(dir, 'mosquitto.conf'), lines.filter(Boolean).join('\n') + '\n')
     if (options.users) {
         const passwd = join(dir, 'passwd')
         writeFileSync(passwd, '')
@@ -192,14 +172,96 @@ export async function startMosquitto(options: BrokerOptions = {}): Promise<Broke
             }
         }
     }
-    const launch = async () => {
-        const child = spawn(bin, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', process.env.MOSQUITTO_LOG ? 'inherit' : 'pipe'] })
-        child.stderr?.resume()
-        await waitForPort(port, child, 10_000)
-        if (wsPort !== 0) {
-            await waitForPort(wsPort, child, 10_000)
+    /* A port free a moment ago may be taken before mosquitto binds it (another test's listener, or the local
+       port of a connection): then mosquitto exits at start, and it starts again on ports chosen afresh */
+    for (let attempt = 1; ; attempt++) {
+        const ports = await choosePorts(options)
+        writeFileSync(join(dir, 'mosquitto.conf'), mosquittoConfig(options, dir, ports))
+        const launch = () => launchMosquitto(bin, dir, ports.port, ports.wsPort)
+        try {
+            const child = await launch()
+            return handle('mosquitto', ports.port, ports.tlsPort, launch, child, () => rmSync(dir, { recursive: true, force: true }), ports.wsPort, ports.extra)
+        } catch (err) {
+            if (!(err instanceof BrokerExit && /address already in use/i.test(err.said)) || attempt === 3) {
+                rmSync(dir, { recursive: true, force: true })
+                throw err
+            }
         }
-        return child
     }
-    return handle('mosquitto', port, tlsPort, launch, await launch(), () => rmSync(dir, { recursive: true, force: true }), wsPort)
+}
+
+interface MosquittoPorts {
+    port: number
+    tlsPort: number
+    wsPort: number
+    extra: number[]
+}
+
+async function choosePorts(options: BrokerOptions): Promise<MosquittoPorts> {
+    const extra: number[] = []
+    for (let i = 0; i < (options.extraPorts ?? 0); i++) {
+        extra.push(await freePort())
+    }
+    return { port: await freePort(), tlsPort: options.tls ? await freePort() : 0, wsPort: options.websocket ? await freePort() : 0, extra }
+}
+
+function mosquittoConfig(options: BrokerOptions, dir: string, ports: MosquittoPorts): string {
+    const lines = [
+        /* As root mosquitto would switch to its own user, who cannot read this private directory */
+        process.getuid?.() === 0 ? 'user root' : '',
+        'per_listener_settings true',
+        `listener ${ports.port} 127.0.0.1`,
+        options.users ? `password_file ${join(dir, 'passwd')}` : 'allow_anonymous true',
+        options.users ? 'allow_anonymous false' : '',
+        /* mosquitto 2.0 drops QoS 2 messages beyond max_inflight_messages (default 20): lift the limits */
+        'max_inflight_messages 0',
+        'max_queued_messages 0',
+        'max_keepalive 65535',
+        'sys_interval 1',
+    ]
+    if (options.tls) {
+        lines.push(`listener ${ports.tlsPort} 127.0.0.1`, 'allow_anonymous true', `cafile ${options.tls.ca}`, `certfile ${options.tls.cert}`,
+            `keyfile ${options.tls.key}`, `require_certificate ${options.tls.requireCertificate ? 'true' : 'false'}`)
+    }
+    if (options.websocket) {
+        /* mosquitto 2.0's websockets listener binds to an interface, not an address ("lo": 127.0.0.1 only), and
+           starts only beside a plain listener, which there always is here */
+        lines.push(`listener ${ports.wsPort} lo`, 'protocol websockets', options.users ? 'allow_anonymous false' : 'allow_anonymous true',
+            options.users ? `password_file ${join(dir, 'passwd')}` : '')
+    }
+    if (options.persistence) {
+        lines.push('persistence true', `persistence_location ${dir}/`, 'autosave_interval 1', 'autosave_on_changes true')
+    }
+    const extra = options.extra ?? []
+    lines.push(...(typeof extra === 'function' ? extra(ports.extra) : extra))
+    return lines.filter(Boolean).join('\n') + '\n'
+}
+
+/* mosquitto started on its configuration in dir, once it listens; what it writes to stderr is kept (its last
+   words name why it could not start) unless MOSQUITTO_LOG shows it */
+async function launchMosquitto(bin: string, dir: string, port: number, wsPort: number): Promise<ChildProcess> {
+    const child = spawn(bin, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', process.env.MOSQUITTO_LOG ? 'inherit' : 'pipe'] })
+    let said = ''
+    child.stderr?.on('data', (d: Buffer) => {
+        said = (said + d.toString()).slice(-2000)
+    })
+    const words = () => said.trim()
+    try {
+        await waitForPort(port, child, 10_000, words)
+        if (wsPort !== 0) {
+            await waitForPort(wsPort, child, 10_000, words)
+        }
+    } catch (err) {
+        if (!(err instanceof BrokerExit) || child.stderr === null) {
+            child.kill('SIGKILL')
+            throw err
+        }
+        /* Its last words may still be in the pipe when its exit is seen */
+        await new Promise(resolve => {
+            child.stderr!.once('close', resolve)
+            setTimeout(resolve, 1000).unref()
+        })
+        throw new BrokerExit(err.code, words())
+    }
+    return child
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort, mosquittoPath, startAedes, startMosquitto, type Broker } from '../brokers/broker.js'
+import { mosquittoPath, startAedes, startMosquitto, type Broker } from '../brokers/broker.js'
 import { quietLogs } from './helpers/quiet.js'
 import { ended } from './helpers/child.js'
 import { inFiber } from './helpers/fiber.js'
@@ -351,8 +351,8 @@ if (mosquittoPath() === null) {
         const dir = mkdtempSync(join(tmpdir(), 'fiber-mqtt-psk-'))
         t.teardown(() => rmSync(dir, { recursive: true, force: true }))
         writeFileSync(join(dir, 'psk'), 'dev1:0102030405060708090a0b0c0d0e0f10\n')
-        const pskPort = await freePort()
-        const b = await startMosquitto({ extra: [`listener ${pskPort} 127.0.0.1`, 'allow_anonymous true', 'psk_hint fiber', `psk_file ${join(dir, 'psk')}`] })
+        const b = await startMosquitto({ extraPorts: 1, extra: ([port]) => [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'psk_hint fiber', `psk_file ${join(dir, 'psk')}`] })
+        const pskPort = b.extraPorts[0]
         try {
             const psk = ['-h', '127.0.0.1', '-p', String(pskPort), '-t', 'psk/t', '-m', 'x']
             const sub = start(cli, ['sub', ...psk.slice(0, 6), '--psk', '0102030405060708090a0b0c0d0e0f10', '--psk-identity', 'dev1', '-C', '1', '-d'])
