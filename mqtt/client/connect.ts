@@ -271,7 +271,8 @@ export function mqttFree(mq: Mqtt | null): Waitable<void> {
     mq.connected = false
     stopTimer(mq.keepAliveEvent)
     stopTimer(mq.connectTimer)
-    mq.keepAliveEvent = mq.connectTimer = null
+    stopTimer(mq.refillTimer)
+    mq.keepAliveEvent = mq.connectTimer = mq.refillTimer = null
     dropAll(mq, R_ERR_NOT_CONNECTED)
     mq.topics = []
     mq.index = null

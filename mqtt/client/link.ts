@@ -52,6 +52,8 @@ export function connectionLost(mq: Mqtt, code: number, reason: string): void {
     mq.keepAliveEvent = null
     stopTimer(mq.connectTimer)
     mq.connectTimer = null
+    stopTimer(mq.refillTimer)
+    mq.refillTimer = null
     if (!mq.disconnecting) {
         setError(mq, code < 0 ? code : R_ERR_NOT_CONNECTED, reason)
     }
