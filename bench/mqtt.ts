@@ -65,6 +65,8 @@ const figures: Figure[] = [
     { key: 'pub-q0-1k', name: 'QoS 0 publish, 1 KiB', unit: 'msgs/s', target: 10 },
     { key: 'pub-q1', name: 'QoS 1 publish, 1,000 in flight', unit: 'msgs/s', target: 40, cpuMax: 0.5 },
     { key: 'pub-q2', name: 'QoS 2 publish, 1,000 in flight', unit: 'msgs/s', target: 40, cpuMax: 0.5 },
+    /* Payloads of a JSON reading, a refill of the window half a MiB: the write path past its 64 KiB flush */
+    { key: 'pub-q1-1k', name: 'QoS 1 publish, 1 KiB, 1,000 in flight', unit: 'msgs/s', target: null },
     { key: 'burst-q1', name: 'QoS 1 burst, no window', unit: 'msgs/s', target: 10 },
     { key: 'burst-q2', name: 'QoS 2 burst, no window', unit: 'msgs/s', target: 10 },
     { key: 'recv-q0', name: 'receive QoS 0', unit: 'msgs/s', target: 5, cpuMax: 0.25 },
@@ -177,6 +179,7 @@ async function runFigure(f: Figure, c: Contender, ports: Ports, brokerPid: numbe
     case 'pub-q0-1k': return push(f.key, sample(await c.publish({ port: pubPort, count: n(50_000), qos: 0, size: 1024, inflight: 1000, topic: 'bench/q0' })))
     case 'pub-q1': return push(f.key, sample(await c.publish({ port: pubPort, count: n(200_000), qos: 1, size: 16, inflight: 1000, topic: 'bench/q1' })))
     case 'pub-q2': return push(f.key, sample(await c.publish({ port: pubPort, count: n(100_000), qos: 2, size: 16, inflight: 1000, topic: 'bench/q2' })))
+    case 'pub-q1-1k': return push(f.key, sample(await c.publish({ port: pubPort, count: n(50_000), qos: 1, size: 1024, inflight: 1000, topic: 'bench/q1k' })))
     case 'burst-q1': return push(f.key, sample(await c.publish({ port: pubPort, count: n(200_000), qos: 1, size: 16, inflight: 1000, topic: 'bench/b1', burst: true })))
     case 'burst-q2': return push(f.key, sample(await c.publish({ port: pubPort, count: n(100_000), qos: 2, size: 16, inflight: 1000, topic: 'bench/b2', burst: true })))
     case 'recv-q0': return push(f.key, sample(await c.receive({ port: sinkPort, count: n(200_000), qos: 0, size: 16 })))

@@ -66,7 +66,7 @@ test.serial('the throughput harness runs end to end with tiny counts and writes 
         t.regex(stdout, /each peer in a process of its own, (the publish figures against the C sink|against the Node sink), broker/)
         for (const figure of ['QoS 0 publish, 16 B', 'QoS 1 publish, 1,000 in flight', 'QoS 1 burst, no window', 'QoS 2 burst, no window',
             'x the windowed CPU', 'receive QoS 1', 'QoS 1 sequential round trips', '1,000 idle connections: heap each', '1,000 idle connections opened cold: heap each', 'publisher -> broker -> subscriber',
-            'QoS 1 publish into the broker, 100 in flight', 'QoS 1 publish into the broker, 20 in flight']) {
+            'QoS 1 publish into the broker, 100 in flight', 'QoS 1 publish into the broker, 20 in flight', 'QoS 1 publish, 1 KiB, 1,000 in flight']) {
             t.true(stdout.includes(figure), figure)
         }
         for (const contender of ['fiber-mqtt', 'MQTT.js', 'raw writer']) {
@@ -74,7 +74,7 @@ test.serial('the throughput harness runs end to end with tiny counts and writes 
         }
         const json = JSON.parse(readFileSync(`${out}latest.json`, 'utf8'))
         t.is(json.rounds, 1)
-        t.is(Object.keys(json.figures).length, 15)
+        t.is(Object.keys(json.figures).length, 16)
         t.is(json.figures['pub-q1'].results['fiber-mqtt'].length, 1)
         t.true(json.figures['pub-q1'].results['fiber-mqtt'][0].value > 0)
         t.true(existsSync(`${out}ratios.svg`))

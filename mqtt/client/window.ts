@@ -108,6 +108,8 @@ function sendPlain(mq: Mqtt, h: PlainHead): boolean {
     /* One clock read per burst: a retransmit deadline does not need more */
     mq.tracking.setPlain(id, h.qos, h.retain, h.topic, h.topicBytes, w.current, start, w.position, h.size, rGetTicksCached(), MQTT_AWAITING_ACK)
     mq.inflightPublishes++
+    /* Handed to the socket at 64 KiB, as every other write: a refill of the window is not held in one buffer */
+    scheduleFlush(mq)
     return true
 }
 
@@ -164,6 +166,7 @@ export function pump(mq: Mqtt): void {
             mq.pending.shift()
             mq.pendingBytes -= msg.size
             writeQos0Packet(mq, msg.topicBytes!, msg.payload!, msg.retain, msg.props)
+            scheduleFlush(mq)
             if (msg.wait !== null) {
                 waitSent(mq, msg.wait)
             }

@@ -39,14 +39,18 @@ export class PacketBuffer {
         return this.end - this.start
     }
 
-    /** Make room for n more bytes. */
+    /**
+        Make room for n more bytes. What is written and not yet taken moves to the new slab with room for as much
+        again: a writer filled past its slab size without a take() copies each byte a bounded number of times,
+        not once for every packet added.
+     */
     reserve(n: number): Uint8Array {
         if (this.end + n > this.slab.length) {
             const pending = this.slab.subarray(this.start, this.end)
             if (this.slab.length > 0) {
                 this.size = Math.min(this.size * 4, this.slabSize)
             }
-            this.slab = allocBytes(Math.max(this.size, n + pending.length))
+            this.slab = allocBytes(Math.max(this.size, n + 2 * pending.length))
             this.slab.set(pending)
             this.start = 0
             this.end = pending.length

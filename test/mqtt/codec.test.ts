@@ -294,6 +294,25 @@ test('the writer packs many packets into one buffer and never overwrites what it
     t.is(w.take()!.length, 1 + 2 + 3 + 5000)
 })
 
+test('a writer filled far past its slab size without a take() moves what it holds a bounded number of times, and loses nothing', t => {
+    const w = new PacketWriter()
+    const topic = Uint8Array.of(0, 1, 0x74)
+    const payload = new Uint8Array(1024).fill(7)
+    const slabs = new Set<Uint8Array>()
+    /* 2 MiB in 2,000 packets: each new slab has room for as much again as it took over (a slab just large
+       enough made a new one, and a copy of everything held, for every packet past the first 64 KiB) */
+    for (let i = 0; i < 2000; i++) {
+        w.publishKeepRange(topic, payload, 0, payload.length, 1, false, i + 1)
+        slabs.add(w.current)
+    }
+    t.true(slabs.size <= 16, `${slabs.size} slabs`)
+    const all = w.take()!
+    t.is(all.length, 2000 * (1 + 2 + 3 + 2 + 1024))
+    const packets = decodeAll([all]) as { type: number, id: number, payload: Uint8Array }[]
+    t.is(packets.length, 2000)
+    t.true(packets.every((p, i) => p.type === 3 && p.id === i + 1 && p.payload.length === 1024 && p.payload[1023] === 7))
+})
+
 test('topic names repeat from a cache of the last one: the same bytes give the same string; other bytes are checked as ever', t => {
     const pub = (topic: string) => encode({ type: 3, qos: 0, dup: false, retain: false, id: 0, topic, payload: new Uint8Array(1) })
     const raw = (topicBytes: number[]) => Uint8Array.from([0x30, 2 + topicBytes.length + 1, 0, topicBytes.length, ...topicBytes, 7])

@@ -144,3 +144,57 @@ for (const window of [8, 200]) {
         })
     })
 }
+
+test('a refill of a large window goes to the socket 64 KiB at a time, not held in one buffer; every message arrives, in order', async t => {
+    await inFiber(function* () {
+        const count = 3000
+        const got: number[] = []
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            /* Every PUBLISH acknowledged as it is read: a thousand answers can come in one chunk */
+            while (got.length < count) {
+                const p = yield* peer.next(10_000)
+                if (p === null) {
+                    return
+                }
+                const ids: number[] = []
+                for (const q of [p, ...peer.takeQueued()]) {
+                    if (q.type === 3) {
+                        const pub = q as PublishPacket
+                        got.push(pub.payload[0] | (pub.payload[1] << 8))
+                        ids.push(pub.id)
+                    }
+                }
+                yield* peer.send(ids.flatMap(id => [0x40, 2, id >> 8, id & 0xff]))
+            }
+        })
+        const mq = mqttAlloc('refill-large', null)!
+        const sock = rAllocSocket()
+        yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+        t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+        mqttSetInflight(mq, 1000)
+        /* The most the client's write buffer holds before it goes to the socket */
+        let most = 0
+        const writer = mq.writer
+        const reserve = writer.reserve.bind(writer)
+        writer.reserve = (n: number) => {
+            most = Math.max(most, writer.length + n)
+            return reserve(n)
+        }
+        try {
+            const payload = new Uint8Array(1024)
+            for (let i = 0; i < count; i++) {
+                payload[0] = i & 0xff
+                payload[1] = i >> 8
+                t.is(yield* mqttPublish(mq, payload, payload.length, 1, MQTT_WAIT_NONE, 'refill/large'), 0)
+            }
+            t.true(yield* until(() => mqttGetStats(mq).acknowledged === count, 30_000))
+            t.deepEqual(got, Array.from({ length: count }, (_, i) => i))
+            /* 64 KiB and the packet that crossed it: a refill of hundreds of messages was one buffer of half a MiB */
+            t.true(most <= 64 * 1024 + 1100, `${most} bytes held`)
+        } finally {
+            rCloseSocket(sock)
+            rCloseSocket(listener)
+        }
+    })
+})
