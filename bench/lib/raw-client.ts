@@ -56,6 +56,8 @@ export const rawWriter: Contender = {
         const result = await measure(o.count, () => new Promise<void>(resolve => {
             let sent = 0
             let acked = 0
+            /* Waiting for 'drain' (one listener at a time, however many writes the socket refused meanwhile) */
+            let draining = false
             const writer = new PacketWriter()
             const pump = () => {
                 const limit = o.qos === 0 || o.burst ? o.count : Math.min(o.count, acked + o.inflight)
@@ -63,8 +65,12 @@ export const rawWriter: Contender = {
                     const from = sent * one
                     const to = limit === o.count ? end : limit * one
                     sent = limit
-                    if (!raw.sock.write(all.subarray(from, to)) && sent < o.count) {
-                        raw.sock.once('drain', pump)
+                    if (!raw.sock.write(all.subarray(from, to)) && sent < o.count && !draining) {
+                        draining = true
+                        raw.sock.once('drain', () => {
+                            draining = false
+                            pump()
+                        })
                     }
                 }
             }
