@@ -7,8 +7,9 @@
     A plain publish (what the window takes from the queue's columns: no waiter, no durable record, no MQTT 5
     properties) is kept as columns of its slot, not as an object: a window of a thousand messages refilled
     a million times would otherwise make a million objects, each living until its acknowledgement. Its OutMsg
-    is made only when something asks for the message itself (get, values: a resend, the retransmit check,
-    mqttCheckQueue), and then kept in its place.
+    is made only when something asks for the message itself (get, values: a resend after a reconnect, or of
+    one overdue), and then kept in its place; the retransmit check and mqttCheckQueue read the columns
+    (order, sentAt, plain).
  */
 import { OUT_PUBLISH, OutMsg } from './outmsg.js'
 
@@ -115,12 +116,27 @@ export class InflightTable {
         this.count = 0
     }
 
+    /** The ids in flight, in send order (a copy: the table may change while it is read). */
+    order(): number[] {
+        const all: number[] = []
+        for (let id = this.first; id !== 0; id = this.next[id & this.mask]) {
+            all.push(id)
+        }
+        return all
+    }
+
+    /** When the message under id was last sent, or NaN when id is not in flight (a plain entry stays plain). */
+    sentAt(id: number): number {
+        if (!this.has(id)) {
+            return NaN
+        }
+        const i = id & this.mask
+        return this.msgs[i]?.sent ?? this.nums[NUMS * i + 2]
+    }
+
     /** The messages in send order, as they are when the loop starts; one deleted or replaced meanwhile is skipped. */
     *values(): Generator<OutMsg, void, undefined> {
-        const all: OutMsg[] = []
-        for (let id = this.first; id !== 0; id = this.next[id & this.mask]) {
-            all.push(this.get(id)!)
-        }
+        const all = this.order().map(id => this.get(id)!)
         for (const m of all) {
             if (this.get(m.id) === m) {
                 yield m

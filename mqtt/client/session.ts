@@ -86,9 +86,12 @@ function payloadOf(bytes: Uint8Array, topicLength: number, qos: number, propsLen
 
 /** Resend what waited too long for its acknowledgement on this connection (every msgTimeout, DUP set). */
 export function retransmitOverdue(mq: Mqtt, now: number): void {
-    for (const msg of mq.inflight.values()) {
-        if (msg.sent + mq.msgTimeout <= now) {
-            (mq.resentIds ??= new Set()).add(msg.id)
+    /* Read by send time: only what is overdue is made a message (a window of plain entries stays columns) */
+    for (const id of mq.inflight.order()) {
+        if (mq.inflight.sentAt(id) + mq.msgTimeout <= now) {
+            const msg = mq.inflight.get(id)!
+            mq.resentIds ??= new Set()
+            mq.resentIds.add(id)
             if (msg.type === OUT_PUBLISH && msg.state === MQTT_AWAITING_ACK) {
                 resend(mq, msg)
             } else {
@@ -108,8 +111,8 @@ export function retransmitOverdue(mq: Mqtt, now: number): void {
 export function msgsToSend(mq: Mqtt): number {
     const now = rGetTicks()
     let n = mq.pending.length
-    for (const msg of mq.inflight.values()) {
-        if (msg.sent + mq.msgTimeout < now) {
+    for (const id of mq.inflight.order()) {
+        if (mq.inflight.sentAt(id) + mq.msgTimeout < now) {
             n++
         }
     }

@@ -279,8 +279,9 @@ export function mqttCheckQueue(mq: Mqtt | null): boolean {
         return true
     }
     let publishes = 0
-    for (const msg of mq.inflight.values()) {
-        if (msg.type === OUT_PUBLISH) {
+    /* A plain entry is a publish: counted as it is, not made a message */
+    for (const id of mq.inflight.order()) {
+        if (mq.inflight.plain(id) >= 0 || mq.inflight.get(id)!.type === OUT_PUBLISH) {
             publishes++
         }
     }

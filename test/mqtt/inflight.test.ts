@@ -232,8 +232,16 @@ test('InflightTable with plain entries against a Map, over random runs: columns 
                     if (!model.has(id)) {
                         t.is(table.get(id), undefined)
                         t.is(table.plain(id), -1)
+                        t.true(Number.isNaN(table.sentAt(id)))
                     }
                 }
+                /* The order and the send times, read without making a message of a plain entry */
+                t.deepEqual(table.order(), [...model.keys()])
+                for (const [id, want] of model) {
+                    t.is(table.sentAt(id), want.sent)
+                    t.is(table.plain(id) >= 0, !(want instanceof OutMsg))
+                }
+                t.true(Number.isNaN(table.sentAt(0)))
                 /* The order, every entry made into its message */
                 const order = [...model.keys()]
                 order.forEach(same)

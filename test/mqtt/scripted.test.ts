@@ -3,7 +3,7 @@ import { rGetTicks, rSetLogFilter, rSetLogHandler, rSleep, R_ERR_BAD_ACK, R_ERR_
 import { rAllocSocket, rCloseSocket, rConnectSocket, type RSocket } from '../../socket/index.js'
 import {
     encode, mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetError, mqttIsConnected, mqttPing, mqttPublish,
-    mqttSetKeepAlive, mqttSubscribe, mqttSetInflight, mqttGetStats, mqttMsgsToSend, mqttSetMessageSize, mqttSetConnectTimeout,
+    mqttSetKeepAlive, mqttSubscribe, mqttSetInflight, mqttGetStats, mqttMsgsToSend, mqttCheckQueue, mqttSetMessageSize, mqttSetConnectTimeout,
     MQTT_CONNECT_CLEAN_SESSION, MQTT_EVENT_DISCONNECT, MQTT_WAIT_ACK, MQTT_WAIT_NONE, MQTT_WAIT_SENT,
     type Mqtt, type MqttRecv, type Packet, type PublishPacket,
 } from '../../mqtt/index.js'
@@ -673,6 +673,8 @@ test('messages that went into the window from the queue: a repeated PUBREC answe
         t.deepEqual(first.filter((l, i) => l.startsWith('PUBREL') && at[i] - rec < 500), [`PUBREL ${ids.get('q/c')}`, `PUBREL ${ids.get('q/c')}`])
         t.true(first.filter(l => l.startsWith('PUBREL')).every(l => l === `PUBREL ${ids.get('q/c')}`))
         t.is(mqttGetStats(mq).inflight, 2)
+        /* c and d, in flight from the queue, count as the publishes they are */
+        t.true(mqttCheckQueue(mq))
         yield* rConnectSocket(sock2, '127.0.0.1', port, 0)
         t.is(yield* mqttConnect(mq, sock2, 0, MQTT_WAIT_ACK), 0)
         t.true(yield* until(() => second.length === 2))

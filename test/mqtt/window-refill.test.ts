@@ -1,7 +1,7 @@
 import test from 'ava'
 import { rCloseSocket, rAllocSocket, rConnectSocket } from '../../socket/index.js'
 import {
-    mqttAlloc, mqttConnect, mqttGetStats, mqttPublish, mqttSetInflight, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE,
+    mqttAlloc, mqttCheckQueue, mqttConnect, mqttGetStats, mqttMsgsToSend, mqttPublish, mqttSetInflight, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE,
     type Packet, type PublishPacket,
 } from '../../mqtt/index.js'
 import { refillMark } from '../../mqtt/client/window.js'
@@ -61,6 +61,10 @@ test('a full window refills in batches: queued messages go in once half of it is
         release = 1
         t.true(yield* until(() => mqttGetStats(mq).acknowledged === 4, 10_000))
         t.like(mqttGetStats(mq), { inflight: 8, queued: 12 })
+        /* Four of the eight in flight came from the queue as plain entries: publishes, none overdue, none made a message */
+        t.true(mqttCheckQueue(mq))
+        t.is(mqttMsgsToSend(mq), 12)
+        t.is([...Array(65536).keys()].filter(id => mq.inflight.plain(id) >= 0).length, 4)
         t.true(yield* until(() => got.length === 12, 10_000))
         release = 1000
         t.true(yield* until(() => mqttGetStats(mq).acknowledged === 24, 10_000))
