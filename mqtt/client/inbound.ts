@@ -279,17 +279,13 @@ function suback(mq: Mqtt, p: SubackPacket): void {
         fatal(mq, R_ERR_BAD_RESPONSE, `SUBACK with ${p.granted.length} return codes for ${filters.length} topic filters [MQTT-3.9.3-1]`)
         return
     }
+    /* The subscriptions read their codes from here (MqttTopic.granted): no scan of them for each SUBACK */
     const granted = mq.granted ??= new Map()
     for (let i = 0; i < filters.length; i++) {
         const code = p.granted[i]
         granted.set(filters[i], code)
         if (msg.granted !== null) {
             msg.granted[msg.grantedAt![i]] = code
-        }
-        for (const t of mq.topics) {
-            if (t.topic === filters[i]) {
-                t.granted = code
-            }
         }
         if (code >= 0x80) {
             rc = R_ERR_CANT_COMPLETE

@@ -78,12 +78,18 @@ export const MqttResp = MqttRecv
  */
 export class MqttTopic {
     entry: TopicEntry<MqttTopic> | null = null
-    granted = -1
     /** How a failure of its callback is logged */
     readonly label: string
 
-    constructor(readonly topic: string, readonly callback: MqttCallback | null, readonly wait: number, readonly qos: number) {
+    /** `codes`: the client's return codes by filter (Mqtt.granted), which a SUBACK updates */
+    constructor(readonly topic: string, readonly callback: MqttCallback | null, readonly wait: number, readonly qos: number,
+        private readonly codes: Map<string, number> | null = null) {
         this.label = `Message callback for "${topic}"`
+    }
+
+    /** The broker's return code for this filter from its last SUBACK (the granted QoS, or 0x80), or -1 before one. */
+    get granted(): number {
+        return this.codes?.get(this.topic) ?? -1
     }
 }
 

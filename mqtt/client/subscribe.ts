@@ -68,7 +68,7 @@ export function mqttSubscribe(mq: Mqtt | null, cb: MqttCallback | null, maxQos: 
         if (typeof cb !== 'function') {
             return done(setMsg(mq, R_ERR_BAD_ARGS, 'The callback must be a function'))
         }
-        const sub = new MqttTopic(filter, cb, waitFlags, maxQos)
+        const sub = new MqttTopic(filter, cb, waitFlags, maxQos, mq.granted ??= new Map())
         sub.entry = (mq.index ??= new TopicIndex()).add(filter, sub)
         mq.routes = null
         mq.topics.push(sub)
@@ -264,7 +264,7 @@ export function mqttSubscribeMulti(mq: Mqtt | null, subs: MqttSubscription[], wa
     for (let i = 0; i < subs.length; i++) {
         const s = subs[i]
         if (s.callback) {
-            const t = new MqttTopic(s.topic, s.callback, waitFlags, s.qos)
+            const t = new MqttTopic(s.topic, s.callback, waitFlags, s.qos, mq.granted ??= new Map())
             t.entry = (mq.index ??= new TopicIndex()).add(s.topic, t)
             mq.topics.push(t)
         }

@@ -203,6 +203,8 @@ test.serial('multi-filter SUBSCRIBE: one packet, each filter with its QoS, codes
         t.is(mqttGetGranted(mq, 'denied/#'), 0x80)
         t.is(mqttGetGranted(mq, 'a/#'), 1)
         t.is(mqttGetGranted(mq, 'nothing'), -1)
+        /* Each subscription with a callback knows its filter's code */
+        t.deepEqual(mq.topics.map(s => [s.topic, s.granted]), [['a/#', 1], ['c', 0]])
         t.true(lines.some(l => l.includes('Subscribe to "denied/#" refused by the broker (SUBACK 0x80)')), lines.join('\n'))
         const subs = packets.filter(p => p.type === 8)
         t.is(subs.length, 1)
@@ -212,6 +214,8 @@ test.serial('multi-filter SUBSCRIBE: one packet, each filter with its QoS, codes
         const g2: number[] = []
         t.is(yield* mqttSubscribeMulti(mq, [{ topic: 'm/x', qos: 1, callback: () => undefined }, { topic: 'e', qos: 1 }], MQTT_WAIT_ACK, g2), 0)
         t.deepEqual(g2, [1, 1])
+        /* Under the master, no SUBACK of its own: -1 */
+        t.deepEqual(mq.topics.slice(2).map(s => [s.topic, s.granted]), [['m/x', -1]])
         t.deepEqual((packets.filter(p => p.type === 8).pop() as { subscriptions: { topic: string }[] }).subscriptions.map(s => s.topic), ['e'])
         /* One UNSUBSCRIBE for several filters */
         t.is(yield* mqttUnsubscribeMulti(mq, ['a/#', 'c', 'm/x'], MQTT_WAIT_ACK), 0)
