@@ -9,6 +9,7 @@ import {
 } from '../index.js'
 import { RingQueue } from '../runtime/queue.js'
 import type { Options } from './args.js'
+import { linesOf } from './lines.js'
 import { CliError, cliClient, connectCli, disconnectCli } from './connect.js'
 
 /* -D publish: the message properties; a topic alias asked for means aliases, which the client numbers itself */
@@ -39,7 +40,7 @@ function* outcome(mq: Mqtt, w: Waitable<number>): Fiber<void> {
     mosquitto_pub keeps its window full), not one round trip per line; each outcome is checked, oldest first
  */
 function* publishLines(mq: Mqtt, o: Options): Fiber<void> {
-    const lines = stdinLines()
+    const lines = linesOf(process.stdin as AsyncIterable<Buffer>)
     const waiting = new RingQueue<Waitable<number>>()
     for (;;) {
         const read = yield* rAwait(lines.next())
@@ -66,29 +67,6 @@ function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
         stream.on('end', () => resolve(Buffer.concat(parts)))
         stream.on('error', reject)
     })
-}
-
-/**
-    stdin's lines as they arrive, the whole lines of each read together (published in one go, their packets share
-    a socket write): split on '\n' only (a '\r' stays in the message, as mosquitto_pub sends it).
- */
-async function* stdinLines(): AsyncGenerator<Buffer[]> {
-    let rest: Buffer = Buffer.alloc(0)
-    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
-        rest = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk
-        const lines: Buffer[] = []
-        let nl: number
-        while ((nl = rest.indexOf(0x0a)) >= 0) {
-            lines.push(rest.subarray(0, nl))
-            rest = rest.subarray(nl + 1)
-        }
-        if (lines.length > 0) {
-            yield lines
-        }
-    }
-    if (rest.length > 0) {
-        yield [rest]
-    }
 }
 
 function* payloadOf(o: Options): Fiber<Uint8Array | null> {

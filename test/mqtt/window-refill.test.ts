@@ -1,4 +1,4 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { rCloseSocket, rAllocSocket, rConnectSocket } from '../../socket/index.js'
 import {
     mqttAlloc, mqttCheckQueue, mqttConnect, mqttGetStats, mqttMsgsToSend, mqttPublish, mqttSetInflight, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE,
@@ -8,6 +8,16 @@ import { refillMark } from '../../mqtt/client/window.js'
 import { inFiber } from '../helpers/fiber.js'
 import { scripted } from '../helpers/peer.js'
 import { until } from './suite.js'
+
+/* A client connected to the peer on port with a window of `inflight` */
+function* windowClient(t: ExecutionContext, name: string, port: number, inflight: number) {
+    const mq = mqttAlloc(name, null)!
+    const sock = rAllocSocket()
+    yield* rConnectSocket(sock, '127.0.0.1', port, 0)
+    t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+    mqttSetInflight(mq, inflight)
+    return { mq, sock }
+}
 
 test('refillMark: half of a window drains before it refills (at least one message at a time)', t => {
     t.is(refillMark(1), 0)
@@ -43,11 +53,7 @@ test('a full window refills in batches: queued messages go in once half of it is
                 }
             }
         })
-        const mq = mqttAlloc('refill', null)!
-        const sock = rAllocSocket()
-        yield* rConnectSocket(sock, '127.0.0.1', port, 0)
-        t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
-        mqttSetInflight(mq, 8)
+        const { mq, sock } = yield* windowClient(t, 'refill', port, 8)
         for (let i = 0; i < 24; i++) {
             t.is(yield* mqttPublish(mq, `m${i}`, 0, 1, MQTT_WAIT_NONE, 'refill'), 0)
         }
@@ -128,11 +134,7 @@ for (const window of [8, 200]) {
         await inFiber(function* () {
             const count = window * 8
             const peer = yield* holdingPeer(count, 300)
-            const mq = mqttAlloc(`holding-${window}`, null)!
-            const sock = rAllocSocket()
-            yield* rConnectSocket(sock, '127.0.0.1', peer.port, 0)
-            t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
-            mqttSetInflight(mq, window)
+            const { mq, sock } = yield* windowClient(t, `holding-${window}`, peer.port, window)
             try {
                 for (let i = 0; i < count; i++) {
                     t.is(yield* mqttPublish(mq, `m${i}`, 0, 1, MQTT_WAIT_NONE, 'hold'), 0)
@@ -172,11 +174,7 @@ test('a refill of a large window goes to the socket 64 KiB at a time, not held i
                 yield* peer.send(ids.flatMap(id => [0x40, 2, id >> 8, id & 0xff]))
             }
         })
-        const mq = mqttAlloc('refill-large', null)!
-        const sock = rAllocSocket()
-        yield* rConnectSocket(sock, '127.0.0.1', port, 0)
-        t.is(yield* mqttConnect(mq, sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
-        mqttSetInflight(mq, 1000)
+        const { mq, sock } = yield* windowClient(t, 'refill-large', port, 1000)
         /* The most the client's write buffer holds before it goes to the socket */
         let most = 0
         const writer = mq.writer
