@@ -6,12 +6,16 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, R_ERR_TIMEOUT, type Fiber } from '../runtime/index.js'
 import {
-    mqttAlloc, mqttConnect, mqttDisconnect, mqttDisconnectEx, MQTT_WAIT_NONE, mqttGetConnackCode, mqttGetError, mqttSetConnectTimeout, mqttSetCredentials, mqttSetKeepAlive,
-    mqttSetWill, rAllocSocket, rCloseSocket, rConnectSocket, rGetSocketError, rSetSocketCerts, rSetSocketCiphers,
-    rSetSocketBind, rSetTlsAlpn, rSetTlsHostCheck, rSetTlsPsk, rSetTlsVersion, rSetTls, rSetWebSocket, mqttSetProtocol, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_RETAIN,
-    MQTT_WAIT_ACK, R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, R_ERR_TIMEOUT, reasonName, type Fiber, type Mqtt, type RSocket,
-} from '../index.js'
+    rAllocSocket, rCloseSocket, rConnectSocket, rGetSocketError, rSetSocketCerts, rSetSocketCiphers, rSetSocketBind, rSetTlsAlpn,
+    rSetTlsHostCheck, rSetTlsPsk, rSetTlsVersion, rSetTls, rSetWebSocket, type RSocket,
+} from '../socket/index.js'
+import {
+    mqttAlloc, mqttConnect, mqttDisconnect, mqttDisconnectEx, MQTT_WAIT_NONE, mqttGetConnackCode, mqttGetError, mqttSetConnectTimeout,
+    mqttSetCredentials, mqttSetKeepAlive, mqttSetWill, mqttSetProtocol, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_RETAIN, MQTT_WAIT_ACK,
+    reasonName, type Mqtt,
+} from '../mqtt/index.js'
 import type { Options } from './args.js'
 import { traceToStdout } from './trace.js'
 

@@ -4,13 +4,12 @@
         fiber-mqtt pub -t topic -m message
         fiber-mqtt sub -t 'topic/#' -v
  */
-import { rInit, rServiceEvents, rStop, rTerm, type Fiber } from '../index.js'
+import { rAwait, rInit, rServiceEvents, rStop, rTerm, type Fiber } from '../runtime/index.js'
 import { parseArgs, UsageError } from './args.js'
 import { USAGE } from './usage.js'
 import { CliError } from './connect.js'
 import { pub } from './pub.js'
 import { sub } from './sub.js'
-import { bench } from './bench/index.js'
 
 const [command, ...rest] = process.argv.slice(2)
 
@@ -26,6 +25,8 @@ function fail(message: string, code = 1): void {
 function* main(): Fiber<void> {
     try {
         if (command === 'bench') {
+            /* Loaded only for this command: pub and sub start without it */
+            const { bench } = yield* rAwait(import('./bench/index.js'))
             process.exitCode = yield* bench(rest)
             return
         }

@@ -8,7 +8,7 @@
         @Y @m @d @H @M @S ... strftime conversions, @@ @   \n \t \r \v \a \e \0 \\
     Also the default (-v: "topic payload") and JSON outputs used without -F.
  */
-import type { MqttRecv, Properties } from '../index.js'
+import type { MqttRecv, Properties } from '../mqtt/index.js'
 import { cjson, Entries } from './json.js'
 
 const pad2 = (n: number) => String(n).padStart(2, '0')

@@ -3,10 +3,12 @@
     line (-l, the line's bytes as they are, '\r' included), then disconnects.
  */
 import { readFileSync } from 'node:fs'
+import { rAwait, rSleep, type Fiber, type Waitable } from '../runtime/index.js'
+import { rCloseSocket } from '../socket/index.js'
 import {
-    mqttFree, mqttGetError, mqttPublish, mqttPublishEx, mqttPublishRetained, mqttSetInflight, rAwait, rCloseSocket, rSleep,
-    MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Fiber, type Mqtt, type Properties, type Waitable,
-} from '../index.js'
+    mqttFree, mqttGetError, mqttPublish, mqttPublishEx, mqttPublishRetained, mqttSetInflight, MQTT_WAIT_ACK, MQTT_WAIT_SENT,
+    type Mqtt, type Properties,
+} from '../mqtt/index.js'
 import { RingQueue } from '../runtime/queue.js'
 import type { Options } from './args.js'
 import { linesOf } from './lines.js'

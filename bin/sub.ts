@@ -4,11 +4,12 @@
     what the broker queued meanwhile). Ends after -C messages (0), -W seconds (27, "Timed out"), -E once
     subscribed, --retained-only at the first message that is not retained, or a refusal (its exit code).
  */
+import { rSleep, rStartEvent, rStopEvent, Wait, type Fiber } from '../runtime/index.js'
+import { rCloseSocket, type RSocket } from '../socket/index.js'
 import {
-    mqttFree, mqttGetError, mqttIsConnected, mqttPublishRetained, mqttSubscribeMulti, mqttUnsubscribeEx,
-    rCloseSocket, rSleep, rStartEvent, rStopEvent, topicMatches, Wait, MQTT_EVENT_DISCONNECT, MQTT_WAIT_ACK, MQTT_WAIT_NONE,
-    type Fiber, type MqttRecv, type RSocket, type SubscribeOptions,
-} from '../index.js'
+    mqttFree, mqttGetError, mqttIsConnected, mqttPublishRetained, mqttSubscribeMulti, mqttUnsubscribeEx, topicMatches,
+    MQTT_EVENT_DISCONNECT, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type MqttRecv, type SubscribeOptions,
+} from '../mqtt/index.js'
 import type { Options } from './args.js'
 import { CliError, cliClient, connectCli, disconnectCli } from './connect.js'
 import { formatMessage } from './format.js'

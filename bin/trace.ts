@@ -3,7 +3,7 @@
         Client dev-1 sending PUBLISH (d0, q1, r0, m1, 'a/b', ... (5 bytes))
     A client whose id the broker assigns shows as "(null)".
  */
-import { MqttDecoder, PACKET_NAMES, type Mqtt, type Packet } from '../index.js'
+import { MqttDecoder, PACKET_NAMES, type Mqtt, type Packet } from '../mqtt/index.js'
 import { ownConfig } from '../mqtt/client/config.js'
 
 /* The subscription options byte as mosquitto prints it (MQTT 5's No Local, Retain As Published, Retain Handling) */

@@ -74,6 +74,33 @@ test.after.always(async () => {
 
 const at = () => ['-h', '127.0.0.1', '-p', String(broker.port)]
 
+/* What a command loads at start: pub and sub take neither the bench command's modules nor the layers the CLI does
+   not use (the agent, the Mongoose and promise APIs); the bench loads its own on its command */
+test('pub and sub start without the bench, the agent, the Mongoose or the promise modules', async t => {
+    const dir = mkdtempSync(join(tmpdir(), 'fiber-mqtt-loaded-'))
+    const hook = fileURLToPath(new URL('./helpers/loaded.js', import.meta.url))
+    try {
+        const loaded = async (command: string) => {
+            const file = join(dir, command)
+            writeFileSync(file, '')
+            const child = spawn(process.execPath, ['--import', hook, cli, command, '--help'],
+                { stdio: 'ignore', env: { ...process.env, LOADED_FILE: file } })
+            const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+            await ended(child)
+            clearTimeout(timer)
+            return readFileSync(file, 'utf8').split('\n').filter(Boolean).map(u => u.slice(u.indexOf('/dist/') + 6))
+        }
+        for (const command of ['pub', 'sub']) {
+            const files = await loaded(command)
+            t.true(files.includes(`bin/${command}.js`) && files.includes('mqtt/client/connect.js'), files.join(' '))
+            t.deepEqual(files.filter(f => /^bin\/bench\/|^mqtt\/agent\/|^mqtt\/(mongoose|promise)\.js$|^index\.js$/.test(f)), [], command)
+        }
+        t.true((await loaded('bench')).includes('bin/bench/index.js'))
+    } finally {
+        rmSync(dir, { recursive: true, force: true })
+    }
+})
+
 test('the tick-tock walk-through, verbatim apart from the command name', async t => {
     const client = start(tickTock, ['127.0.0.1', String(broker.port)])
     t.true(await until(() => client.err().includes('ready: pid')), client.err())
