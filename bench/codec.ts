@@ -9,15 +9,12 @@
 import mqttPacket from 'mqtt-packet'
 import { encode, encodePublish, MqttDecoder, PacketWriter, encodeTopic, type Packet } from '../mqtt/index.js'
 import { median, printTable, progress, type Row } from './lib/stats.js'
+import { benchOptions } from './lib/options.js'
 
-const ROUNDS = Math.max(3, Number(argValue('--rounds') ?? 5))
-const COUNT = Number(argValue('--count') ?? 200_000)
+const options = benchOptions('npm run bench:codec [-- --rounds 5 --count 200000]', [], ['--rounds', '--count'])
+const ROUNDS = Math.max(3, options.number('--rounds', 5))
+const COUNT = options.number('--count', 200_000)
 const TOPIC = 'devices/sensor-0042/temperature'
-
-function argValue(name: string): string | undefined {
-    const i = process.argv.indexOf(name)
-    return i > 0 ? process.argv[i + 1] : undefined
-}
 
 function rate(fn: () => number): number {
     const start = performance.now()

@@ -10,20 +10,18 @@ import {
 } from '../runtime/index.js'
 import { RingQueue } from '../runtime/queue.js'
 import { gc, median, medianRatio, printTable, progress, type Row } from './lib/stats.js'
+import { benchOptions } from './lib/options.js'
 
-const ROUNDS = Math.max(5, Number(argValue('--rounds') ?? 5))
-const PINGS = Number(argValue('--pings') ?? 1_000_000)
-const SPAWNS = Number(argValue('--spawns') ?? 100_000)
-const SLEEPERS = Number(argValue('--sleepers') ?? 10_000)
-const PARKED = Number(argValue('--parked') ?? 100_000)
+const options = benchOptions('npm run bench:fibers [-- --rounds 5 --pings 1000000 --spawns 100000 --sleepers 10000 --parked 100000]',
+    [], ['--rounds', '--pings', '--spawns', '--sleepers', '--parked'])
+const ROUNDS = Math.max(5, options.number('--rounds', 5))
+const PINGS = options.number('--pings', 1_000_000)
+const SPAWNS = options.number('--spawns', 100_000)
+const SLEEPERS = options.number('--sleepers', 10_000)
+const PARKED = options.number('--parked', 100_000)
 const FLOOR = 'run-queue floor'
 /* Ping-pong runs per round (each contender) */
 const PING_RUNS = 3
-
-function argValue(name: string): string | undefined {
-    const i = process.argv.indexOf(name)
-    return i > 0 ? process.argv[i + 1] : undefined
-}
 
 /* Run a fiber proc and resolve with what it hands to `finish` */
 let finish: (v: any) => void = () => undefined

@@ -15,11 +15,12 @@ import { fileURLToPath } from 'node:url'
 import { startMosquitto } from '../brokers/broker.js'
 import { startSink } from './lib/peers.js'
 import { median } from './lib/stats.js'
+import { benchOptions } from './lib/options.js'
 
-const args = process.argv.slice(2)
-const quick = args.includes('--quick')
-const value = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined }
-const rounds = Number(value('--rounds') ?? (quick ? 2 : 5))
+const options = benchOptions('npm run bench:loadgen [-- --quick] [--rounds N] [--conns N] [--out DIR]', ['--quick'], ['--rounds', '--conns', '--out'])
+const quick = options.has('--quick')
+const value = options.value
+const rounds = options.number('--rounds', quick ? 2 : 5)
 const messages = quick ? 20_000 : 100_000
 const longMessages = messages * 10
 const out = value('--out') ?? (quick ? `${mkdtempSync(join(tmpdir(), 'fiber-mqtt-loadgen-'))}/` : fileURLToPath(new URL('../../bench/results/', import.meta.url)))
@@ -103,7 +104,7 @@ try {
     say('(CPU ratios are MQTT.js / fiber-mqtt: above 1x the generator spends less per message; gaps must be 0)')
 
     /* Scale: idle connections in one process, memory per connection after a collection */
-    const limit = Number(value('--conns') ?? (quick ? 2000 : 15000))
+    const limit = options.number('--conns', quick ? 2000 : 15000)
     const conn = await result(start(cli, ['bench', 'conn', '-h', '127.0.0.1', '-p', String(broker.port), '-c', String(limit), '-i', '0', '-k', '600',
         '-d', quick ? '4' : '15', '-w', '1', '--json', '--chart', join(out, 'loadgen-conn.svg')], ['--expose-gc']))
     say('')

@@ -20,13 +20,18 @@ import { Counter, processCpuMs, startBroker, startFastSink, startSink } from './
 import { barChart } from './lib/svg.js'
 import { fmtNum, median, percentile, progress } from './lib/stats.js'
 import type { Contender, Footprint, Measure } from './lib/contender.js'
+import { benchOptions } from './lib/options.js'
 
-const args = process.argv.slice(2)
-const quick = args.includes('--quick')
-const ROUNDS = Math.max(quick ? 1 : 3, Number(value('--rounds') ?? 3))
-const SCALE = quick ? 0.01 : Number(value('--scale') ?? 1)
+const options = benchOptions('npm run bench [-- --rounds 3] [--warmup 3] [--quick] [--scale 1] [--only seq-q1,pub-q1] [--sink c|node] [--out DIR]',
+    ['--quick'], ['--rounds', '--warmup', '--scale', '--only', '--sink', '--out'])
+const quick = options.has('--quick')
+const value = options.value
+const ROUNDS = Math.max(quick ? 1 : 3, options.number('--rounds', 3))
+/* Checked also with --quick, which sets its own */
+const scale = options.number('--scale', 1)
+const SCALE = quick ? 0.01 : scale
 /* Warm-up rounds (not recorded) before the measured ones: see main */
-const WARMUP = Math.max(1, Number(value('--warmup') ?? (quick ? 1 : 3)))
+const WARMUP = Math.max(1, options.number('--warmup', quick ? 1 : 3))
 /* Only these figures (their keys, comma-separated), e.g. to measure one again with more rounds */
 const only = value('--only')?.split(',')
 const sinkChoice = value('--sink') ?? 'c'
@@ -36,11 +41,6 @@ if (sinkChoice !== 'c' && sinkChoice !== 'node') {
 }
 /* A quick or partial run: its figures go to a temporary folder, never over the committed results */
 const out = value('--out') ?? (quick || only !== undefined ? `${mkdtempSync(join(tmpdir(), 'fiber-mqtt-bench-'))}/` : fileURLToPath(new URL('../../bench/results/', import.meta.url)))
-
-function value(name: string): string | undefined {
-    const i = args.indexOf(name)
-    return i >= 0 ? args[i + 1] : undefined
-}
 
 /* Counts: scaled down for --quick; the warm-up rounds run the full counts */
 let warming = false

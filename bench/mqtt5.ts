@@ -7,9 +7,10 @@
  */
 import { startMosquitto } from '../brokers/broker.js'
 import type { Measure } from './lib/contender.js'
+import { benchOptions } from './lib/options.js'
 import { compare, cpuPerMessage, fiberPublish, HEADER, rate, type Run } from './lib/publish-run.js'
 
-const quick = process.argv.includes('--quick')
+const quick = benchOptions('npm run bench:mqtt5 [-- --quick]', ['--quick'], []).has('--quick')
 const rounds = quick ? 2 : 5
 const count = quick ? 20_000 : 100_000
 const inflight = 1000

@@ -12,8 +12,14 @@ import {
 } from '../index.js'
 import { FaultProxy } from '../brokers/fault-proxy.js'
 import { mosquittoPath, startAedes, startMosquitto } from '../brokers/broker.js'
+import { benchOptions } from './lib/options.js'
 
-const minutes = Number(process.argv[2] ?? 1)
+const soakArgs = benchOptions('npm run soak -- [minutes]', [], [])
+const minutes = Number(soakArgs.positional[0] ?? 1)
+if (soakArgs.positional.length > 1 || !(minutes > 0)) {
+    process.stderr.write(`minutes: "${soakArgs.positional.join(' ')}" is not a number above 0\nUsage: npm run soak -- [minutes]\n`)
+    process.exit(2)
+}
 const broker = mosquittoPath() !== null ? await startMosquitto() : await startAedes()
 const gc = (globalThis as any).gc as (() => void) | undefined
 

@@ -11,16 +11,13 @@ import {
     rWriteSocket, type RSocket,
 } from '../socket/index.js'
 import { median, printTable, progress, type Row } from './lib/stats.js'
+import { benchOptions } from './lib/options.js'
 
-const ROUNDS = Math.max(3, Number(argValue('--rounds') ?? 5))
-const MIB = Number(argValue('--mib') ?? 256)
-const PINGS = Number(argValue('--pings') ?? 20_000)
+const options = benchOptions('npm run bench:socket [-- --rounds 5 --mib 256 --pings 20000 --echo-buf 65536]', [], ['--rounds', '--mib', '--pings', '--echo-buf'])
+const ROUNDS = Math.max(3, options.number('--rounds', 5))
+const MIB = options.number('--mib', 256)
+const PINGS = options.number('--pings', 20_000)
 const CHUNK = 64 * 1024
-
-function argValue(name: string): string | undefined {
-    const i = process.argv.indexOf(name)
-    return i > 0 ? process.argv[i + 1] : undefined
-}
 
 let finish: (v: any) => void = () => undefined
 function runFiber<T>(proc: (arg: any) => Fiber<void>, arg?: unknown): Promise<T> {
@@ -32,7 +29,7 @@ function runFiber<T>(proc: (arg: any) => Fiber<void>, arg?: unknown): Promise<T>
 
 /* Fiber side: an echo handler; a client with a writer fiber and a reader */
 function* fiberEcho(_arg: unknown, sp: RSocket): Fiber<void> {
-    const buf = new Uint8Array(Number(argValue('--echo-buf') ?? CHUNK))
+    const buf = new Uint8Array(options.number('--echo-buf', CHUNK))
     for (;;) {
         const n = yield* rReadSocket(sp, buf, buf.length, rGetTicks() + 60_000)
         if (n <= 0 || (yield* rWriteSocket(sp, buf, n, rGetTicks() + 60_000)) !== n) {

@@ -7,8 +7,9 @@
  */
 import { startAedes } from '../brokers/broker.js'
 import { compare, HEADER } from './lib/publish-run.js'
+import { benchOptions } from './lib/options.js'
 
-const quick = process.argv.includes('--quick')
+const quick = benchOptions('npm run bench:ws [-- --quick]', ['--quick'], []).has('--quick')
 const rounds = quick ? 2 : 5
 const count = quick ? 20_000 : 100_000
 const inflight = 1000

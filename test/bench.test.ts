@@ -88,6 +88,32 @@ test.serial('npm run bench -- --only: an unknown figure is refused with the list
     t.regex(stdout, /--only: unknown figure nope; the figures are pub-q0-16, .*seq-q1/)
 })
 
+test.serial('the benchmarks refuse an unknown option, a missing value or a count that is not one (exit code 2, nothing run) and print their usage for --help', async t => {
+    const before = readCommitted()
+    const refused: [string, string[], RegExp][] = [
+        ['mqtt.js', ['--rondus', '3'], /Unknown option --rondus\nUsage: npm run bench /],
+        ['mqtt.js', ['--rounds'], /--rounds needs a value/],
+        ['mqtt.js', ['--quick', '--scale', 'x'], /--scale: "x" is not a number/],
+        ['fibers.js', ['--pings', '-5'], /--pings: "-5" is not a number/],
+        ['socket.js', ['--mb', '1'], /Unknown option --mb\nUsage: npm run bench:socket/],
+        ['codec.js', ['--count', ''], /--count: "" is not a number/],
+        ['loadgen.js', ['--quik'], /Unknown option --quik/],
+        ['websocket.js', ['--rounds', '2'], /Unknown option --rounds\nUsage: npm run bench:ws \[-- --quick\]/],
+        ['soak.js', ['ten'], /minutes: "ten" is not a number above 0/],
+    ]
+    for (const [script, args, message] of refused) {
+        const { code, stdout } = await runScript(script, args, 30_000)
+        t.is(code, 2, `${script} ${args.join(' ')}: ${stdout}`)
+        t.regex(stdout, message, script)
+    }
+    for (const script of ['mqtt.js', 'fibers.js', 'loadgen.js', 'soak.js']) {
+        const { code, stdout } = await runScript(script, ['--help'], 30_000)
+        t.is(code, 0, stdout)
+        t.regex(stdout, /^Usage: npm run /, script)
+    }
+    t.is(readCommitted(), before)
+})
+
 test.serial('npm run bench -- --only measures those figures alone, for every contender, never over the committed results', async t => {
     await harnessRun(t, ['--only', 'seq-q1', '--quick'], (stdout, out) => {
         const rows = stdout.split('\n').filter(l => / {2}(fiber-mqtt|MQTT\.js|raw writer) {2}/.test(l))
