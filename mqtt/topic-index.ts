@@ -35,18 +35,9 @@ export class TopicIndex<T> {
         ($share/group/filter) matches as its filter does: messages arrive on their own topics [MQTT5-4.8.2].
      */
     add(filter: string, value: T): TopicEntry<T> {
-        const levels = filter.split('/')
-        if (levels[0] === '$share' && levels.length >= 3) {
-            levels.splice(0, 2)
-        }
+        const { levels, hash } = levelsOf(filter)
         let node = this.root
-        let hash = false
-        for (let i = 0; i < levels.length; i++) {
-            const level = levels[i]
-            if (level === '#' && i === levels.length - 1) {
-                hash = true
-                break
-            }
+        for (const level of levels) {
             if (level === '+') {
                 node = node.plus ??= new TrieNode(node, '+')
             } else {
@@ -67,6 +58,16 @@ export class TopicIndex<T> {
         }
         this.count++
         return entry
+    }
+
+    /** The entries added with exactly this filter, earliest first: found by its levels, not by a scan. */
+    withFilter(filter: string): TopicEntry<T>[] {
+        const { levels, hash } = levelsOf(filter)
+        let node: TrieNode<T> | null | undefined = this.root
+        for (let i = 0; i < levels.length && node; i++) {
+            node = levels[i] === '+' ? node.plus : node.children?.get(levels[i])
+        }
+        return (node ? (hash ? node.hash : node.entries) : null)?.filter(e => e.filter === filter) ?? []
     }
 
     /** Remove one subscription; true when it was present. */
@@ -155,4 +156,17 @@ function add<T>(out: TopicEntry<T>[], list: TopicEntry<T>[], firstOnly: boolean)
     } else if (out.length === 0 || list[0].seq < out[0].seq) {
         out[0] = list[0]
     }
+}
+
+/* A filter's trie levels: a shared subscription's "$share/group/" taken off, a last "#" taken off as `hash` */
+function levelsOf(filter: string): { levels: string[], hash: boolean } {
+    const levels = filter.split('/')
+    if (levels[0] === '$share' && levels.length >= 3) {
+        levels.splice(0, 2)
+    }
+    const hash = levels[levels.length - 1] === '#'
+    if (hash) {
+        levels.pop()
+    }
+    return { levels, hash }
 }

@@ -124,7 +124,8 @@ export class Mqtt {
     sock: RSocket | null = null
     id: string
     proc: MqttEventProc | null
-    topics: MqttTopic[] = []
+    /** @internal The local subscriptions in order, or null after an unsubscribe until `topics` is read */
+    topicList: MqttTopic[] | null = []
     masterTopics: string[] = []
     /** @internal Requested QoS of each master subscription (made on first use) */
     masterQos: Map<string, number> | null = null
@@ -188,6 +189,16 @@ export class Mqtt {
     later: Map<string, number> | null = null
     /** @internal The broker's return code for each filter subscribed (its granted QoS, or 0x80), from the last SUBACK */
     granted: Map<string, number> | null = null
+    /**
+        The local subscriptions, in the order they were made. An unsubscribe takes its filter's out of the index
+        alone; the list is made again from the index when next read, so removing one of n is not O(n).
+     */
+    get topics(): MqttTopic[] {
+        return this.topicList ??= this.index?.all().map(e => e.value) ?? []
+    }
+    set topics(list: MqttTopic[]) {
+        this.topicList = list
+    }
     /** @internal Local subscriptions by filter (made on first use) */
     index: TopicIndex<MqttTopic> | null = null
     /** @internal Topic -> the subscription that gets it (or null): messages come on few topics; cleared on any change */

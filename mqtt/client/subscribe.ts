@@ -68,10 +68,8 @@ export function mqttSubscribe(mq: Mqtt | null, cb: MqttCallback | null, maxQos: 
         if (typeof cb !== 'function') {
             return done(setMsg(mq, R_ERR_BAD_ARGS, 'The callback must be a function'))
         }
-        const sub = new MqttTopic(filter, cb, waitFlags, maxQos, mq.granted ??= new Map())
-        sub.entry = (mq.index ??= new TopicIndex()).add(filter, sub)
+        addLocal(mq, filter, cb, waitFlags, maxQos)
         mq.routes = null
-        mq.topics.push(sub)
         releaseHeld(mq)
         if (mq.masterTopics.some(m => filterCovers(m, filter))) {
             return done(0)
@@ -131,17 +129,25 @@ export function mqttSubscribeMasterMulti(mq: Mqtt | null, subs: { topic: string,
     return mqttSubscribeMulti(mq, subs.map(s => ({ topic: s.topic, qos: s.qos })), waitFlags, granted)
 }
 
+/* A local subscription: in the index (for routing) and at the end of the list (when it is made) */
+function addLocal(mq: Mqtt, filter: string, cb: MqttCallback, waitFlags: number, qos: number): void {
+    const sub = new MqttTopic(filter, cb, waitFlags, qos, mq.granted ??= new Map())
+    sub.entry = (mq.index ??= new TopicIndex()).add(filter, sub)
+    mq.topicList?.push(sub)
+}
+
+/* The local subscriptions with this filter, found in the index by its levels */
 function removeLocal(mq: Mqtt, filter: string): void {
     mq.routes = null
     mq.cfg.v5?.subOptions.delete(filter)
     mq.later?.delete(filter)
-    mq.topics = mq.topics.filter(t => {
-        if (t.topic === filter) {
-            mq.index!.remove(t.entry!)
-            return false
-        }
-        return true
-    })
+    const entries = mq.index?.withFilter(filter) ?? []
+    for (const e of entries) {
+        mq.index!.remove(e)
+    }
+    if (entries.length > 0) {
+        mq.topicList = null
+    }
 }
 
 /**
@@ -264,9 +270,7 @@ export function mqttSubscribeMulti(mq: Mqtt | null, subs: MqttSubscription[], wa
     for (let i = 0; i < subs.length; i++) {
         const s = subs[i]
         if (s.callback) {
-            const t = new MqttTopic(s.topic, s.callback, waitFlags, s.qos, mq.granted ??= new Map())
-            t.entry = (mq.index ??= new TopicIndex()).add(s.topic, t)
-            mq.topics.push(t)
+            addLocal(mq, s.topic, s.callback, waitFlags, s.qos)
         }
         const master = s.callback ? mq.masterTopics.find(m => filterCovers(m, s.topic)) : undefined
         if (master !== undefined) {

@@ -9,7 +9,7 @@ import { rAllocSocket, rCloseSocket, rConnectSocket, rIsSocketEof, type RSocket 
 import {
     mqttAlloc, mqttConnect, mqttConnectUrl, mqttDisconnect, mqttGetConnackCode, mqttGetError, mqttGetGranted,
     mqttIsConnected, mqttPublish, mqttSetCredentials, mqttSetKeepAlive, mqttSetWill, mqttSubscribe, mqttSubscribeMaster,
-    mqttSubscribeMulti, mqttUnsubscribeMulti, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE,
+    mqttSubscribeMulti, mqttUnsubscribe, mqttUnsubscribeMulti, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE,
     type ConnectPacket, type Mqtt, type MqttRecv, type Packet,
 } from '../../mqtt/index.js'
 import { inFiber } from '../helpers/fiber.js'
@@ -407,6 +407,50 @@ test.serial('a QoS 2 message waiting for PUBCOMP resends its PUBREL (not its PUB
         t.true(rGetTicks() - start >= 250)
         t.deepEqual(seen.filter(s => !s.startsWith('12')), ['3:1:dup0', '6:1', '6:1'])
         t.true(mqttIsConnected(mq))
+        rCloseSocket(c.sock)
+        rCloseSocket(listener)
+    })
+})
+
+/* Unsubscribing takes the filter's subscriptions out of the index alone; mq.topics is made again when read */
+test.serial('mq.topics through random subscribes and unsubscribes: the subscriptions left, in the order made, read or not between calls', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer: Peer) {
+            yield* peer.accept()
+            for (;;) {
+                const p = yield* peer.next(3000)
+                if (p === null) return
+                if (p.type === 8) {
+                    yield* peer.send({ type: 9, id: p.id, granted: p.subscriptions.map(s => s.qos) })
+                } else if (p.type === 10) {
+                    yield* peer.send({ type: 11, id: p.id })
+                }
+            }
+        })
+        const mq = mqttAlloc('topics', null)!
+        const c = yield* dial(port, mq)
+        const filters = ['a', 'a/b', 'a/+', '#', '$share/g/a/b', 'a/b/#', '+/+']
+        let model: string[] = []
+        let seed = 5
+        const rand = (n: number) => {
+            seed = (seed * 1103515245 + 12345) & 0x7fffffff
+            return seed % n
+        }
+        for (let i = 0; i < 300; i++) {
+            const f = filters[rand(filters.length)]
+            if (rand(3) === 0) {
+                t.is(yield* mqttUnsubscribe(mq, f, MQTT_WAIT_NONE), 0)
+                model = model.filter(m => m !== f)
+            } else {
+                t.is(yield* mqttSubscribe(mq, () => undefined, 1, MQTT_WAIT_NONE, '%s', f), 0)
+                model.push(f)
+            }
+            if (rand(2) === 0) {
+                t.deepEqual(mq.topics.map(s => s.topic), model, `after step ${i}`)
+            }
+        }
+        t.deepEqual(mq.topics.map(s => s.topic), model)
+        t.is(mq.index!.size, model.length)
         rCloseSocket(c.sock)
         rCloseSocket(listener)
     })

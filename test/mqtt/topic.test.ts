@@ -98,6 +98,36 @@ test('the index finds every match in subscription order and removes entries', t 
     t.is(index.size, 0)
 })
 
+test('the index finds the entries of one filter by its levels, as a scan of every entry would, through adds and removes', t => {
+    const index = new TopicIndex<number>()
+    const pool = ['a', 'a/b', 'a/+', '+/b', '#', 'a/#', '+/#', '+', '/', 'a//b', '$share/g/a/b', '$share/h/a/b', '$share/g/#', '$share/g',
+        'a/b/#', '$SYS/x']
+    let seed = 11
+    const rand = (n: number) => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff
+        return seed % n
+    }
+    const live: ReturnType<typeof index.add>[] = []
+    for (let i = 0; i < 3000; i++) {
+        if (live.length > 0 && rand(3) === 0) {
+            const [e] = live.splice(rand(live.length), 1)
+            t.true(index.remove(e))
+        } else {
+            live.push(index.add(pool[rand(pool.length)], i))
+        }
+        const f = pool[rand(pool.length)]
+        const scan = index.all().filter(e => e.filter === f)
+        const found = index.withFilter(f)
+        if (found.length !== scan.length || found.some((e, n) => e !== scan[n])) {
+            t.fail(`after ${i}: ${f}: found ${found.map(e => e.value)} scan ${scan.map(e => e.value)}`)
+            return
+        }
+    }
+    t.is(index.size, live.length)
+    t.deepEqual(index.withFilter('not/there'), [])
+    t.deepEqual(index.withFilter('a/b/c/#'), [])
+})
+
 test('10,000 subscriptions: the index agrees with the matcher on random topics', t => {
     const words = ['a', 'b', 'c', 'dev', '', '$SYS', 'x1']
     let seed = 7
