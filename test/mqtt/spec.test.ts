@@ -37,6 +37,27 @@ function* connectRecorder(connects: ConnectPacket[], code = 0): Fiber<{ port: nu
     })
 }
 
+/**
+    A peer that answers each SUBSCRIBE (`grant` gives each filter's return code: the QoS asked by default) and each
+    UNSUBSCRIBE; `seen` gets every packet after the CONNECT.
+ */
+function* subscribeBroker(seen: (p: Packet) => void = () => undefined,
+    grant: (s: { topic: string, qos: number }) => number = s => s.qos): Fiber<{ port: number, listener: RSocket }> {
+    return yield* scripted(function* (peer: Peer) {
+        yield* peer.accept()
+        for (;;) {
+            const p = yield* peer.next(3000)
+            if (p === null) return
+            seen(p)
+            if (p.type === 8) {
+                yield* peer.send({ type: 9, id: p.id, granted: p.subscriptions.map(grant) })
+            } else if (p.type === 10) {
+                yield* peer.send({ type: 11, id: p.id })
+            }
+        }
+    })
+}
+
 test.serial('the spec\'s sizes: a 65,535-byte client id, a long token as user name, a binary password sent as it is', async t => {
     await inFiber(function* () {
         const connects: ConnectPacket[] = []
@@ -166,20 +187,9 @@ test.serial('a client that only receives still sends a packet at least every kee
 test.serial('multi-filter SUBSCRIBE: one packet, each filter with its QoS, codes per filter in order; bad input sends nothing', async t => {
     await inFiber(function* () {
         const packets: Packet[] = []
-        const { port, listener } = yield* scripted(function* (peer: Peer) {
-            yield* peer.accept()
-            for (;;) {
-                const p = yield* peer.next(3000)
-                if (p === null) return
-                packets.push(JSON.parse(JSON.stringify(p)))
-                if (p.type === 8) {
-                    /* The broker refuses "denied/#" */
-                    yield* peer.send({ type: 9, id: p.id, granted: p.subscriptions.map(s => s.topic.startsWith('denied') ? 0x80 : Math.min(s.qos, 1)) })
-                } else if (p.type === 10) {
-                    yield* peer.send({ type: 11, id: p.id })
-                }
-            }
-        })
+        /* The broker refuses "denied/#" */
+        const { port, listener } = yield* subscribeBroker(p => { packets.push(JSON.parse(JSON.stringify(p))) },
+            s => s.topic.startsWith('denied') ? 0x80 : Math.min(s.qos, 1))
         const lines: string[] = []
         const prior = rSetLogHandler((_t, _s, m) => { lines.push(m) })
         t.teardown(() => { rSetLogHandler(prior) })
@@ -309,16 +319,8 @@ test.serial('mqttConnectUrl: host, port and credentials from the URL; a bad URL 
 test.serial('the agent makes its configured subscriptions in one SUBSCRIBE, each with its QoS', async t => {
     await inFiber(function* () {
         const subscribes: { topic: string, qos: number }[][] = []
-        const { port, listener } = yield* scripted(function* (peer: Peer) {
-            yield* peer.accept()
-            for (;;) {
-                const p = yield* peer.next(3000)
-                if (p === null) return
-                if (p.type === 8) {
-                    subscribes.push(p.subscriptions.map(s => ({ ...s })))
-                    yield* peer.send({ type: 9, id: p.id, granted: p.subscriptions.map(s => s.qos) })
-                }
-            }
+        const { port, listener } = yield* subscribeBroker(p => {
+            if (p.type === 8) subscribes.push(p.subscriptions.map(s => ({ ...s })))
         })
         const agent = ioAgent({ mqtt: { server: `127.0.0.1:${port}`, client_id: 'agent-multi' }, subscriptions: ['dev/cmd/#', { topic: 'fleet/all', qos: 2 }] })
         t.true(yield* until(() => subscribes.length === 1, 3000))
@@ -415,18 +417,7 @@ test.serial('a QoS 2 message waiting for PUBCOMP resends its PUBREL (not its PUB
 /* Unsubscribing takes the filter's subscriptions out of the index alone; mq.topics is made again when read */
 test.serial('mq.topics through random subscribes and unsubscribes: the subscriptions left, in the order made, read or not between calls', async t => {
     await inFiber(function* () {
-        const { port, listener } = yield* scripted(function* (peer: Peer) {
-            yield* peer.accept()
-            for (;;) {
-                const p = yield* peer.next(3000)
-                if (p === null) return
-                if (p.type === 8) {
-                    yield* peer.send({ type: 9, id: p.id, granted: p.subscriptions.map(s => s.qos) })
-                } else if (p.type === 10) {
-                    yield* peer.send({ type: 11, id: p.id })
-                }
-            }
-        })
+        const { port, listener } = yield* subscribeBroker()
         const mq = mqttAlloc('topics', null)!
         const c = yield* dial(port, mq)
         const filters = ['a', 'a/b', 'a/+', '#', '$share/g/a/b', 'a/b/#', '+/+']
