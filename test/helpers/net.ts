@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { rCloseSocket, rGetSocketAddr, rListenSocket, rReadSocket, rWriteSocket, rAllocSocket, type RSocket, type RSocketProc } from '../../socket/index.js'
 import type { Fiber } from '../../runtime/index.js'
+import { inFiber } from './fiber.js'
 
 export const fixtures = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url))
 
@@ -17,6 +18,19 @@ export function* listen(handler: RSocketProc, arg?: unknown, prepare?: (sp: RSoc
         throw new Error(`listen failed: ${rc} ${listener.error}`)
     }
     return { listener, port: rGetSocketAddr(listener).port }
+}
+
+/**
+    Hold a port on 127.0.0.1 where no broker answers: every connection is closed at once. Unlike a port found
+    free and let go, no other listener (a broker another test starts) can take it while it is held.
+    Close `listener` when done.
+ */
+export function deadPort(): Promise<{ listener: RSocket, port: number }> {
+    return inFiber(function* () {
+        return yield* listen(function* (_arg: unknown, sp: RSocket) {
+            rCloseSocket(sp)
+        })
+    })
 }
 
 /** Echo every byte back until end of stream, then close. */

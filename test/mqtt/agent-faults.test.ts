@@ -14,6 +14,8 @@ import { clientId, connectClient } from '../helpers/client.js'
 import { FaultProxy } from '../../brokers/fault-proxy.js'
 import { subscribed, until } from './suite.js'
 import { quietLogs } from '../helpers/quiet.js'
+import { deadPort } from '../helpers/net.js'
+import { rCloseSocket } from '../../socket/index.js'
 
 quietLogs(test)
 
@@ -250,7 +252,8 @@ if (mosquittoPath() === null) {
 
     test('durable store: a publisher killed with SIGKILL and restarted delivers every QoS 1 message', async t => {
         const dir = mkdtempSync(join(tmpdir(), 'fiber-mqtt-store-'))
-        const deadPort = await freePort()
+        /* Held for the test: no broker another test starts can take it */
+        const dead = await deadPort()
         const run = (config: object, from: number, to: number) => {
             const child = spawn(process.execPath, [publisherScript, JSON.stringify(config), String(from), String(to)], { stdio: ['pipe', 'pipe', 'ignore'] })
             const lines: string[] = []
@@ -263,7 +266,7 @@ if (mosquittoPath() === null) {
                 const store = { path: join(dir, 'outbox.log') }
                 const id = clientId('durable')
                 /* 1: offline (nothing listens): 300 messages queue in the store; killed */
-                const first = run({ mqtt: { server: `127.0.0.1:${deadPort}`, client_id: id }, store }, 0, 300)
+                const first = run({ mqtt: { server: `127.0.0.1:${dead.port}`, client_id: id }, store }, 0, 300)
                 t.true(yield* until(() => first.lines.includes('queued 299'), 10_000))
                 first.child.kill('SIGKILL')
                 yield* awaitPromise(exited(first.child))
@@ -293,6 +296,7 @@ if (mosquittoPath() === null) {
                 sink.stop()
             })
         } finally {
+            rCloseSocket(dead.listener)
             rmSync(dir, { recursive: true, force: true })
         }
     })

@@ -11,7 +11,8 @@ import {
     mqttAlloc, mqttConnect, mqttConnectUrl, mqttDisconnectEx, mqttGetConnackProperties, mqttReauthenticate, mqttSetAuth, mqttIsConnected, mqttSetConnectTimeout, mqttSetMessageSize, mqttPublish, mqttFree, mqttGetError, mqttSetWill, mqttSetProtocol, mqttSubscribe, mqttSubscribeEx,
     mqttUnsubscribeEx, mqttPublishEx, MQTT_WAIT_NONE, MQTT_CONNECT_CLEAN_SESSION, MQTT_CONNECT_WILL_QOS_1, MQTT_WAIT_ACK, MQTT_WAIT_SENT, type Mqtt, type MqttRecv, type Packet5,
 } from '../../mqtt/index.js'
-import { freePort, startMosquitto, type Broker } from '../../brokers/broker.js'
+import { startMosquitto, type Broker } from '../../brokers/broker.js'
+import { deadPort } from '../helpers/net.js'
 import {
     mgos_mqtt_agent, mgos_mqtt_get_global_conn, mgos_mqtt_global_is_connected, mgos_mqtt_global_subscribe, mgos_mqtt_init, mgos_mqtt_pub,
     mgos_mqtt_reset, MG_EV_MQTT_PUBLISH, MG_EV_MQTT_SUBACK, type MgMqttMessage,
@@ -187,12 +188,14 @@ test('the durable store keeps MQTT 5 properties and the retain flag: a restarted
             t.is(yield* mqttSubscribeEx(watcher, (rp: MqttRecv) => { got.push(rp) }, 1, MQTT_WAIT_ACK, { retainAsPublished: true }, 'store5/#'), 0)
             const store = { path: join(dir, 'outbox.log') }
             const id = `store5-${process.pid}`
-            /* Offline: nothing listens; the messages wait in the store, and the agent stops */
-            const offline = ioAgent(parseConfig({ mqtt: { server: `127.0.0.1:${yield* rAwait(freePort())}`, client_id: id, protocol: 5 }, store }))
+            /* Offline: no broker answers; the messages wait in the store, and the agent stops */
+            const dead = yield* rAwait(deadPort())
+            const offline = ioAgent(parseConfig({ mqtt: { server: `127.0.0.1:${dead.port}`, client_id: id, protocol: 5 }, store }))
             const props = { contentType: 'application/json', userProperties: [['seq', '1']] as [string, string][], correlationData: Uint8Array.of(1, 2, 3) }
             t.is(yield* mqttPublishEx(offline.mqtt, '{"a":1}', 0, 1, MQTT_WAIT_NONE, { properties: props }, 'store5/a'), 0)
             t.is(yield* mqttPublishEx(offline.mqtt, 'kept', 0, 1, MQTT_WAIT_NONE, { retain: true, properties: { messageExpiryInterval: 600 } }, 'store5/r'), 0)
             yield* ioAgentStop(offline)
+            rCloseSocket(dead.listener)
             /* Restarted against the broker: both go out from the store as they were published */
             const online = ioAgent(parseConfig({ mqtt: { server: `127.0.0.1:${broker.port}`, client_id: id, protocol: 5 }, store }))
             try {

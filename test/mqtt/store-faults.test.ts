@@ -11,17 +11,36 @@ import { fileURLToPath } from 'node:url'
 import { rAwait, R_ERR_CANT_WRITE, type Fiber } from '../../runtime/index.js'
 import { mqttSubscribe, MQTT_WAIT_ACK, type MqttRecv } from '../../mqtt/index.js'
 import { FileStore, scanStore } from '../../mqtt/agent/index.js'
-import { freePort, startAedes, type Broker } from '../../brokers/broker.js'
+import { startAedes, type Broker } from '../../brokers/broker.js'
 import { inFiber } from '../helpers/fiber.js'
 import { connectClient } from '../helpers/client.js'
 import { until } from './suite.js'
 import { quietLogs } from '../helpers/quiet.js'
 import { ended } from '../helpers/child.js'
+import { deadPort } from '../helpers/net.js'
+import { rCloseSocket } from '../../socket/index.js'
 
 quietLogs(test)
 
 const filler = fileURLToPath(new URL('../helpers/store-filler.js', import.meta.url))
 const publisher = fileURLToPath(new URL('../helpers/durable-publisher.js', import.meta.url))
+
+/* A port where no broker answers, held for the test (a port found free and let go could become another test's broker) */
+async function unreachable(t: { teardown(fn: () => void): void }): Promise<number> {
+    const { listener, port } = await deadPort()
+    t.teardown(() => rCloseSocket(listener))
+    return port
+}
+
+/* Whole lines from a child's output, however its writes are split into chunks */
+function linesOf(stream: NodeJS.ReadableStream, lines: string[]): void {
+    let rest = ''
+    stream.on('data', (d: Buffer) => {
+        const parts = (rest + d.toString()).split('\n')
+        rest = parts.pop()!
+        lines.push(...parts.filter(Boolean))
+    })
+}
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
     const d = mkdtempSync(join(tmpdir(), 'fiber-mqtt-faults-'))
@@ -47,7 +66,7 @@ function run(cmd: string, args: string[], ms = 20_000): Promise<{ lines: string[
 
 test('a full disk (file-size limit): the publish that cannot be stored fails with R_ERR_CANT_WRITE naming the path; every one that succeeded is in the store', async t => {
     const path = join(tempDir(t), 'outbox.log')
-    const dead = await freePort()
+    const dead = await unreachable(t)
     /* 48 KiB: a few dozen 1 KiB records fit, then a write is cut short and the next fails */
     const r = await run('bash', ['-c', `ulimit -f 48; exec "${process.execPath}" "${filler}" "${path}" ${dead} 1000`])
     t.is(r.code, 0, r.stderr)
@@ -69,7 +88,7 @@ test('a full disk (file-size limit): the publish that cannot be stored fails wit
 
 test('a disk full from the start: the agent still opens its store (kept as it is), new publishes fail, nothing held is lost', async t => {
     const path = join(tempDir(t), 'outbox.log')
-    const dead = await freePort()
+    const dead = await unreachable(t)
     const first = await run(process.execPath, [filler, path, String(dead), '6'])
     t.is(first.lines.filter(l => l.startsWith('ok ')).length, 6, first.stderr)
     /* 2 KiB allowed: compacting the 6 KiB of live records fails, appending fails */
@@ -92,16 +111,18 @@ function* awaitPromise<T>(p: Promise<T>): Fiber<T> {
 test('SIGKILL at random points: the store is never damaged beyond a torn tail, keeps every accepted message, and a subscriber then gets them all', async t => {
     const dir = tempDir(t)
     const store = { path: join(dir, 'outbox.log') }
-    const dead = await freePort()
+    const dead = await unreachable(t)
     const broker: Broker = await startAedes()
     t.teardown(() => broker.stop())
     const accepted = new Set<number>()
     let next = 0
     await inFiber(function* () {
         for (let round = 0; round < 4; round++) {
-            const child = spawn(process.execPath, [publisher, JSON.stringify({ mqtt: { server: `127.0.0.1:${dead}`, client_id: 'killed' }, store }), String(next), String(next + 100_000)], { stdio: ['pipe', 'pipe', 'ignore'] })
+            const child = spawn(process.execPath, [publisher, JSON.stringify({ mqtt: { server: `127.0.0.1:${dead}`, client_id: 'killed' }, store }), String(next), String(next + 100_000)], { stdio: ['pipe', 'pipe', 'pipe'] })
             const lines: string[] = []
-            child.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)))
+            let stderr = ''
+            linesOf(child.stdout!, lines)
+            child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
             /* Killed after a random number of accepted messages: mid-write, mid-publish, anywhere */
             const target = 20 + Math.floor(Math.random() * 80)
             t.true(yield* until(() => lines.length >= target, 15_000), `round ${round}: ${lines.length} lines`)
@@ -109,10 +130,12 @@ test('SIGKILL at random points: the store is never damaged beyond a torn tail, k
             yield* awaitPromise(exited(child))
             const got = lines.filter(l => l.startsWith('queued ')).map(l => Number(l.slice(7)))
             got.forEach(n => accepted.add(n))
-            const scan = scanStore(readFileSync(store.path))
+            t.deepEqual(lines.filter(l => !l.startsWith('queued ')), [], `round ${round}: every publish is accepted\n${stderr}`)
+            const bytes = readFileSync(store.path)
+            const scan = scanStore(bytes)
             t.true(scan.damage.every(d => d.tail), `round ${round}: ${JSON.stringify(scan.damage)}`)
             const held = new Set(scan.messages.map(m => Number(new TextDecoder().decode(m.payload))))
-            t.deepEqual([...accepted].filter(n => !held.has(n)), [], `round ${round}: every accepted message is in the store`)
+            t.deepEqual([...accepted].filter(n => !held.has(n)), [], `round ${round}: every accepted message is in the store (${bytes.length} bytes, ${held.size} messages held)\n${stderr}`)
             next = Math.max(...got) + 2
         }
         /* Restarted with the broker reachable: a subscriber gets every accepted message */
