@@ -69,6 +69,10 @@ test.serial('the throughput harness runs end to end with tiny counts and writes 
             'QoS 1 publish into the broker, 100 in flight', 'QoS 1 publish into the broker, 20 in flight', 'QoS 1 publish, 1 KiB, 1,000 in flight']) {
             t.true(stdout.includes(figure), figure)
         }
+        /* Each CPU target beside the work alone in the same run: the raw client's CPU per message and the client's multiple of it */
+        for (const figure of ['QoS 1 publish, 1,000 in flight', 'QoS 2 publish, 1,000 in flight', 'receive QoS 0', 'receive QoS 1']) {
+            t.regex(stdout, new RegExp(`${figure} +fiber-mqtt .*the raw client \\d+\\.\\d\\d us \\(\\d+\\.\\dx\\); target <= [\\d.]+ us CPU`), figure)
+        }
         for (const contender of ['fiber-mqtt', 'MQTT.js', 'raw writer']) {
             t.true(stdout.includes(contender))
         }
