@@ -17,20 +17,27 @@ const SMALL = 4096
 const FIRST = 64
 const SEGMENT = 1024
 const NO_BYTES = new Uint8Array(0)
+const STRIDE = 4
 
 /*
     A run of slots, as columns. The queue is a chain of segments: it grows by a segment, never by copying what
     it holds (a burst queues hundreds of thousands of messages, each column copied at every doubling and the
     long-lived copies traced by the collector), and a segment the head has left is kept for the tail's next one.
+    A plain slot holds no reference of its own: its topic and payload buffer are indexes into the segment's
+    tables, where a run of messages to one topic (one cached encoding) from one slab shares one entry. Columns
+    of references, a slot each, would be collected young and copied, then traced while the burst lasts: at a
+    million queued messages that cost more than the rest of queueing them.
  */
 class Segment {
-    /* The message of a slot: an OutMsg (pushed as one, or made by peek), or undefined for a plain one */
-    readonly msgs: (OutMsg | undefined)[]
-    readonly topics: (string | undefined)[]
-    readonly topicBytes: (Uint8Array | undefined)[]
-    /* A plain message's payload: data[slot] from at[3 * slot], at[3 * slot + 1] bytes; at[3 * slot + 2] is its qos | retain << 2
-       (one buffer for the three: a typed array's memory is allocated apart, so one costs less than three) */
-    readonly data: (Uint8Array | undefined)[]
+    /* The message of a slot: an OutMsg (pushed as one, or made by peek), or undefined for a plain one; no
+       column until the segment holds one */
+    msgs: (OutMsg | undefined)[] | null = null
+    /* The plain slots' topics (with their encodings) and payload buffers, each new one appended */
+    readonly topics: string[] = []
+    readonly topicBytes: Uint8Array[] = []
+    readonly buffers: Uint8Array[] = []
+    /* A plain slot's fields, STRIDE ints from STRIDE * slot: its payload's offset in its buffer and size, qos | retain << 2,
+       and its topic and buffer indexes (topic << 16 | buffer); one typed array for all (its memory is allocated apart) */
     readonly at: Int32Array
     /** The oldest slot in use, and the first free one */
     start = 0
@@ -38,12 +45,23 @@ class Segment {
     next: Segment | null = null
 
     constructor(readonly size: number) {
+        this.at = new Int32Array(STRIDE * size)
+    }
+
+    /** The OutMsg of a slot, if it holds one. */
+    msg(slot: number): OutMsg | undefined {
+        return this.msgs === null ? undefined : this.msgs[slot]
+    }
+
+    setMsg(slot: number, msg: OutMsg | undefined): void {
         /* Holes until used: a hole reads as undefined */
-        this.msgs = new Array<OutMsg | undefined>(size)
-        this.topics = new Array<string | undefined>(size)
-        this.topicBytes = new Array<Uint8Array | undefined>(size)
-        this.data = new Array<Uint8Array | undefined>(size)
-        this.at = new Int32Array(3 * size)
+        (this.msgs ??= new Array<OutMsg | undefined>(this.size))[slot] = msg
+    }
+
+    /* Forget what the slots held, for reuse */
+    clear(): void {
+        this.start = this.end = 0
+        this.topics.length = this.topicBytes.length = this.buffers.length = 0
     }
 }
 
@@ -75,7 +93,10 @@ export class OutQueue {
     /** Queue a message as it is. */
     push(msg: OutMsg): void {
         const seg = this.reserve()
-        seg.msgs[seg.end++] = msg
+        const slot = seg.end++
+        seg.setMsg(slot, msg)
+        /* No plain fields: a size of 0 owns no buffer (drop) */
+        seg.at[STRIDE * slot + 1] = seg.at[STRIDE * slot + 2] = 0
     }
 
     /** Queue a plain publish: the payload is copied (the caller may reuse it). */
@@ -84,7 +105,7 @@ export class OutQueue {
         const slot = seg.end++
         const n = payload.length
         let data: Uint8Array
-        let at = 0
+        let start = 0
         if (n > SMALL) {
             data = copyBytes(payload)
         } else {
@@ -94,16 +115,27 @@ export class OutQueue {
                 this.slabUsed = 0
             }
             data = this.slab
-            at = this.slabUsed
-            this.slab.set(payload, at)
+            start = this.slabUsed
+            this.slab.set(payload, start)
             this.slabUsed += n
         }
-        seg.topics[slot] = topic
-        seg.topicBytes[slot] = topicBytes
-        seg.data[slot] = data
-        seg.at[3 * slot] = at
-        seg.at[3 * slot + 1] = n
-        seg.at[3 * slot + 2] = qos | (retain ? 4 : 0)
+        let t = seg.topicBytes.length - 1
+        if (t < 0 || seg.topicBytes[t] !== topicBytes) {
+            seg.topics.push(topic)
+            seg.topicBytes.push(topicBytes)
+            t++
+        }
+        let b = seg.buffers.length - 1
+        if (b < 0 || seg.buffers[b] !== data) {
+            seg.buffers.push(data)
+            b++
+        }
+        const i = STRIDE * slot
+        const at = seg.at
+        at[i] = start
+        at[i + 1] = n
+        at[i + 2] = qos | (retain ? 4 : 0)
+        at[i + 3] = (t << 16) | b
     }
 
     /** The oldest message (made into an OutMsg if it is plain, and kept as that), or undefined. */
@@ -113,7 +145,12 @@ export class OutQueue {
         }
         const seg = this.head!
         const slot = seg.start
-        return seg.msgs[slot] ?? (seg.msgs[slot] = make(seg, slot))
+        let msg = seg.msg(slot)
+        if (msg === undefined) {
+            msg = make(seg, slot)
+            seg.setMsg(slot, msg)
+        }
+        return msg
     }
 
     /**
@@ -129,17 +166,19 @@ export class OutQueue {
         const seg = this.head!
         const slot = seg.start
         const at = seg.at
-        const f = at[3 * slot + 2]
-        if (seg.msgs[slot] !== undefined || (f & 3) === 0) {
+        const i = STRIDE * slot
+        const f = at[i + 2]
+        if ((f & 3) === 0 || seg.msg(slot) !== undefined) {
             return false
         }
+        const refs = at[i + 3]
         head.qos = f & 3
         head.retain = (f & 4) !== 0
-        head.topic = seg.topics[slot]!
-        head.topicBytes = seg.topicBytes[slot]!
-        head.bytes = seg.data[slot]!
-        head.start = at[3 * slot]
-        head.size = at[3 * slot + 1]
+        head.topic = seg.topics[refs >>> 16]
+        head.topicBytes = seg.topicBytes[refs >>> 16]
+        head.bytes = seg.buffers[refs & 0xffff]
+        head.start = at[i]
+        head.size = at[i + 1]
         return true
     }
 
@@ -159,16 +198,17 @@ export class OutQueue {
         }
         const seg = this.head!
         const slot = seg.start++
-        seg.msgs[slot] = undefined
-        if (seg.data[slot] !== undefined) {
-            seg.topics[slot] = undefined
-            seg.topicBytes[slot] = undefined
-            seg.data[slot] = undefined
+        if (seg.msgs !== null) {
+            seg.msgs[slot] = undefined
+        }
+        if (seg.at[STRIDE * slot + 1] > SMALL) {
+            /* A payload copied for this message alone goes with it (a slab, shared, goes with the segment's slots) */
+            seg.buffers[seg.at[STRIDE * slot + 3] & 0xffff] = NO_BYTES
         }
         this.count--
         if (seg.start === seg.end) {
             /* Used up: the next segment becomes the head (this one kept for the tail), or, the last, it starts over */
-            seg.start = seg.end = 0
+            seg.clear()
             if (seg.next !== null) {
                 this.head = seg.next
                 seg.next = null
@@ -195,7 +235,11 @@ export class OutQueue {
 }
 
 function make(seg: Segment, slot: number): OutMsg {
-    const payload = new Uint8Array(seg.data[slot]!.buffer, seg.at[3 * slot], seg.at[3 * slot + 1])
-    const f = seg.at[3 * slot + 2]
-    return new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, seg.topics[slot]!, seg.topicBytes[slot]!, payload, null, 0)
+    const at = seg.at
+    const i = STRIDE * slot
+    const refs = at[i + 3]
+    const data = seg.buffers[refs & 0xffff]
+    const payload = new Uint8Array(data.buffer, data.byteOffset + at[i], at[i + 1])
+    const f = at[i + 2]
+    return new OutMsg(OUT_PUBLISH, f & 3, (f & 4) !== 0, seg.topics[refs >>> 16], seg.topicBytes[refs >>> 16], payload, null, 0)
 }

@@ -6,7 +6,7 @@ import {
 } from '../../mqtt/index.js'
 import { copyBytes } from '../../mqtt/codec/bytes.js'
 import { OutQueue, PlainHead } from '../../mqtt/client/outqueue.js'
-import { writePublish, writePublishRange } from '../../mqtt/codec/encode-publish.js'
+import { encodeTopic, writePublish, writePublishRange } from '../../mqtt/codec/encode-publish.js'
 import { OUT_PUBLISH, OutMsg } from '../../mqtt/client/outmsg.js'
 import { MqttWait } from '../../mqtt/client/state.js'
 import { inFiber } from '../helpers/fiber.js'
@@ -204,9 +204,12 @@ test('writePublishRange writes what writePublish does, for short payloads and lo
     }
 })
 
-test('OutQueue against an array, over random runs: plain and whole messages, small and large payloads, taken every way, across segments', t => {
+test('OutQueue against an array, over random runs: plain and whole messages, small and large payloads, runs of one topic and topics changing, taken every way, across segments', t => {
     const r = new Rng(20261203)
-    interface Want { text: string, qos: number, retain: boolean, whole: OutMsg | null }
+    interface Want { text: string, qos: number, retain: boolean, topic: number, whole: OutMsg | null }
+    /* Topics with their encodings (one encoding per topic, as the client's cache gives; 'u' twice, encoded apart) */
+    const topics = [['t', topic], ['a/b', encodeTopic('a/b')], ['c/d/e', encodeTopic('c/d/e')], ['u', new Uint8Array([0, 1, 117])], ['u', new Uint8Array([0, 1, 117])]] as const
+    let current = 0
     for (let run = 0; run < 30; run++) {
         const q = new OutQueue()
         const model: Want[] = []
@@ -227,7 +230,8 @@ test('OutQueue against an array, over random runs: plain and whole messages, sma
             t.is(m!.qos, w.qos)
             t.is(m!.retain, w.retain)
             t.is(m!.size, bytes.length)
-            t.is(m!.topic, 't')
+            t.is(m!.topic, topics[w.topic][0])
+            t.is(m!.topicBytes, topics[w.topic][1])
         }
         /* What the window sends: a plain QoS 1/2 message described in place, anything else as peek's message */
         const head = new PlainHead()
@@ -237,7 +241,8 @@ test('OutQueue against an array, over random runs: plain and whole messages, sma
                 t.is(text(head.bytes.subarray(head.start, head.start + head.size)), w!.text)
                 t.is(head.qos, w!.qos)
                 t.is(head.retain, w!.retain)
-                t.is(head.topic, 't')
+                t.is(head.topic, topics[w!.topic][0])
+                t.is(head.topicBytes, topics[w!.topic][1])
             } else {
                 t.true(w === undefined || w.whole !== null || w.qos === 0)
                 const m = q.peek()
@@ -255,13 +260,18 @@ test('OutQueue against an array, over random runs: plain and whole messages, sma
                 const text = `${serial++}:` + (long ? 'x'.repeat(4100 + r.int(300)) : 'y'.repeat(r.int(40)))
                 const payload = Buffer.from(text)
                 const qos = r.int(3), retain = r.bool()
+                /* Mostly runs of one topic (in some runs, a new topic almost every time) */
+                if (r.int(run % 5 === 1 ? 2 : 20) === 0) {
+                    current = r.int(topics.length)
+                }
+                const [name, bytes] = topics[current]
                 if (r.int(8) === 0) {
-                    const m = new OutMsg(OUT_PUBLISH, qos, retain, 't', topic, copyBytes(payload), new MqttWait(), 0)
+                    const m = new OutMsg(OUT_PUBLISH, qos, retain, name, bytes, copyBytes(payload), new MqttWait(), 0)
                     q.push(m)
-                    model.push({ text, qos, retain, whole: m })
+                    model.push({ text, qos, retain, topic: current, whole: m })
                 } else {
-                    q.pushPlain('t', topic, payload, qos, retain)
-                    model.push({ text, qos, retain, whole: null })
+                    q.pushPlain(name, bytes, payload, qos, retain)
+                    model.push({ text, qos, retain, topic: current, whole: null })
                 }
                 payload.fill(0)
             } else if (k < 75) {
@@ -288,4 +298,26 @@ test('OutQueue against an array, over random runs: plain and whole messages, sma
         }
         t.is(q.length, 0)
     }
+})
+
+test('OutQueue: a payload copied for one message is let go when the message leaves the queue, not when its segment does', t => {
+    const q = new OutQueue()
+    const big = Buffer.alloc(10_000, 0x41)
+    const small = Buffer.alloc(16, 0x42)
+    q.pushPlain('t', topic, small, 1, false)
+    q.pushPlain('t', topic, big, 1, false)
+    q.pushPlain('t', topic, small, 1, false)
+    /* The segment's tables: what its slots hold besides their numbers (a look inside, as nothing outside can see it) */
+    const tables = () => (q as unknown as { head: { buffers: Uint8Array[], topics: string[] } }).head
+    t.deepEqual(tables().buffers.map(b => b.length), [65536, 10_000, 65536])
+    t.deepEqual(tables().topics, ['t'])
+    q.drop()
+    q.drop()
+    /* The copy is gone; the slab stays with the slot that still uses it */
+    t.deepEqual(tables().buffers.map(b => b.length), [65536, 0, 65536])
+    const m = q.shift()!
+    t.is(text(m.payload), 'B'.repeat(16))
+    /* Emptied, the segment starts over with empty tables */
+    t.deepEqual(tables().buffers, [])
+    t.deepEqual(tables().topics, [])
 })
