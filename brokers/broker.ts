@@ -263,5 +263,21 @@ async function launchMosquitto(bin: string, dir: string, port: number, wsPort: n
         })
         throw new BrokerExit(err.code, words())
     }
+    guard(child)
     return child
+}
+
+/*
+    mosquitto does not end with the process that started it (aedes does: its stdin closes). A parent killed at
+    once (SIGKILL, a time limit) would leave it running, holding its port: a guard, a shell that looks once a
+    second, stops it (SIGTERM) when the parent is gone. The guard ends when mosquitto does (killed then, so that
+    it never signals a pid used again), and keeps nothing of the parent's open.
+ */
+function guard(child: ChildProcess): void {
+    const parent = process.pid, broker = child.pid!
+    const g = spawn('sh', ['-c', `while kill -0 ${parent} && kill -0 ${broker}; do sleep 1; done 2>/dev/null; kill ${broker} 2>/dev/null`],
+        { stdio: 'ignore' })
+    g.on('error', () => undefined)
+    g.unref()
+    child.once('exit', () => g.kill('SIGKILL'))
 }

@@ -1,9 +1,12 @@
 /*
     The test broker's start-up: a port taken between its choice and mosquitto's bind starts mosquitto again on
-    fresh ports; a broker that cannot start says why, in mosquitto's words.
+    fresh ports; a broker that cannot start says why, in mosquitto's words; a broker ends with the process that
+    started it, even one killed at once.
  */
 import test from 'ava'
+import { spawn, spawnSync } from 'node:child_process'
 import { createServer, type Server } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { mosquittoPath, startMosquitto } from '../brokers/broker.js'
 
 function listen(): Promise<{ server: Server, port: number }> {
@@ -53,4 +56,64 @@ if (mosquittoPath() !== null) {
             taken.server.close()
         }
     })
+}
+
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0)
+        return true
+    } catch {
+        return false
+    }
+}
+
+if (mosquittoPath() !== null) {
+    test('mosquitto ends when the process that started it is killed with SIGKILL; stopped as usual, its guard ends with it', async t => {
+        const holder = spawn(process.execPath, [fileURLToPath(new URL('./helpers/broker-holder.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'] })
+        let out = '', err = ''
+        holder.stdout.on('data', (d: Buffer) => { out += d.toString() })
+        holder.stderr.on('data', (d: Buffer) => { err += d.toString() })
+        let pid = 0
+        try {
+            for (let waited = 0; waited < 20_000 && pid === 0; waited += 50) {
+                pid = Number(/broker (\d+)/.exec(out)?.[1] ?? 0)
+                await new Promise(r => setTimeout(r, 50))
+            }
+            t.true(pid > 0, `the holder did not start a broker: ${out} ${err}`)
+            t.true(alive(pid))
+            holder.kill('SIGKILL')
+            let gone = false
+            for (let waited = 0; waited < 15_000 && !gone; waited += 100) {
+                await new Promise(r => setTimeout(r, 100))
+                gone = !alive(pid)
+            }
+            t.true(gone, 'mosquitto still runs after its parent was killed')
+        } finally {
+            holder.kill('SIGKILL')
+            if (pid > 0 && alive(pid)) {
+                process.kill(pid, 'SIGKILL')
+            }
+        }
+        /* Stopped as usual: mosquitto and its guard both end, and nothing is left to this process */
+        const b = await startMosquitto()
+        const mine = () => guards().filter(g => g.includes(` ${b.process.pid};`))
+        t.is(mine().length, 1)
+        await b.stop()
+        let left = mine()
+        for (let waited = 0; waited < 5000 && left.length > 0; waited += 100) {
+            await new Promise(r => setTimeout(r, 100))
+            left = mine()
+        }
+        t.deepEqual(left, [])
+    })
+}
+
+/* The command lines of this machine's guard shells */
+function guards(): string[] {
+    const r = spawnSyncText('ps', ['-eo', 'args'])
+    return r.split('\n').filter(l => l.startsWith('sh -c while kill -0 '))
+}
+
+function spawnSyncText(cmd: string, args: string[]): string {
+    return spawnSync(cmd, args, { encoding: 'utf8' }).stdout ?? ''
 }
