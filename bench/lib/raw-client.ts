@@ -46,21 +46,50 @@ export const rawWriter: Contender = {
         /* Every packet has the same size (a 2-byte id whatever its value), so the window is a byte range */
         const qos = Math.max(1, o.qos)
         const one = encodePublish(o.topic, new Uint8Array(o.size).fill(65), o.qos, false, false, o.qos ? 1 : 0).length
-        const all = Buffer.allocUnsafe(one * o.count + 64 + o.size)
-        for (let i = 0; i < o.count - 1; i++) {
+        /* QoS 0 packets are all the same: one block of whole packets (64 KiB, or one packet) is written again and
+           again, hot in the cache, as the least any writer can do. Encoded all in a row, 50,000 packets of 1 KiB
+           were 51 MB read cold by the kernel's copy: 1.6 us per packet, slower than the client it bounds */
+        const hot = o.qos === 0 ? Math.max(1, Math.floor(64 * 1024 / one)) : 0
+        const packets = hot > 0 ? hot : o.count - 1
+        const all = Buffer.allocUnsafe(one * (packets + 1) + 64 + o.size)
+        for (let i = 0; i < packets; i++) {
             all.set(encodePublish(o.topic, new Uint8Array(o.size).fill(65), o.qos, false, false, o.qos ? (i % 65535) + 1 : 0), i * one)
         }
         const marker = encodePublish(o.topic, new Uint8Array(o.size).fill(65), qos, false, false, ((o.count - 1) % 65535) + 1)
-        all.set(marker, (o.count - 1) * one)
-        const end = (o.count - 1) * one + marker.length
+        all.set(marker, packets * one)
+        const end = packets * one + marker.length
         const result = await measure(o.count, () => new Promise<void>(resolve => {
             let sent = 0
             let acked = 0
             /* Waiting for 'drain' (one listener at a time, however many writes the socket refused meanwhile) */
             let draining = false
             const writer = new PacketWriter()
+            /* QoS 0: the block, as many times as it takes, then what is left of it and the marker */
+            let left = o.count - 1
+            let marked = false
+            const pumpHot = () => {
+                while (left > 0 && !draining) {
+                    const k = Math.min(hot, left)
+                    left -= k
+                    if (!raw.sock.write(all.subarray(0, k * one)) && left > 0) {
+                        draining = true
+                        raw.sock.once('drain', () => {
+                            draining = false
+                            pumpHot()
+                        })
+                    }
+                }
+                if (left === 0 && !marked) {
+                    marked = true
+                    raw.sock.write(marker)
+                }
+            }
             const pump = () => {
-                const limit = o.qos === 0 || o.burst ? o.count : Math.min(o.count, acked + o.inflight)
+                if (hot > 0) {
+                    pumpHot()
+                    return
+                }
+                const limit = o.burst ? o.count : Math.min(o.count, acked + o.inflight)
                 if (limit > sent) {
                     const from = sent * one
                     const to = limit === o.count ? end : limit * one
