@@ -129,6 +129,12 @@ export function attachLink(mq: Mqtt, sock: RSocket): void {
     mq.refillLate = false
     holdReceiver(sock, mq.backlog !== null)
     setReceiver(sock, mq.receiver)
+    /* A full slab's pending bytes go to the socket rather than into the next slab (each byte copied once) */
+    mq.writer.onFull ??= () => {
+        if (mq.processing) {
+            flush(mq)
+        }
+    }
 }
 
 /** Stop listening to the socket (it stays open: the caller owns it). */

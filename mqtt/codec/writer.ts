@@ -29,6 +29,11 @@ export class PacketBuffer {
     protected end = 0
     /** Size of the next slab: small for a quiet writer, growing (to slabSize) for a busy one */
     private size: number
+    /**
+        Called when a packet does not fit in the slab and bytes are pending: the owner may take them (a client
+        hands them to its socket), and then they are not moved into the next slab.
+     */
+    onFull: (() => void) | null = null
 
     constructor(private readonly slabSize = 64 * 1024) {
         this.size = Math.min(1024, slabSize)
@@ -40,16 +45,20 @@ export class PacketBuffer {
     }
 
     /**
-        Make room for n more bytes. What is written and not yet taken moves to the new slab with room for as much
-        again: a writer filled past its slab size without a take() copies each byte a bounded number of times,
-        not once for every packet added.
+        Make room for n more bytes. What is written and not yet taken (unless onFull takes it) moves to the new
+        slab with room for as much again: a writer filled past its slab size without a take() copies each byte a
+        bounded number of times, not once for every packet added.
      */
     reserve(n: number): Uint8Array {
         if (this.end + n > this.slab.length) {
-            const pending = this.slab.subarray(this.start, this.end)
+            /* A slab filled up: the next is larger (before onFull, whose take() may let this one go) */
             if (this.slab.length > 0) {
                 this.size = Math.min(this.size * 4, this.slabSize)
             }
+            if (this.end > this.start && this.onFull !== null) {
+                this.onFull()
+            }
+            const pending = this.slab.subarray(this.start, this.end)
             this.slab = allocBytes(Math.max(this.size, n + 2 * pending.length))
             this.slab.set(pending)
             this.start = 0

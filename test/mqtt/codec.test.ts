@@ -313,6 +313,46 @@ test('a writer filled far past its slab size without a take() moves what it hold
     t.true(packets.every((p, i) => p.type === 3 && p.id === i + 1 && p.payload.length === 1024 && p.payload[1023] === 7))
 })
 
+test('a writer whose owner takes what is pending when a slab is full (onFull) moves no byte, grows its slabs as before, and loses nothing', t => {
+    const w = new PacketWriter(128 * 1024)
+    const topic = Uint8Array.of(0, 1, 0x74)
+    const out: Uint8Array[] = []
+    let calls = 0
+    w.onFull = () => {
+        calls++
+        out.push(w.take()!)
+    }
+    const slabs: Uint8Array[] = []
+    let copied = 0
+    for (let i = 0; i < 3000; i++) {
+        const payload = new Uint8Array(i % 7 === 0 ? 3000 : 1 + (i % 1000)).fill(i & 0xff)
+        const before = w.current
+        w.publish(topic, payload, 1, false, false, (i % 65535) + 1)
+        if (w.current !== before) {
+            slabs.push(w.current)
+            /* A new slab starts with the packet just written: nothing pending was carried over */
+            copied += w.position - encodePublish('t', payload, 1, false, false, (i % 65535) + 1).length
+        }
+        /* Half a slab at times, as a client flushes at 64 KiB */
+        if (w.length >= 64 * 1024) {
+            out.push(w.take()!)
+        }
+    }
+    out.push(w.take()!)
+    t.true(calls > 10, `${calls} calls`)
+    t.is(copied, 0)
+    /* Slabs grew to their full size (1 KiB, 4 KiB, 16 KiB, 64 KiB, then 128 KiB) */
+    t.true(slabs.filter(s => s.length < 128 * 1024).length <= 4)
+    const packets = decodeAll(out) as { id: number, payload: Uint8Array }[]
+    t.is(packets.length, 3000)
+    t.true(packets.every((p, i) => p.id === (i % 65535) + 1 && p.payload.length === (i % 7 === 0 ? 3000 : 1 + (i % 1000)) && p.payload[0] === (i & 0xff)))
+    /* An owner that takes nothing: what is pending moves, as without onFull */
+    const v = new PacketWriter(1024)
+    v.onFull = () => undefined
+    for (let i = 0; i < 100; i++) v.publish(topic, new Uint8Array(100), 0, false, false, 0)
+    t.is(decodeAll([v.take()!]).length, 100)
+})
+
 test('topic names repeat from a cache of the last one: the same bytes give the same string; other bytes are checked as ever', t => {
     const pub = (topic: string) => encode({ type: 3, qos: 0, dup: false, retain: false, id: 0, topic, payload: new Uint8Array(1) })
     const raw = (topicBytes: number[]) => Uint8Array.from([0x30, 2 + topicBytes.length + 1, 0, topicBytes.length, ...topicBytes, 7])
