@@ -4,7 +4,8 @@
     started it, even one killed at once.
  */
 import test from 'ava'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { mosquittoPath, startMosquitto } from '../brokers/broker.js'
@@ -56,18 +57,7 @@ if (mosquittoPath() !== null) {
             taken.server.close()
         }
     })
-}
 
-function alive(pid: number): boolean {
-    try {
-        process.kill(pid, 0)
-        return true
-    } catch {
-        return false
-    }
-}
-
-if (mosquittoPath() !== null) {
     test('mosquitto ends when the process that started it is killed with SIGKILL; stopped as usual, its guard ends with it', async t => {
         const holder = spawn(process.execPath, [fileURLToPath(new URL('./helpers/broker-holder.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'] })
         let out = '', err = ''
@@ -108,12 +98,24 @@ if (mosquittoPath() !== null) {
     })
 }
 
-/* The command lines of this machine's guard shells */
-function guards(): string[] {
-    const r = spawnSyncText('ps', ['-eo', 'args'])
-    return r.split('\n').filter(l => l.startsWith('sh -c while kill -0 '))
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0)
+        return true
+    } catch {
+        return false
+    }
 }
 
-function spawnSyncText(cmd: string, args: string[]): string {
-    return spawnSync(cmd, args, { encoding: 'utf8' }).stdout ?? ''
+/* The command lines of this machine's guard shells (Linux /proc) */
+function guards(): string[] {
+    const lines: string[] = []
+    for (const pid of readdirSync('/proc').filter(d => /^\d+$/.test(d))) {
+        try {
+            lines.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '))
+        } catch {
+            /* ended meanwhile */
+        }
+    }
+    return lines.filter(l => l.startsWith('sh -c while kill -0 '))
 }
