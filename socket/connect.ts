@@ -2,7 +2,7 @@
     rConnectSocket: connect (and handshake, for TLS; upgrade, for WebSocket) with a deadline; only the calling
     fiber waits. The first TLS or WebSocket connect loads that part (parts.ts) within the same deadline.
  */
-import { connect as netConnect, type Socket } from 'node:net'
+import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { R_ERR_BAD_ARGS, R_ERR_CANT_COMPLETE, R_ERR_CANT_CONNECT, R_ERR_TIMEOUT } from '../runtime/errors.js'
 import { startTimer, stopTimer, type TimerEvent } from '../runtime/events.js'
@@ -124,6 +124,12 @@ class ConnectWait extends SocketWait {
     }
 }
 
+/* Node's net.Socket takes the stream options too, though its connect options' type does not list them */
+function tcpOptions(to: { path: string } | { host: string, port: number, localAddress?: string }): NetConnectOpts {
+    const options = { ...to, allowHalfOpen: true, readableHighWaterMark: 1 }
+    return options
+}
+
 function ignore(): void {
     /* errors after a failed connect were already reported */
 }
@@ -181,10 +187,10 @@ function open(w: ConnectWait, unix: boolean): void {
     }
     let stream: Socket
     try {
-        const local = sp.bindAddress !== null ? { localAddress: sp.bindAddress } : {}
-        stream = sp.tls !== null ?
-            tlsPart!.tlsConnect({ ...(unix ? { path: host } : { host, port, ...local }), ...tlsPart!.clientTlsOptions(sp, unix ? 'localhost' : host) }) :
-            unix ? netConnect({ path: host, allowHalfOpen: true }) : netConnect({ host, port, allowHalfOpen: true, ...local })
+        const to = unix ? { path: host } : { host, port, ...(sp.bindAddress !== null ? { localAddress: sp.bindAddress } : {}) }
+        /* A TCP stream reads ahead no further than one chunk while it is paused (held, or a read-coalescing nap) */
+        stream = sp.tls !== null ? tlsPart!.tlsConnect({ ...to, ...tlsPart!.clientTlsOptions(sp, unix ? 'localhost' : host) }) :
+            netConnect(tcpOptions(to))
     } catch (err) {
         w.fail(R_ERR_CANT_COMPLETE, tlsPart !== null && err instanceof tlsPart.TlsSetupError ? err.message : `Cannot connect: ${(err as Error).message}`)
         return

@@ -9,6 +9,7 @@ export {
     rAllocSocket, rCloseSocket, rDisconnectSocket, rShutdownSocket, rFreeSocket, rResetSocket, rIsSocketClosed,
     rIsSocketEof, rIsSocketSecure, rIsSocketConnected, rGetSocketError, rSetSocketError, rGetSocketAddr,
     rGetSocketAlpn, rGetSocketPeerSubject, rSetSocketNoDelay, rSetSocketLinger, rSetSocketReceiver, rSetSocketBind,
+    rSetSocketCoalesce,
 } from './control.js'
 export { rConnectSocket, SOCKET_DEFAULT_DEADLINE } from './connect.js'
 export { rReadSocket, rReadSocketSync, rWriteSocket, rWriteSocketSync, socketSend } from './io.js'

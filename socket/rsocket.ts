@@ -24,6 +24,8 @@ export const R_SOCKET_FAST_CLOSE = 0x20
 /* Received bytes buffered beyond this pause the stream until a reader takes them */
 const RX_HIGH = 256 * 1024
 const RX_LOW = 64 * 1024
+/* Read coalescing naps only after a chunk smaller than this (a larger read already spreads its wake-up) */
+const NAP_BELOW = 16 * 1024
 
 /** A connection handler for rListenSocket: runs on a fiber of its own and owns (must free) the socket. */
 export type RSocketProc = (arg: never, sp: RSocket) => CallbackResult
@@ -151,6 +153,12 @@ export class RSocket {
     paused = false
     /** Reading held by the receiver (its handlers are busy): the stream stays paused until released */
     held = false
+    /** Read coalescing (rSetSocketCoalesce): the nap in milliseconds (0: off), when the last chunk came
+        (performance.now()), the nap's timer while one runs, and how many naps were taken */
+    coalesce = 0
+    lastRx = -Infinity
+    napTimer: TimerEvent | null = null
+    naps = 0
 
     private written: ((err?: Error | null) => void) | null = null
 
@@ -229,6 +237,9 @@ function received(sp: RSocket, chunk: Buffer): void {
         return
     }
     sp.activity = rGetTicks()
+    if (sp.coalesce > 0 && chunk.length < NAP_BELOW) {
+        coalesce(sp)
+    }
     const receiver = sp.receiver
     if (receiver !== null) {
         try {
@@ -250,6 +261,36 @@ function received(sp: RSocket, chunk: Buffer): void {
     if (sp.rxBytes > RX_HIGH && !sp.paused) {
         sp.paused = true
         sp.handle?.pause()
+    }
+}
+
+/*
+    Read coalescing: a small chunk that came within one nap of the one before starts a nap: the stream pauses
+    for the nap (a client TCP stream's one-byte high-water mark stops the kernel reads at once), then the next
+    read takes all that arrived meanwhile. Reads that come further apart than a nap never wait.
+ */
+function coalesce(sp: RSocket): void {
+    const now = performance.now()
+    if (now - sp.lastRx < sp.coalesce && sp.napTimer === null && !sp.held && !sp.paused && sp.handle !== null) {
+        sp.naps++
+        sp.handle.pause()
+        sp.napTimer = startTimer(wake, sp, sp.coalesce)
+    }
+    sp.lastRx = now
+}
+
+function wake(sp: RSocket): void {
+    sp.napTimer = null
+    if (!sp.held && !sp.paused && !(sp.flags & R_SOCKET_CLOSED)) {
+        sp.handle?.resume()
+    }
+}
+
+/** End a nap now (coalescing turned off, the socket closed): reading resumes unless something else holds it. */
+export function endNap(sp: RSocket): void {
+    if (sp.napTimer !== null) {
+        stopTimer(sp.napTimer)
+        wake(sp)
     }
 }
 

@@ -100,7 +100,8 @@ export class WebSocketStream extends Duplex {
     private eof = false
 
     constructor(private readonly raw: Socket, leftover: Uint8Array) {
-        super({ allowHalfOpen: true })
+        /* Paused (held, or a read-coalescing nap), it takes one chunk more and pauses the connection under it */
+        super({ allowHalfOpen: true, readableHighWaterMark: 1 })
         this.buf = Buffer.from(leftover)
         raw.on('data', chunk => this.onData(chunk))
         /* The TCP stream ended: after a close frame that is the normal end, before it an abnormal one (1006) */

@@ -43,6 +43,8 @@ export interface BenchOptions {
     /** Total messages (pub: published over all clients; sub: received, then the run stops); 0: no limit */
     limit: number
     inflight: number
+    /** Read coalescing on each client's connection, in milliseconds (0: off) */
+    coalesce: number
     ifaddr: string[]
     workers: number
     /** Seconds; 0: until the limit or Ctrl-C */
@@ -80,6 +82,8 @@ A load generator for MQTT brokers: many clients on fibers, in one or more proces
  -s, --size BYTES       payload size (256); 24 bytes or more carry a sequence number and send time
  -L, --limit N          pub: messages in all; sub: stop once N are received (0: no limit)
  -F, --inflight N       QoS 1/2 messages in flight per client (100)
+     --coalesce MS      read coalescing: while messages come less than MS apart, each client reads at most
+                        once per MS (fewer wake-ups per message, up to MS of added latency; 0: off, the default)
  -S, --ssl              TLS; --cafile FILE, --certfile FILE, --keyfile FILE, --insecure, --alpn PROTOCOL
      --ifaddr A,B,...   local addresses to connect from, in turn (more than 64k connections to one broker)
  -w, --workers N        worker processes (the number of cores)
@@ -94,7 +98,7 @@ A load generator for MQTT brokers: many clients on fibers, in one or more proces
 
 const VALUE = new Set(['-h', '--host', '-p', '--port', '--url', '-u', '--username', '-P', '--password', '-k', '--keepalive',
     '-C', '--clean', '-c', '--count', '-n', '--startnumber', '-i', '--interval', '--prefix', '-t', '--topic', '-q', '--qos',
-    '-I', '--interval_of_msg', '-s', '--size', '-L', '--limit', '-F', '--inflight', '--cafile', '--certfile', '--keyfile',
+    '-I', '--interval_of_msg', '-s', '--size', '-L', '--limit', '-F', '--inflight', '--coalesce', '--cafile', '--certfile', '--keyfile',
     '--alpn', '--ifaddr', '-w', '--workers', '-d', '--duration', '--csv', '--chart', '--members', '--run', '--control'])
 
 export function benchDefaults(mode: Mode): BenchOptions {
@@ -102,7 +106,7 @@ export function benchDefaults(mode: Mode): BenchOptions {
         mode, host: 'localhost', port: 0, tls: false, websocket: null, cafile: null, certfile: null, keyfile: null, insecure: false, alpn: null,
         username: null, password: null, keepAlive: 300, clean: true, count: 200, startNumber: 0, interval: 10, prefix: 'fmb',
         topic: mode === 'sub' ? 'bench/#' : 'bench/%i', qos: 0, retain: false, pubInterval: 1000, size: 256, limit: 0,
-        inflight: 100, ifaddr: [], workers: availableParallelism(), duration: 0, json: false, csv: null, chart: null,
+        inflight: 100, coalesce: 0, ifaddr: [], workers: availableParallelism(), duration: 0, json: false, csv: null, chart: null,
         coordinate: false, members: 1, run: 'default', control: null, help: false,
     }
 }
@@ -173,6 +177,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         case '-s': case '--size': o.size = int(arg, value, 0, 256 * 1024 * 1024); break
         case '-L': case '--limit': o.limit = int(arg, value, 0); break
         case '-F': case '--inflight': o.inflight = int(arg, value, 1, 65535); break
+        case '--coalesce': o.coalesce = int(arg, value, 0, 1000); break
         case '-S': case '--ssl': o.tls = true; break
         case '--cafile': o.cafile = value; break
         case '--certfile': o.certfile = value; break

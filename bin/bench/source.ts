@@ -8,7 +8,7 @@ import { hostname } from 'node:os'
 import { readFileSync } from 'node:fs'
 import {
     mqttAlloc, mqttConnect, mqttDisconnect, mqttFree, mqttGetConnackCode, mqttGetError, mqttGetStats, mqttIsConnected,
-    mqttPublish, mqttPublishRetained, mqttSetConnectTimeout, mqttSetCredentials, mqttSetInflight, mqttSetKeepAlive,
+    mqttPublish, mqttPublishRetained, mqttSetCoalesce, mqttSetConnectTimeout, mqttSetCredentials, mqttSetInflight, mqttSetKeepAlive,
     mqttSetQueue, mqttSubscribe, mqttGetGranted, MQTT_CONNECT_CLEAN_SESSION, MQTT_EVENT_DISCONNECT, MQTT_WAIT_ACK,
     MQTT_WAIT_NONE, type Mqtt, type MqttRecv,
 } from '../../mqtt/index.js'
@@ -222,6 +222,7 @@ export class Source {
                 meter.error('bad client id')
                 return
             }
+            mqttSetCoalesce(mq, o.coalesce)
             if (!(yield* this.connect(mq, g, user))) {
                 return
             }

@@ -118,6 +118,8 @@ export class MqttConfig {
     maxHandlers = MQTT_MAX_HANDLERS
     /** Messages held for want of a handler before the oldest is dropped */
     maxHeld = MQTT_MAX_HELD
+    /** Read coalescing on the connection: the nap in milliseconds (0: off; mqttSetCoalesce) */
+    coalesce = 0
 }
 
 /** MQTT 5 enhanced authentication: the answer to the server's challenge data, or null to give up. */

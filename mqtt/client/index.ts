@@ -17,7 +17,7 @@ export { mqttSetProtocol } from './protocol5.js'
 export { mqttConnectUrl } from './connect-url.js'
 export {
     mqttGetError, mqttGetLastActivity, mqttMsgsToSend, mqttIsConnected, mqttSetCredentials, mqttSetMessageSize,
-    mqttSetWill, mqttSetKeepAlive, mqttSetTimeout, mqttSetInflight, mqttSetQueue, mqttThrottle, mqttCheckQueue,
+    mqttSetWill, mqttSetKeepAlive, mqttSetTimeout, mqttSetInflight, mqttSetCoalesce, mqttSetQueue, mqttThrottle, mqttCheckQueue,
     mqttGetStats, mqttSetLimits, mqttSetConnectTimeout, mqttSetKeepWaits, mqttGetConnackCode, mqttGetConnackProperties, mqttSetAuth, type MqttStats,
 } from './settings.js'
 export { mqttOnMessage, mqttSetDelivery } from './dispatch.js'

@@ -5,6 +5,7 @@
 import { rGetTicks } from '../../runtime/time.js'
 import { holdReceiver, setReceiver } from '../../socket/rsocket.js'
 import { socketSend } from '../../socket/io.js'
+import { rSetSocketCoalesce } from '../../socket/control.js'
 import type { Packet } from '../codec/packets.js'
 import { MqttClientDecoder } from '../codec/decoder.js'
 import { MQTT_PACKET_CONN_ACK, MQTT_PACKET_PUBLISH, PACKET_NAMES } from '../constants.js'
@@ -128,6 +129,7 @@ export function attachLink(mq: Mqtt, sock: RSocket): void {
     mq.heldAt = 0
     mq.refillLate = false
     holdReceiver(sock, mq.backlog !== null)
+    rSetSocketCoalesce(sock, mq.cfg.coalesce)
     setReceiver(sock, mq.receiver)
     /* A full slab's pending bytes go to the socket rather than into the next slab (each byte copied once) */
     mq.writer.onFull ??= () => {

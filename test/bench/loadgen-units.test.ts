@@ -145,7 +145,8 @@ test('Options: emqtt-bench letters, defaults, URLs and clear errors', t => {
     t.is(fillTopic(o.topic, 7, 'id7', 'u7'), 'x/7/id7/u7')
     t.like(parseBenchArgs(['sub', '--url', 'mqtts://a:b@broker:9999/t/#']), { host: 'broker', port: 9999, tls: true, username: 'a', password: 'b', topic: 't/#' })
     t.like(parseBenchArgs(['conn', '-S']), { port: 8883, tls: true })
-    t.like(parseBenchArgs(['sub']), { topic: 'bench/#', count: 200, interval: 10, size: 256 })
+    t.like(parseBenchArgs(['sub']), { topic: 'bench/#', count: 200, interval: 10, size: 256, coalesce: 0 })
+    t.like(parseBenchArgs(['sub', '--coalesce', '2']), { coalesce: 2 })
     const bad: [string[], RegExp][] = [
         [['flood'], /Unknown bench mode 'flood'/],
         [['pub', '-q', '3'], /-q must be an integer from 0 to 2/],
@@ -159,6 +160,8 @@ test('Options: emqtt-bench letters, defaults, URLs and clear errors', t => {
         [['pub', '-C', 'maybe'], /true or false/],
         [['pub', '--run', 'a/b'], /--run takes a name/],
         [['pub', '--nope'], /Unknown option '--nope'/],
+        [['sub', '--coalesce', '1001'], /--coalesce/],
+        [['sub', '--coalesce', 'soon'], /--coalesce/],
     ]
     for (const [argv, message] of bad) {
         t.throws(() => parseBenchArgs(argv), { instanceOf: UsageError, message }, argv.join(' '))

@@ -2,11 +2,11 @@
     One client suite, run against each real broker (client-aedes.test.ts, client-mosquitto.test.ts).
  */
 import type { TestFn } from 'ava'
-import { rGetTicks, rSleep, rSpawnFiber, type Fiber } from '../../runtime/index.js'
+import { R_ERR_BAD_ARGS, rGetTicks, rSleep, rSpawnFiber, type Fiber } from '../../runtime/index.js'
 import { rCloseSocket, rSetSocketLinger } from '../../socket/index.js'
 import {
     mqttDisconnect, mqttFree, mqttGetError, mqttGetStats, mqttIsConnected, mqttPublish, mqttPublishRetained,
-    mqttSetKeepAlive, mqttSetWill, mqttSubscribe, mqttSubscribeMulti, mqttUnsubscribeMulti, mqttSetInflight, MQTT_CONNECT_CLEAN_SESSION, MQTT_EVENT_CONNECTED,
+    mqttSetCoalesce, mqttSetKeepAlive, mqttSetWill, mqttSubscribe, mqttSubscribeMulti, mqttUnsubscribeMulti, mqttSetInflight, MQTT_CONNECT_CLEAN_SESSION, MQTT_EVENT_CONNECTED,
     MQTT_EVENT_DISCONNECT, MQTT_WAIT_ACK, MQTT_WAIT_NONE, MQTT_WAIT_SENT, type Mqtt, type MqttRecv,
 } from '../../mqtt/index.js'
 import { OUT_SUB } from '../../mqtt/client/state.js'
@@ -256,6 +256,45 @@ export function brokerSuite(test: TestFn, start: Start): void {
             return { count: seen.size, inOrder, duplicates }
         })
         t.deepEqual(result, { count: 10_000, inOrder: true, duplicates: 0 })
+    })
+
+    test('read coalescing: a subscriber that naps between reads gets 10,000 QoS 1 messages once each, in order, slow handlers and all', async t => {
+        const result = await inFiber<{ count: number, inOrder: boolean, duplicates: number, naps: number, bad: number, error: string | null }>(function* () {
+            const topic = `nap/${clientId()}`
+            const seen = new Set<number>()
+            let last = -1
+            let inOrder = true
+            let duplicates = 0
+            const sub = yield* connectClient(broker.port)
+            const bad = mqttSetCoalesce(sub.mq, 1.5)
+            const error = mqttGetError(sub.mq)
+            t.is(mqttSetCoalesce(sub.mq, 2), 0)
+            yield* mqttSubscribe(sub.mq, (rp: MqttRecv) => {
+                const n = Number(rp.text)
+                if (seen.has(n)) duplicates++
+                if (n !== last + 1) inOrder = false
+                last = n
+                seen.add(n)
+                /* Now and then a handler that blocks: the backlog holds reading, across naps */
+                return n % 1000 === 500 ? (function* () { yield* rSleep(20) })() : undefined
+            }, 1, MQTT_WAIT_ACK, topic)
+            const pub = yield* connectClient(broker.port)
+            mqttSetInflight(pub.mq, 100)
+            for (let i = 0; i < 10_000; i++) {
+                const rc = yield* mqttPublish(pub.mq, String(i), 0, 1, i === 9999 ? MQTT_WAIT_ACK : MQTT_WAIT_NONE, topic)
+                if (rc !== 0) {
+                    throw new Error(`publish ${i}: ${rc} ${mqttGetError(pub.mq)}`)
+                }
+            }
+            yield* until(() => seen.size === 10_000, 60_000)
+            yield* rSleep(100)
+            const naps = sub.mq.sock?.naps ?? 0
+            yield* close(sub, pub)
+            return { count: seen.size, inOrder, duplicates, naps, bad, error }
+        })
+        t.like(result, { count: 10_000, inOrder: true, duplicates: 0, bad: R_ERR_BAD_ARGS })
+        t.regex(result.error ?? '', /integer from 0 to 1,000 milliseconds/)
+        t.true(result.naps > 0, 'the subscriber took naps')
     })
 
     test('SENT settles before the acknowledgement; ACK after it', async t => {
