@@ -52,15 +52,15 @@ async function result(p: Proc): Promise<any> {
     return JSON.parse(p.out())
 }
 
-interface Sample { rate: number, pubUs: number, subUs: number, gaps: number }
+interface Sample { rate: number, pubUs: number, subUs: number, gaps: number, p50Ms: number | null, p99Ms: number | null }
 
-async function scenario(tool: 'fiber-mqtt' | 'MQTT.js', port: number, qos: number, n: number): Promise<Sample> {
+async function scenario(tool: 'fiber-mqtt' | 'MQTT.js', port: number, qos: number, n: number, coalesce: number): Promise<Sample> {
     const topic = `load/${tool === 'fiber-mqtt' ? 'f' : 'm'}${qos}`
     const publishers = 4
     const size = 64
     let sub: Proc, pub: Proc
     if (tool === 'fiber-mqtt') {
-        sub = start(cli, ['bench', 'sub', '-h', '127.0.0.1', '-p', String(port), '-c', '1', '-q', String(qos), '-t', `${topic}/#`, '-L', String(n), '-w', '1', '-d', '300', '--json'])
+        sub = start(cli, ['bench', 'sub', '-h', '127.0.0.1', '-p', String(port), '-c', '1', '-q', String(qos), '-t', `${topic}/#`, '-L', String(n), '-w', '1', '-d', '300', '--coalesce', String(coalesce), '--json'])
         await until(() => /conn 1\/1/.test(sub.err()))
         pub = start(cli, ['bench', 'pub', '-h', '127.0.0.1', '-p', String(port), '-c', String(publishers), '-i', '0', '-I', '0', '-q', String(qos),
             '-s', String(size), '-t', `${topic}/%i`, '-L', String(n), '-F', '100', '-w', '1', '--json'])
@@ -71,7 +71,10 @@ async function scenario(tool: 'fiber-mqtt' | 'MQTT.js', port: number, qos: numbe
     }
     const p = await result(pub)
     const s = await result(sub)
-    return { rate: s.received / (s.activeMs / 1000), pubUs: p.cpuMs * 1000 / n, subUs: s.cpuMs * 1000 / n, gaps: s.gaps }
+    /* fiber-mqtt's subscriber reports the end-to-end latency (send stamp to receipt) */
+    const lat = s.latencyUs ?? null
+    return { rate: s.received / (s.activeMs / 1000), pubUs: p.cpuMs * 1000 / n, subUs: s.cpuMs * 1000 / n, gaps: s.gaps,
+        p50Ms: lat === null ? null : lat.p50 / 1000, p99Ms: lat === null ? null : lat.p99 / 1000 }
 }
 
 const lines: string[] = []
@@ -85,23 +88,31 @@ try {
     say('')
     say('                        messages/s             publisher CPU us/msg     subscriber CPU us/msg')
     say('                   fiber     MQTT.js  ratio    fiber   MQTT.js  ratio   fiber   MQTT.js  ratio')
-    /* The last row: the same QoS 1 scenario 10x longer, so the code each process compiles once weighs little */
-    for (const [key, label, qos, n] of [['qos0', 'QoS 0', 0, messages], ['qos1', 'QoS 1', 1, messages], ['qos1long', `QoS 1, ${longMessages / 1e6}M`, 1, longMessages]] as const) {
+    /* fiber-mqtt's subscriber naps 1 ms between reads while messages come faster (mqttSetCoalesce); the third row
+       is the same QoS 1 scenario 10x longer, so the code each process compiles once weighs little; the last
+       one the QoS 1 scenario with a subscriber that reads each readable event at once (the library's default) */
+    const rows = [['qos0', 'QoS 0', 0, messages, 1], ['qos1', 'QoS 1', 1, messages, 1], ['qos1long', `QoS 1, ${longMessages / 1e6}M`, 1, longMessages, 1],
+        ['qos1eager', 'QoS 1, no nap', 1, messages, 0]] as const
+    const latency: string[] = []
+    for (const [key, label, qos, n, coalesce] of rows) {
         const samples: Record<string, Sample[]> = { 'fiber-mqtt': [], 'MQTT.js': [] }
         for (let r = 0; r < rounds; r++) {
             const order = r % 2 === 0 ? ['fiber-mqtt', 'MQTT.js'] as const : ['MQTT.js', 'fiber-mqtt'] as const
             for (const tool of order) {
-                samples[tool].push(await scenario(tool, broker.port, qos, n))
+                samples[tool].push(await scenario(tool, broker.port, qos, n, coalesce))
             }
         }
-        const m = (tool: string, k: keyof Sample) => median(samples[tool].map(s => s[k]))
+        const m = (tool: string, k: 'rate' | 'pubUs' | 'subUs') => median(samples[tool].map(s => s[k]))
         const f = (x: number, d = 2) => x.toFixed(d).padStart(8)
         say(`${label.padEnd(14)} ${f(m('fiber-mqtt', 'rate'), 0)}  ${f(m('MQTT.js', 'rate'), 0)}  ${f(m('fiber-mqtt', 'rate') / m('MQTT.js', 'rate'))}x ` +
             `${f(m('fiber-mqtt', 'pubUs'))} ${f(m('MQTT.js', 'pubUs'))} ${f(m('MQTT.js', 'pubUs') / m('fiber-mqtt', 'pubUs'))}x ` +
             `${f(m('fiber-mqtt', 'subUs'))} ${f(m('MQTT.js', 'subUs'))} ${f(m('MQTT.js', 'subUs') / m('fiber-mqtt', 'subUs'))}x`)
         json[key] = samples
+        latency.push(`${label}: p50 ${median(samples['fiber-mqtt'].map(x => x.p50Ms ?? 0)).toFixed(1)} ms, p99 ${median(samples['fiber-mqtt'].map(x => x.p99Ms ?? 0)).toFixed(1)} ms`)
     }
-    say('(CPU ratios are MQTT.js / fiber-mqtt: above 1x the generator spends less per message; gaps must be 0)')
+    say('(CPU ratios are MQTT.js / fiber-mqtt: above 1x the generator spends less per message; gaps must be 0;')
+    say(' fiber-mqtt\'s subscriber runs with --coalesce 1 but in the last row)')
+    say(`fiber-mqtt's end-to-end latency (medians of the rounds; the broker's queue is most of it): ${latency.join('; ')}`)
 
     /* Scale: idle connections in one process, memory per connection after a collection */
     const limit = options.number('--conns', quick ? 2000 : 15000)
