@@ -116,7 +116,7 @@ export function resetSocket(sp: RSocket): void {
     sp.rxBytes = 0
     sp.rxOffset = 0
     sp.paused = false
-    sp.lastRx = -Infinity
+    sp.rxTimes = null
     sp.receiver = null
     sp.writesIssued = 0
     sp.writesDone = 0
@@ -214,10 +214,11 @@ export function rSetSocketNoDelay(sp: RSocket | null, enable: number | boolean):
 }
 
 /**
-    Read coalescing: while data comes in small pieces (chunks under 16 KiB) less than `ms` milliseconds apart,
-    reading pauses for `ms` after each piece, so the next read takes all that arrived meanwhile: fewer wake-ups,
-    reads and (for the MQTT client) acknowledgement writes per message, for up to `ms` of added latency while
-    data comes that fast. Slower traffic never waits. 0 (the default) turns it off; applies now and on later
+    Read coalescing: while data comes in small pieces (chunks under 16 KiB), six or more within `ms`
+    milliseconds, reading pauses for `ms` after them, so the next read takes all that arrived meanwhile: fewer
+    wake-ups, reads and (for the MQTT client) acknowledgement writes per message, for up to `ms` of added
+    latency while data comes that fast. Slower traffic never waits (there a nap would cost more wake-ups, its
+    timer's and the one read Node makes before the pause holds, than it saves). 0 (the default) turns it off; applies now and on later
     connects. A client TCP connection stops reading from the kernel during a nap; a TLS or accepted connection
     lets Node read ahead up to 16 KiB meanwhile (the nap then saves the processing, not the wake-ups).
     R_ERR_BAD_ARGS unless ms is an integer from 0 to 1,000. Not in Ioto's C API.

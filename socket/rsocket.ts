@@ -26,6 +26,9 @@ const RX_HIGH = 256 * 1024
 const RX_LOW = 64 * 1024
 /* Read coalescing naps only after a chunk smaller than this (a larger read already spreads its wake-up) */
 const NAP_BELOW = 16 * 1024
+/* ... and only when this many reads came within one nap: a nap costs about two wake-ups (its timer, and the
+   chunk Node reads before the pause takes hold), so it pays where it saves several reads, not one or two */
+export const NAP_READS = 6
 
 /** A connection handler for rListenSocket: runs on a fiber of its own and owns (must free) the socket. */
 export type RSocketProc = (arg: never, sp: RSocket) => CallbackResult
@@ -153,10 +156,12 @@ export class RSocket {
     paused = false
     /** Reading held by the receiver (its handlers are busy): the stream stays paused until released */
     held = false
-    /** Read coalescing (rSetSocketCoalesce): the nap in milliseconds (0: off), when the last chunk came
-        (performance.now()), the nap's timer while one runs, and how many naps were taken */
+    /** Read coalescing (rSetSocketCoalesce): the nap in milliseconds (0: off), when the last NAP_READS - 1
+        small chunks came (performance.now(), a ring from rxAt), the nap's timer while one runs, and how many
+        naps were taken */
     coalesce = 0
-    lastRx = -Infinity
+    rxTimes: Float64Array | null = null
+    rxAt = 0
     napTimer: TimerEvent | null = null
     naps = 0
 
@@ -265,18 +270,21 @@ function received(sp: RSocket, chunk: Buffer): void {
 }
 
 /*
-    Read coalescing: a small chunk that came within one nap of the one before starts a nap: the stream pauses
-    for the nap (a client TCP stream's one-byte high-water mark stops the kernel reads at once), then the next
-    read takes all that arrived meanwhile. Reads that come further apart than a nap never wait.
+    Read coalescing: a small chunk that is the NAP_READS-th within one nap starts a nap: the stream pauses for
+    the nap (a client TCP stream's one-byte high-water mark stops the kernel reads after one more chunk), then
+    the next read takes all that arrived meanwhile. Traffic slower than that never waits.
  */
 function coalesce(sp: RSocket): void {
     const now = performance.now()
-    if (now - sp.lastRx < sp.coalesce && sp.napTimer === null && !sp.held && !sp.paused && sp.handle !== null) {
+    const times = sp.rxTimes ??= new Float64Array(NAP_READS - 1).fill(-Infinity)
+    const at = sp.rxAt
+    if (now - times[at] < sp.coalesce && sp.napTimer === null && !sp.held && !sp.paused && sp.handle !== null) {
         sp.naps++
         sp.handle.pause()
         sp.napTimer = startTimer(wake, sp, sp.coalesce)
     }
-    sp.lastRx = now
+    times[at] = now
+    sp.rxAt = at + 1 === times.length ? 0 : at + 1
 }
 
 function wake(sp: RSocket): void {
