@@ -82,8 +82,8 @@ A load generator for MQTT brokers: many clients on fibers, in one or more proces
  -s, --size BYTES       payload size (256); 24 bytes or more carry a sequence number and send time
  -L, --limit N          pub: messages in all; sub: stop once N are received (0: no limit)
  -F, --inflight N       QoS 1/2 messages in flight per client (100)
-     --coalesce MS      read coalescing: while messages come less than MS apart, each client reads at most
-                        once per MS (fewer wake-ups per message, up to MS of added latency; 0: off, the default)
+     --coalesce MS      read coalescing: once six reads come within MS, a client naps MS before the next
+                        (fewer wake-ups per message, up to MS of added latency; 0: off, the default)
  -S, --ssl              TLS; --cafile FILE, --certfile FILE, --keyfile FILE, --insecure, --alpn PROTOCOL
      --ifaddr A,B,...   local addresses to connect from, in turn (more than 64k connections to one broker)
  -w, --workers N        worker processes (the number of cores)

@@ -242,10 +242,10 @@ export function mqttSetInflight(mq: Mqtt | null, max: number): void {
 }
 
 /**
-    Read coalescing (not in Ioto's C API): while messages arrive less than `ms` milliseconds apart, reading
-    naps for `ms` between reads, so one read, one pass of the handlers and one acknowledgement write serve
-    all that arrived meanwhile. A busy subscriber spends far less CPU per message, for up to `ms` of added
-    latency while traffic is that heavy; slower traffic never waits. 0 (the default) turns it off. Applies now
+    Read coalescing (not in Ioto's C API): once six reads come within `ms` milliseconds, reading naps for
+    `ms`, so one read, one pass of the handlers and one acknowledgement write serve all that arrived meanwhile.
+    A busy subscriber spends far less CPU per message, for up to `ms` of added latency while traffic is that
+    heavy; slower traffic reads at once. 0 (the default) turns it off. Applies now
     and on later connects. R_ERR_BAD_ARGS unless ms is an integer from 0 to 1,000 (see rSetSocketCoalesce).
     @example mqttSetCoalesce(mq, 1)   // a subscriber taking tens of thousands of messages a second
  */
