@@ -7,7 +7,7 @@ import mqtt from 'mqtt'
 import { rRunFiber, type Fiber } from '../../runtime/index.js'
 import { rCloseSocket } from '../../socket/index.js'
 import {
-    mqttAlloc, mqttConnectUrl, mqttDisconnect, mqttFree, mqttGetError, mqttPublish, mqttSetInflight, mqttSetQueue,
+    mqttAlloc, mqttConnectUrl, mqttDisconnect, mqttFree, mqttGetError, mqttPublish, mqttSetCoalesce, mqttSetInflight, mqttSetQueue,
     mqttSetProtocol, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type Mqtt,
 } from '../../mqtt/index.js'
 import { measure, type Measure } from './contender.js'
@@ -24,6 +24,8 @@ export interface Run {
     version: 4 | 5
     /** fiber-mqtt, MQTT 5: outbound topic aliases (default on) */
     aliases?: boolean
+    /** fiber-mqtt: read coalescing on the connection, in milliseconds (default 0: off) */
+    coalesce?: number
 }
 
 const unique = (name: string) => `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
@@ -42,6 +44,7 @@ export async function fiberPublish(r: Run): Promise<Measure> {
     if (mq.cfg.v5 !== null) mq.cfg.v5.aliasOut = r.aliases ?? true
     mqttSetInflight(mq, r.inflight)
     mqttSetQueue(mq, r.inflight, 64 * 1024 * 1024, 'wait')
+    mqttSetCoalesce(mq, r.coalesce ?? 0)
     const payload = new Uint8Array(r.size).fill(65)
     const m = await measure(r.count, () => rRunFiber('publish', function* () {
         for (let i = 1; i < r.count; i++) {
