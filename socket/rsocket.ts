@@ -157,11 +157,12 @@ export class RSocket {
     /** Reading held by the receiver (its handlers are busy): the stream stays paused until released */
     held = false
     /** Read coalescing (rSetSocketCoalesce): the nap in milliseconds (0: off), when the last NAP_READS - 1
-        small chunks came (performance.now(), a ring from rxAt), the nap's timer while one runs, and how many
-        naps were taken */
+        reads came (performance.now(), a ring from rxAt) and the turn of the event loop of the last, the nap's
+        timer while one runs, and how many naps were taken */
     coalesce = 0
     rxTimes: Float64Array | null = null
     rxAt = 0
+    rxTurn = -1
     napTimer: TimerEvent | null = null
     naps = 0
 
@@ -269,12 +270,31 @@ function received(sp: RSocket, chunk: Buffer): void {
     }
 }
 
+/* Turns of the event loop in which coalescing sockets received (counted by an immediate while they do) */
+let turn = 0
+let turnArmed = false
+
+function nextTurn(): void {
+    turn++
+    turnArmed = false
+}
+
 /*
     Read coalescing: a small chunk that is the NAP_READS-th within one nap starts a nap: the stream pauses for
     the nap (a client TCP stream's one-byte high-water mark stops the kernel reads after one more chunk), then
     the next read takes all that arrived meanwhile. Traffic slower than that never waits.
  */
 function coalesce(sp: RSocket): void {
+    /* Chunks handed over in one turn of the event loop are one wake-up (a TLS stream's records of one read, what
+       a stream had buffered while paused): they count as one read */
+    if (!turnArmed) {
+        turnArmed = true
+        setImmediate(nextTurn)
+    }
+    if (sp.rxTurn === turn) {
+        return
+    }
+    sp.rxTurn = turn
     const now = performance.now()
     const times = sp.rxTimes ??= new Float64Array(NAP_READS - 1).fill(-Infinity)
     const at = sp.rxAt

@@ -10,8 +10,8 @@ import mqtt from 'mqtt'
 import { rAwait, R_ERR_CANT_COMPLETE, type Fiber } from '../../runtime/index.js'
 import { rCloseSocket, rSetSocketCerts } from '../../socket/index.js'
 import {
-    mqttAlloc, mqttConnectUrl, mqttDisconnect, mqttFree, mqttGetError, mqttPublish, mqttSubscribe, MQTT_CONNECT_CLEAN_SESSION,
-    MQTT_WAIT_ACK, type Mqtt, type MqttRecv,
+    mqttAlloc, mqttConnectUrl, mqttDisconnect, mqttFree, mqttGetError, mqttGetStats, mqttPublish, mqttSetCoalesce, mqttSetInflight,
+    mqttSubscribe, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK, MQTT_WAIT_NONE, type Mqtt, type MqttRecv,
 } from '../../mqtt/index.js'
 import { ioAgent, ioAgentStop, type Agent } from '../../mqtt/agent/index.js'
 import { startAedes, type Broker } from '../../brokers/broker.js'
@@ -70,6 +70,32 @@ for (const kind of ['ws', 'wss'] as const) {
             t.deepEqual(got, [0, 1, 2].flatMap(q => sizes.map(s => `${kind}/${q} ${q} ${s}`)))
             yield* close(mq)
         })
+    })
+}
+
+for (const kind of ['ws', 'wss'] as const) {
+    test(`${kind}://: read coalescing: 5,000 QoS 1 messages out and back on one connection, every acknowledgement and message in order, naps taken`, async t => {
+        const result = await inFiber<{ rcs: number[], got: number[], naps: number }>(function* () {
+            const url = kind === 'ws' ? `ws://127.0.0.1:${plain.wsPort}/mqtt` : `wss://localhost:${secure.wsPort}/mqtt`
+            const { mq, rc } = yield* open(url, kind === 'wss' ? join(fixtures, 'ca.crt') : null)
+            t.is(rc, 0, mqttGetError(mq) ?? '')
+            t.is(mqttSetCoalesce(mq, 2), 0)
+            mqttSetInflight(mq, 500)
+            const got: number[] = []
+            const topic = `nap-${kind}/${clientId()}`
+            t.is(yield* mqttSubscribe(mq, (rp: MqttRecv) => { got.push(Number(rp.text)) }, 1, MQTT_WAIT_ACK, topic), 0)
+            const rcs = new Set<number>()
+            for (let i = 0; i < 5000; i++) {
+                rcs.add(yield* mqttPublish(mq, String(i), 0, 1, i === 4999 ? MQTT_WAIT_ACK : MQTT_WAIT_NONE, topic))
+            }
+            yield* until(() => got.length === 5000 && mqttGetStats(mq).inflight === 0, 30_000)
+            const naps = mq.sock?.naps ?? 0
+            yield* close(mq)
+            return { rcs: [...rcs], got, naps }
+        })
+        t.deepEqual(result.rcs, [0])
+        t.deepEqual(result.got, Array.from({ length: 5000 }, (_, i) => i))
+        t.true(result.naps > 0, 'naps were taken')
     })
 }
 

@@ -34,11 +34,14 @@ function pacedWriter(count: number, gap: number) {
     }
 }
 
-interface Received { chunks: number[], bytes: Uint8Array, first: number, last: number, end: string | null }
+/* chunks: their sizes; reads: the turns of the event loop that brought chunks (a TLS stream hands over the
+   records of one read, or what it read ahead while paused, as chunks of one turn) */
+interface Received { chunks: number[], reads: number, bytes: Uint8Array, first: number, last: number, end: string | null }
 
 /* Take everything a connection to port sends through a receiver (one call per chunk Node delivers) */
 function* receiveAll(sp: RSocket, port: number, host = '127.0.0.1'): Fiber<Received> {
-    const got: Received = { chunks: [], bytes: new Uint8Array(0), first: 0, last: 0, end: null }
+    const got: Received = { chunks: [], reads: 0, bytes: new Uint8Array(0), first: 0, last: 0, end: null }
+    let turnSeen = false
     const parts: Uint8Array[] = []
     const rc = yield* rConnectSocket(sp, host, port, 0)
     if (rc !== 0) {
@@ -52,6 +55,11 @@ function* receiveAll(sp: RSocket, port: number, host = '127.0.0.1'): Fiber<Recei
             }
             got.last = now
             got.chunks.push(chunk.length)
+            if (!turnSeen) {
+                turnSeen = true
+                got.reads++
+                setImmediate(() => { turnSeen = false })
+            }
             parts.push(Uint8Array.from(chunk))
         },
         onEnd(_code: number, reason: string) {
@@ -107,13 +115,14 @@ for (const secure of [false, true]) {
         t.deepEqual(result.napped.bytes, want, 'every byte, in order, with naps between reads')
         t.truthy(result.napped.end, 'the end of stream still comes')
         t.true(result.naps > 0)
-        /* Between naps at most NAP_READS + 1 chunks come (the one Node read before the pause held, then the reads
-           up to the one that starts the next nap), whatever the load: the bound grows with the time they took */
+        /* Between naps at most NAP_READS + 1 reads come (the turn that hands over what came during the nap, then
+           the reads up to the one that starts the next nap), whatever the load: the bound grows with the time
+           they took */
         const elapsed = result.napped.last - result.napped.first
         const bound = (NAP_READS + 1) * (elapsed / NAP + 1) + 2
-        t.true(result.napped.chunks.length <= bound,
-            `${result.napped.chunks.length} chunks in ${elapsed.toFixed(1)} ms with ${NAP} ms naps (bound ${bound.toFixed(1)}); ` +
-            `without coalescing ${result.plain.chunks.length} chunks`)
+        t.true(result.napped.reads <= bound,
+            `${result.napped.reads} reads (${result.napped.chunks.length} chunks) in ${elapsed.toFixed(1)} ms with ${NAP} ms naps ` +
+            `(bound ${bound.toFixed(1)}); without coalescing ${result.plain.reads} reads`)
     })
 }
 
@@ -203,6 +212,40 @@ test('coalescing off during a nap resumes reading at once; bad values are refuse
             t.is(rSetSocketCoalesce(sp, bad), R_ERR_BAD_ARGS, String(bad))
         }
         t.is(rSetSocketCoalesce(null, 1), R_ERR_BAD_ARGS)
+        rCloseSocket(sp)
+        rCloseSocket(listener)
+    })
+})
+
+test('the chunks of one turn of the event loop count as one read; the sixth read within a nap starts one', async t => {
+    await inFiber(function* () {
+        /* A peer that stays until the client closes */
+        const { listener, port } = yield* listen(function* (_arg: unknown, sp: RSocket) {
+            const buf = new Uint8Array(1024)
+            while ((yield* rReadSocket(sp, buf, buf.length, rGetTicks() + 10_000)) > 0) { /* drain */ }
+            rCloseSocket(sp)
+        })
+        const sp = rAllocSocket()
+        t.is(rSetSocketCoalesce(sp, 1000), 0)
+        t.is(yield* rConnectSocket(sp, '127.0.0.1', port, 0), 0)
+        let chunks = 0
+        rSetSocketReceiver(sp, { onData() { chunks++ }, onEnd() {}, onDrain() {} })
+        /* Ten chunks handed over at once (as a TLS stream hands over the records of one read): one read */
+        for (let i = 0; i < 10; i++) {
+            sp.handle!.emit('data', Buffer.from('x'))
+        }
+        t.is(sp.naps, 0)
+        /* Four more reads, each in a turn of its own: five within the nap, still none */
+        for (let i = 0; i < 4; i++) {
+            yield* rSleep(1)
+            sp.handle!.emit('data', Buffer.from('y'))
+        }
+        t.is(sp.naps, 0)
+        yield* rSleep(1)
+        sp.handle!.emit('data', Buffer.from('z'))
+        t.is(sp.naps, 1, 'the sixth read within the nap starts one')
+        t.is(chunks, 15)
+        t.is(rSetSocketCoalesce(sp, 0), 0)
         rCloseSocket(sp)
         rCloseSocket(listener)
     })
