@@ -214,8 +214,9 @@ export function rSetSocketNoDelay(sp: RSocket | null, enable: number | boolean):
 }
 
 /**
-    Read coalescing: while data comes in small pieces (chunks under 16 KiB), six or more within `ms`
-    milliseconds, reading pauses for `ms` after them, so the next read takes all that arrived meanwhile: fewer
+    Read coalescing: while data comes in small pieces (chunks under 16 KiB), six reads or more within `ms`
+    milliseconds (a read: a turn of the event loop that brings data, however many chunks Node hands over in
+    it), reading pauses for `ms` after them, so the next read takes all that arrived meanwhile: fewer
     wake-ups, reads and (for the MQTT client) acknowledgement writes per message, for up to `ms` of added
     latency while data comes that fast. Slower traffic never waits (there a nap would cost more wake-ups, its
     timer's and the one read Node makes before the pause holds, than it saves). 0 (the default) turns it off; applies now and on later
