@@ -5,7 +5,8 @@ import { isIP } from 'node:net'
 import { R_ERR_BAD_ARGS, R_ERR_CANT_READ, R_ERR_CANT_WRITE } from '../runtime/errors.js'
 import { stopTimer } from '../runtime/events.js'
 import { RingQueue } from '../runtime/queue.js'
-import { detach, endNap, R_SOCKET_CLOSED, R_SOCKET_EOF, RSocket, setReceiver, setSocketError, type SocketReceiver } from './rsocket.js'
+import { endNap, isNap } from './nap.js'
+import { detach, R_SOCKET_CLOSED, R_SOCKET_EOF, RSocket, setReceiver, setSocketError, type SocketReceiver } from './rsocket.js'
 
 /**
     Allocate a socket: not connected, no TLS until certificates or verification are set.
@@ -218,15 +219,15 @@ export function rSetSocketNoDelay(sp: RSocket | null, enable: number | boolean):
     milliseconds (a read: a turn of the event loop that brings data, however many chunks Node hands over in
     it), reading pauses for `ms` after them, so the next read takes all that arrived meanwhile: fewer
     wake-ups, reads and (for the MQTT client) acknowledgement writes per message, for up to `ms` of added
-    latency while data comes that fast. Slower traffic never waits (there a nap would cost more wake-ups, its
-    timer's and the one read Node makes before the pause holds, than it saves). 0 (the default) turns it off; applies now and on later
-    connects. A client TCP connection stops reading from the kernel during a nap; a TLS or accepted connection
-    lets Node read ahead up to 16 KiB meanwhile (the nap then saves the processing, not the wake-ups).
-    R_ERR_BAD_ARGS unless ms is an integer from 0 to 1,000. Not in Ioto's C API.
-    @example rSetSocketCoalesce(sock, 1)   // a busy subscriber: one read per millisecond at most
+    latency while data comes that fast. Slower traffic never waits (there a nap would cost more wake-ups than
+    it saves: its timer's, and the one read Node makes before the pause holds). 0 (the default) turns it off;
+    applies now and on later connects. A client TCP connection stops reading from the kernel during a nap; a
+    TLS or accepted connection lets Node read ahead up to 16 KiB meanwhile (the nap then saves the
+    processing, not the wake-ups). R_ERR_BAD_ARGS unless ms is an integer from 0 to 1,000. Not in Ioto's C API.
+    @example rSetSocketCoalesce(sock, 1)   // a busy subscriber: dozens of messages a read, not one
  */
 export function rSetSocketCoalesce(sp: RSocket | null, ms: number): number {
-    if (!(sp instanceof RSocket) || !Number.isInteger(ms) || ms < 0 || ms > 1000) {
+    if (!(sp instanceof RSocket) || !isNap(ms)) {
         return R_ERR_BAD_ARGS
     }
     sp.coalesce = ms

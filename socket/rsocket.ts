@@ -13,22 +13,16 @@ import { Wait } from '../runtime/waitable.js'
 import type { CallbackResult } from '../runtime/body.js'
 import type { RTls } from './tls-settings.js'
 import type { WsSettings } from './ws-settings.js'
+import { R_SOCKET_EOF } from './flags.js'
+import { coalesce, NAP_BELOW } from './nap.js'
 
-export const R_SOCKET_CLOSED = 0x1
-export const R_SOCKET_EOF = 0x2
-export const R_SOCKET_LISTENER = 0x4
-export const R_SOCKET_SERVER = 0x8
-export const R_SOCKET_FAST_CONNECT = 0x10
-export const R_SOCKET_FAST_CLOSE = 0x20
+export {
+    R_SOCKET_CLOSED, R_SOCKET_EOF, R_SOCKET_LISTENER, R_SOCKET_SERVER, R_SOCKET_FAST_CONNECT, R_SOCKET_FAST_CLOSE,
+} from './flags.js'
 
 /* Received bytes buffered beyond this pause the stream until a reader takes them */
 const RX_HIGH = 256 * 1024
 const RX_LOW = 64 * 1024
-/* Read coalescing naps only after a chunk smaller than this (a larger read already spreads its wake-up) */
-const NAP_BELOW = 16 * 1024
-/* ... and only when this many reads came within one nap: a nap costs about two wake-ups (its timer, and the
-   chunk Node reads before the pause takes hold), so it pays where it saves several reads, not one or two */
-export const NAP_READS = 6
 
 /** A connection handler for rListenSocket: runs on a fiber of its own and owns (must free) the socket. */
 export type RSocketProc = (arg: never, sp: RSocket) => CallbackResult
@@ -267,58 +261,6 @@ function received(sp: RSocket, chunk: Buffer): void {
     if (sp.rxBytes > RX_HIGH && !sp.paused) {
         sp.paused = true
         sp.handle?.pause()
-    }
-}
-
-/* Turns of the event loop in which coalescing sockets received (counted by an immediate while they do) */
-let turn = 0
-let turnArmed = false
-
-function nextTurn(): void {
-    turn++
-    turnArmed = false
-}
-
-/*
-    Read coalescing: a small chunk that is the NAP_READS-th within one nap starts a nap: the stream pauses for
-    the nap (a client TCP stream's one-byte high-water mark stops the kernel reads after one more chunk), then
-    the next read takes all that arrived meanwhile. Traffic slower than that never waits.
- */
-function coalesce(sp: RSocket): void {
-    /* Chunks handed over in one turn of the event loop are one wake-up (a TLS stream's records of one read, what
-       a stream had buffered while paused): they count as one read */
-    if (!turnArmed) {
-        turnArmed = true
-        setImmediate(nextTurn)
-    }
-    if (sp.rxTurn === turn) {
-        return
-    }
-    sp.rxTurn = turn
-    const now = performance.now()
-    const times = sp.rxTimes ??= new Float64Array(NAP_READS - 1).fill(-Infinity)
-    const at = sp.rxAt
-    if (now - times[at] < sp.coalesce && sp.napTimer === null && !sp.held && !sp.paused && sp.handle !== null) {
-        sp.naps++
-        sp.handle.pause()
-        sp.napTimer = startTimer(wake, sp, sp.coalesce)
-    }
-    times[at] = now
-    sp.rxAt = at + 1 === times.length ? 0 : at + 1
-}
-
-function wake(sp: RSocket): void {
-    sp.napTimer = null
-    if (!sp.held && !sp.paused && !(sp.flags & R_SOCKET_CLOSED)) {
-        sp.handle?.resume()
-    }
-}
-
-/** End a nap now (coalescing turned off, the socket closed): reading resumes unless something else holds it. */
-export function endNap(sp: RSocket): void {
-    if (sp.napTimer !== null) {
-        stopTimer(sp.napTimer)
-        wake(sp)
     }
 }
 

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs'
 import { MqttUrlError, parseMqttUrl } from '../../mqtt/url.js'
 import { topicFilterProblem, topicNameProblem } from '../../mqtt/topic.js'
 import { UsageError } from '../args.js'
+import { NAP_MAX } from '../../socket/nap.js'
 
 export type Mode = 'conn' | 'pub' | 'sub'
 
@@ -177,7 +178,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         case '-s': case '--size': o.size = int(arg, value, 0, 256 * 1024 * 1024); break
         case '-L': case '--limit': o.limit = int(arg, value, 0); break
         case '-F': case '--inflight': o.inflight = int(arg, value, 1, 65535); break
-        case '--coalesce': o.coalesce = int(arg, value, 0, 1000); break
+        case '--coalesce': o.coalesce = int(arg, value, 0, NAP_MAX); break
         case '-S': case '--ssl': o.tls = true; break
         case '--cafile': o.cafile = value; break
         case '--certfile': o.certfile = value; break

@@ -6,6 +6,7 @@ import type { Properties } from '../codec/properties.js'
 import { R_ERR_BAD_ARGS } from '../../runtime/errors.js'
 import { MAXINT64, rGetTicks } from '../../runtime/time.js'
 import { rIsSocketClosed, rSetSocketCoalesce } from '../../socket/control.js'
+import { isNap } from '../../socket/nap.js'
 import { copyBytes } from '../codec/bytes.js'
 import { isUtf8, utf8Length } from '../codec/utf8.js'
 import { topicNameProblem } from '../topic.js'
@@ -245,15 +246,15 @@ export function mqttSetInflight(mq: Mqtt | null, max: number): void {
     Read coalescing (not in Ioto's C API): once six reads come within `ms` milliseconds, reading naps for
     `ms`, so one read, one pass of the handlers and one acknowledgement write serve all that arrived meanwhile.
     A busy subscriber spends far less CPU per message, for up to `ms` of added latency while traffic is that
-    heavy; slower traffic reads at once. 0 (the default) turns it off. Applies now
-    and on later connects. R_ERR_BAD_ARGS unless ms is an integer from 0 to 1,000 (see rSetSocketCoalesce).
+    heavy; slower traffic reads at once. 0 (the default) turns it off. Applies now and on later connects.
+    R_ERR_BAD_ARGS unless ms is an integer from 0 to 1,000 (see rSetSocketCoalesce).
     @example mqttSetCoalesce(mq, 1)   // a subscriber taking tens of thousands of messages a second
  */
 export function mqttSetCoalesce(mq: Mqtt | null, ms: number): number {
     if (!(mq instanceof Mqtt)) {
         return R_ERR_BAD_ARGS
     }
-    if (!Number.isInteger(ms) || ms < 0 || ms > 1000) {
+    if (!isNap(ms)) {
         return setMsg(mq, R_ERR_BAD_ARGS, 'The read-coalescing nap must be an integer from 0 to 1,000 milliseconds')
     }
     ownConfig(mq).coalesce = ms

@@ -9,7 +9,8 @@ import {
     rAllocSocket, rCloseSocket, rConnectSocket, rGetSocketError, rReadSocket, rSetSocketCerts, rSetSocketCoalesce,
     rSetSocketReceiver, rWriteSocket, type RSocket,
 } from '../../socket/index.js'
-import { holdReceiver, NAP_READS } from '../../socket/rsocket.js'
+import { holdReceiver } from '../../socket/rsocket.js'
+import { NAP_READS } from '../../socket/nap.js'
 import { inFiber } from '../helpers/fiber.js'
 import { fixtures, listen } from '../helpers/net.js'
 import { quietLogs } from '../helpers/quiet.js'
