@@ -1,6 +1,7 @@
 /*
     The write path and the socket hookup. Packets go into one write buffer; it is handed to the socket once per
-    tick (a microtask), or at once when it grows past 64 KiB, so many messages cost one socket write.
+    tick (a microtask), or at once when it grows past 64 KiB, so many messages cost one socket write. When the
+    socket took every byte at once, the buffer's slab is written again from its start.
  */
 import { rGetTicks } from '../../runtime/time.js'
 import { holdReceiver, setReceiver } from '../../socket/rsocket.js'
@@ -49,13 +50,19 @@ export function scheduleFlush(mq: Mqtt): void {
 /** Hand the write buffer to the socket; settle WAIT_SENT waiters whose bytes were in it. */
 export function flush(mq: Mqtt): void {
     mq.flushScheduled = false
-    const bytes = mq.writer.take()
-    if (bytes !== null && mq.processing && mq.sock !== null) {
-        if (mq.trace) {
-            traceBytes(mq, bytes)
+    const bytes = mq.writer.take(true)
+    if (bytes !== null) {
+        const sock = mq.sock
+        if (mq.processing && sock !== null) {
+            if (mq.trace) {
+                traceBytes(mq, bytes)
+            }
+            socketSend(sock, bytes)
+            mq.lastSend = mq.lastActivity = rGetTicks()
         }
-        socketSend(mq.sock, bytes)
-        mq.lastSend = mq.lastActivity = rGetTicks()
+        /* Bytes the socket took before returning are free: the slab is written again (see PacketBuffer.reuse);
+           not while tracing, whose tracer may keep a packet and its payload (a view of these bytes) */
+        mq.writer.reuse(!mq.trace && sock?.handle?.writableLength === 0)
     }
     const waiters = mq.flushWaiters
     if (waiters !== null) {

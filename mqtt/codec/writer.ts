@@ -29,6 +29,8 @@ export class PacketBuffer {
     protected end = 0
     /** Size of the next slab: small for a quiet writer, growing (to slabSize) for a busy one */
     private size: number
+    /** The slab holds a packet kept for resending (publishKeep): it is never written again from its start */
+    private kept = false
     /**
         Called when a packet does not fit in the slab and bytes are pending: the owner may take them (a client
         hands them to its socket), and then they are not moved into the next slab.
@@ -57,9 +59,15 @@ export class PacketBuffer {
             }
             if (this.end > this.start && this.onFull !== null) {
                 this.onFull()
+                /* The owner took the bytes and they were consumed at once (reuse): the same slab again, when it
+                   is as large as a busy writer's slab has grown */
+                if (this.end + n <= this.slab.length && this.slab.length >= this.size) {
+                    return this.slab
+                }
             }
             const pending = this.slab.subarray(this.start, this.end)
             this.slab = allocBytes(Math.max(this.size, n + 2 * pending.length))
+            this.kept = false
             this.slab.set(pending)
             this.start = 0
             this.end = pending.length
@@ -89,6 +97,7 @@ export class PacketBuffer {
         const size = v5 !== null ? v5.publish5Size(topicBytes, payload, qos, props) : publishSize(topicBytes, payload, qos, false, id)
         const buf = this.reserve(size)
         const start = this.end
+        this.kept = true
         this.end = v5 !== null ? v5.writePublish5(buf, start, topicBytes, payload, qos, retain, false, id, props) :
             writePublish(buf, start, topicBytes, payload, qos, retain, false, id)
         return start
@@ -102,6 +111,7 @@ export class PacketBuffer {
         const rem = topicBytes.length + 2 + end - start
         const buf = this.reserve(1 + varintSize(rem) + rem)
         const at = this.end
+        this.kept = true
         this.end = writePublishRange(buf, at, topicBytes, src, start, end, qos, retain, id)
         return at
     }
@@ -133,19 +143,45 @@ export class PacketBuffer {
         this.end = pos
     }
 
-    /** The bytes written since the last take, or null when none. */
-    take(): Uint8Array | null {
+    /**
+        The bytes written since the last take, or null when none. A quiet writer's small slab is let go (the next
+        write takes another) and so is a nearly full one; a busy writer keeps its own. With `hold`, the slab is
+        kept until reuse() says what became of the bytes.
+     */
+    take(hold = false): Uint8Array | null {
         if (this.end === this.start) {
             return null
         }
         const out = this.slab.subarray(this.start, this.end)
         this.start = this.end
-        /* A quiet writer's small slab is let go (the next write takes another); a busy one keeps its own */
-        if (this.slab.length - this.end < 512 || this.slab.length <= 1024) {
-            this.slab = EMPTY
-            this.start = this.end = 0
+        if (!hold) {
+            this.letGo()
         }
         return out
+    }
+
+    /**
+        After take(true): `consumed` when the bytes taken were used up at once (a socket's write took them all
+        before returning). Then every byte of the slab handed out is free again, and the slab is written from its
+        start, still in the cache, rather than a new one filled (each new slab's first writes are page faults,
+        and the kernel copies it cold): not a slab of 1 KiB or less (let go, as take() lets it go), nor one that
+        holds a kept packet. Otherwise as take().
+        @example const b = w.take(true); sock.write(b); w.reuse(sock.writableLength === 0)
+     */
+    reuse(consumed: boolean): void {
+        if (consumed && !this.kept && this.start === this.end && this.slab.length > 1024) {
+            this.start = this.end = 0
+        } else {
+            this.letGo()
+        }
+    }
+
+    private letGo(): void {
+        if (this.start === this.end && (this.slab.length - this.end < 512 || this.slab.length <= 1024)) {
+            this.slab = EMPTY
+            this.start = this.end = 0
+            this.kept = false
+        }
     }
 }
 

@@ -353,6 +353,81 @@ test('a writer whose owner takes what is pending when a slab is full (onFull) mo
     t.is(decodeAll([v.take()!]).length, 100)
 })
 
+test('a writer whose taken bytes were consumed at once (reuse(true)) writes its slab again from the start, never over a kept packet, and grows as before', t => {
+    const topic = Uint8Array.of(0, 1, 0x74)
+    const payload = new Uint8Array(1024)
+    /* An owner that hands each take to a consumer that copies it at once, as a socket that took every byte
+       (Uint8Array.from: a Buffer's slice() is a view) */
+    const w = new PacketWriter()
+    const got: Uint8Array[] = []
+    const slabs = new Set<ArrayBufferLike>()
+    const consume = () => {
+        const b = w.take(true)
+        if (b !== null) {
+            got.push(Uint8Array.from(b))
+            w.reuse(true)
+        }
+    }
+    w.onFull = consume
+    for (let i = 0; i < 2000; i++) {
+        payload.fill(i & 0xff)
+        w.publish(topic, payload, 0, false, false, 0)
+        slabs.add(w.current.buffer)
+        if (i % 100 === 99) {
+            consume()
+        }
+    }
+    consume()
+    /* 2 MiB through the slabs a writer grows (1, 4, 16, 64 KiB), the last written again and again */
+    t.true(slabs.size <= 5, `${slabs.size} slabs`)
+    t.is(w.current.length, 64 * 1024)
+    const packets = decodeAll(got) as { payload: Uint8Array }[]
+    t.is(packets.length, 2000)
+    t.true(packets.every((p, i) => p.payload.length === 1024 && p.payload[0] === (i & 0xff) && p.payload[1023] === (i & 0xff)))
+    t.true(got.length < 80, `${got.length} takes`)
+
+    /* A kept packet (in flight, resent from the slab) is never written over */
+    const k = new PacketWriter(4096)
+    for (let i = 0; i < 4; i++) {
+        k.publish(topic, new Uint8Array(3000), 0, false, false, 0)
+    }
+    k.take(true)
+    k.reuse(true)
+    t.is(k.position, 0)
+    const at = k.publishKeep(topic, Uint8Array.of(1, 2, 3), 1, false, 7, null, null)
+    const slab = k.current
+    t.true(slab.length > 1024)
+    const kept = Uint8Array.from(slab.subarray(at, k.position))
+    k.take(true)
+    k.reuse(true)
+    t.is(k.position, at + kept.length)
+    for (let i = 0; i < 50; i++) {
+        k.publish(topic, new Uint8Array(10).fill(9), 0, false, false, 0)
+        k.take(true)
+        k.reuse(true)
+    }
+    t.deepEqual(Array.from(slab.subarray(at, at + kept.length)), Array.from(kept))
+    t.deepEqual(plain(decodeAll([kept])[0]), { type: 3, dup: false, qos: 1, retain: false, topic: 't', id: 7, payload: [1, 2, 3] })
+
+    /* Bytes still held by the consumer (reuse(false)): never written over, as take() */
+    const h = new PacketWriter(4096)
+    h.publish(topic, new Uint8Array(2000), 0, false, false, 0)
+    const held = h.take(true)!
+    const copy = Uint8Array.from(held)
+    h.reuse(false)
+    h.publish(topic, new Uint8Array(1000).fill(5), 0, false, false, 0)
+    t.deepEqual(held, copy)
+    /* A quiet writer's small slab is let go, consumed or not */
+    const q = new PacketWriter()
+    q.ack(0x40, 1)
+    const small = q.current
+    q.take(true)
+    q.reuse(true)
+    t.is(q.current.length, 0)
+    t.is(small.length, 1024)
+    t.is(q.take(true), null)
+})
+
 test('topic names repeat from a cache of the last one: the same bytes give the same string; other bytes are checked as ever', t => {
     const pub = (topic: string) => encode({ type: 3, qos: 0, dup: false, retain: false, id: 0, topic, payload: new Uint8Array(1) })
     const raw = (topicBytes: number[]) => Uint8Array.from([0x30, 2 + topicBytes.length + 1, 0, topicBytes.length, ...topicBytes, 7])

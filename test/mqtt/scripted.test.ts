@@ -740,6 +740,53 @@ test('WAIT_SENT settles when the bytes reach the socket; mqttDisconnect sends E0
     })
 })
 
+test('a fast QoS 0 publisher into a peer that does not read for a while: every message arrives whole and in order (written slabs are reused only when the socket took them at once)', async t => {
+    await inFiber(function* () {
+        const COUNT = 12_000
+        const size = (i: number) => 4 + ((i * 37) % 2000)
+        const got: { qos: number, ok: boolean }[] = []
+        let backedUp = false
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            /* Not reading: the socket backs up, the client's writes wait in Node, and its publisher parks */
+            yield* rSleep(300)
+            for (;;) {
+                const p = yield* peer.next(5000)
+                if (p === null || p.type === 14) break
+                if (p.type === 3) {
+                    const pub = p as PublishPacket
+                    const i = got.length
+                    const v = new DataView(pub.payload.buffer, pub.payload.byteOffset, pub.payload.byteLength)
+                    got.push({ qos: pub.qos, ok: pub.payload.length === size(i) && v.getUint32(0) === i && pub.payload.every((b, k) => k < 4 || b === (i & 0xff)) })
+                    if (pub.qos === 1) {
+                        yield* peer.send({ type: 4, id: pub.id })
+                    }
+                }
+            }
+        })
+        const c = yield* dial(port)
+        mqttSetInflight(c.mq, 50)
+        for (let i = 0; i < COUNT; i++) {
+            const payload = new Uint8Array(size(i)).fill(i & 0xff)
+            new DataView(payload.buffer).setUint32(0, i)
+            /* Now and then a QoS 1 message: kept in its slab for resending, which is then never written over */
+            t.is(yield* mqttPublish(c.mq, payload, payload.length, i % 97 === 0 ? 1 : 0, MQTT_WAIT_NONE, 'slabs/%d', i % 3), 0)
+            backedUp ||= (c.sock.handle?.writableLength ?? 0) > 0
+        }
+        t.true(backedUp)
+        /* Messages behind a QoS 1 one wait in the queue for the window: all of them go before the DISCONNECT */
+        t.true(yield* until(() => mqttMsgsToSend(c.mq) === 0, 20_000))
+        t.is(yield* mqttPing(c.mq, MQTT_WAIT_SENT), 0)
+        t.is(mqttDisconnect(c.mq), 0)
+        t.true(yield* until(() => got.length === COUNT, 20_000), `${got.length} of ${COUNT}`)
+        t.is(got.filter(g => !g.ok).length, 0)
+        t.is(got.filter(g => g.qos === 1).length, Math.ceil(COUNT / 97))
+        yield* mqttFree(c.mq)
+        rCloseSocket(c.sock)
+        rCloseSocket(listener)
+    })
+})
+
 test('the packet trace (mq.trace) logs each packet sent and received, in order, at debug level', async t => {
     const lines: string[] = []
     const prior = rSetLogHandler((type, source, msg) => {
