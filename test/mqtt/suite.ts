@@ -172,7 +172,11 @@ export function brokerSuite(test: TestFn, start: Start): void {
             } })
             t.true(again.mq.hasSession)
             t.true(yield* until(() => got.length === 5))
-            t.deepEqual(got, [0, 1, 2, 3, 4].map(i => `offline ${i}`))
+            const sent = [0, 1, 2, 3, 4].map(i => `offline ${i}`)
+            /* Each once; in order from mosquitto. aedes under load has sent a stored message ahead of older ones: a
+               packet trace of a failing run had 'offline 4' first on the wire (4, 0, 1, 2, 3, their ids rising), so
+               its order is the broker's; the client's delivery order is tested by the 10,000-message tests */
+            t.deepEqual(broker.kind === 'aedes' ? [...got].sort() : got, sent)
             yield* close(again, pub)
         })
     })
