@@ -29,7 +29,7 @@ export class PacketBuffer {
     protected end = 0
     /** Size of the next slab: small for a quiet writer, growing (to slabSize) for a busy one */
     private size: number
-    /** The slab holds a packet kept for resending (publishKeep): it is never written again from its start */
+    /** The slab holds a packet kept for resending (publishKeep, publishKeepRange): never written again from its start */
     private kept = false
     /**
         Called when a packet does not fit in the slab and bytes are pending: the owner may take them (a client

@@ -7,6 +7,7 @@ import {
     MQTT_CONNECT_CLEAN_SESSION, MQTT_EVENT_DISCONNECT, MQTT_WAIT_ACK, MQTT_WAIT_NONE, MQTT_WAIT_SENT,
     type Mqtt, type MqttRecv, type Packet, type PublishPacket,
 } from '../../mqtt/index.js'
+import { ownConfig } from '../../mqtt/client/config.js'
 import { inFiber } from '../helpers/fiber.js'
 import { scripted } from '../helpers/peer.js'
 import { until } from './suite.js'
@@ -783,6 +784,36 @@ test('a fast QoS 0 publisher into a peer that does not read for a while: every m
         t.is(got.filter(g => g.qos === 1).length, Math.ceil(COUNT / 97))
         yield* mqttFree(c.mq)
         rCloseSocket(c.sock)
+        rCloseSocket(listener)
+    })
+})
+
+test('a tracer may keep the packets it is given: while tracing, a written slab is never written again', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            yield* peer.expect(14, 10_000)
+        })
+        const { mq, sock, rc } = yield* dial(port, MQTT_CONNECT_CLEAN_SESSION, 'keeper')
+        t.is(rc, 0)
+        const kept: PublishPacket[] = []
+        mq.trace = true
+        ownConfig(mq).tracer = (direction, p) => {
+            if (direction === 'sending' && p.type === 3) {
+                kept.push(p as PublishPacket)
+            }
+        }
+        /* Flushes of several slabs' worth, each taken by the socket at once as a rule */
+        for (let i = 0; i < 600; i++) {
+            t.is(yield* mqttPublish(mq, new Uint8Array(1000).fill(i & 0xff), 1000, 0, MQTT_WAIT_NONE, 'keep/me'), 0)
+            if (i % 50 === 49) {
+                yield* rSleep(1)
+            }
+        }
+        t.is(yield* mqttDisconnect(mq, MQTT_WAIT_SENT), 0)
+        t.is(kept.length, 600)
+        t.true(kept.every((p, i) => p.payload.length === 1000 && p.payload.every(b => b === (i & 0xff))))
+        rCloseSocket(sock)
         rCloseSocket(listener)
     })
 })
