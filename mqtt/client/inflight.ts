@@ -84,6 +84,11 @@ export class InflightTable {
         return this.has(id) && this.msgs[i] === undefined ? this.nums[NUMS * i + 4] : -1
     }
 
+    /** The slab a plain entry's packet is in (the caller knows id is one: plain(id) >= 0). */
+    slab(id: number): Uint8Array {
+        return this.data[id & this.mask]!
+    }
+
     /** A plain entry's new state, sent at `sent` (the caller knows it is one: plain(id) >= 0). */
     setPlainState(id: number, state: number, sent: number): void {
         const at = NUMS * (id & this.mask)

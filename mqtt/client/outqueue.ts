@@ -7,7 +7,7 @@
     window took it; slots and slabs are not. Other messages are kept as the OutMsg they are. The columns come
     in segments, chained (see Segment).
  */
-import { copyBytes } from '../codec/bytes.js'
+import { allocBytes, copyBytes } from '../codec/bytes.js'
 import { OUT_PUBLISH, OutMsg } from './outmsg.js'
 
 const SLAB = 64 * 1024
@@ -18,6 +18,11 @@ const FIRST = 64
 const SEGMENT = 1024
 const NO_BYTES = new Uint8Array(0)
 const STRIDE = 4
+/* Slabs whose payloads were all sent, kept for the next (at most; none once the queue is empty): a window of a
+   thousand 1 KiB messages refilled by halves frees eight at once */
+const SPARE_SLABS = 8
+/* A plain slot's flag (with qos | retain << 2): its payload is in a shared slab */
+const SLAB_PAYLOAD = 8
 
 /*
     A run of slots, as columns. The queue is a chain of segments: it grows by a segment, never by copying what
@@ -83,8 +88,15 @@ export class OutQueue {
     /* A segment the head left, for the tail's next */
     private spare: Segment | null = null
     private count = 0
-    private slab = NO_BYTES
+    private slab: Uint8Array = NO_BYTES
     private slabUsed = 0
+    /* The slabs holding queued payloads, oldest first (the last is `slab`), and how many each holds: a slab whose
+       payloads were all sent is written again (from its start if it is `slab`, else as the next one), still in the
+       cache, rather than a new one filled; not one a message was made of (peek), whose payload is a view of it */
+    private slabs: Uint8Array[] = []
+    private held: number[] = []
+    private spares: Uint8Array[] = []
+    private viewed: WeakSet<Uint8Array> | null = null
 
     get length(): number {
         return this.count
@@ -106,18 +118,23 @@ export class OutQueue {
         const n = payload.length
         let data: Uint8Array
         let start = 0
+        let flags = 0
         if (n > SMALL) {
             data = copyBytes(payload)
         } else {
             if (this.slabUsed + n > this.slab.length) {
-                /* Never reused: views made of it stay valid as long as they live */
-                this.slab = new Uint8Array(SLAB)
+                /* Not zero-filled: every byte read from it was copied in first */
+                this.slab = this.spares.pop() ?? allocBytes(SLAB)
                 this.slabUsed = 0
+                this.slabs.push(this.slab)
+                this.held.push(0)
             }
             data = this.slab
             start = this.slabUsed
             this.slab.set(payload, start)
             this.slabUsed += n
+            this.held[this.held.length - 1]++
+            flags = SLAB_PAYLOAD
         }
         let t = seg.topicBytes.length - 1
         if (t < 0 || seg.topicBytes[t] !== topicBytes) {
@@ -134,7 +151,7 @@ export class OutQueue {
         const at = seg.at
         at[i] = start
         at[i + 1] = n
-        at[i + 2] = qos | (retain ? 4 : 0)
+        at[i + 2] = qos | (retain ? 4 : 0) | flags
         at[i + 3] = (t << 16) | b
     }
 
@@ -149,6 +166,9 @@ export class OutQueue {
         if (msg === undefined) {
             msg = make(seg, slot)
             seg.setMsg(slot, msg)
+            if (seg.at[STRIDE * slot + 2] & SLAB_PAYLOAD) {
+                (this.viewed ??= new WeakSet()).add(seg.buffers[seg.at[STRIDE * slot + 3] & 0xffff])
+            }
         }
         return msg
     }
@@ -201,11 +221,19 @@ export class OutQueue {
         if (seg.msgs !== null) {
             seg.msgs[slot] = undefined
         }
-        if (seg.at[STRIDE * slot + 1] > SMALL) {
+        if (seg.at[STRIDE * slot + 2] & SLAB_PAYLOAD) {
+            /* Queued in order, sent in order: its payload is in the oldest slab */
+            if (--this.held[0] === 0) {
+                this.slabSent()
+            }
+        } else if (seg.at[STRIDE * slot + 1] > SMALL) {
             /* A payload copied for this message alone goes with it (a slab, shared, goes with the segment's slots) */
             seg.buffers[seg.at[STRIDE * slot + 3] & 0xffff] = NO_BYTES
         }
-        this.count--
+        if (--this.count === 0) {
+            /* Nothing queued: no spare slab held (a burst's) */
+            this.spares.length = 0
+        }
         if (seg.start === seg.end) {
             /* Used up: the next segment becomes the head (this one kept for the tail), or, the last, it starts over */
             seg.clear()
@@ -215,6 +243,24 @@ export class OutQueue {
                 if (seg.size === SEGMENT) {
                     this.spare = seg
                 }
+            }
+        }
+    }
+
+    /* The oldest slab's payloads are all sent: written again unless a view was made of it */
+    private slabSent(): void {
+        const s = this.slabs[0]
+        const free = this.viewed === null || !this.viewed.has(s)
+        if (s === this.slab) {
+            /* Listed still, holding none */
+            if (free) {
+                this.slabUsed = 0
+            }
+        } else {
+            this.slabs.shift()
+            this.held.shift()
+            if (free && this.spares.length < SPARE_SLABS) {
+                this.spares.push(s)
             }
         }
     }

@@ -221,8 +221,8 @@ export class Mqtt {
     receiver: SocketReceiver | null = null
     /** @internal */
     decoder = new MqttClientDecoder()
-    /* Slabs of up to 128 KiB, flushed at 64 KiB, and when full (attachLink: writer.onFull), so that what is pending
-       is never moved into the next slab */
+    /* Slabs of up to 128 KiB, flushed when full (attachLink: writer.onFull), so that what is pending is never moved
+       into the next slab */
     /** @internal */
     writer = new PacketBuffer(128 * 1024)
     /** @internal */

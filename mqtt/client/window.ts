@@ -108,7 +108,7 @@ function sendPlain(mq: Mqtt, h: PlainHead): boolean {
     /* One clock read per burst: a retransmit deadline does not need more */
     mq.tracking.setPlain(id, h.qos, h.retain, h.topic, h.topicBytes, w.current, start, w.position, h.size, rGetTicksCached(), MQTT_AWAITING_ACK)
     mq.inflightPublishes++
-    /* Handed to the socket at 64 KiB, as every other write: a refill of the window is not held in one buffer */
+    /* Handed to the socket at a full slab, as every other write: a refill of the window is not held in one buffer */
     scheduleFlush(mq)
     return true
 }
@@ -200,6 +200,10 @@ export function wakeRoom(mq: Mqtt): void {
 /** An acknowledgement completed msg: forget it, tell its waiter, let the next message in. */
 export function complete(mq: Mqtt, msg: OutMsg, rc: number): void {
     mq.inflight.delete(msg.id)
+    if (msg.keptEnd > 0) {
+        /* Its packet, still where it was written (not resent: a resend copies it), is no longer needed */
+        releaseKept(mq, msg.bytes!)
+    }
     if (msg.type === OUT_PUBLISH) {
         mq.inflightPublishes--
         mq.stats.acknowledged++
@@ -216,10 +220,23 @@ export function complete(mq: Mqtt, msg: OutMsg, rc: number): void {
 
 /** The acknowledgement of a plain publish (InflightTable.plain) completed it: forget it, let the next message in. */
 export function completePlain(mq: Mqtt, id: number): void {
+    releaseKept(mq, mq.inflight.slab(id))
     mq.inflight.delete(id)
     mq.inflightPublishes--
     mq.stats.acknowledged++
     refill(mq)
+}
+
+/* A kept packet's slab may be written again once all its kept packets are released (PacketBuffer.release); not
+   while tracing, whose tracer may keep what it was given */
+function releaseKept(mq: Mqtt, slab: Uint8Array): void {
+    if (!mq.trace) {
+        mq.writer.release(slab)
+    }
+    if (mq.inflightPublishes === 1 && mq.pending.length === 0) {
+        /* The last in flight, nothing queued: the free slabs go with the burst */
+        mq.writer.trim()
+    }
 }
 
 /* Room in the window: queued messages go in at the refill mark (see held) */

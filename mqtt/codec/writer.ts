@@ -17,6 +17,9 @@ export interface Publish5Encoder {
 }
 
 const EMPTY = new Uint8Array(0)
+/* Free slabs a writer keeps at most (a busy writer's slab size each: 128 KiB for a client): enough for a window of a
+   thousand 1 KiB messages refilled by halves to write into none but its own (with 2, half its slabs were new) */
+const FREE_SLABS = 4
 
 /**
     Many packets into one write buffer. Bytes handed out by take() are never overwritten: later packets go after
@@ -29,8 +32,17 @@ export class PacketBuffer {
     protected end = 0
     /** Size of the next slab: small for a quiet writer, growing (to slabSize) for a busy one */
     private size: number
-    /** The slab holds a packet kept for resending (publishKeep, publishKeepRange): never written again from its start */
-    private kept = false
+    /**
+        Packets kept for resending (publishKeep, publishKeepRange) in the slab and not yet released: while there
+        is one, the slab is never written again from its start
+     */
+    private kept = 0
+    /* Slabs left (filled up, or let go) with kept packets not yet released: how many each (made on first use) */
+    private retired: WeakMap<Uint8Array, number> | null = null
+    /* Full-size slabs whose kept packets were all released, waiting for a write consumed at once (reuse(true)),
+       which shows the socket holds none of their bytes; then free, for the next slab */
+    private released: Uint8Array[] = []
+    private free: Uint8Array[] = []
     /**
         Called when a packet does not fit in the slab and bytes are pending: the owner may take them (a client
         hands them to its socket), and then they are not moved into the next slab.
@@ -66,8 +78,9 @@ export class PacketBuffer {
                 }
             }
             const pending = this.slab.subarray(this.start, this.end)
-            this.slab = allocBytes(Math.max(this.size, n + 2 * pending.length))
-            this.kept = false
+            this.retire()
+            const want = Math.max(this.size, n + 2 * pending.length)
+            this.slab = want === this.slabSize && this.free.length > 0 ? this.free.pop()! : allocBytes(want)
             this.slab.set(pending)
             this.start = 0
             this.end = pending.length
@@ -97,7 +110,7 @@ export class PacketBuffer {
         const size = v5 !== null ? v5.publish5Size(topicBytes, payload, qos, props) : publishSize(topicBytes, payload, qos, false, id)
         const buf = this.reserve(size)
         const start = this.end
-        this.kept = true
+        this.kept++
         this.end = v5 !== null ? v5.writePublish5(buf, start, topicBytes, payload, qos, retain, false, id, props) :
             writePublish(buf, start, topicBytes, payload, qos, retain, false, id)
         return start
@@ -111,7 +124,7 @@ export class PacketBuffer {
         const rem = topicBytes.length + 2 + end - start
         const buf = this.reserve(1 + varintSize(rem) + rem)
         const at = this.end
-        this.kept = true
+        this.kept++
         this.end = writePublishRange(buf, at, topicBytes, src, start, end, qos, retain, id)
         return at
     }
@@ -162,25 +175,83 @@ export class PacketBuffer {
 
     /**
         After take(true): `consumed` when the bytes taken were used up at once (a socket's write took them all
-        before returning). Then every byte of the slab handed out is free again, and the slab is written from its
-        start, still in the cache, rather than a new one filled (each new slab's first writes are page faults,
-        and the kernel copies it cold): not a slab of 1 KiB or less (let go, as take() lets it go), nor one that
-        holds a kept packet. Otherwise as take().
+        before returning, and every earlier write was done). Then every byte of the slab handed out is free
+        again, and the slab is written from its start, still in the cache, rather than a new one filled (each new
+        slab's first writes are page faults, and the kernel copies it cold): not a slab of 1 KiB or less (let go,
+        as take() lets it go), nor one that holds a kept packet not yet released. Released slabs become free
+        then too. Otherwise as take().
         @example const b = w.take(true); sock.write(b); w.reuse(sock.writableLength === 0)
      */
     reuse(consumed: boolean): void {
-        if (consumed && !this.kept && this.start === this.end && this.slab.length > 1024) {
-            this.start = this.end = 0
-        } else {
-            this.letGo()
+        if (consumed) {
+            while (this.released.length > 0 && this.free.length < FREE_SLABS) {
+                this.free.push(this.released.pop()!)
+            }
+            this.released.length = 0
+            if (this.kept === 0 && this.start === this.end && this.slab.length > 1024) {
+                this.start = this.end = 0
+                return
+            }
         }
+        this.letGo()
+    }
+
+    /**
+        A kept packet in `slab` (publishKeep's `current`) is no longer needed (acknowledged): once a slab's kept
+        packets are all released, it can be written again. Called once for each kept packet, and never for a
+        slab whose bytes are still read (a resend copies them first).
+     */
+    release(slab: Uint8Array): void {
+        if (slab === this.slab) {
+            if (this.kept > 0) {
+                this.kept--
+            }
+            return
+        }
+        const n = this.retired?.get(slab)
+        if (n === undefined) {
+            return
+        }
+        if (n > 1) {
+            this.retired!.set(slab, n - 1)
+            return
+        }
+        this.retired!.delete(slab)
+        if (slab.length === this.slabSize && this.released.length + this.free.length < FREE_SLABS) {
+            this.released.push(slab)
+        }
+    }
+
+    /** Let the free slabs go (a burst is over: a quiet writer holds none). */
+    trim(): void {
+        this.free.length = this.released.length = 0
+    }
+
+    /**
+        The link the bytes went to is gone (its socket may still send what it holds): no slab written to so far
+        is written again, however its packets are released. Free slabs stay free.
+     */
+    detach(): void {
+        this.take()
+        this.slab = EMPTY
+        this.start = this.end = this.kept = 0
+        this.retired = null
+        this.released.length = 0
     }
 
     private letGo(): void {
         if (this.start === this.end && (this.slab.length - this.end < 512 || this.slab.length <= 1024)) {
+            this.retire()
             this.slab = EMPTY
             this.start = this.end = 0
-            this.kept = false
+        }
+    }
+
+    /* The slab is left: its kept packets not yet released are counted for release() */
+    private retire(): void {
+        if (this.kept > 0) {
+            (this.retired ??= new WeakMap()).set(this.slab, this.kept)
+            this.kept = 0
         }
     }
 }

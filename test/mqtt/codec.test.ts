@@ -5,8 +5,11 @@ import {
 } from '../../mqtt/index.js'
 import { asClientReads, badFixtures, bytesOf, CLIENT_ONLY, fixtures } from './fixtures.js'
 import { quietLogs } from '../helpers/quiet.js'
+import { Rng } from './random.js'
 
 quietLogs(test)
+
+const bytesEqual = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
 
 function decodeAll(chunks: Uint8Array[], max?: number): Packet[] {
     const out: Packet[] = []
@@ -426,6 +429,106 @@ test('a writer whose taken bytes were consumed at once (reuse(true)) writes its 
     t.is(q.current.length, 0)
     t.is(small.length, 1024)
     t.is(q.take(true), null)
+})
+
+test('a writer writes a slab again once every kept packet in it is released and a later write was consumed at once: kept and held bytes stay whole over random runs', t => {
+    const r = new Rng(20261203)
+    const topic = Uint8Array.of(0, 1, 0x74)
+    let fills = 0
+    const slabs = new Set<Uint8Array>()
+    for (let run = 0; run < 20; run++) {
+        const w = new PacketWriter(8192)
+        /* Packets in flight: where they are, and a copy of their bytes */
+        const kept: { slab: Uint8Array, start: number, copy: Uint8Array }[] = []
+        /* Bytes handed to a consumer that has not used them up yet (a socket that backed up) */
+        const held: { view: Uint8Array, copy: Uint8Array }[] = []
+        let id = 0
+        let last = w.current
+        const intact = () => {
+            for (const k of kept) {
+                if (!bytesEqual(k.slab.subarray(k.start, k.start + k.copy.length), k.copy)) {
+                    return false
+                }
+            }
+            return held.every(h => bytesEqual(h.view, h.copy))
+        }
+        for (let op = 0; op < 1500; op++) {
+            const k = r.int(100)
+            if (k < 45 && kept.length < 40) {
+                /* A QoS 1 PUBLISH kept for resending, or a QoS 0 one that is not */
+                const payload = new Uint8Array(50 + r.int(1500)).fill(op & 0xff)
+                if (r.int(4) === 0) {
+                    w.publish(topic, payload, 0, false, false, 0)
+                } else {
+                    id = id % 65535 + 1
+                    const start = w.publishKeep(topic, payload, 1, false, id, null, null)
+                    kept.push({ slab: w.current, start, copy: Uint8Array.from(w.current.subarray(start, w.position)) })
+                }
+                if (w.current !== last) {
+                    last = w.current
+                    fills++
+                    slabs.add(last)
+                }
+            } else if (k < 70 && kept.length > 0) {
+                /* Acknowledged, in any order */
+                const [done] = kept.splice(r.int(Math.min(kept.length, 8)), 1)
+                w.release(done.slab)
+            } else {
+                /* A write: used up at once, or held until a later write is */
+                const b = w.take(true)
+                if (b !== null) {
+                    const consumed = r.int(3) !== 0
+                    if (consumed) {
+                        held.length = 0
+                    } else {
+                        held.push({ view: b, copy: Uint8Array.from(b) })
+                    }
+                    w.reuse(consumed)
+                }
+            }
+            if (!intact()) {
+                t.fail(`run ${run}, step ${op}: bytes in flight or held were written over`)
+                return
+            }
+        }
+        /* The link goes (its socket may still send what it holds): no slab in use then is written again, whatever
+           is released after (free slabs, whose bytes were used up, may be) */
+        const before = new Set([w.current, ...kept.map(k => k.slab)])
+        w.detach()
+        for (const k of kept.splice(0)) {
+            w.release(k.slab)
+        }
+        for (let i = 0; i < 40; i++) {
+            w.publishKeep(topic, new Uint8Array(1000), 1, false, i + 1, null, null)
+            w.take(true)
+            w.reuse(true)
+            t.false(before.has(w.current))
+        }
+    }
+    /* Slabs came back: far fewer than were filled */
+    t.true(slabs.size * 3 < fills, `${slabs.size} slabs for ${fills} fills`)
+    /* A quiet writer (trim) holds no free slab */
+    const q = new PacketWriter(4096)
+    const first: Uint8Array[] = []
+    for (let i = 0; i < 36; i++) {
+        q.publishKeep(topic, new Uint8Array(1000), 1, false, i + 1, null, null)
+        first.push(q.current)
+        if (i % 3 === 2) {
+            q.take(true)
+            q.reuse(false)
+        }
+    }
+    for (const s of first) q.release(s)
+    q.reuse(true)
+    const free = (q as unknown as { free: Uint8Array[] }).free
+    t.is(free.length, 4)
+    q.trim()
+    t.is(free.length, 0)
+    /* Past the slab it writes (four such packets fill it): a new one, none of those it had */
+    for (let i = 0; i < 5; i++) {
+        q.publishKeep(topic, new Uint8Array(1000), 1, false, 99 + i, null, null)
+    }
+    t.false(first.includes(q.current))
 })
 
 test('topic names repeat from a cache of the last one: the same bytes give the same string; other bytes are checked as ever', t => {

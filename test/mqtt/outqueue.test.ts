@@ -321,3 +321,66 @@ test('OutQueue: a payload copied for one message is let go when the message leav
     t.deepEqual(tables().buffers, [])
     t.deepEqual(tables().topics, [])
 })
+
+test('OutQueue: a slab whose payloads were all sent is written again, never one a message was made of (peek) while it lives; payloads whole over random runs', t => {
+    const r = new Rng(3122026)
+    const head = new PlainHead()
+    /* Slabs seen and payloads queued in the runs that make no message of a plain slot (the client's window) */
+    const slabs = new Set<Uint8Array>()
+    let filled = 0
+    for (let run = 0; run < 10; run++) {
+        const peeks = run % 2 === 0 ? 3 : 0
+        const q = new OutQueue()
+        const model: { text: string, made: OutMsg | null }[] = []
+        /* Messages made of plain slots (peek) that the app still holds after they left the queue */
+        const live: { m: OutMsg, text: string }[] = []
+        let serial = 0
+        const depth = 20 + r.int(300)
+        for (let op = 0; op < 6000; op++) {
+            const k = r.int(100)
+            if (k < 50 + (model.length < depth ? 10 : -10)) {
+                /* Payloads up to the size that still goes into a slab */
+                const text = `${serial++}:` + String.fromCharCode(97 + r.int(26)).repeat(r.int(4000))
+                const payload = Buffer.from(text)
+                q.pushPlain('t', topic, payload, 1 + r.int(2), false)
+                payload.fill(0)
+                model.push({ text, made: null })
+            } else if ((k < 85 || peeks === 0) && model.length > 0) {
+                /* The window's way: described in place, copied, dropped */
+                const w = model.shift()!
+                if (w.made === null && q.peekPlain(head)) {
+                    t.is(text(head.bytes.subarray(head.start, head.start + head.size)), w.text)
+                    if (peeks === 0) {
+                        slabs.add(head.bytes)
+                    }
+                    q.drop()
+                } else {
+                    const m = q.shift()!
+                    t.is(m, w.made ?? m)
+                    t.is(text(m.payload), w.text)
+                }
+            } else if (k < 85 + peeks && model.length > 0) {
+                /* Made into a message (the queue's policy drops it, or a QoS 0 one is sent from it), which lives on */
+                const m = q.peek()!
+                model[0].made = m
+                live.push({ m, text: model[0].text })
+            } else if (model.length > 0) {
+                const m = q.shift()!
+                t.is(text(m.payload), model.shift()!.text)
+            }
+            t.is(q.length, model.length)
+        }
+        if (peeks === 0) {
+            filled += serial
+        }
+        while (model.length > 0) {
+            t.is(text(q.shift()!.payload), model.shift()!.text)
+        }
+        /* What the app holds is as it was, however its slab's neighbours came and went */
+        t.true(live.every(l => text(l.m.payload) === l.text))
+        /* Emptied: no spare slab held */
+        t.is((q as unknown as { spares: Uint8Array[] }).spares.length, 0)
+    }
+    /* About 2 KB a payload, 64 KiB a slab: slabs came back, far fewer were made */
+    t.true(slabs.size * 4 < filled * 2000 / 65536, `${slabs.size} slabs for ${filled} payloads`)
+})
