@@ -65,6 +65,10 @@ export function flush(mq: Mqtt): void {
         /* Bytes the socket took before returning are free: the slab is written again (see PacketBuffer.reuse);
            not while tracing, whose tracer may keep a packet and its payload (a view of these bytes) */
         mq.writer.reuse(!mq.trace && sock?.handle?.writableLength === 0)
+        if (mq.trace) {
+            /* No slab written while tracing is written again once it is off (current aside, as ever) */
+            mq.writer.trim()
+        }
     }
     const waiters = mq.flushWaiters
     if (waiters !== null) {

@@ -39,8 +39,8 @@ export class PacketBuffer {
     private kept = 0
     /* Slabs left (filled up, or let go) with kept packets not yet released: how many each (made on first use) */
     private retired: WeakMap<Uint8Array, number> | null = null
-    /* Full-size slabs whose kept packets were all released, waiting for a write consumed at once (reuse(true)),
-       which shows the socket holds none of their bytes; then free, for the next slab */
+    /* Full-size slabs left with no kept packet (or whose kept packets were all released), waiting for a write
+       consumed at once (reuse(true)), which shows the socket holds none of their bytes; then free, for the next slab */
     private released: Uint8Array[] = []
     private free: Uint8Array[] = []
     /**
@@ -217,9 +217,7 @@ export class PacketBuffer {
             return
         }
         this.retired!.delete(slab)
-        if (slab.length === this.slabSize && this.released.length + this.free.length < FREE_SLABS) {
-            this.released.push(slab)
-        }
+        this.spare(slab)
     }
 
     /** Let the free slabs go (a burst is over: a quiet writer holds none). */
@@ -247,11 +245,21 @@ export class PacketBuffer {
         }
     }
 
-    /* The slab is left: its kept packets not yet released are counted for release() */
+    /* The slab is left: its kept packets not yet released are counted for release(); with none, it waits for a
+       write used up at once (a slab the socket backed up on, whose bytes Node still holds, is not lost) */
     private retire(): void {
         if (this.kept > 0) {
             (this.retired ??= new WeakMap()).set(this.slab, this.kept)
             this.kept = 0
+        } else {
+            this.spare(this.slab)
+        }
+    }
+
+    /* A full-size slab that nothing kept holds: free at the next write used up at once */
+    private spare(slab: Uint8Array): void {
+        if (slab.length === this.slabSize && this.released.length + this.free.length < FREE_SLABS) {
+            this.released.push(slab)
         }
     }
 }

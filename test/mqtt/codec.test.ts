@@ -455,9 +455,9 @@ test('a writer writes a slab again once every kept packet in it is released and 
         for (let op = 0; op < 1500; op++) {
             const k = r.int(100)
             if (k < 45 && kept.length < 40) {
-                /* A QoS 1 PUBLISH kept for resending, or a QoS 0 one that is not */
+                /* A QoS 1 PUBLISH kept for resending, or a QoS 0 one that is not (most of them, in every other run) */
                 const payload = new Uint8Array(50 + r.int(1500)).fill(op & 0xff)
-                if (r.int(4) === 0) {
+                if (r.int(10) < (run % 2 === 0 ? 2 : 9)) {
                     w.publish(topic, payload, 0, false, false, 0)
                 } else {
                     id = id % 65535 + 1
@@ -493,7 +493,7 @@ test('a writer writes a slab again once every kept packet in it is released and 
         }
         /* The link goes (its socket may still send what it holds): no slab in use then is written again, whatever
            is released after (free slabs, whose bytes were used up, may be) */
-        const before = new Set([w.current, ...kept.map(k => k.slab)])
+        const before = new Set([w.current, ...kept.map(k => k.slab)].filter(slab => slab.length > 0))
         w.detach()
         for (const k of kept.splice(0)) {
             w.release(k.slab)
