@@ -233,10 +233,6 @@ function releaseKept(mq: Mqtt, slab: Uint8Array): void {
     if (!mq.trace) {
         mq.writer.release(slab)
     }
-    if (mq.inflightPublishes === 1 && mq.pending.length === 0) {
-        /* The last in flight, nothing queued: the free slabs go with the burst */
-        mq.writer.trim()
-    }
 }
 
 /* Room in the window: queued messages go in at the refill mark (see held) */

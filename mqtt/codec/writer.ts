@@ -20,6 +20,9 @@ const EMPTY = new Uint8Array(0)
 /* Free slabs a writer keeps at most (a busy writer's slab size each: 128 KiB for a client): enough for a window of a
    thousand 1 KiB messages refilled by halves to write into none but its own (with 2, half its slabs were new) */
 const FREE_SLABS = 4
+/* Takes without a new slab after which the free slabs are let go (a busy writer of 1 KiB messages needs one
+   every take or two, of 16-byte QoS 1 messages one every ten refills of a window) */
+const QUIET_TAKES = 64
 
 /**
     Many packets into one write buffer. Bytes handed out by take() are never overwritten: later packets go after
@@ -43,6 +46,8 @@ export class PacketBuffer {
        consumed at once (reuse(true)), which shows the socket holds none of their bytes; then free, for the next slab */
     private released: Uint8Array[] = []
     private free: Uint8Array[] = []
+    /* Takes since the last new slab */
+    private quiet = 0
     /**
         Called when a packet does not fit in the slab and bytes are pending: the owner may take them (a client
         hands them to its socket), and then they are not moved into the next slab.
@@ -81,6 +86,7 @@ export class PacketBuffer {
             this.retire()
             const want = Math.max(this.size, n + 2 * pending.length)
             this.slab = want === this.slabSize && this.free.length > 0 ? this.free.pop()! : allocBytes(want)
+            this.quiet = 0
             this.slab.set(pending)
             this.start = 0
             this.end = pending.length
@@ -183,6 +189,10 @@ export class PacketBuffer {
         @example const b = w.take(true); sock.write(b); w.reuse(sock.writableLength === 0)
      */
     reuse(consumed: boolean): void {
+        if (this.free.length + this.released.length > 0 && ++this.quiet > QUIET_TAKES) {
+            /* No new slab for a while: the burst is over, and a quiet writer holds no free slab */
+            this.trim()
+        }
         if (consumed) {
             while (this.released.length > 0 && this.free.length < FREE_SLABS) {
                 this.free.push(this.released.pop()!)

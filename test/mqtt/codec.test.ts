@@ -507,7 +507,7 @@ test('a writer writes a slab again once every kept packet in it is released and 
     }
     /* Slabs came back: far fewer than were filled */
     t.true(slabs.size * 3 < fills, `${slabs.size} slabs for ${fills} fills`)
-    /* A quiet writer (trim) holds no free slab */
+    /* A writer gone quiet holds no free slab */
     const q = new PacketWriter(4096)
     const first: Uint8Array[] = []
     for (let i = 0; i < 36; i++) {
@@ -522,7 +522,17 @@ test('a writer writes a slab again once every kept packet in it is released and 
     q.reuse(true)
     const free = (q as unknown as { free: Uint8Array[] }).free
     t.is(free.length, 4)
-    q.trim()
+    /* Then quiet: small writes, no new slab; 64 takes after the last new slab, the free slabs are let go */
+    const quietTakes = (n: number) => {
+        for (let i = 0; i < n; i++) {
+            q.ack(0x40, i + 1)
+            q.take(true)
+            q.reuse(true)
+        }
+    }
+    quietTakes(32)
+    t.is(free.length, 4)
+    quietTakes(33)
     t.is(free.length, 0)
     /* Past the slab it writes (four such packets fill it): a new one, none of those it had */
     for (let i = 0; i < 5; i++) {
