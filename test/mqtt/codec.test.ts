@@ -9,7 +9,7 @@ import { Rng } from './random.js'
 
 quietLogs(test)
 
-const bytesEqual = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
+const bytesEqual = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(b)
 
 function decodeAll(chunks: Uint8Array[], max?: number): Packet[] {
     const out: Packet[] = []
