@@ -7,7 +7,7 @@
     that time reads a PINGRESP already waiting before it blames the broker. A keep-alive of 0 is off: no pings
     of its own; a ping the app sends is answered within msgTimeout, or the link is dead. The idle timeout only
     raises MQTT_EVENT_TIMEOUT, as in Ioto. The same timer resends what waited past msgTimeout for its
-    acknowledgement.
+    acknowledgement, and lets a quiet connection's free write slabs go.
  */
 import { R_ERR_TIMEOUT } from '../../runtime/errors.js'
 import { startTimer, stopTimer } from '../../runtime/events.js'
@@ -20,6 +20,7 @@ import { retransmitOverdue } from './session.js'
 import { writeBytes } from './wire.js'
 
 const MIN_CHECK = 20
+const QUIET_MS = 1000
 
 export function startKeepAlive(mq: Mqtt): void {
     stopTimer(mq.keepAliveEvent)
@@ -85,6 +86,10 @@ function run(mq: Mqtt, afterIo: boolean): void {
         sendPing(mq)
     }
     retransmitOverdue(mq, now)
+    if (now - mq.lastSend >= QUIET_MS) {
+        /* A burst's free write slabs go once nothing was sent for a while */
+        mq.writer.trim()
+    }
     mq.keepAliveEvent = startTimer(check, mq, nextCheck(mq, now))
 }
 

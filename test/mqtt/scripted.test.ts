@@ -866,6 +866,51 @@ test('QoS 1 messages acknowledged out of order, some held back until the link dr
     })
 })
 
+test('a burst leaves free write slabs for the next; a connection quiet for a second holds none', async t => {
+    await inFiber(function* () {
+        const { port, listener } = yield* scripted(function* (peer) {
+            yield* peer.accept()
+            for (;;) {
+                /* Silent long after the burst: the link stays up (a closed link lets its slabs go too) */
+                const p = yield* peer.next(20_000)
+                if (p === null) {
+                    return
+                }
+                const ids = [p, ...peer.takeQueued()].filter(q => q.type === 3).map(q => (q as PublishPacket).id)
+                yield* peer.send(ids.flatMap(id => [0x40, 2, id >> 8, id & 0xff]))
+            }
+        })
+        /* The timer that checks the link runs every msgTimeout / 2 (set before the connect that starts it) */
+        const c = { mq: mqttAlloc('quiet-slabs', null)!, sock: rAllocSocket() }
+        c.mq.msgTimeout = 400
+        yield* rConnectSocket(c.sock, '127.0.0.1', port, 0)
+        t.is(yield* mqttConnect(c.mq, c.sock, MQTT_CONNECT_CLEAN_SESSION, MQTT_WAIT_ACK), 0)
+        mqttSetInflight(c.mq, 500)
+        /* Free slabs, and those waiting for a write used up at once to be free */
+        const free = () => {
+            const w = c.mq.writer as unknown as { free: Uint8Array[], released: Uint8Array[] }
+            return w.free.length + w.released.length
+        }
+        try {
+            const payload = new Uint8Array(1024)
+            for (let i = 0; i < 3000; i++) {
+                t.is(yield* mqttPublish(c.mq, payload, payload.length, 1, MQTT_WAIT_NONE, 'burst'), 0)
+            }
+            t.true(yield* until(() => mqttGetStats(c.mq).acknowledged === 3000, 20_000))
+            t.true(free() > 0)
+            /* Let go by the timer, with nothing written since (a write may take a free slab) */
+            const sent = c.mq.lastSend
+            t.true(yield* until(() => free() === 0, 8000))
+            t.is(c.mq.lastSend, sent)
+            t.true(mqttIsConnected(c.mq))
+        } finally {
+            yield* mqttFree(c.mq)
+            rCloseSocket(c.sock)
+            rCloseSocket(listener)
+        }
+    })
+})
+
 test('a tracer may keep the packets it is given: while tracing, a written slab is never written again', async t => {
     await inFiber(function* () {
         const { port, listener } = yield* scripted(function* (peer) {
