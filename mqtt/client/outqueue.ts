@@ -251,17 +251,19 @@ export class OutQueue {
     private slabSent(): void {
         const s = this.slabs[0]
         const free = this.viewed === null || !this.viewed.has(s)
+        if (s === this.slab && free) {
+            /* Listed still, holding none, written again from its start */
+            this.slabUsed = 0
+            return
+        }
+        this.slabs.shift()
+        this.held.shift()
         if (s === this.slab) {
-            /* Listed still, holding none */
-            if (free) {
-                this.slabUsed = 0
-            }
-        } else {
-            this.slabs.shift()
-            this.held.shift()
-            if (free && this.spares.length < SPARE_SLABS) {
-                this.spares.push(s)
-            }
+            /* A view of it lives: the next payload goes into a new slab */
+            this.slab = NO_BYTES
+            this.slabUsed = 0
+        } else if (free && this.spares.length < SPARE_SLABS) {
+            this.spares.push(s)
         }
     }
 

@@ -57,6 +57,11 @@ export class Peer {
         return yield* rWriteSocket(this.sp, bytes, bytes.length, 0)
     }
 
+    /** PUBACKs for these ids, in this order, in one write. */
+    *puback(ids: number[]): Fiber<number> {
+        return yield* this.send(ids.flatMap(id => [0x40, 2, id >> 8, id & 0xff]))
+    }
+
     /** Accept the CONNECT: answer CONNACK with this code and session-present flag. */
     *accept(returnCode = 0, sessionPresent = false): Fiber<Packet | null> {
         const connect = yield* this.expect(1)

@@ -384,3 +384,34 @@ test('OutQueue: a slab whose payloads were all sent is written again, never one 
     /* About 2 KB a payload, 64 KiB a slab: slabs came back, far fewer were made */
     t.true(slabs.size * 4 < filled * 2000 / 65536, `${slabs.size} slabs for ${filled} payloads`)
 })
+
+test('OutQueue: a slab a message was made of, emptied while it is the one written to, is left for good and the slabs after it still come back', t => {
+    const q = new OutQueue()
+    const head = new PlainHead()
+    /* 65 payloads of 1,000 bytes: the slab has no room for another */
+    for (let i = 0; i < 65; i++) {
+        q.pushPlain('t', topic, Buffer.from(`m${i}`.padEnd(1000, '.')), 1, false)
+    }
+    /* Made into a message (its payload a view of the slab written to), then every slot sent */
+    const m = q.peek()!
+    while (q.length > 0) {
+        q.drop()
+    }
+    /* A window's worth at a time, kept about 200 deep: 3,000 payloads of 1,000 bytes, 46 slabs' worth */
+    const slabs = new Set<Uint8Array>()
+    let pushed = 0
+    let sent = 0
+    while (sent < 3000) {
+        while (pushed < 3000 && q.length < 200) {
+            q.pushPlain('t', topic, new Uint8Array(1000).fill(pushed++ & 0xff), 1, false)
+        }
+        for (let k = 0; k < 100 && q.length > 0; k++) {
+            t.true(q.peekPlain(head))
+            t.is(head.bytes[head.start], sent++ & 0xff)
+            slabs.add(head.bytes)
+            q.drop()
+        }
+    }
+    t.is(text(m.payload), 'm0'.padEnd(1000, '.'))
+    t.true(slabs.size <= 8, `${slabs.size} slabs`)
+})

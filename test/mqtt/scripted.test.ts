@@ -24,6 +24,22 @@ function* dial(port: number, flags = MQTT_CONNECT_CLEAN_SESSION, id = 'scripted'
     return { mq, sock, rc }
 }
 
+/* A payload that names its index: 4 to 2,003 bytes, the index first, then its low byte repeated */
+const indexedSize = (i: number) => 4 + ((i * 37) % 2000)
+function indexedPayload(i: number): Uint8Array {
+    const payload = new Uint8Array(indexedSize(i)).fill(i & 0xff)
+    new DataView(payload.buffer).setUint32(0, i)
+    return payload
+}
+/* The index an indexed payload names, or -1 when it is not one whole */
+function indexOfPayload(payload: Uint8Array): number {
+    if (payload.length < 4) {
+        return -1
+    }
+    const i = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0)
+    return payload.length === indexedSize(i) && payload.every((b, k) => k < 4 || b === (i & 0xff)) ? i : -1
+}
+
 for (const [code, rc, text] of [
     [1, R_ERR_CANT_CONNECT, 'unacceptable protocol version'],
     [2, R_ERR_CANT_COMPLETE, 'identifier rejected'],
@@ -747,7 +763,6 @@ test('WAIT_SENT settles when the bytes reach the socket; mqttDisconnect sends E0
 test('a fast QoS 0 publisher into a peer that does not read for a while: every message arrives whole and in order (written slabs are reused only when the socket took them at once)', async t => {
     await inFiber(function* () {
         const COUNT = 12_000
-        const size = (i: number) => 4 + ((i * 37) % 2000)
         const got: { qos: number, ok: boolean }[] = []
         let backedUp = false
         const { port, listener } = yield* scripted(function* (peer) {
@@ -759,9 +774,7 @@ test('a fast QoS 0 publisher into a peer that does not read for a while: every m
                 if (p === null || p.type === 14) break
                 if (p.type === 3) {
                     const pub = p as PublishPacket
-                    const i = got.length
-                    const v = new DataView(pub.payload.buffer, pub.payload.byteOffset, pub.payload.byteLength)
-                    got.push({ qos: pub.qos, ok: pub.payload.length === size(i) && v.getUint32(0) === i && pub.payload.every((b, k) => k < 4 || b === (i & 0xff)) })
+                    got.push({ qos: pub.qos, ok: indexOfPayload(pub.payload) === got.length })
                     if (pub.qos === 1) {
                         yield* peer.send({ type: 4, id: pub.id })
                     }
@@ -771,8 +784,7 @@ test('a fast QoS 0 publisher into a peer that does not read for a while: every m
         const c = yield* dial(port)
         mqttSetInflight(c.mq, 50)
         for (let i = 0; i < COUNT; i++) {
-            const payload = new Uint8Array(size(i)).fill(i & 0xff)
-            new DataView(payload.buffer).setUint32(0, i)
+            const payload = indexedPayload(i)
             /* Now and then a QoS 1 message: kept in its slab for resending, which is then never written over */
             t.is(yield* mqttPublish(c.mq, payload, payload.length, i % 97 === 0 ? 1 : 0, MQTT_WAIT_NONE, 'slabs/%d', i % 3), 0)
             backedUp ||= (c.sock.handle?.writableLength ?? 0) > 0
@@ -794,7 +806,6 @@ test('a fast QoS 0 publisher into a peer that does not read for a while: every m
 test('QoS 1 messages acknowledged out of order, some held back until the link drops: written slabs come back only when all they kept is acknowledged; the resent copies and every message arrive whole', async t => {
     await inFiber(function* () {
         const PHASE = 3000
-        const size = (i: number) => 4 + ((i * 37) % 2000)
         const got = new Uint8Array(2 * PHASE)
         let bad = 0
         let dups = 0
@@ -811,9 +822,8 @@ test('QoS 1 messages acknowledged out of order, some held back until the link dr
                         continue
                     }
                     const pub = q as PublishPacket
-                    const v = new DataView(pub.payload.buffer, pub.payload.byteOffset, pub.payload.byteLength)
-                    const i = pub.payload.length >= 4 ? v.getUint32(0) : -1
-                    if (i < 0 || i >= got.length || pub.payload.length !== size(i) || !pub.payload.every((b, k) => k < 4 || b === (i & 0xff))) {
+                    const i = indexOfPayload(pub.payload)
+                    if (i < 0 || i >= got.length) {
                         bad++
                         continue
                     }
@@ -825,7 +835,7 @@ test('QoS 1 messages acknowledged out of order, some held back until the link dr
                     }
                 }
                 /* Acknowledged newest first */
-                yield* peer.send(acks.reverse().flatMap(id => [0x40, 2, id >> 8, id & 0xff]))
+                yield* peer.puback(acks.reverse())
                 if (n === 0 && got.subarray(0, PHASE).every(g => g === 1)) {
                     peer.close(true)
                     return
@@ -838,8 +848,7 @@ test('QoS 1 messages acknowledged out of order, some held back until the link dr
         const sock2 = rAllocSocket()
         const publish = function* (from: number) {
             for (let i = from; i < from + PHASE; i++) {
-                const payload = new Uint8Array(size(i)).fill(i & 0xff)
-                new DataView(payload.buffer).setUint32(0, i)
+                const payload = indexedPayload(i)
                 t.is(yield* mqttPublish(mq, payload, payload.length, 1, MQTT_WAIT_NONE, 'return/%d', i % 3), 0)
             }
         }
@@ -877,7 +886,7 @@ test('a burst leaves free write slabs for the next; a connection quiet for a sec
                     return
                 }
                 const ids = [p, ...peer.takeQueued()].filter(q => q.type === 3).map(q => (q as PublishPacket).id)
-                yield* peer.send(ids.flatMap(id => [0x40, 2, id >> 8, id & 0xff]))
+                yield* peer.puback(ids)
             }
         })
         /* The timer that checks the link runs every msgTimeout / 2 (set before the connect that starts it) */

@@ -49,7 +49,7 @@ test('a full window refills in batches: queued messages go in once half of it is
                     ids.push(got[acked++].id)
                 }
                 if (ids.length > 0) {
-                    yield* peer.send(ids.flatMap(id => [0x40, 2, id >> 8, id & 0xff]))
+                    yield* peer.puback(ids)
                 }
             }
         })
@@ -121,7 +121,7 @@ function* holdingPeer(count: number, hold: number) {
             }
             take(p)
             if (unanswered.length > 0) {
-                yield* peer.send(unanswered.flatMap(id => [0x40, 2, id >> 8, id & 0xff]))
+                yield* peer.puback(unanswered)
                 unanswered = []
             }
         }
@@ -171,7 +171,7 @@ test('a refill of a large window goes to the socket a slab (128 KiB) at a time, 
                         ids.push(pub.id)
                     }
                 }
-                yield* peer.send(ids.flatMap(id => [0x40, 2, id >> 8, id & 0xff]))
+                yield* peer.puback(ids)
             }
         })
         const { mq, sock } = yield* windowClient(t, 'refill-large', port, 1000)
