@@ -9,9 +9,24 @@ import { inFiber } from './fiber.js'
 
 export const fixtures = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url))
 
+/* Every listener a test file started, for closeListeners */
+const listeners = new Set<RSocket>()
+
+/**
+    Close every listener this file started that is still open. A failed assertion throws, so a test's own
+    rCloseSocket after it does not run, and an open listener keeps the test process from exiting.
+ */
+export function closeListeners(): void {
+    for (const l of listeners) {
+        rCloseSocket(l)
+    }
+    listeners.clear()
+}
+
 /** Start a listener on 127.0.0.1:0 (prepare may set TLS); returns the listener and its port. */
 export function* listen(handler: RSocketProc, arg?: unknown, prepare?: (sp: RSocket) => void): Fiber<{ listener: RSocket, port: number }> {
     const listener = rAllocSocket()
+    listeners.add(listener)
     prepare?.(listener)
     const rc = yield* rListenSocket(listener, '127.0.0.1', 0, handler, arg)
     if (rc !== 0) {

@@ -1,9 +1,10 @@
 /*
     Quiet tests: the library's log lines (errors provoked on purpose among them) are kept, not printed; when a
-    test fails, its file's recent lines are shown with the failure.
+    test fails, its file's recent lines are shown with the failure, and the file's listeners are closed at its end.
  */
 import type { TestFn } from 'ava'
 import { rFormatLog, rSetLogHandler } from '../../runtime/index.js'
+import { closeListeners } from './net.js'
 
 const KEEP = 400
 const lines: string[] = []
@@ -24,5 +25,9 @@ export function quietLogs(test: TestFn): void {
         if (!t.passed && lines.length > 0) {
             process.stderr.write(`--- log lines of ${t.title} and the tests beside it ---\n${lines.join('\n')}\n---\n`)
         }
+    })
+    /* A test that failed left its listeners open: the file's process still exits (not at AVA's timeout) */
+    test.after.always(() => {
+        closeListeners()
     })
 }
