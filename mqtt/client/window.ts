@@ -73,10 +73,8 @@ export function sendPublish(mq: Mqtt, msg: OutMsg): boolean {
     msg.id = id
     mq.lastPublishId = id
     const w = mq.writer
-    msg.keptStart = msg.payload === null ?
-        /* Its payload still in the queue's slab (OutQueue.peekToSend): copied from there, no view made */
-        w.publishKeepRange(msg.topicBytes!, msg.bytes!, msg.keptStart, msg.keptEnd, msg.qos, msg.retain, id) :
-        w.publishKeep(msg.topicBytes!, msg.payload, msg.qos, msg.retain, id, mq.cfg.v5, msg.props)
+    /* Every message that gets here carries its payload (a plain queued one goes by sendPlain) */
+    msg.keptStart = w.publishKeep(msg.topicBytes!, msg.payload!, msg.qos, msg.retain, id, mq.cfg.v5, msg.props)
     msg.bytes = w.current
     msg.keptEnd = w.position
     msg.payload = null
