@@ -7,7 +7,7 @@
     examples does (rConnectSocket, then mqttConnect, imported from the package's root). Checked in the same run:
     no MQTT 5, WebSocket or TLS module at an app's start, nor the codec's server side.
  */
-import { build, type Metafile, type Plugin } from 'esbuild'
+import { build, transform, type Metafile, type Plugin } from 'esbuild'
 import { readFileSync } from 'node:fs'
 import ts from 'typescript'
 import { gzipSync } from 'node:zlib'
@@ -175,3 +175,30 @@ console.log(`an app's bundle at start by layer (minified): ${[...layers].filter(
 console.log(`an app's bundle at start: ${kb(app.gz)} against MQTT.js's ${kb(appJs.gz)}: 1/${(appJs.gz / app.gz).toFixed(1)}; with MQTT 5: ${kb(app5.gz)}, 1/${(appJs.gz / app5.gz).toFixed(1)}`)
 /* What bounds it: the code, not its text (the messages mqttGetError returns, the log lines) */
 console.log(`the same app with every string emptied (its code alone): ${kb(appCode.gz)}, 1/${(appJs.gz / appCode.gz).toFixed(2)} of MQTT.js; its text is ${kb(app.gz - appCode.gz)} of the ${kb(app.gz)}`)
+
+/* What each part of the app costs in its gzipped start: the start bundled without minifying, each module's text
+   taken out in turn, what is left minified and gzipped as a whole (gzip shares what modules repeat, so a
+   module's cost is what leaving it out saves, not its own gzipped size; the costs add up to less than the
+   bundle, whose header, imports and what modules share are nobody's) */
+const plain = await bundle(appCalls(APP), false)
+const entryOut = Object.keys(plain.meta.outputs).find(o => plain.meta.outputs[o].entryPoint !== undefined)!
+const plainEntry = plain.files.find(f => f.rel === entryOut)!.file.text
+const pieces = plainEntry.split(/^(\/\/ dist\/\S+\.js)$/m)
+const gzOf = async (code: string) => gzipSync((await transform(code, { minify: true, format: 'esm' })).code, { level: 9 }).length
+const whole = await gzOf(plainEntry)
+const cost = new Map<string, number>()
+for (let i = 1; i < pieces.length; i += 2) {
+    const rest = pieces.slice(0, i).join('') + pieces.slice(i + 2).join('')
+    const m = pieces[i].replace(/^\/\/ dist\//, '')
+    cost.set(m, (cost.get(m) ?? 0) + whole - await gzOf(rest))
+}
+const byLayer = new Map<string, number>()
+for (const [m, c] of cost) {
+    const layer = /^(runtime|socket|mqtt\/codec)\//.exec(m)?.[1] ?? 'mqtt client (topics, URLs)'
+    byLayer.set(layer, (byLayer.get(layer) ?? 0) + c)
+}
+const top = [...cost].sort((a, b) => b[1] - a[1]).slice(0, 8)
+console.log(`what each layer of the app costs in its gzipped start (leaving it out saves): ${[...byLayer].sort((a, b) => b[1] - a[1]).map(([l, c]) => `${l} ${kb(c)}`).join(', ')}`)
+console.log(`  the costliest modules: ${top.map(([m, c]) => `${m} ${kb(c)}`).join(', ')}`)
+const target = appJs.gz / 5
+console.log(`1/5 of MQTT.js is ${kb(target)}: the app is ${kb(app.gz - target)} over it; its code alone ${kb(appCode.gz - target)} over it, its text ${kb(app.gz - appCode.gz)}`)
