@@ -230,7 +230,8 @@ test('the peer closing in the middle of a packet ends the connection cleanly', a
     })
 })
 
-test('no PINGRESP: the dead link is detected within 1.5x the keep-alive', async t => {
+/* Serial: its bound is on time, so it runs with nothing of this file beside it */
+test.serial('no PINGRESP: the dead link is detected within 1.5x the keep-alive', async t => {
     await inFiber(function* () {
         const { port, listener } = yield* scripted(function* (peer) {
             yield* peer.accept()
@@ -299,7 +300,9 @@ test('keep-alive off: a ping that waits for its PINGRESP ends, the link dead aft
     })
 })
 
-test('a process busy past the dead-link time does not condemn a link whose PINGRESP is waiting to be read', async t => {
+/* Serial: it blocks the whole process for over a second on purpose, which would throw the timing of the tests
+   beside it (a PUBREL read 1 s late, a ping's answer past its msgTimeout, a dead-link verdict past 1.5x) */
+test.serial('a process busy past the dead-link time does not condemn a link whose PINGRESP is waiting to be read', async t => {
     await inFiber(function* () {
         let mq: Mqtt | null = null
         let stalled = 0
