@@ -16,6 +16,9 @@ import { writeStamp } from '../../bin/bench/stamp.js'
 import { scripted, type Peer } from '../helpers/peer.js'
 import { inFiber } from '../helpers/fiber.js'
 import { ended } from '../helpers/child.js'
+import { closeListenersAtEnd } from '../helpers/net.js'
+
+closeListenersAtEnd(test)
 
 const cli = fileURLToPath(new URL('../../bin/fiber-mqtt.js', import.meta.url))
 

@@ -2,6 +2,7 @@
     Socket test helpers: listeners on 127.0.0.1 with a free port, an echo handler, fixtures.
  */
 import { createHash } from 'node:crypto'
+import type { TestFn } from 'ava'
 import { fileURLToPath } from 'node:url'
 import { rCloseSocket, rGetSocketAddr, rListenSocket, rReadSocket, rWriteSocket, rAllocSocket, type RSocket, type RSocketProc } from '../../socket/index.js'
 import type { Fiber } from '../../runtime/index.js'
@@ -21,6 +22,13 @@ export function closeListeners(): void {
         rCloseSocket(l)
     }
     listeners.clear()
+}
+
+/** Close the file's listeners once its tests are done (quietLogs does this for the files that call it). */
+export function closeListenersAtEnd(test: TestFn): void {
+    test.after.always(() => {
+        closeListeners()
+    })
 }
 
 /** Start a listener on 127.0.0.1:0 (prepare may set TLS); returns the listener and its port. */

@@ -4,7 +4,7 @@
  */
 import type { TestFn } from 'ava'
 import { rFormatLog, rSetLogHandler } from '../../runtime/index.js'
-import { closeListeners } from './net.js'
+import { closeListenersAtEnd } from './net.js'
 
 const KEEP = 400
 const lines: string[] = []
@@ -27,7 +27,5 @@ export function quietLogs(test: TestFn): void {
         }
     })
     /* A test that failed left its listeners open: the file's process still exits (not at AVA's timeout) */
-    test.after.always(() => {
-        closeListeners()
-    })
+    closeListenersAtEnd(test)
 }

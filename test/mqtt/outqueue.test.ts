@@ -13,6 +13,9 @@ import { inFiber } from '../helpers/fiber.js'
 import { scripted } from '../helpers/peer.js'
 import { until } from './suite.js'
 import { Rng } from './random.js'
+import { closeListenersAtEnd } from '../helpers/net.js'
+
+closeListenersAtEnd(test)
 
 const text = (b: Uint8Array | null) => new TextDecoder().decode(b!)
 const topic = new Uint8Array([0, 1, 116])

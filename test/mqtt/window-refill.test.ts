@@ -8,6 +8,9 @@ import { refillMark } from '../../mqtt/client/window.js'
 import { inFiber } from '../helpers/fiber.js'
 import { scripted } from '../helpers/peer.js'
 import { until } from './suite.js'
+import { closeListenersAtEnd } from '../helpers/net.js'
+
+closeListenersAtEnd(test)
 
 /* A client connected to the peer on port with a window of `inflight` */
 function* windowClient(t: ExecutionContext, name: string, port: number, inflight: number) {

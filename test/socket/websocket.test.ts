@@ -14,7 +14,9 @@ import { rGetTicks, rSleep, R_ERR_BAD_ARGS, R_ERR_CANT_CONNECT, R_ERR_TIMEOUT, t
 import { upgradeProblem, upgradeRequest } from '../../socket/websocket.js'
 import { frame } from '../../socket/ws-frames.js'
 import { inFiber } from '../helpers/fiber.js'
-import { listen } from '../helpers/net.js'
+import { closeListenersAtEnd, listen } from '../helpers/net.js'
+
+closeListenersAtEnd(test)
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 
