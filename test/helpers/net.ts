@@ -10,12 +10,13 @@ import { inFiber } from './fiber.js'
 
 export const fixtures = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url))
 
-/* Every listener a test file started, for closeListeners */
+/* Every listener a test file started, and every connection they accepted, for closeListeners */
 const listeners = new Set<RSocket>()
 
 /**
-    Close every listener this file started that is still open. A failed assertion throws, so a test's own
-    rCloseSocket after it does not run, and an open listener keeps the test process from exiting.
+    Close every listener this file started, and the connections they accepted. A failed assertion throws, so a
+    test's own rCloseSocket after it does not run, and an open socket keeps the test process from exiting; a
+    client whose peer is gone ends its connection too.
  */
 export function closeListeners(): void {
     for (const l of listeners) {
@@ -36,7 +37,10 @@ export function* listen(handler: RSocketProc, arg?: unknown, prepare?: (sp: RSoc
     const listener = rAllocSocket()
     listeners.add(listener)
     prepare?.(listener)
-    const rc = yield* rListenSocket(listener, '127.0.0.1', 0, handler, arg)
+    const rc = yield* rListenSocket(listener, '127.0.0.1', 0, (a: never, sp: RSocket) => {
+        listeners.add(sp)
+        return handler(a, sp)
+    }, arg)
     if (rc !== 0) {
         throw new Error(`listen failed: ${rc} ${listener.error}`)
     }

@@ -2,7 +2,7 @@
     A scripted MQTT peer on the project's own rListenSocket: it reads the client's packets and sends exact
     bytes, for the faults and malformed input a real broker will not produce.
  */
-import { rGetTicks, type Fiber } from '../../runtime/index.js'
+import { R_ERR_TIMEOUT, rGetTicks, type Fiber } from '../../runtime/index.js'
 import { rCloseSocket, rReadSocket, rSetSocketLinger, rWriteSocket, type RSocket } from '../../socket/index.js'
 import { encode, MqttDecoder, Mqtt5Decoder, type PacketDecoder, type Packet } from '../../mqtt/index.js'
 import { listen } from './net.js'
@@ -13,6 +13,8 @@ export class Peer {
     private buf = new Uint8Array(64 * 1024)
     /** Every packet received, in order */
     readonly log: Packet[] = []
+    /** The connection ended (closed by either side, or failed): next() returns null at once from now on */
+    ended = false
 
     /** version 5: the client's packets are read as MQTT 5.0 (Packet5 objects, typed here as Packet) */
     constructor(readonly sp: RSocket, version: 4 | 5 = 4) {
@@ -25,6 +27,7 @@ export class Peer {
         while (this.queue.length === 0) {
             const n = yield* rReadSocket(this.sp, this.buf, this.buf.length, deadline)
             if (n <= 0) {
+                this.ended ||= n !== R_ERR_TIMEOUT
                 return null
             }
             this.decoder.push(this.buf.subarray(0, n), p => {

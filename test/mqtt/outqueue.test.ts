@@ -96,7 +96,7 @@ test('queued messages keep their payloads when the caller reuses its buffer; pla
         const got: string[] = []
         const { port, listener } = yield* scripted(function* (peer) {
             yield* peer.accept()
-            while (got.length < 12) {
+            while (got.length < 12 && !peer.ended) {
                 const p = yield* peer.next(20)
                 if (p?.type === 3) {
                     const pub = p as PublishPacket

@@ -40,7 +40,7 @@ test('a full window refills in batches: queued messages go in once half of it is
         const { port, listener } = yield* scripted(function* (peer) {
             yield* peer.accept()
             let acked = 0
-            while (acked < 24) {
+            while (acked < 24 && !peer.ended) {
                 const p = yield* peer.next(20)
                 if (p?.type === 3) {
                     got.push({ text: new TextDecoder().decode((p as PublishPacket).payload), id: (p as PublishPacket).id })
