@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import type { TestFn } from 'ava'
 import { fileURLToPath } from 'node:url'
-import { rCloseSocket, rGetSocketAddr, rListenSocket, rReadSocket, rWriteSocket, rAllocSocket, type RSocket, type RSocketProc } from '../../socket/index.js'
+import { R_SOCKET_CLOSED, rCloseSocket, rGetSocketAddr, rListenSocket, rReadSocket, rWriteSocket, rAllocSocket, type RSocket, type RSocketProc } from '../../socket/index.js'
 import type { Fiber } from '../../runtime/index.js'
 import { inFiber } from './fiber.js'
 
@@ -38,6 +38,14 @@ export function* listen(handler: RSocketProc, arg?: unknown, prepare?: (sp: RSoc
     listeners.add(listener)
     prepare?.(listener)
     const rc = yield* rListenSocket(listener, '127.0.0.1', 0, (a: never, sp: RSocket) => {
+        if (listeners.size >= 256) {
+            /* A file that accepts thousands of connections does not hold on to the closed ones */
+            for (const l of listeners) {
+                if (l.flags & R_SOCKET_CLOSED) {
+                    listeners.delete(l)
+                }
+            }
+        }
         listeners.add(sp)
         return handler(a, sp)
     }, arg)
